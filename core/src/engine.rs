@@ -1,0 +1,339 @@
+//! The contract between the harness and an engine: a [`Source`] of events, a [`Sink`] for
+//! rows, [`RunOptions`], and the [`RunSummary`] every run returns. Both engines and the
+//! oracle implement [`Engine`], so the harness can swap them by name.
+
+use crate::duration::DurationMs;
+use crate::event::Event;
+use crate::query::Plan;
+use crate::row::OutRow;
+use serde::{Deserialize, Serialize};
+use std::sync::{Arc, Mutex};
+
+/// What a [`Source`] had.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Poll {
+    /// Events were appended to the buffer.
+    Ready,
+    /// Nothing right now; more may come.
+    Pending,
+    /// The input has ended; nothing more will come.
+    End,
+}
+
+/// Where events come from. The harness owns reading and decoding; engines only pull.
+pub trait Source: Send {
+    /// Appends up to `max` events that are available now to `buf`. May block briefly
+    /// (about a millisecond at most) waiting for data before answering `Pending`.
+    fn poll(&mut self, buf: &mut Vec<Event>, max: usize) -> Result<Poll, EngineError>;
+}
+
+/// Where rows go. Called from the engine's thread that owns the sink.
+pub trait Sink: Send {
+    /// Takes rows of one emission (or part of one), in emission order.
+    fn emit(&mut self, rows: &[OutRow]) -> Result<(), EngineError>;
+    /// Called once after the last row.
+    fn finish(&mut self) -> Result<(), EngineError> {
+        Ok(())
+    }
+}
+
+/// An in-memory source over pre-decoded events (tests, benchmarks).
+pub struct VecSource {
+    events: std::vec::IntoIter<Event>,
+}
+
+impl VecSource {
+    /// Serves `events` in order, then ends.
+    pub fn new(events: Vec<Event>) -> VecSource {
+        VecSource {
+            events: events.into_iter(),
+        }
+    }
+}
+
+impl Source for VecSource {
+    fn poll(&mut self, buf: &mut Vec<Event>, max: usize) -> Result<Poll, EngineError> {
+        let before = buf.len();
+        buf.extend(self.events.by_ref().take(max));
+        Ok(if buf.len() > before {
+            Poll::Ready
+        } else {
+            Poll::End
+        })
+    }
+}
+
+/// A sink that keeps every row in memory; clone the handle to read them after the run.
+#[derive(Clone, Default)]
+pub struct CollectSink {
+    rows: Arc<Mutex<Vec<OutRow>>>,
+}
+
+impl CollectSink {
+    /// Every row emitted so far.
+    pub fn rows(&self) -> Vec<OutRow> {
+        self.rows.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Sink for CollectSink {
+    fn emit(&mut self, rows: &[OutRow]) -> Result<(), EngineError> {
+        self.rows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(rows);
+        Ok(())
+    }
+}
+
+/// When a micro-batch fires (Spark's triggers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Trigger {
+    /// Every interval of processing time.
+    Interval(DurationMs),
+    /// One batch over everything available, then stop.
+    Once,
+    /// Batches (bounded by the batch size) until everything available is processed.
+    AvailableNow,
+}
+
+impl std::str::FromStr for Trigger {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Trigger, String> {
+        match s {
+            "once" => Ok(Trigger::Once),
+            "available-now" => Ok(Trigger::AvailableNow),
+            other => DurationMs::parse(other).map(Trigger::Interval).map_err(|e| {
+                format!("{e}; a trigger is an interval like 100ms, or `once`, or `available-now`")
+            }),
+        }
+    }
+}
+
+/// A run option an engine may or may not support; unsupported ones given by the user are
+/// rejected, never ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunFlag {
+    /// `--workers N`
+    Workers,
+    /// `--max-records-per-batch N`
+    MaxRecordsPerBatch,
+    /// `--trigger T`
+    Trigger,
+    /// `--watermark-interval N`
+    WatermarkInterval,
+    /// `--complete-interval D`
+    CompleteInterval,
+    /// `--checkpoint DIR`
+    Checkpoint,
+}
+
+impl RunFlag {
+    /// The command-line spelling.
+    pub fn flag(self) -> &'static str {
+        match self {
+            RunFlag::Workers => "--workers",
+            RunFlag::MaxRecordsPerBatch => "--max-records-per-batch",
+            RunFlag::Trigger => "--trigger",
+            RunFlag::WatermarkInterval => "--watermark-interval",
+            RunFlag::CompleteInterval => "--complete-interval",
+            RunFlag::Checkpoint => "--checkpoint",
+        }
+    }
+}
+
+/// Options of one run; `None` means "the engine's default".
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Parallel workers.
+    pub workers: Option<usize>,
+    /// Upper bound on events per micro-batch.
+    pub max_records_per_batch: Option<usize>,
+    /// Micro-batch trigger.
+    pub trigger: Option<Trigger>,
+    /// Records between watermark advances (record engine).
+    pub watermark_interval: Option<u64>,
+    /// Processing-time interval between complete-mode emissions (record engine).
+    pub complete_interval: Option<DurationMs>,
+    /// Checkpoint directory.
+    pub checkpoint: Option<std::path::PathBuf>,
+}
+
+impl RunOptions {
+    /// The flags the user set.
+    pub fn given(&self) -> Vec<RunFlag> {
+        let mut v = Vec::new();
+        if self.workers.is_some() {
+            v.push(RunFlag::Workers);
+        }
+        if self.max_records_per_batch.is_some() {
+            v.push(RunFlag::MaxRecordsPerBatch);
+        }
+        if self.trigger.is_some() {
+            v.push(RunFlag::Trigger);
+        }
+        if self.watermark_interval.is_some() {
+            v.push(RunFlag::WatermarkInterval);
+        }
+        if self.complete_interval.is_some() {
+            v.push(RunFlag::CompleteInterval);
+        }
+        if self.checkpoint.is_some() {
+            v.push(RunFlag::Checkpoint);
+        }
+        v
+    }
+}
+
+/// What a run did. The harness adds `malformed` (decoding is the harness's job).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// Engine name.
+    pub engine: String,
+    /// Valid events read (malformed lines excluded).
+    pub events_in: u64,
+    /// Lines skipped as malformed.
+    pub malformed: u64,
+    /// Events with at least one assignment dropped as late.
+    pub late_dropped: u64,
+    /// Events removed by the query's filters.
+    pub filtered: u64,
+    /// Rows emitted (all emissions).
+    pub rows_out: u64,
+    /// Wall time of the run in ms.
+    pub elapsed_ms: f64,
+    /// events_in / elapsed seconds.
+    pub throughput_eps: f64,
+    /// Workers used.
+    pub workers: usize,
+    /// Emission points (batches for micro-batch, emissions for the others).
+    pub emissions: u64,
+    /// Free-form remarks the user should see (e.g. how end of input was handled).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl RunSummary {
+    /// Fills elapsed time and throughput from a measured duration.
+    pub fn timed(mut self, elapsed: std::time::Duration) -> RunSummary {
+        self.elapsed_ms = elapsed.as_secs_f64() * 1e3;
+        self.throughput_eps = if elapsed.as_secs_f64() > 0.0 {
+            self.events_in as f64 / elapsed.as_secs_f64()
+        } else {
+            0.0
+        };
+        self
+    }
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The user asked for something this engine does not do.
+    #[error("engine `{engine}` does not support {flag}")]
+    Unsupported {
+        /// Engine name.
+        engine: String,
+        /// The flag, e.g. `--workers`.
+        flag: String,
+    },
+    /// The source failed (bad input under `--strict`, I/O).
+    #[error("source: {0}")]
+    Source(String),
+    /// The sink failed.
+    #[error("sink: {0}")]
+    Sink(String),
+    /// The engine itself failed.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// An execution model that can answer a [`Plan`].
+pub trait Engine: Send + Sync {
+    /// Registry name (`record`, `microbatch`, `oracle`, ...).
+    fn name(&self) -> &'static str;
+
+    /// Flags this engine understands; the harness rejects the others before running.
+    fn supported_flags(&self) -> &'static [RunFlag] {
+        &[]
+    }
+
+    /// Runs the plan over the source until it ends, emitting into the sink.
+    fn run(
+        &self,
+        plan: &Plan,
+        options: &RunOptions,
+        source: Box<dyn Source>,
+        sink: Box<dyn Sink>,
+    ) -> Result<RunSummary, EngineError>;
+
+    /// Rejects options this engine does not support, naming the flag.
+    fn check_options(&self, options: &RunOptions) -> Result<(), EngineError> {
+        match options
+            .given()
+            .into_iter()
+            .find(|f| !self.supported_flags().contains(f))
+        {
+            Some(flag) => Err(EngineError::Unsupported {
+                engine: self.name().into(),
+                flag: flag.flag().into(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Wall-clock time in ms since the Unix epoch: the clock of processing-time windows.
+pub fn processing_time_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Nothing;
+    impl Engine for Nothing {
+        fn name(&self) -> &'static str {
+            "nothing"
+        }
+        fn supported_flags(&self) -> &'static [RunFlag] {
+            &[RunFlag::Workers]
+        }
+        fn run(
+            &self,
+            _: &Plan,
+            _: &RunOptions,
+            _: Box<dyn Source>,
+            _: Box<dyn Sink>,
+        ) -> Result<RunSummary, EngineError> {
+            Ok(RunSummary::default())
+        }
+    }
+
+    #[test]
+    fn unsupported_flags_are_rejected_by_name() {
+        let ok = RunOptions {
+            workers: Some(2),
+            ..Default::default()
+        };
+        assert!(Nothing.check_options(&ok).is_ok());
+        let bad = RunOptions {
+            trigger: Some(Trigger::Once),
+            ..Default::default()
+        };
+        let err = Nothing.check_options(&bad).unwrap_err().to_string();
+        assert_eq!(err, "engine `nothing` does not support --trigger");
+    }
+
+    #[test]
+    fn triggers_parse() {
+        assert_eq!("once".parse(), Ok(Trigger::Once));
+        assert_eq!("available-now".parse(), Ok(Trigger::AvailableNow));
+        assert_eq!("100ms".parse(), Ok(Trigger::Interval(DurationMs(100))));
+        assert!("soon".parse::<Trigger>().is_err());
+    }
+}

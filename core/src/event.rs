@@ -1,0 +1,542 @@
+//! Events and their decoding from JSON Lines.
+//!
+//! An [`Event`] is what engines see: arrival sequence number, time, an interned group key
+//! and the plan's [`Slot`](crate::query::Slot) fields as compact [`Scalar`]s. The
+//! [`Decoder`] turns one input line into an event following semantics.md's malformed
+//! rules, reading only the fields the plan needs. It interns group keys into a shared
+//! [`KeyTable`] so sinks can print them back exactly as they appeared.
+
+use crate::query::{Plan, SlotType, TimeDomain};
+use crate::value::{FieldValue, Scalar, StrId};
+use rustc_hash::FxHashMap;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use smallvec::SmallVec;
+use std::fmt;
+use std::sync::{Arc, RwLock};
+
+/// Id of an interned group key (the tuple of group-by values).
+pub type KeyId = u32;
+
+/// The fields an event carries, in the plan's slot order (inline up to three).
+pub type Fields = SmallVec<[Scalar; 3]>;
+
+/// One valid input event, in the form engines process.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Arrival index in the source (line number among all lines, from 0): the offset a
+    /// replay resumes from and the index latency is measured against.
+    pub seq: u64,
+    /// Event time in ms (processing-time plans: 0 until the engine stamps it).
+    pub time: i64,
+    /// Interned group key.
+    pub key: KeyId,
+    /// Filtered and aggregated fields.
+    pub fields: Fields,
+}
+
+/// Why a line is not a valid event.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Malformed {
+    /// Blank line.
+    #[error("empty line")]
+    Empty,
+    /// Not parseable JSON.
+    #[error("not JSON: {0}")]
+    NotJson(String),
+    /// JSON, but not an object.
+    #[error("not a JSON object")]
+    NotObject,
+    /// A field the query needs is absent.
+    #[error("missing field `{0}`")]
+    Missing(String),
+    /// A field has the wrong type.
+    #[error("field `{field}` must be {expected}, found {found}")]
+    WrongType {
+        /// Field name.
+        field: String,
+        /// What the query needs.
+        expected: &'static str,
+        /// What the line has.
+        found: &'static str,
+    },
+}
+
+/// The group keys seen so far, shared between the decoder (writer) and sinks (readers).
+#[derive(Debug, Default)]
+pub struct KeyTable {
+    keys: RwLock<Vec<Box<[FieldValue]>>>,
+}
+
+impl KeyTable {
+    /// Calls `f` with the values of `key`. Panics on an id no decoder produced.
+    pub fn with<R>(&self, key: KeyId, f: impl FnOnce(&[FieldValue]) -> R) -> R {
+        let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
+        f(&keys[key as usize])
+    }
+
+    /// Runs `f` with read access to all keys (one lock for a whole batch of rows).
+    pub fn read<R>(&self, f: impl FnOnce(&[Box<[FieldValue]>]) -> R) -> R {
+        let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
+        f(&keys)
+    }
+
+    /// Number of distinct keys.
+    pub fn len(&self) -> usize {
+        self.keys.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Whether no key has been seen.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn push(&self, values: Box<[FieldValue]>) -> KeyId {
+        let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
+        keys.push(values);
+        (keys.len() - 1) as KeyId
+    }
+}
+
+/// A JSON scalar as read from the line, borrowed where possible.
+#[derive(Debug)]
+enum Raw<'a> {
+    Str(std::borrow::Cow<'a, str>),
+    Int(i64),
+    BigUint(u64),
+    Float(f64),
+    Bool(bool),
+    Null,
+    Array,
+    Object,
+}
+
+impl Raw<'_> {
+    fn kind(&self) -> &'static str {
+        match self {
+            Raw::Str(_) => "a string",
+            Raw::Int(_) | Raw::BigUint(_) => "an integer",
+            Raw::Float(_) => "a float",
+            Raw::Bool(_) => "a boolean",
+            Raw::Null => "null",
+            Raw::Array => "an array",
+            Raw::Object => "an object",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Raw<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Raw<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Raw<'de>, E> {
+                Ok(Raw::Str(v.into()))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Raw<'de>, E> {
+                Ok(Raw::Str(v.to_owned().into()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Raw<'de>, E> {
+                Ok(Raw::Str(v.into()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Raw<'de>, E> {
+                Ok(Raw::Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Raw<'de>, E> {
+                Ok(i64::try_from(v).map(Raw::Int).unwrap_or(Raw::BigUint(v)))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Raw<'de>, E> {
+                Ok(Raw::Float(v))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Raw<'de>, E> {
+                Ok(Raw::Bool(v))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Raw<'de>, E> {
+                Ok(Raw::Null)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut s: A) -> Result<Raw<'de>, A::Error> {
+                while s.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Raw::Array)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Raw<'de>, A::Error> {
+                while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Raw::Object)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// How an input field is used; one field may have several uses.
+#[derive(Clone, Copy, Debug)]
+enum Use {
+    Time,
+    Group(usize),
+    Slot(usize, SlotType),
+}
+
+const NOT_OBJECT: &str = "\u{0}streamlab: not an object";
+
+/// Reads one line's top-level object, keeping only the needed fields.
+struct LineSeed<'s, 'de> {
+    names: &'s [Box<str>],
+    found: &'s mut [Option<Raw<'de>>],
+}
+
+impl<'de> DeserializeSeed<'de> for LineSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LineSeed<'_, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match self.names.iter().position(|n| **n == *key) {
+                Some(i) => self.found[i] = Some(map.next_value::<Raw<'de>>()?),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Err(E::custom(NOT_OBJECT))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Err(E::custom(NOT_OBJECT))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Err(E::custom(NOT_OBJECT))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Err(E::custom(NOT_OBJECT))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Err(E::custom(NOT_OBJECT))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Err(E::custom(NOT_OBJECT))
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(de::Error::custom(NOT_OBJECT))
+    }
+}
+
+/// Turns JSON lines into [`Event`]s for one plan.
+///
+/// ```
+/// use streamlab_core::{event::Decoder, query::Plan};
+/// let plan = Plan::builder().event_time("ts").group_by(["key"]).tumbling_ms(10)
+///     .sum("value", "total").build().unwrap();
+/// let mut decoder = Decoder::new(&plan);
+/// let e = decoder.decode(r#"{"ts": 12, "key": "a", "value": 3}"#, 0).unwrap();
+/// assert_eq!(e.time, 12);
+/// assert!(decoder.decode(r#"{"ts": 12, "key": "a"}"#, 1).is_err());
+/// ```
+pub struct Decoder {
+    names: Vec<Box<str>>,
+    uses: Vec<SmallVec<[Use; 2]>>,
+    group_len: usize,
+    slot_len: usize,
+    keys: FxHashMap<Box<[u8]>, KeyId>,
+    key_table: Arc<KeyTable>,
+    strings: FxHashMap<Box<str>, StrId>,
+    key_buf: Vec<u8>,
+    group_buf: Vec<Option<FieldValue>>,
+}
+
+impl Decoder {
+    /// A decoder with a fresh key table.
+    pub fn new(plan: &Plan) -> Decoder {
+        Decoder::with_key_table(plan, Arc::new(KeyTable::default()))
+    }
+
+    /// A decoder writing into an existing (empty) key table.
+    pub fn with_key_table(plan: &Plan, key_table: Arc<KeyTable>) -> Decoder {
+        let mut names: Vec<Box<str>> = Vec::new();
+        let mut uses: Vec<SmallVec<[Use; 2]>> = Vec::new();
+        let mut add = |name: &str, u: Use| match names.iter().position(|n| **n == *name) {
+            Some(i) => uses[i].push(u),
+            None => {
+                names.push(name.into());
+                uses.push(smallvec::smallvec![u]);
+            }
+        };
+        let event_time = plan.time == TimeDomain::Event;
+        if let (true, Some(f)) = (event_time, plan.event_time_field()) {
+            add(f, Use::Time);
+        }
+        for (i, g) in plan.group_by().iter().enumerate() {
+            add(g, Use::Group(i));
+        }
+        for (i, s) in plan.slots.iter().enumerate() {
+            add(&s.field, Use::Slot(i, s.ty));
+        }
+        let strings = plan
+            .string_constants
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.as_str().into(), i as StrId))
+            .collect();
+        Decoder {
+            names,
+            uses,
+            group_len: plan.group_by().len(),
+            slot_len: plan.slots.len(),
+            keys: FxHashMap::default(),
+            key_table,
+            strings,
+            key_buf: Vec::new(),
+            group_buf: Vec::new(),
+        }
+    }
+
+    /// The table group keys are interned into.
+    pub fn key_table(&self) -> &Arc<KeyTable> {
+        &self.key_table
+    }
+
+    /// Decodes one line (without its newline) arriving as number `seq`.
+    pub fn decode(&mut self, line: &str, seq: u64) -> Result<Event, Malformed> {
+        if line.trim().is_empty() {
+            return Err(Malformed::Empty);
+        }
+        let mut found: SmallVec<[Option<Raw<'_>>; 8]> =
+            (0..self.names.len()).map(|_| None).collect();
+        let mut de = serde_json::Deserializer::from_str(line);
+        LineSeed {
+            names: &self.names,
+            found: &mut found,
+        }
+        .deserialize(&mut de)
+        .and_then(|()| de.end())
+        .map_err(|e| {
+            if e.to_string().starts_with(NOT_OBJECT) {
+                Malformed::NotObject
+            } else {
+                Malformed::NotJson(e.to_string())
+            }
+        })?;
+
+        let mut time = 0i64;
+        let mut fields: Fields = smallvec::smallvec![Scalar::Bool(false); self.slot_len];
+        self.group_buf.clear();
+        self.group_buf.resize(self.group_len, None);
+        let Decoder {
+            names,
+            uses,
+            strings,
+            group_buf,
+            ..
+        } = self;
+        for (i, raw) in found.iter().enumerate() {
+            let name = &names[i];
+            let raw = raw
+                .as_ref()
+                .ok_or_else(|| Malformed::Missing(name.to_string()))?;
+            for u in &uses[i] {
+                match *u {
+                    Use::Time => {
+                        time = match raw {
+                            Raw::Int(t) => *t,
+                            other => return Err(wrong(name, "an integer (ms)", other)),
+                        }
+                    }
+                    Use::Group(g) => {
+                        group_buf[g] = Some(match raw {
+                            Raw::Str(s) => FieldValue::Str(s.as_ref().into()),
+                            Raw::Int(v) => FieldValue::Int(*v),
+                            Raw::BigUint(v) => FieldValue::Float(*v as f64),
+                            Raw::Float(v) => FieldValue::Float(*v),
+                            Raw::Bool(v) => FieldValue::Bool(*v),
+                            other => {
+                                return Err(wrong(name, "a string, number or boolean", other))
+                            }
+                        })
+                    }
+                    Use::Slot(s, ty) => fields[s] = scalar(strings, name, ty, raw)?,
+                }
+            }
+        }
+        let key = self.intern_key();
+        Ok(Event {
+            seq,
+            time,
+            key,
+            fields,
+        })
+    }
+
+    fn intern_key(&mut self) -> KeyId {
+        self.key_buf.clear();
+        for v in self.group_buf.iter().flatten() {
+            match v {
+                FieldValue::Bool(b) => self.key_buf.extend_from_slice(&[0, *b as u8]),
+                FieldValue::Int(i) => {
+                    self.key_buf.push(1);
+                    self.key_buf.extend_from_slice(&i.to_le_bytes());
+                }
+                FieldValue::Float(f) => {
+                    self.key_buf.push(2);
+                    self.key_buf.extend_from_slice(&f.to_bits().to_le_bytes());
+                }
+                FieldValue::Str(s) => {
+                    self.key_buf.push(3);
+                    self.key_buf
+                        .extend_from_slice(&(s.len() as u64).to_le_bytes());
+                    self.key_buf.extend_from_slice(s.as_bytes());
+                }
+            }
+        }
+        if let Some(&id) = self.keys.get(self.key_buf.as_slice()) {
+            return id;
+        }
+        let values: Box<[FieldValue]> = self.group_buf.iter().flatten().cloned().collect();
+        let id = self.key_table.push(values);
+        self.keys.insert(self.key_buf.as_slice().into(), id);
+        id
+    }
+}
+
+/// Reads a slot field, checking its type.
+fn scalar(
+strings: &mut FxHashMap<Box<str>, StrId>,
+name: &str,
+ty: SlotType,
+raw: &Raw<'_>,
+) -> Result<Scalar, Malformed> {
+    let number = match raw {
+        Raw::Int(v) => Some(Scalar::Int(*v)),
+        Raw::BigUint(v) => Some(Scalar::Float(*v as f64)),
+        Raw::Float(v) => Some(Scalar::Float(*v)),
+        _ => None,
+    };
+    match (ty, raw) {
+        (SlotType::Number | SlotType::Any, _) if number.is_some() => {
+            Ok(number.expect("checked"))
+        }
+        (SlotType::String | SlotType::Any, Raw::Str(s)) => Ok(Scalar::Str(intern_str(strings, s))),
+        (SlotType::Bool | SlotType::Any, Raw::Bool(b)) => Ok(Scalar::Bool(*b)),
+        (SlotType::Number, other) => Err(wrong(name, "a number", other)),
+        (SlotType::String, other) => Err(wrong(name, "a string", other)),
+        (SlotType::Bool, other) => Err(wrong(name, "a boolean", other)),
+        (SlotType::Any, other) => Err(wrong(name, "a string, number or boolean", other)),
+    }
+}
+
+/// Interns a string of a slot field (ids are dense, in first-seen order after the plan's constants).
+fn intern_str(strings: &mut FxHashMap<Box<str>, StrId>, s: &str) -> StrId {
+if let Some(&id) = strings.get(s) {
+    return id;
+}
+let id = strings.len() as StrId;
+strings.insert(s.into(), id);
+id
+}
+
+
+fn wrong(field: &str, expected: &'static str, found: &Raw<'_>) -> Malformed {
+    Malformed::WrongType {
+        field: field.to_owned(),
+        expected,
+        found: found.kind(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::Plan;
+
+    fn plan() -> Plan {
+        Plan::from_toml(
+            r#"
+event_time = "ts"
+group_by = ["key", "region"]
+[window]
+kind = "tumbling"
+size = "10s"
+[[filter]]
+field = "kind"
+op = "eq"
+value = "view"
+[[aggregate]]
+fn = "sum"
+field = "value"
+as = "total"
+"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn decodes_needed_fields_and_ignores_others() {
+        let mut d = Decoder::new(&plan());
+        let e = d
+            .decode(
+                r#"{"ts": -5, "key": "a", "region": 3, "kind": "view", "value": 2.5, "extra": [1, {"x": 2}]}"#,
+                7,
+            )
+            .unwrap();
+        assert_eq!(e.seq, 7);
+        assert_eq!(e.time, -5);
+        assert_eq!(e.fields[0], Scalar::Str(0), "`view` is filter constant 0");
+        assert_eq!(e.fields[1], Scalar::Float(2.5));
+        d.key_table().with(e.key, |k| {
+            assert_eq!(k, &[FieldValue::Str("a".into()), FieldValue::Int(3)])
+        });
+    }
+
+    #[test]
+    fn equal_group_values_share_a_key() {
+        let mut d = Decoder::new(&plan());
+        let line = r#"{"ts": 1, "key": "a", "region": 1, "kind": "x", "value": 1}"#;
+        let a = d.decode(line, 0).unwrap();
+        let b = d.decode(line, 1).unwrap();
+        let c = d
+            .decode(r#"{"ts": 1, "key": "a", "region": "1", "kind": "x", "value": 1}"#, 2)
+            .unwrap();
+        assert_eq!(a.key, b.key);
+        assert_ne!(a.key, c.key, "the string \"1\" is not the number 1");
+        assert_eq!(d.key_table().len(), 2);
+    }
+
+    #[test]
+    fn malformed_lines_say_why() {
+        let mut d = Decoder::new(&plan());
+        assert_eq!(d.decode("   ", 0), Err(Malformed::Empty));
+        assert!(matches!(d.decode("{not json", 0), Err(Malformed::NotJson(_))));
+        assert_eq!(d.decode("[1, 2]", 0), Err(Malformed::NotObject));
+        assert_eq!(d.decode("42", 0), Err(Malformed::NotObject));
+        assert_eq!(
+            d.decode(r#"{"ts": 1, "key": "a", "region": 1, "kind": "x"}"#, 0),
+            Err(Malformed::Missing("value".into()))
+        );
+        let err = d
+            .decode(r#"{"ts": 1.5, "key": "a", "region": 1, "kind": "x", "value": 1}"#, 0)
+            .unwrap_err();
+        assert_eq!(err.to_string(), "field `ts` must be an integer (ms), found a float");
+        let err = d
+            .decode(r#"{"ts": 1, "key": null, "region": 1, "kind": "x", "value": 1}"#, 0)
+            .unwrap_err();
+        assert!(err.to_string().contains("`key`"), "{err}");
+        let err = d
+            .decode(r#"{"ts": 1, "key": "a", "region": 1, "kind": 3, "value": 1}"#, 0)
+            .unwrap_err();
+        assert!(err.to_string().contains("`kind` must be a string"), "{err}");
+        assert!(matches!(
+            d.decode(r#"{"ts": 1, "key": "a", "region": 1, "kind": "x", "value": 1} trailing"#, 0),
+            Err(Malformed::NotJson(_))
+        ));
+    }
+}

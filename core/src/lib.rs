@@ -1,0 +1,32 @@
+//! streamlab-core: what both engines share, so that a difference in their answers can only
+//! come from the execution model.
+//!
+//! # Layout
+//! - [`duration`]: `"10s"`-style durations of query files.
+//! - [`query`]: the query file format ([`query::Query`]), its validation and the compiled
+//!   [`query::Plan`] (plus a builder for the same plan in Rust).
+//! - [`value`]: group-by values as in the input, hot-path scalars, aggregate results.
+//! - [`event`]: the [`event::Event`] engines process and the JSON Lines
+//!   [`event::Decoder`] with semantics.md's malformed rules.
+//! - [`window`]: window assignment and session merging.
+//! - [`watermark`]: the watermark, window closing and lateness rules.
+//! - [`aggregate`]: accumulators for count, sum, min, max, avg, count_distinct.
+//! - [`row`]: result rows: emitted, printed, read back, reduced to the final answer.
+//! - [`engine`]: the [`engine::Engine`] trait, sources, sinks, options and run summary.
+
+pub mod aggregate;
+pub mod duration;
+pub mod engine;
+pub mod event;
+pub mod query;
+pub mod row;
+pub mod value;
+pub mod watermark;
+pub mod window;
+
+pub use aggregate::{AggValues, Accs};
+pub use engine::{Engine, EngineError, Poll, RunOptions, RunSummary, Sink, Source};
+pub use event::{Decoder, Event, KeyId, KeyTable};
+pub use query::{OutputMode, Plan};
+pub use row::{OutRow, ResultRow};
+pub use window::{Window, WindowSpec};

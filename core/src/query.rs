@@ -1,0 +1,854 @@
+//! The query model: a TOML file (see `queries/*.toml`) or the same plan built in Rust.
+//!
+//! [`Query`] mirrors the file one to one (unknown keys are errors); [`Plan`] is the
+//! validated, compiled form the engines run: it knows which input fields each event must
+//! carry ([`Slot`]s), with which type, and resolves filters and aggregates to them.
+
+use crate::duration::DurationMs;
+use crate::value::Scalar;
+use crate::window::WindowSpec;
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::path::Path;
+
+/// When results are emitted and what is kept (semantics.md, "Output modes").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputMode {
+    /// Each (window, key) once, when its window closes.
+    #[default]
+    Append,
+    /// Every changed (window, key) at each emission point.
+    Update,
+    /// The whole table at each emission point; nothing evicted, nothing late.
+    Complete,
+}
+
+impl OutputMode {
+    /// Whether rows of this mode carry an `emit` number.
+    pub fn has_emit(self) -> bool {
+        !matches!(self, OutputMode::Append)
+    }
+}
+
+/// Which clock places events in windows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeDomain {
+    /// The event's own time field.
+    #[default]
+    Event,
+    /// The wall clock when the engine handles the event (not reproducible by nature).
+    Processing,
+}
+
+/// The three window shapes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WindowKind {
+    /// Fixed, non-overlapping windows of `size`.
+    Tumbling,
+    /// Windows of `size` starting every `slide`.
+    Sliding,
+    /// Per-key activity periods separated by `gap`.
+    Session,
+}
+
+/// `[watermark]` table.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatermarkQuery {
+    /// Bounded out-of-orderness D: the watermark is max event time - D.
+    pub delay: DurationMs,
+}
+
+/// `[window]` table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowQuery {
+    /// tumbling | sliding | session.
+    pub kind: WindowKind,
+    /// Window length (tumbling, sliding).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<DurationMs>,
+    /// Distance between window starts (sliding).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slide: Option<DurationMs>,
+    /// Inactivity gap that ends a session (session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gap: Option<DurationMs>,
+    /// event | processing.
+    #[serde(default)]
+    pub time: TimeDomain,
+}
+
+/// Comparison operators of `[[filter]]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CmpOp {
+    /// equal
+    Eq,
+    /// not equal
+    Ne,
+    /// less than
+    Lt,
+    /// less than or equal
+    Le,
+    /// greater than
+    Gt,
+    /// greater than or equal
+    Ge,
+}
+
+/// A constant in a query file: string, integer, float or boolean.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Literal {
+    /// `"view"`
+    Str(String),
+    /// `200`
+    Int(i64),
+    /// `0.5`
+    Float(f64),
+    /// `true`
+    Bool(bool),
+}
+
+impl Serialize for Literal {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Literal::Str(v) => s.serialize_str(v),
+            Literal::Int(v) => s.serialize_i64(*v),
+            Literal::Float(v) => s.serialize_f64(*v),
+            Literal::Bool(v) => s.serialize_bool(*v),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Literal {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Literal;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Literal, E> {
+                Ok(Literal::Str(v.to_owned()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Literal, E> {
+                Ok(Literal::Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Literal, E> {
+                i64::try_from(v)
+                    .map(Literal::Int)
+                    .map_err(|_| E::custom("integer too large"))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Literal, E> {
+                Ok(Literal::Float(v))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Literal, E> {
+                Ok(Literal::Bool(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `[[filter]]` entry: keep events where `field op value`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterQuery {
+    /// Input field compared.
+    pub field: String,
+    /// Comparison.
+    pub op: CmpOp,
+    /// Constant compared against.
+    pub value: Literal,
+}
+
+/// Aggregate functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AggFn {
+    /// Number of events.
+    Count,
+    /// Sum of a numeric field (integer while every input is an integer).
+    Sum,
+    /// Smallest value of a numeric field.
+    Min,
+    /// Largest value of a numeric field.
+    Max,
+    /// Mean of a numeric field, as a float.
+    Avg,
+    /// Number of distinct values of a field.
+    CountDistinct,
+}
+
+/// `[[aggregate]]` entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AggregateQuery {
+    /// Function.
+    #[serde(rename = "fn")]
+    pub func: AggFn,
+    /// Input field (not for `count`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Output column name.
+    #[serde(rename = "as")]
+    pub name: String,
+}
+
+/// A query file, key for key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Query {
+    /// Integer millisecond field holding event time (required for event-time windows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_time: Option<String>,
+    /// Group-by fields (zero or more).
+    #[serde(default)]
+    pub group_by: Vec<String>,
+    /// append | update | complete.
+    #[serde(default)]
+    pub output_mode: OutputMode,
+    /// Watermark settings (delay 0 when absent).
+    #[serde(default)]
+    pub watermark: WatermarkQuery,
+    /// Window settings.
+    pub window: WindowQuery,
+    /// Filters, all of which must hold.
+    #[serde(default, rename = "filter", skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<FilterQuery>,
+    /// Aggregates (one or more).
+    #[serde(default, rename = "aggregate")]
+    pub aggregates: Vec<AggregateQuery>,
+}
+
+/// A query that cannot run, naming the file (when there is one) and the key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// The file could not be read.
+    #[error("cannot read query file {path}: {source}")]
+    Read {
+        /// File.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Not valid TOML, or keys/types not of the query format.
+    #[error("bad query file {path}: {message}")]
+    Syntax {
+        /// File.
+        path: String,
+        /// The parser's message (it names the key, line and column).
+        message: String,
+    },
+    /// Well-formed but inconsistent.
+    #[error("bad query{}: `{key}`: {message}", path.as_ref().map(|p| format!(" file {p}")).unwrap_or_default())]
+    Invalid {
+        /// File, when the query came from one.
+        path: Option<String>,
+        /// The offending key, e.g. `window.slide`.
+        key: String,
+        /// What was expected.
+        message: String,
+    },
+}
+
+fn invalid(key: impl Into<String>, message: impl Into<String>) -> QueryError {
+    QueryError::Invalid {
+        path: None,
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+/// The type a slot's field must have in every event (else the event is malformed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SlotType {
+    /// A JSON number.
+    Number,
+    /// A JSON string.
+    String,
+    /// A JSON boolean.
+    Bool,
+    /// Any scalar (string, number or boolean), for `count_distinct`.
+    Any,
+}
+
+/// A field carried in [`crate::event::Event::fields`], in slot order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Slot {
+    /// Input field name.
+    pub field: String,
+    /// Type every event must have there.
+    pub ty: SlotType,
+}
+
+/// A compiled filter: `fields[slot] op value`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Predicate {
+    /// Index into the event's fields.
+    pub slot: usize,
+    /// Comparison.
+    pub op: CmpOp,
+    /// Constant; strings are interned with ids `0..` in [`Plan::string_constants`] order.
+    pub value: Scalar,
+}
+
+impl Predicate {
+    /// Whether the event field satisfies the predicate. The decoder guarantees the field
+    /// has the type of the constant, so only like types are ever compared here.
+    #[inline]
+    pub fn holds(&self, field: Scalar) -> bool {
+        use std::cmp::Ordering::*;
+        match self.op {
+            CmpOp::Eq => field == self.value || field.cmp_numeric(self.value) == Some(Equal),
+            CmpOp::Ne => !(field == self.value || field.cmp_numeric(self.value) == Some(Equal)),
+            CmpOp::Lt => field.cmp_numeric(self.value) == Some(Less),
+            CmpOp::Le => matches!(field.cmp_numeric(self.value), Some(Less | Equal)),
+            CmpOp::Gt => field.cmp_numeric(self.value) == Some(Greater),
+            CmpOp::Ge => matches!(field.cmp_numeric(self.value), Some(Greater | Equal)),
+        }
+    }
+}
+
+/// A compiled aggregate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AggSpec {
+    /// Function.
+    pub func: AggFn,
+    /// Index into the event's fields (`None` for `count`).
+    pub slot: Option<usize>,
+    /// Output column name.
+    pub name: String,
+}
+
+/// A validated query, ready for the engines.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// The query it was compiled from (printed into results folders).
+    pub query: Query,
+    /// Window shape.
+    pub window: WindowSpec,
+    /// Clock that places events in windows.
+    pub time: TimeDomain,
+    /// Watermark delay D in ms.
+    pub delay_ms: i64,
+    /// Output mode.
+    pub mode: OutputMode,
+    /// Fields each event carries, in order.
+    pub slots: Vec<Slot>,
+    /// All must hold.
+    pub filters: Vec<Predicate>,
+    /// In output order.
+    pub aggregates: Vec<AggSpec>,
+    /// String constants of the filters; constant `i` is interned as id `i`.
+    pub string_constants: Vec<String>,
+}
+
+const RESERVED: [&str; 3] = ["window_start", "window_end", "emit"];
+
+impl Plan {
+    /// Reads and compiles a query file; errors name the file and the key.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Plan, QueryError> {
+        let path = path.as_ref();
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| QueryError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        Plan::from_toml(&text).map_err(|e| match e {
+            QueryError::Syntax { message, .. } => QueryError::Syntax {
+                path: shown,
+                message,
+            },
+            QueryError::Invalid { key, message, .. } => QueryError::Invalid {
+                path: Some(shown),
+                key,
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses and compiles query text.
+    pub fn from_toml(text: &str) -> Result<Plan, QueryError> {
+        let query: Query = toml::from_str(text).map_err(|e| QueryError::Syntax {
+            path: "<text>".into(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        Plan::compile(query)
+    }
+
+    /// Validates a query and resolves its fields.
+    pub fn compile(query: Query) -> Result<Plan, QueryError> {
+        let w = &query.window;
+        let positive = |key: &str, d: Option<DurationMs>| -> Result<i64, QueryError> {
+            match d {
+                None => Err(invalid(
+                    key,
+                    format!("required for a {:?} window", w.kind).to_lowercase(),
+                )),
+                Some(d) if d.ms() <= 0 => Err(invalid(key, "must be greater than zero")),
+                Some(d) => Ok(d.ms()),
+            }
+        };
+        let unused = |key: &str, d: Option<DurationMs>| -> Result<(), QueryError> {
+            match d {
+                Some(_) => Err(invalid(
+                    key,
+                    format!("not used by a {:?} window", w.kind).to_lowercase(),
+                )),
+                None => Ok(()),
+            }
+        };
+        let window = match w.kind {
+            WindowKind::Tumbling => {
+                unused("window.slide", w.slide)?;
+                unused("window.gap", w.gap)?;
+                WindowSpec::Tumbling {
+                    size: positive("window.size", w.size)?,
+                }
+            }
+            WindowKind::Sliding => {
+                unused("window.gap", w.gap)?;
+                let size = positive("window.size", w.size)?;
+                let slide = positive("window.slide", w.slide)?;
+                if size % slide != 0 {
+                    return Err(invalid(
+                        "window.slide",
+                        format!(
+                            "must divide window.size ({} does not divide {})",
+                            DurationMs(slide),
+                            DurationMs(size)
+                        ),
+                    ));
+                }
+                WindowSpec::Sliding { size, slide }
+            }
+            WindowKind::Session => {
+                unused("window.size", w.size)?;
+                unused("window.slide", w.slide)?;
+                WindowSpec::Session {
+                    gap: positive("window.gap", w.gap)?,
+                }
+            }
+        };
+        if w.time == TimeDomain::Event && query.event_time.is_none() {
+            return Err(invalid(
+                "event_time",
+                "required for event-time windows: name the integer millisecond field",
+            ));
+        }
+        if query.event_time.as_deref() == Some("") {
+            return Err(invalid("event_time", "must not be empty"));
+        }
+        for (i, g) in query.group_by.iter().enumerate() {
+            if g.is_empty() {
+                return Err(invalid("group_by", "field names must not be empty"));
+            }
+            if query.group_by[..i].contains(g) {
+                return Err(invalid("group_by", format!("`{g}` is listed twice")));
+            }
+            if RESERVED.contains(&g.as_str()) {
+                return Err(invalid(
+                    "group_by",
+                    format!("`{g}` clashes with a result column"),
+                ));
+            }
+        }
+        if query.aggregates.is_empty() {
+            return Err(invalid(
+                "aggregate",
+                "at least one [[aggregate]] is required",
+            ));
+        }
+
+        let mut slots: Vec<Slot> = Vec::new();
+        let mut slot_for = |field: &str, ty: SlotType, key: &str| -> Result<usize, QueryError> {
+            if let Some(i) = slots.iter().position(|s| s.field == field) {
+                let have = slots[i].ty;
+                let merged = match (have, ty) {
+                    (a, b) if a == b => a,
+                    (SlotType::Any, b) => b,
+                    (a, SlotType::Any) => a,
+                    (a, b) => {
+                        return Err(invalid(
+                            key,
+                            format!(
+                                "field `{field}` is used both as {a:?} and as {b:?}: no event could satisfy both"
+                            )
+                            .to_lowercase(),
+                        ))
+                    }
+                };
+                slots[i].ty = merged;
+                Ok(i)
+            } else {
+                slots.push(Slot {
+                    field: field.to_owned(),
+                    ty,
+                });
+                Ok(slots.len() - 1)
+            }
+        };
+
+        let mut string_constants = Vec::new();
+        let mut filters = Vec::new();
+        for (i, f) in query.filters.iter().enumerate() {
+            let key = format!("filter[{i}]");
+            if f.field.is_empty() {
+                return Err(invalid(format!("{key}.field"), "must not be empty"));
+            }
+            let ordered = !matches!(f.op, CmpOp::Eq | CmpOp::Ne);
+            let (ty, value) = match &f.value {
+                Literal::Int(v) => (SlotType::Number, Scalar::Int(*v)),
+                Literal::Float(v) => (SlotType::Number, Scalar::Float(*v)),
+                Literal::Bool(v) if !ordered => (SlotType::Bool, Scalar::Bool(*v)),
+                Literal::Str(v) if !ordered => {
+                    let id = match string_constants.iter().position(|s| s == v) {
+                        Some(id) => id,
+                        None => {
+                            string_constants.push(v.clone());
+                            string_constants.len() - 1
+                        }
+                    };
+                    (SlotType::String, Scalar::Str(id as u32))
+                }
+                _ => {
+                    return Err(invalid(
+                        format!("{key}.op"),
+                        format!("{:?} compares numbers only; use eq or ne for strings and booleans", f.op)
+                            .to_lowercase(),
+                    ))
+                }
+            };
+            let slot = slot_for(&f.field, ty, &format!("{key}.field"))?;
+            filters.push(Predicate {
+                slot,
+                op: f.op,
+                value,
+            });
+        }
+
+        let mut aggregates = Vec::new();
+        for (i, a) in query.aggregates.iter().enumerate() {
+            let key = format!("aggregate[{i}]");
+            if a.name.is_empty() {
+                return Err(invalid(format!("{key}.as"), "must not be empty"));
+            }
+            if RESERVED.contains(&a.name.as_str()) || query.group_by.contains(&a.name) {
+                return Err(invalid(
+                    format!("{key}.as"),
+                    format!("`{}` clashes with another result column", a.name),
+                ));
+            }
+            if query.aggregates[..i].iter().any(|b| b.name == a.name) {
+                return Err(invalid(
+                    format!("{key}.as"),
+                    format!("`{}` is used twice", a.name),
+                ));
+            }
+            let slot = match (a.func, &a.field) {
+                (AggFn::Count, None) => None,
+                (AggFn::Count, Some(_)) => {
+                    return Err(invalid(
+                        format!("{key}.field"),
+                        "count takes no field (it counts events)",
+                    ))
+                }
+                (_, None) => {
+                    return Err(invalid(
+                        format!("{key}.field"),
+                        format!("{:?} needs a field", a.func).to_lowercase(),
+                    ))
+                }
+                (func, Some(field)) => {
+                    let ty = if func == AggFn::CountDistinct {
+                        SlotType::Any
+                    } else {
+                        SlotType::Number
+                    };
+                    Some(slot_for(field, ty, &format!("{key}.field"))?)
+                }
+            };
+            aggregates.push(AggSpec {
+                func: a.func,
+                slot,
+                name: a.name.clone(),
+            });
+        }
+
+        Ok(Plan {
+            window,
+            time: w.time,
+            delay_ms: query.watermark.delay.ms(),
+            mode: query.output_mode,
+            slots,
+            filters,
+            aggregates,
+            string_constants,
+            query,
+        })
+    }
+
+    /// Starts a plan in Rust instead of TOML.
+    pub fn builder() -> PlanBuilder {
+        PlanBuilder::default()
+    }
+
+    /// The query as TOML text (for results folders).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(&self.query).expect("a query always serializes to TOML")
+    }
+
+    /// Group-by field names.
+    pub fn group_by(&self) -> &[String] {
+        &self.query.group_by
+    }
+
+    /// Event-time field name.
+    pub fn event_time_field(&self) -> Option<&str> {
+        self.query.event_time.as_deref()
+    }
+}
+
+/// Builds the same plan a query file describes.
+///
+/// ```
+/// use streamlab_core::query::{Plan, OutputMode};
+/// let plan = Plan::builder()
+///     .event_time("ts")
+///     .group_by(["key"])
+///     .tumbling_ms(10_000)
+///     .watermark_ms(5_000)
+///     .count("n")
+///     .sum("value", "total")
+///     .output_mode(OutputMode::Append)
+///     .build()
+///     .unwrap();
+/// assert_eq!(plan.aggregates.len(), 2);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct PlanBuilder {
+    event_time: Option<String>,
+    group_by: Vec<String>,
+    mode: OutputMode,
+    delay: i64,
+    window: Option<WindowQuery>,
+    filters: Vec<FilterQuery>,
+    aggregates: Vec<AggregateQuery>,
+}
+
+impl PlanBuilder {
+    /// Event-time field.
+    pub fn event_time(mut self, field: &str) -> Self {
+        self.event_time = Some(field.into());
+        self
+    }
+    /// Group-by fields.
+    pub fn group_by<'a>(mut self, fields: impl IntoIterator<Item = &'a str>) -> Self {
+        self.group_by = fields.into_iter().map(String::from).collect();
+        self
+    }
+    /// Output mode.
+    pub fn output_mode(mut self, mode: OutputMode) -> Self {
+        self.mode = mode;
+        self
+    }
+    /// Watermark delay in ms.
+    pub fn watermark_ms(mut self, delay: i64) -> Self {
+        self.delay = delay;
+        self
+    }
+    fn window(mut self, kind: WindowKind, size: Option<i64>, slide: Option<i64>, gap: Option<i64>) -> Self {
+        self.window = Some(WindowQuery {
+            kind,
+            size: size.map(DurationMs),
+            slide: slide.map(DurationMs),
+            gap: gap.map(DurationMs),
+            time: self.window.as_ref().map(|w| w.time).unwrap_or_default(),
+        });
+        self
+    }
+    /// Tumbling event-time windows.
+    pub fn tumbling_ms(self, size: i64) -> Self {
+        self.window(WindowKind::Tumbling, Some(size), None, None)
+    }
+    /// Sliding windows.
+    pub fn sliding_ms(self, size: i64, slide: i64) -> Self {
+        self.window(WindowKind::Sliding, Some(size), Some(slide), None)
+    }
+    /// Session windows.
+    pub fn session_ms(self, gap: i64) -> Self {
+        self.window(WindowKind::Session, None, None, Some(gap))
+    }
+    /// Use processing time for the window (call after choosing the window shape).
+    pub fn processing_time(mut self) -> Self {
+        if let Some(w) = self.window.as_mut() {
+            w.time = TimeDomain::Processing;
+        }
+        self
+    }
+    /// Adds a filter.
+    pub fn filter(mut self, field: &str, op: CmpOp, value: Literal) -> Self {
+        self.filters.push(FilterQuery {
+            field: field.into(),
+            op,
+            value,
+        });
+        self
+    }
+    /// Adds any aggregate.
+    pub fn aggregate(mut self, func: AggFn, field: Option<&str>, name: &str) -> Self {
+        self.aggregates.push(AggregateQuery {
+            func,
+            field: field.map(String::from),
+            name: name.into(),
+        });
+        self
+    }
+    /// Adds `count`.
+    pub fn count(self, name: &str) -> Self {
+        self.aggregate(AggFn::Count, None, name)
+    }
+    /// Adds `sum(field)`.
+    pub fn sum(self, field: &str, name: &str) -> Self {
+        self.aggregate(AggFn::Sum, Some(field), name)
+    }
+    /// Validates and compiles.
+    pub fn build(self) -> Result<Plan, QueryError> {
+        let window = self
+            .window
+            .ok_or_else(|| invalid("window", "choose a window shape"))?;
+        Plan::compile(Query {
+            event_time: self.event_time,
+            group_by: self.group_by,
+            output_mode: self.mode,
+            watermark: WatermarkQuery {
+                delay: DurationMs(self.delay),
+            },
+            window,
+            filters: self.filters,
+            aggregates: self.aggregates,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const W1: &str = r#"
+event_time = "ts"
+group_by = ["key"]
+output_mode = "append"
+[watermark]
+delay = "5s"
+[window]
+kind = "tumbling"
+size = "10s"
+time = "event"
+[[filter]]
+field = "kind"
+op = "eq"
+value = "view"
+[[aggregate]]
+fn = "count"
+as = "n"
+[[aggregate]]
+fn = "sum"
+field = "value"
+as = "total"
+"#;
+
+    #[test]
+    fn parses_the_documented_format() {
+        let plan = Plan::from_toml(W1).unwrap();
+        assert_eq!(plan.window, WindowSpec::Tumbling { size: 10_000 });
+        assert_eq!(plan.delay_ms, 5_000);
+        assert_eq!(plan.slots.len(), 2);
+        assert_eq!(plan.string_constants, vec!["view".to_string()]);
+        assert_eq!(plan.filters[0].value, Scalar::Str(0));
+        assert_eq!(plan.aggregates[1].slot, Some(1));
+    }
+
+    #[test]
+    fn round_trips_through_toml() {
+        let plan = Plan::from_toml(W1).unwrap();
+        let again = Plan::from_toml(&plan.to_toml()).unwrap();
+        assert_eq!(plan, again);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_that_name_the_key() {
+        let text = W1.replace("size = \"10s\"", "size = \"10s\"\nsise = 3");
+        let err = Plan::from_toml(&text).unwrap_err().to_string();
+        assert!(err.contains("sise"), "{err}");
+    }
+
+    #[test]
+    fn inconsistent_windows_are_errors_that_name_the_key() {
+        let text = W1.replace("kind = \"tumbling\"", "kind = \"sliding\"\nslide = \"3s\"");
+        let err = Plan::from_toml(&text).unwrap_err().to_string();
+        assert!(err.contains("window.slide") && err.contains("divide"), "{err}");
+        let text = W1.replace("kind = \"tumbling\"", "kind = \"session\"");
+        let err = Plan::from_toml(&text).unwrap_err().to_string();
+        assert!(err.contains("window.size"), "{err}");
+    }
+
+    #[test]
+    fn aggregates_are_checked() {
+        let text = W1.replace("fn = \"count\"", "fn = \"count\"\nfield = \"x\"");
+        let err = Plan::from_toml(&text).unwrap_err().to_string();
+        assert!(err.contains("aggregate[0].field"), "{err}");
+        let text = W1.replace("as = \"total\"", "as = \"n\"");
+        let err = Plan::from_toml(&text).unwrap_err().to_string();
+        assert!(err.contains("aggregate[1].as"), "{err}");
+        let text = W1.replace("fn = \"sum\"", "fn = \"median\"");
+        let err = Plan::from_toml(&text).unwrap_err().to_string();
+        assert!(err.contains("median"), "{err}");
+    }
+
+    #[test]
+    fn filters_on_strings_allow_only_equality() {
+        let text = W1.replace("op = \"eq\"", "op = \"lt\"");
+        let err = Plan::from_toml(&text).unwrap_err().to_string();
+        assert!(err.contains("filter[0].op"), "{err}");
+    }
+
+    #[test]
+    fn conflicting_field_types_are_errors() {
+        let text = W1.replace("field = \"value\"", "field = \"kind\"");
+        let err = Plan::from_toml(&text).unwrap_err().to_string();
+        assert!(err.contains("aggregate[1].field"), "{err}");
+    }
+
+    #[test]
+    fn file_errors_name_the_file() {
+        let err = Plan::from_file("/no/such/query.toml").unwrap_err().to_string();
+        assert!(err.contains("/no/such/query.toml"), "{err}");
+    }
+
+    #[test]
+    fn builder_matches_the_file() {
+        let built = Plan::builder()
+            .event_time("ts")
+            .group_by(["key"])
+            .tumbling_ms(10_000)
+            .watermark_ms(5_000)
+            .filter("kind", CmpOp::Eq, Literal::Str("view".into()))
+            .count("n")
+            .sum("value", "total")
+            .build()
+            .unwrap();
+        let parsed = Plan::from_toml(W1).unwrap();
+        assert_eq!(built.slots, parsed.slots);
+        assert_eq!(built.window, parsed.window);
+        assert_eq!(built.filters, parsed.filters);
+        assert_eq!(built.aggregates, parsed.aggregates);
+    }
+}

@@ -1,0 +1,346 @@
+//! Window arithmetic, once for every engine (semantics.md, "Windows").
+//!
+//! Fixed windows (tumbling, sliding) are a pure function of the event time;
+//! session windows depend on the other events of the key and are kept in a
+//! [`SessionSet`], which merges them as events bridge gaps.
+
+use serde::{Deserialize, Serialize};
+
+/// A half-open interval `[start, end)` of time in ms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Window {
+    /// Inclusive start.
+    pub start: i64,
+    /// Exclusive end.
+    pub end: i64,
+}
+
+impl Window {
+    /// Whether `t` lies in the window.
+    pub fn contains(&self, t: i64) -> bool {
+        self.start <= t && t < self.end
+    }
+}
+
+/// A window shape with its sizes in ms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum WindowSpec {
+    /// `[floor(t/size)*size, +size)`.
+    Tumbling {
+        /// Length.
+        size: i64,
+    },
+    /// Every `[k*slide, k*slide + size)` containing t; `slide` divides `size`.
+    Sliding {
+        /// Length.
+        size: i64,
+        /// Start-to-start distance.
+        slide: i64,
+    },
+    /// Per key: events less than `gap` apart form one session `[first, last + gap)`.
+    Session {
+        /// Inactivity gap.
+        gap: i64,
+    },
+}
+
+/// Start of the aligned interval of length `step` containing `t` (floor, also for t < 0).
+#[inline]
+pub fn align(t: i64, step: i64) -> i64 {
+    t.div_euclid(step).saturating_mul(step)
+}
+
+impl WindowSpec {
+    /// Whether windows depend on other events of the key (and need a [`SessionSet`]).
+    pub fn is_session(&self) -> bool {
+        matches!(self, WindowSpec::Session { .. })
+    }
+
+    /// How many fixed windows each event belongs to (1 for tumbling, size/slide for sliding).
+    pub fn windows_per_event(&self) -> usize {
+        match *self {
+            WindowSpec::Tumbling { .. } => 1,
+            WindowSpec::Sliding { size, slide } => (size / slide) as usize,
+            WindowSpec::Session { .. } => 1,
+        }
+    }
+
+    /// Calls `f` with every fixed window containing `t`, in increasing start order.
+    /// For sessions it calls `f` with the event's own session `[t, t + gap)`, before merging.
+    #[inline]
+    pub fn assign(&self, t: i64, mut f: impl FnMut(Window)) {
+        match *self {
+            WindowSpec::Tumbling { size } => {
+                let start = align(t, size);
+                f(Window {
+                    start,
+                    end: start.saturating_add(size),
+                })
+            }
+            WindowSpec::Sliding { size, slide } => {
+                let last = align(t, slide);
+                let mut start = last.saturating_sub(size - slide);
+                while start <= last {
+                    f(Window {
+                        start,
+                        end: start.saturating_add(size),
+                    });
+                    start += slide;
+                }
+            }
+            WindowSpec::Session { gap } => f(Window {
+                start: t,
+                end: t.saturating_add(gap),
+            }),
+        }
+    }
+
+    /// The fixed windows containing `t`, collected (for tests and cold paths).
+    pub fn windows_of(&self, t: i64) -> Vec<Window> {
+        let mut out = Vec::with_capacity(self.windows_per_event());
+        self.assign(t, |w| out.push(w));
+        out
+    }
+}
+
+/// The open sessions of one key, sorted by start and never overlapping, each with a value
+/// (its aggregates). Inserting an event merges every session it touches.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SessionSet<A> {
+    sessions: Vec<(Window, A)>,
+}
+
+/// What [`SessionSet::insert`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionInsert {
+    /// The session now holding the event.
+    pub window: Window,
+    /// Sessions that existed before and were merged into it (0 for a new session,
+    /// 1 when the event only extended or fell into a session).
+    pub merged: usize,
+}
+
+impl<A> SessionSet<A> {
+    /// An empty set.
+    pub fn new() -> Self {
+        SessionSet {
+            sessions: Vec::new(),
+        }
+    }
+
+    /// Sessions in start order.
+    pub fn sessions(&self) -> &[(Window, A)] {
+        &self.sessions
+    }
+
+    /// Number of open sessions.
+    pub fn len(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Whether no session is open.
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty()
+    }
+
+    /// Whether the event's own session `[t, t + gap)` overlaps an open session, i.e. the
+    /// event would join an existing session rather than start one.
+    pub fn touches(&self, t: i64, gap: i64) -> bool {
+        let own = Window {
+            start: t,
+            end: t.saturating_add(gap),
+        };
+        let (first, last) = self.overlapping(own);
+        first < last
+    }
+
+    /// Index range of sessions overlapping `w`.
+    fn overlapping(&self, w: Window) -> (usize, usize) {
+        // Sessions are disjoint and sorted, so their ends are sorted too.
+        let first = self.sessions.partition_point(|(s, _)| s.end <= w.start);
+        let last = self.sessions.partition_point(|(s, _)| s.start < w.end);
+        (first, last.max(first))
+    }
+
+    /// Adds an event at `t`: its session `[t, t + gap)` absorbs every session it overlaps.
+    /// `value` is the event's own value; `merge(into, from)` combines values.
+    pub fn insert(
+        &mut self,
+        t: i64,
+        gap: i64,
+        value: A,
+        mut merge: impl FnMut(&mut A, A),
+    ) -> SessionInsert {
+        self.insert_window(
+            Window {
+                start: t,
+                end: t.saturating_add(gap),
+            },
+            value,
+            &mut merge,
+        )
+    }
+
+    /// Adds a whole session (e.g. a partial one from a batch), merging as [`Self::insert`].
+    pub fn insert_window(
+        &mut self,
+        w: Window,
+        value: A,
+        merge: &mut impl FnMut(&mut A, A),
+    ) -> SessionInsert {
+        let (first, last) = self.overlapping(w);
+        if first == last {
+            self.sessions.insert(first, (w, value));
+            return SessionInsert {
+                window: w,
+                merged: 0,
+            };
+        }
+        let mut drained = self.sessions.drain(first..last);
+        let (mut window, mut acc) = drained.next().expect("range is not empty");
+        for (s, v) in drained {
+            window.end = window.end.max(s.end);
+            merge(&mut acc, v);
+        }
+        window.start = window.start.min(w.start);
+        window.end = window.end.max(w.end);
+        merge(&mut acc, value);
+        self.sessions.insert(first, (window, acc));
+        SessionInsert {
+            window,
+            merged: last - first,
+        }
+    }
+
+    /// Mutable access to the value of the session starting at `start`.
+    pub fn get_mut(&mut self, window: Window) -> Option<&mut A> {
+        let i = self.sessions.partition_point(|(s, _)| s.start < window.start);
+        match self.sessions.get_mut(i) {
+            Some((s, v)) if *s == window => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Removes and yields, in start order, every session with `end <= watermark`.
+    pub fn close(&mut self, watermark: i64, mut f: impl FnMut(Window, A)) {
+        if self.sessions.iter().all(|(s, _)| s.end > watermark) {
+            return;
+        }
+        let mut kept = Vec::with_capacity(self.sessions.len());
+        for (s, v) in self.sessions.drain(..) {
+            if s.end <= watermark {
+                f(s, v);
+            } else {
+                kept.push((s, v));
+            }
+        }
+        self.sessions = kept;
+    }
+
+    /// The earliest end among open sessions (when the next one can close).
+    pub fn min_end(&self) -> Option<i64> {
+        self.sessions.iter().map(|(s, _)| s.end).min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn tumbling_floors_negative_times() {
+        let spec = WindowSpec::Tumbling { size: 10 };
+        assert_eq!(spec.windows_of(-1), vec![Window { start: -10, end: 0 }]);
+        assert_eq!(spec.windows_of(0), vec![Window { start: 0, end: 10 }]);
+        assert_eq!(spec.windows_of(9), vec![Window { start: 0, end: 10 }]);
+        assert_eq!(spec.windows_of(-10), vec![Window { start: -10, end: 0 }]);
+    }
+
+    #[test]
+    fn sliding_gives_size_over_slide_windows() {
+        let spec = WindowSpec::Sliding { size: 10, slide: 5 };
+        assert_eq!(
+            spec.windows_of(7),
+            vec![Window { start: 0, end: 10 }, Window { start: 5, end: 15 }]
+        );
+        assert_eq!(
+            spec.windows_of(-3),
+            vec![Window { start: -10, end: 0 }, Window { start: -5, end: 5 }]
+        );
+    }
+
+    #[test]
+    fn sessions_merge_when_an_event_bridges_them() {
+        let mut set = SessionSet::new();
+        set.insert(0, 10, 1, |a, b| *a += b);
+        set.insert(15, 10, 1, |a, b| *a += b);
+        assert_eq!(set.len(), 2, "15 is a whole gap after 0: two sessions");
+        assert!(set.touches(8, 10) && !set.touches(30, 10));
+        let r = set.insert(8, 10, 1, |a, b| *a += b);
+        assert_eq!(r.window, Window { start: 0, end: 25 });
+        assert_eq!(r.merged, 2);
+        assert_eq!(set.sessions(), &[(Window { start: 0, end: 25 }, 3)]);
+    }
+
+    #[test]
+    fn sessions_close_by_watermark() {
+        let mut set = SessionSet::new();
+        set.insert(0, 10, (), |_, _| ());
+        set.insert(100, 10, (), |_, _| ());
+        let mut closed = vec![];
+        set.close(10, |w, _| closed.push(w));
+        assert_eq!(closed, vec![Window { start: 0, end: 10 }]);
+        assert_eq!(set.len(), 1);
+    }
+
+    /// Naive reference: sort the times, cut where consecutive times are >= gap apart.
+    fn naive_sessions(times: &[i64], gap: i64) -> Vec<(Window, usize)> {
+        let mut t = times.to_vec();
+        t.sort();
+        let mut out: Vec<(Window, usize)> = Vec::new();
+        for x in t {
+            match out.last_mut() {
+                Some((w, n)) if x < w.end => {
+                    w.end = w.end.max(x + gap);
+                    *n += 1;
+                }
+                _ => out.push((Window { start: x, end: x + gap }, 1)),
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn fixed_assignment_matches_the_definition(t in -1_000_000i64..1_000_000, size_k in 1i64..20, slide in 1i64..50) {
+            let size = size_k * slide;
+            let spec = WindowSpec::Sliding { size, slide };
+            let got = spec.windows_of(t);
+            // Definition: every [k*P, k*P + S) with k*P <= t < k*P + S, scanned naively.
+            let mut want = vec![];
+            let mut k = (t - size) / slide - 2;
+            while k * slide <= t {
+                if t < k * slide + size { want.push(Window { start: k * slide, end: k * slide + size }); }
+                k += 1;
+            }
+            prop_assert_eq!(got, want);
+            let tumbling = WindowSpec::Tumbling { size }.windows_of(t);
+            prop_assert_eq!(tumbling.len(), 1);
+            prop_assert!(tumbling[0].contains(t));
+            prop_assert_eq!(tumbling[0].start.rem_euclid(size), 0);
+        }
+
+        #[test]
+        fn session_merging_matches_a_sort_and_sweep(times in proptest::collection::vec(-500i64..500, 0..60), gap in 1i64..40) {
+            // Exact-boundary ties (t2 - t1 == gap) are left unspecified by semantics.md;
+            // both sides here treat them as separate sessions.
+            let mut set = SessionSet::new();
+            for &t in &times {
+                set.insert(t, gap, 1usize, |a, b| *a += b);
+            }
+            let got: Vec<(Window, usize)> = set.sessions().to_vec();
+            prop_assert_eq!(got, naive_sessions(&times, gap));
+        }
+    }
+}
