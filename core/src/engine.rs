@@ -126,6 +126,8 @@ pub enum RunFlag {
     CompleteInterval,
     /// `--checkpoint DIR`
     Checkpoint,
+    /// `--processes P --process I --hostfile F` (timely's cluster mode)
+    Cluster,
 }
 
 impl RunFlag {
@@ -138,6 +140,7 @@ impl RunFlag {
             RunFlag::WatermarkInterval => "--watermark-interval",
             RunFlag::CompleteInterval => "--complete-interval",
             RunFlag::Checkpoint => "--checkpoint",
+            RunFlag::Cluster => "--processes/--process/--hostfile",
         }
     }
 }
@@ -157,6 +160,19 @@ pub struct RunOptions {
     pub complete_interval: Option<DurationMs>,
     /// Checkpoint directory.
     pub checkpoint: Option<std::path::PathBuf>,
+    /// Run as one process of a timely cluster.
+    pub cluster: Option<Cluster>,
+}
+
+/// One process's place in a multi-process run (timely's own cluster configuration).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cluster {
+    /// Number of processes.
+    pub processes: usize,
+    /// This process's index, `0..processes`.
+    pub process: usize,
+    /// File with one `host:port` per line, one per process (None: localhost ports 2101..).
+    pub hostfile: Option<std::path::PathBuf>,
 }
 
 impl RunOptions {
@@ -180,6 +196,9 @@ impl RunOptions {
         }
         if self.checkpoint.is_some() {
             v.push(RunFlag::Checkpoint);
+        }
+        if self.cluster.is_some() {
+            v.push(RunFlag::Cluster);
         }
         v
     }

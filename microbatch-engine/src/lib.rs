@@ -1,0 +1,1 @@
+//! Micro-batch engine (the Spark model). Under construction (issue 8).
