@@ -72,15 +72,15 @@ impl Acc {
                 *float += f;
                 *any_float = true;
             }
-            (Acc::Min(m), Some(x)) => {
-                if m.is_none_or(|m| x.cmp_numeric(m) == Some(std::cmp::Ordering::Less)) {
-                    *m = Some(x)
-                }
+            (Acc::Min(m), Some(x))
+                if m.is_none_or(|m| x.cmp_numeric(m) == Some(std::cmp::Ordering::Less)) =>
+            {
+                *m = Some(x)
             }
-            (Acc::Max(m), Some(x)) => {
-                if m.is_none_or(|m| x.cmp_numeric(m) == Some(std::cmp::Ordering::Greater)) {
-                    *m = Some(x)
-                }
+            (Acc::Max(m), Some(x))
+                if m.is_none_or(|m| x.cmp_numeric(m) == Some(std::cmp::Ordering::Greater)) =>
+            {
+                *m = Some(x)
             }
             (Acc::Avg { sum, n }, Some(x)) => {
                 *sum += x.as_f64().unwrap_or(0.0);
@@ -151,11 +151,9 @@ impl Acc {
                 Some(x) => AggValue::Float(x.as_f64().unwrap_or(f64::NAN)),
                 None => AggValue::Float(f64::NAN),
             },
-            Acc::Avg { sum, n } => AggValue::Float(if *n == 0 {
-                f64::NAN
-            } else {
-                *sum / *n as f64
-            }),
+            Acc::Avg { sum, n } => {
+                AggValue::Float(if *n == 0 { f64::NAN } else { *sum / *n as f64 })
+            }
             Acc::Distinct(set) => AggValue::Int(set.len() as i64),
         }
     }

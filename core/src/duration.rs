@@ -81,7 +81,9 @@ impl<'de> Deserialize<'de> for DurationMs {
         impl Visitor<'_> for V {
             type Value = DurationMs;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a duration such as \"500ms\", \"10s\", \"1m\", \"1h\" or whole milliseconds")
+                f.write_str(
+                    "a duration such as \"500ms\", \"10s\", \"1m\", \"1h\" or whole milliseconds",
+                )
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<DurationMs, E> {
                 if v < 0 {

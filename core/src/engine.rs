@@ -103,9 +103,13 @@ impl std::str::FromStr for Trigger {
         match s {
             "once" => Ok(Trigger::Once),
             "available-now" => Ok(Trigger::AvailableNow),
-            other => DurationMs::parse(other).map(Trigger::Interval).map_err(|e| {
-                format!("{e}; a trigger is an interval like 100ms, or `once`, or `available-now`")
-            }),
+            other => DurationMs::parse(other)
+                .map(Trigger::Interval)
+                .map_err(|e| {
+                    format!(
+                        "{e}; a trigger is an interval like 100ms, or `once`, or `available-now`"
+                    )
+                }),
         }
     }
 }

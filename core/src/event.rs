@@ -27,7 +27,8 @@ pub struct Event {
     /// Arrival index in the source (line number among all lines, from 0): the offset a
     /// replay resumes from and the index latency is measured against.
     pub seq: u64,
-    /// Event time in ms (processing-time plans: 0 until the engine stamps it).
+    /// Event time in ms (0 when the plan names no event-time field; engines running a
+    /// processing-time plan overwrite it with the processing time).
     pub time: i64,
     /// Interned group key.
     pub key: KeyId,
@@ -272,10 +273,13 @@ impl Decoder {
                 uses.push(smallvec::smallvec![u]);
             }
         };
-        let event_time = plan.time == TimeDomain::Event;
-        if let (true, Some(f)) = (event_time, plan.event_time_field()) {
+        // Read the event time whenever the plan names it: processing-time plans still
+        // need it for the exact (event-time) answer they are measured against.
+        let required_time = plan.time == TimeDomain::Event;
+        if let Some(f) = plan.event_time_field() {
             add(f, Use::Time);
         }
+        debug_assert!(!required_time || plan.event_time_field().is_some());
         for (i, g) in plan.group_by().iter().enumerate() {
             add(g, Use::Group(i));
         }
@@ -359,9 +363,7 @@ impl Decoder {
                             Raw::BigUint(v) => FieldValue::Float(*v as f64),
                             Raw::Float(v) => FieldValue::Float(*v),
                             Raw::Bool(v) => FieldValue::Bool(*v),
-                            other => {
-                                return Err(wrong(name, "a string, number or boolean", other))
-                            }
+                            other => return Err(wrong(name, "a string, number or boolean", other)),
                         })
                     }
                     Use::Slot(s, ty) => fields[s] = scalar(strings, name, ty, raw)?,
@@ -410,10 +412,10 @@ impl Decoder {
 
 /// Reads a slot field, checking its type.
 fn scalar(
-strings: &mut FxHashMap<Box<str>, StrId>,
-name: &str,
-ty: SlotType,
-raw: &Raw<'_>,
+    strings: &mut FxHashMap<Box<str>, StrId>,
+    name: &str,
+    ty: SlotType,
+    raw: &Raw<'_>,
 ) -> Result<Scalar, Malformed> {
     let number = match raw {
         Raw::Int(v) => Some(Scalar::Int(*v)),
@@ -422,9 +424,7 @@ raw: &Raw<'_>,
         _ => None,
     };
     match (ty, raw) {
-        (SlotType::Number | SlotType::Any, _) if number.is_some() => {
-            Ok(number.expect("checked"))
-        }
+        (SlotType::Number | SlotType::Any, _) if number.is_some() => Ok(number.expect("checked")),
         (SlotType::String | SlotType::Any, Raw::Str(s)) => Ok(Scalar::Str(intern_str(strings, s))),
         (SlotType::Bool | SlotType::Any, Raw::Bool(b)) => Ok(Scalar::Bool(*b)),
         (SlotType::Number, other) => Err(wrong(name, "a number", other)),
@@ -436,14 +436,13 @@ raw: &Raw<'_>,
 
 /// Interns a string of a slot field (ids are dense, in first-seen order after the plan's constants).
 fn intern_str(strings: &mut FxHashMap<Box<str>, StrId>, s: &str) -> StrId {
-if let Some(&id) = strings.get(s) {
-    return id;
+    if let Some(&id) = strings.get(s) {
+        return id;
+    }
+    let id = strings.len() as StrId;
+    strings.insert(s.into(), id);
+    id
 }
-let id = strings.len() as StrId;
-strings.insert(s.into(), id);
-id
-}
-
 
 fn wrong(field: &str, expected: &'static str, found: &Raw<'_>) -> Malformed {
     Malformed::WrongType {
@@ -504,7 +503,10 @@ as = "total"
         let a = d.decode(line, 0).unwrap();
         let b = d.decode(line, 1).unwrap();
         let c = d
-            .decode(r#"{"ts": 1, "key": "a", "region": "1", "kind": "x", "value": 1}"#, 2)
+            .decode(
+                r#"{"ts": 1, "key": "a", "region": "1", "kind": "x", "value": 1}"#,
+                2,
+            )
             .unwrap();
         assert_eq!(a.key, b.key);
         assert_ne!(a.key, c.key, "the string \"1\" is not the number 1");
@@ -515,7 +517,10 @@ as = "total"
     fn malformed_lines_say_why() {
         let mut d = Decoder::new(&plan());
         assert_eq!(d.decode("   ", 0), Err(Malformed::Empty));
-        assert!(matches!(d.decode("{not json", 0), Err(Malformed::NotJson(_))));
+        assert!(matches!(
+            d.decode("{not json", 0),
+            Err(Malformed::NotJson(_))
+        ));
         assert_eq!(d.decode("[1, 2]", 0), Err(Malformed::NotObject));
         assert_eq!(d.decode("42", 0), Err(Malformed::NotObject));
         assert_eq!(
@@ -523,19 +528,34 @@ as = "total"
             Err(Malformed::Missing("value".into()))
         );
         let err = d
-            .decode(r#"{"ts": 1.5, "key": "a", "region": 1, "kind": "x", "value": 1}"#, 0)
+            .decode(
+                r#"{"ts": 1.5, "key": "a", "region": 1, "kind": "x", "value": 1}"#,
+                0,
+            )
             .unwrap_err();
-        assert_eq!(err.to_string(), "field `ts` must be an integer (ms), found a float");
+        assert_eq!(
+            err.to_string(),
+            "field `ts` must be an integer (ms), found a float"
+        );
         let err = d
-            .decode(r#"{"ts": 1, "key": null, "region": 1, "kind": "x", "value": 1}"#, 0)
+            .decode(
+                r#"{"ts": 1, "key": null, "region": 1, "kind": "x", "value": 1}"#,
+                0,
+            )
             .unwrap_err();
         assert!(err.to_string().contains("`key`"), "{err}");
         let err = d
-            .decode(r#"{"ts": 1, "key": "a", "region": 1, "kind": 3, "value": 1}"#, 0)
+            .decode(
+                r#"{"ts": 1, "key": "a", "region": 1, "kind": 3, "value": 1}"#,
+                0,
+            )
             .unwrap_err();
         assert!(err.to_string().contains("`kind` must be a string"), "{err}");
         assert!(matches!(
-            d.decode(r#"{"ts": 1, "key": "a", "region": 1, "kind": "x", "value": 1} trailing"#, 0),
+            d.decode(
+                r#"{"ts": 1, "key": "a", "region": 1, "kind": "x", "value": 1} trailing"#,
+                0
+            ),
             Err(Malformed::NotJson(_))
         ));
     }

@@ -24,7 +24,7 @@ pub mod value;
 pub mod watermark;
 pub mod window;
 
-pub use aggregate::{AggValues, Accs};
+pub use aggregate::{Accs, AggValues};
 pub use engine::{Engine, EngineError, Poll, RunOptions, RunSummary, Sink, Source};
 pub use event::{Decoder, Event, KeyId, KeyTable};
 pub use query::{OutputMode, Plan};

@@ -521,8 +521,11 @@ impl Plan {
                 _ => {
                     return Err(invalid(
                         format!("{key}.op"),
-                        format!("{:?} compares numbers only; use eq or ne for strings and booleans", f.op)
-                            .to_lowercase(),
+                        format!(
+                            "{:?} compares numbers only; use eq or ne for strings and booleans",
+                            f.op
+                        )
+                        .to_lowercase(),
                     ))
                 }
             };
@@ -664,7 +667,13 @@ impl PlanBuilder {
         self.delay = delay;
         self
     }
-    fn window(mut self, kind: WindowKind, size: Option<i64>, slide: Option<i64>, gap: Option<i64>) -> Self {
+    fn window(
+        mut self,
+        kind: WindowKind,
+        size: Option<i64>,
+        slide: Option<i64>,
+        gap: Option<i64>,
+    ) -> Self {
         self.window = Some(WindowQuery {
             kind,
             size: size.map(DurationMs),
@@ -794,7 +803,10 @@ as = "total"
     fn inconsistent_windows_are_errors_that_name_the_key() {
         let text = W1.replace("kind = \"tumbling\"", "kind = \"sliding\"\nslide = \"3s\"");
         let err = Plan::from_toml(&text).unwrap_err().to_string();
-        assert!(err.contains("window.slide") && err.contains("divide"), "{err}");
+        assert!(
+            err.contains("window.slide") && err.contains("divide"),
+            "{err}"
+        );
         let text = W1.replace("kind = \"tumbling\"", "kind = \"session\"");
         let err = Plan::from_toml(&text).unwrap_err().to_string();
         assert!(err.contains("window.size"), "{err}");
@@ -829,7 +841,9 @@ as = "total"
 
     #[test]
     fn file_errors_name_the_file() {
-        let err = Plan::from_file("/no/such/query.toml").unwrap_err().to_string();
+        let err = Plan::from_file("/no/such/query.toml")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("/no/such/query.toml"), "{err}");
     }
 

@@ -246,7 +246,10 @@ as = "mean"
 
     fn row(start: i64, key: &str, n: i64, emit: u64) -> ResultRow {
         ResultRow {
-            window: Window { start, end: start + 10 },
+            window: Window {
+                start,
+                end: start + 10,
+            },
             group: vec![FieldValue::Str(key.into())],
             values: vec![AggValue::Int(n)],
             emit: Some(emit),

@@ -115,7 +115,10 @@ mod tests {
     fn closing_is_end_at_or_below_the_watermark() {
         assert!(is_closed(10, 10));
         assert!(!is_closed(11, 10));
-        assert!(!is_late(0, MIN_WATERMARK), "nothing is late before the first event");
+        assert!(
+            !is_late(0, MIN_WATERMARK),
+            "nothing is late before the first event"
+        );
         assert!(is_late(i64::MAX - 1, MAX_WATERMARK));
     }
 }

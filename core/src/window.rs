@@ -214,7 +214,9 @@ impl<A> SessionSet<A> {
 
     /// Mutable access to the value of the session starting at `start`.
     pub fn get_mut(&mut self, window: Window) -> Option<&mut A> {
-        let i = self.sessions.partition_point(|(s, _)| s.start < window.start);
+        let i = self
+            .sessions
+            .partition_point(|(s, _)| s.start < window.start);
         match self.sessions.get_mut(i) {
             Some((s, v)) if *s == window => Some(v),
             _ => None,
@@ -305,7 +307,13 @@ mod tests {
                     w.end = w.end.max(x + gap);
                     *n += 1;
                 }
-                _ => out.push((Window { start: x, end: x + gap }, 1)),
+                _ => out.push((
+                    Window {
+                        start: x,
+                        end: x + gap,
+                    },
+                    1,
+                )),
             }
         }
         out

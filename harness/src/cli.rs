@@ -1,0 +1,371 @@
+//! Command-line interface (`streamlab`). Each subcommand parses its arguments here and
+//! calls into the library; nothing here decides how an engine computes.
+
+use crate::accuracy::compare;
+use crate::engines::EngineKind;
+use crate::gen::{generate, GenConfig, Workload};
+use crate::input::decode_all;
+use crate::runner::{read_rows, run_decoded};
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+use std::io::{BufReader, Write};
+use std::path::{Path, PathBuf};
+use streamlab_core::duration::DurationMs;
+use streamlab_core::engine::{Cluster, RunOptions, RunSummary, Trigger};
+use streamlab_core::Plan;
+
+/// streamlab: replay one event stream through interchangeable stream-processing engines
+/// and compare what each execution model costs and buys.
+#[derive(Debug, Parser)]
+#[command(name = "streamlab", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a query with one engine over a JSON Lines input.
+    Run(RunArgs),
+    /// Compute the exact answer (same as `run --engine oracle`).
+    Oracle(OracleArgs),
+    /// Compare a result file with a reference (exit code 1 when they differ).
+    Compare(CompareArgs),
+    /// Generate a deterministic workload as JSON Lines.
+    Gen(GenArgs),
+    /// The main job: every engine side by side on a generated stream, checked against
+    /// the oracle.
+    Demo(DemoArgs),
+}
+
+/// Input, query and output of a run.
+#[derive(Debug, Clone, Args)]
+pub struct IoArgs {
+    /// Query file (TOML).
+    #[arg(long, short)]
+    pub query: PathBuf,
+    /// Input events, JSON Lines (`-` for stdin).
+    #[arg(long, short)]
+    pub input: String,
+    /// Output rows, JSON Lines (`-` for stdout).
+    #[arg(long, short, default_value = "-")]
+    pub output: String,
+    /// Write the run summary (JSON) here.
+    #[arg(long)]
+    pub summary: Option<PathBuf>,
+    /// Stop at the first malformed line instead of skipping it.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// `streamlab run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Engine.
+    #[arg(long, short, value_enum)]
+    pub engine: EngineKind,
+    /// Input, query, output.
+    #[command(flatten)]
+    pub io: IoArgs,
+    /// Parallel workers.
+    #[arg(long, short)]
+    pub workers: Option<usize>,
+    /// Upper bound on events per micro-batch.
+    #[arg(long)]
+    pub max_records_per_batch: Option<usize>,
+    /// Micro-batch trigger: an interval (`100ms`), `once` or `available-now`.
+    #[arg(long)]
+    pub trigger: Option<Trigger>,
+    /// Records between watermark advances (per-record engine).
+    #[arg(long)]
+    pub watermark_interval: Option<u64>,
+    /// Processing-time interval between complete-mode emissions (per-record engine).
+    #[arg(long)]
+    pub complete_interval: Option<DurationMs>,
+    /// Checkpoint directory.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Processes in a timely cluster.
+    #[arg(long, requires = "process")]
+    pub processes: Option<usize>,
+    /// This process's index in the cluster.
+    #[arg(long, requires = "processes")]
+    pub process: Option<usize>,
+    /// Cluster host file: one `host:port` per process.
+    #[arg(long, requires = "processes")]
+    pub hostfile: Option<PathBuf>,
+}
+
+impl RunArgs {
+    /// The engine options the user gave.
+    pub fn options(&self) -> Result<RunOptions> {
+        let cluster = match (self.processes, self.process) {
+            (Some(processes), Some(process)) => {
+                if processes == 0 || process >= processes {
+                    bail!("--process must be in 0..{processes} (got {process})");
+                }
+                Some(Cluster {
+                    processes,
+                    process,
+                    hostfile: self.hostfile.clone(),
+                })
+            }
+            _ => None,
+        };
+        if self.workers == Some(0) {
+            bail!("--workers must be at least 1");
+        }
+        if self.max_records_per_batch == Some(0) {
+            bail!("--max-records-per-batch must be at least 1");
+        }
+        if self.watermark_interval == Some(0) {
+            bail!("--watermark-interval must be at least 1");
+        }
+        Ok(RunOptions {
+            workers: self.workers,
+            max_records_per_batch: self.max_records_per_batch,
+            trigger: self.trigger,
+            watermark_interval: self.watermark_interval,
+            complete_interval: self.complete_interval,
+            checkpoint: self.checkpoint.clone(),
+            cluster,
+        })
+    }
+}
+
+/// `streamlab oracle`.
+#[derive(Debug, Clone, Args)]
+pub struct OracleArgs {
+    /// Input, query, output.
+    #[command(flatten)]
+    pub io: IoArgs,
+}
+
+/// `streamlab compare`.
+#[derive(Debug, Clone, Args)]
+pub struct CompareArgs {
+    /// Result file to check.
+    pub actual: PathBuf,
+    /// Reference result file (usually the oracle's).
+    pub expected: PathBuf,
+    /// The query both answer.
+    #[arg(long, short)]
+    pub query: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `streamlab gen`.
+#[derive(Debug, Clone, Args)]
+pub struct GenArgs {
+    /// Workload.
+    #[arg(long, short, value_enum)]
+    pub workload: Workload,
+    /// Number of lines.
+    #[arg(long, short = 'n')]
+    pub events: u64,
+    /// Random seed.
+    #[arg(long, short, default_value_t = 42)]
+    pub seed: u64,
+    /// Events per second of event time.
+    #[arg(long, default_value_t = 1000.0)]
+    pub rate: f64,
+    /// Distinct keys (default depends on the workload).
+    #[arg(long)]
+    pub keys: Option<u64>,
+    /// Zipf exponent of key popularity (0: uniform).
+    #[arg(long, default_value_t = 0.0)]
+    pub zipf: f64,
+    /// Fraction of events out of order (moved back by up to --max-delay).
+    #[arg(long, default_value_t = 0.0)]
+    pub disorder: f64,
+    /// Largest out-of-order delay.
+    #[arg(long, default_value = "0")]
+    pub max_delay: DurationMs,
+    /// Fraction of events moved back by --late-by (late for a shorter watermark delay).
+    #[arg(long, default_value_t = 0.0)]
+    pub late: f64,
+    /// How far late events are moved back.
+    #[arg(long, default_value = "0")]
+    pub late_by: DurationMs,
+    /// Fraction of lines replaced by malformed ones.
+    #[arg(long, default_value_t = 0.0)]
+    pub malformed: f64,
+    /// Output file (`-` for stdout).
+    #[arg(long, short, default_value = "-")]
+    pub output: String,
+}
+
+impl GenArgs {
+    /// The generator settings.
+    pub fn config(&self) -> GenConfig {
+        GenConfig {
+            rate: self.rate,
+            keys: self.keys.unwrap_or(self.workload.default_keys()),
+            zipf: self.zipf,
+            disorder: self.disorder,
+            max_delay_ms: self.max_delay.ms(),
+            late: self.late,
+            late_by_ms: self.late_by.ms(),
+            malformed: self.malformed,
+            ..GenConfig::new(self.workload, self.events, self.seed)
+        }
+    }
+}
+
+/// `streamlab demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Events to generate.
+    #[arg(long, short = 'n', default_value_t = 1_000_000)]
+    pub events: u64,
+    /// Random seed.
+    #[arg(long, short, default_value_t = 42)]
+    pub seed: u64,
+    /// Print the table as JSON too (to this file).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Run(args) => {
+            let options = args.options()?;
+            run_command(args.engine, &args.io, &options)?;
+            Ok(0)
+        }
+        Command::Oracle(args) => {
+            run_command(EngineKind::Oracle, &args.io, &RunOptions::default())?;
+            Ok(0)
+        }
+        Command::Compare(args) => compare_command(&args),
+        Command::Gen(args) => {
+            let cfg = args.config();
+            cfg.validate().map_err(anyhow::Error::msg)?;
+            let mut out = open_output(&args.output)?;
+            let started = std::time::Instant::now();
+            let stats =
+                generate(&cfg, &mut out).with_context(|| format!("writing {}", args.output))?;
+            let secs = started.elapsed().as_secs_f64();
+            eprintln!(
+                "streamlab gen: {} {} lines ({} disordered, {} late, {} malformed) in {:.2} s ({:.2}M lines/s)",
+                stats.lines,
+                serde_json::to_value(cfg.workload)?.as_str().unwrap_or("?"),
+                stats.disordered,
+                stats.late,
+                stats.malformed,
+                secs,
+                stats.lines as f64 / secs.max(1e-9) / 1e6
+            );
+            Ok(0)
+        }
+        Command::Demo(args) => {
+            crate::demo::run_demo(&args, &mut std::io::stdout())?;
+            Ok(0)
+        }
+    }
+}
+
+/// Everything a run reports: the engine's summary plus where the numbers came from.
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    /// The engine's summary.
+    #[serde(flatten)]
+    pub summary: RunSummary,
+    /// Reading and decoding time, excluded from `elapsed_ms`.
+    pub decode_ms: f64,
+    /// Input file.
+    pub input: String,
+    /// Query file.
+    pub query: String,
+}
+
+fn open_output(path: &str) -> Result<Box<dyn Write + Send>> {
+    Ok(if path == "-" {
+        Box::new(std::io::BufWriter::new(std::io::stdout()))
+    } else {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot create output file {path}"))?;
+        Box::new(std::io::BufWriter::with_capacity(1 << 20, file))
+    })
+}
+
+fn run_command(kind: EngineKind, io: &IoArgs, options: &RunOptions) -> Result<RunReport> {
+    let plan = Plan::from_file(&io.query)?;
+    kind.build().check_options(options)?;
+    let input = if io.input == "-" {
+        decode_all(
+            std::io::stdin().lock(),
+            "<stdin>",
+            &plan,
+            io.strict,
+            &mut std::io::stderr(),
+        )?
+    } else {
+        let file = std::fs::File::open(&io.input)
+            .with_context(|| format!("cannot open input file {}", io.input))?;
+        decode_all(
+            BufReader::with_capacity(1 << 20, file),
+            &io.input,
+            &plan,
+            io.strict,
+            &mut std::io::stderr(),
+        )?
+    };
+    let decode_ms = input.decode_time.as_secs_f64() * 1e3;
+    let out = open_output(&io.output)?;
+    let summary = run_decoded(kind, &plan, options, input, out, &io.output)?;
+    eprintln!(
+        "streamlab {}: {} events in, {} malformed, {} filtered, {} late dropped, {} rows out, {:.1} ms ({:.2}M events/s; decoding {:.1} ms not included)",
+        summary.engine,
+        summary.events_in,
+        summary.malformed,
+        summary.filtered,
+        summary.late_dropped,
+        summary.rows_out,
+        summary.elapsed_ms,
+        summary.throughput_eps / 1e6,
+        decode_ms
+    );
+    for note in &summary.notes {
+        eprintln!("streamlab {}: note: {note}", summary.engine);
+    }
+    let report = RunReport {
+        summary,
+        decode_ms,
+        input: io.input.clone(),
+        query: io.query.display().to_string(),
+    };
+    if let Some(path) = &io.summary {
+        write_json(path, &report)?;
+    }
+    Ok(report)
+}
+
+/// Writes pretty JSON to a file, naming it in errors.
+pub fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn compare_command(args: &CompareArgs) -> Result<i32> {
+    let plan = Plan::from_file(&args.query)?;
+    let actual = read_rows(&args.actual, &plan)?;
+    let expected = read_rows(&args.expected, &plan)?;
+    let report = compare(&actual, &expected, &plan);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "{} against {}:\n{report}",
+            args.actual.display(),
+            args.expected.display()
+        );
+    }
+    Ok(if report.is_exact() { 0 } else { 1 })
+}

@@ -1,0 +1,32 @@
+//! The engine registry: every engine the CLI and the test suites can pick by name.
+//! Adding an engine is adding a variant here; the golden and oracle suites then run it.
+
+use streamlab_core::Engine;
+
+/// Engines selectable with `--engine`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum EngineKind {
+    /// The exact answer over the whole input at once (the reference).
+    Oracle,
+}
+
+impl EngineKind {
+    /// A fresh engine of this kind.
+    pub fn build(self) -> Box<dyn Engine> {
+        match self {
+            EngineKind::Oracle => Box::new(crate::oracle::Oracle),
+        }
+    }
+
+    /// Every registered engine, reference first.
+    pub fn all() -> Vec<EngineKind> {
+        <EngineKind as clap::ValueEnum>::value_variants().to_vec()
+    }
+
+    /// The registry name, as typed on the command line.
+    pub fn name(self) -> String {
+        clap::ValueEnum::to_possible_value(&self)
+            .map(|v| v.get_name().to_owned())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,172 @@
+//! Golden cases: `harness/tests/golden/<case>/` holds `events.jsonl`, `query.toml`,
+//! `args` (extra `streamlab run` flags, may be empty), `expected.jsonl` (the exact final
+//! rows) and optionally `expected.<label>.jsonl` / `expected.<engine>.jsonl` where an
+//! engine legitimately differs (late data), and `expected_summary.json` (a subset of
+//! summary fields that must match). Adding a case is adding a folder.
+
+use crate::cli::{Cli, Command};
+use crate::engines::EngineKind;
+use crate::input::decode_all;
+use crate::runner::{parse_rows, run_decoded};
+use crate::sink::SharedBuffer;
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use std::path::{Path, PathBuf};
+use streamlab_core::engine::RunOptions;
+use streamlab_core::row::final_rows;
+use streamlab_core::{Plan, ResultRow};
+
+/// The folder holding the cases.
+pub fn cases_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+/// Every case folder, sorted by name.
+pub fn case_dirs() -> Result<Vec<PathBuf>> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(cases_dir())?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("query.toml").exists())
+        .collect();
+    dirs.sort();
+    Ok(dirs)
+}
+
+/// Overrides `base` with every option `over` sets.
+fn merge(base: RunOptions, over: &RunOptions) -> RunOptions {
+    RunOptions {
+        workers: over.workers.or(base.workers),
+        max_records_per_batch: over.max_records_per_batch.or(base.max_records_per_batch),
+        trigger: over.trigger.or(base.trigger),
+        watermark_interval: over.watermark_interval.or(base.watermark_interval),
+        complete_interval: over.complete_interval.or(base.complete_interval),
+        checkpoint: over.checkpoint.clone().or(base.checkpoint),
+        cluster: over.cluster.clone().or(base.cluster),
+    }
+}
+
+fn strip_emit(rows: Vec<ResultRow>) -> Vec<ResultRow> {
+    rows.into_iter()
+        .map(|r| ResultRow { emit: None, ..r })
+        .collect()
+}
+
+/// Runs one case on one engine configuration; `label` picks `expected.<label>.jsonl`
+/// when present. The command line is parsed exactly as `streamlab run` parses it.
+pub fn check_case(dir: &Path, kind: EngineKind, label: &str, options: &RunOptions) -> Result<()> {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let args_text = std::fs::read_to_string(dir.join("args")).unwrap_or_default();
+    let mut argv: Vec<String> = ["streamlab", "run", "--engine", &kind.name(), "--query"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    argv.push(dir.join("query.toml").display().to_string());
+    argv.push("--input".into());
+    argv.push(dir.join("events.jsonl").display().to_string());
+    argv.extend(args_text.split_whitespace().map(String::from));
+    let Command::Run(run) = Cli::try_parse_from(&argv)
+        .with_context(|| format!("case {name}: bad args file"))?
+        .command
+    else {
+        bail!("case {name}: not a run command");
+    };
+    let options = merge(run.options()?, options);
+    let plan = Plan::from_file(&run.io.query)?;
+    let events = std::fs::read(dir.join("events.jsonl"))?;
+    let input = decode_all(
+        events.as_slice(),
+        &name,
+        &plan,
+        run.io.strict,
+        &mut std::io::sink(),
+    )?;
+    let buffer = SharedBuffer::default();
+    let summary = run_decoded(
+        kind,
+        &plan,
+        &options,
+        input,
+        Box::new(buffer.clone()),
+        "<memory>",
+    )?;
+    let output = String::from_utf8(buffer.contents())?;
+    let actual = strip_emit(final_rows(
+        &parse_rows(&output, &plan, "output")?,
+        plan.mode,
+    ));
+
+    let expected_file = [
+        format!("expected.{label}.jsonl"),
+        format!("expected.{}.jsonl", kind.name()),
+    ]
+    .into_iter()
+    .map(|f| dir.join(f))
+    .find(|p| p.exists())
+    .unwrap_or_else(|| dir.join("expected.jsonl"));
+    let text = std::fs::read_to_string(&expected_file)
+        .with_context(|| format!("case {name}: reading {}", expected_file.display()))?;
+    let expected = strip_emit(final_rows(
+        &parse_rows(&text, &plan, &expected_file.display().to_string())?,
+        plan.mode,
+    ));
+    if actual != expected {
+        let show = |rows: &[ResultRow]| {
+            rows.iter()
+                .map(|r| format!("  {:?} {:?} {:?}", r.window, r.group, r.values))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        bail!(
+            "case {name} ({label}): final rows differ from {}\nexpected:\n{}\nactual:\n{}",
+            expected_file.display(),
+            show(&expected),
+            show(&actual)
+        );
+    }
+    let summary_files = [
+        format!("expected_summary.{label}.json"),
+        format!("expected_summary.{}.json", kind.name()),
+        "expected_summary.json".to_string(),
+    ];
+    if let Some(path) = summary_files
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| p.exists())
+    {
+        let want: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&std::fs::read_to_string(&path)?)
+                .with_context(|| format!("case {name}: {} is not a JSON object", path.display()))?;
+        let got = serde_json::to_value(&summary)?;
+        for (k, v) in want {
+            if got.get(&k) != Some(&v) {
+                bail!(
+                    "case {name} ({label}): summary field `{k}` is {:?}, {} says {v}",
+                    got.get(&k),
+                    path.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs every case on one engine configuration; the error lists every failing case.
+pub fn check_all(kind: EngineKind, label: &str, options: &RunOptions) -> Result<usize> {
+    let dirs = case_dirs()?;
+    let failures: Vec<String> = dirs
+        .iter()
+        .filter_map(|d| check_case(d, kind, label, options).err())
+        .map(|e| format!("{e:#}"))
+        .collect();
+    if !failures.is_empty() {
+        bail!(
+            "{} of {} golden cases failed on {label}:\n\n{}",
+            failures.len(),
+            dirs.len(),
+            failures.join("\n\n")
+        );
+    }
+    Ok(dirs.len())
+}

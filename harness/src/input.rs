@@ -1,0 +1,163 @@
+//! Reading and decoding input before the measured part of a run.
+//!
+//! Lines are decoded with the plan's [`Decoder`]; malformed ones are skipped and counted,
+//! and the first few are reported with their line number (semantics.md, "Events and
+//! time"). With `strict`, the first malformed line stops the run with that message.
+
+use anyhow::{bail, Context, Result};
+use std::io::{BufRead, Write};
+use std::sync::Arc;
+use streamlab_core::event::Malformed;
+use streamlab_core::{Decoder, Event, KeyTable, Plan};
+
+/// How many malformed lines are reported one by one before only the count is.
+pub const MALFORMED_SHOWN: u64 = 5;
+
+/// Decoded input, held in memory.
+pub struct DecodedInput {
+    /// Valid events in arrival order.
+    pub events: Vec<Event>,
+    /// Lines skipped as malformed.
+    pub malformed: u64,
+    /// Group keys of the events.
+    pub keys: Arc<KeyTable>,
+    /// Time spent reading and decoding.
+    pub decode_time: std::time::Duration,
+}
+
+/// Reports malformed lines: the first few in full, then only a total.
+pub struct MalformedReport<'w> {
+    out: &'w mut dyn Write,
+    source: String,
+    count: u64,
+}
+
+impl<'w> MalformedReport<'w> {
+    /// Reports to `out` (stderr in the CLI) about lines of `source`.
+    pub fn new(out: &'w mut dyn Write, source: &str) -> Self {
+        MalformedReport {
+            out,
+            source: source.to_owned(),
+            count: 0,
+        }
+    }
+
+    /// Notes one malformed line (1-based `line`).
+    pub fn line(&mut self, line: u64, why: &Malformed) {
+        self.count += 1;
+        if self.count <= MALFORMED_SHOWN {
+            let _ = writeln!(
+                self.out,
+                "streamlab: {}:{line}: skipped malformed line: {why}",
+                self.source
+            );
+        }
+    }
+
+    /// Writes the closing count, if more lines were skipped than shown.
+    pub fn finish(self) -> u64 {
+        if self.count > MALFORMED_SHOWN {
+            let _ = writeln!(
+                self.out,
+                "streamlab: {}: {} malformed lines skipped in all (first {MALFORMED_SHOWN} shown)",
+                self.source, self.count
+            );
+        }
+        self.count
+    }
+}
+
+/// Reads every line of `reader` and decodes it for `plan`. Event `seq` is the 0-based
+/// line index, so it doubles as the replay offset.
+pub fn decode_all(
+    reader: impl BufRead,
+    source_name: &str,
+    plan: &Plan,
+    strict: bool,
+    report: &mut dyn Write,
+) -> Result<DecodedInput> {
+    let started = std::time::Instant::now();
+    let mut decoder = Decoder::new(plan);
+    let mut report = MalformedReport::new(report, source_name);
+    let mut events = Vec::new();
+    // `split` yields no empty piece after a final newline, so only real blank lines count.
+    for (i, line) in reader.split(b'\n').enumerate() {
+        let line = line.with_context(|| format!("reading {source_name}"))?;
+        let line = line.strip_suffix(b"\r").unwrap_or(&line);
+        let decoded = match std::str::from_utf8(line) {
+            Ok(text) => decoder.decode(text, i as u64),
+            Err(e) => Err(Malformed::NotJson(format!("not UTF-8: {e}"))),
+        };
+        match decoded {
+            Ok(e) => events.push(e),
+            Err(why) if strict => {
+                bail!(
+                    "{source_name}:{}: malformed line: {why} (stopped: --strict)",
+                    i + 1
+                )
+            }
+            Err(why) => report.line(i as u64 + 1, &why),
+        }
+    }
+    let malformed = report.finish();
+    Ok(DecodedInput {
+        events,
+        malformed,
+        keys: decoder.key_table().clone(),
+        decode_time: started.elapsed(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> Plan {
+        Plan::builder()
+            .event_time("ts")
+            .group_by(["k"])
+            .tumbling_ms(10)
+            .count("n")
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn malformed_lines_are_counted_and_the_first_few_reported() {
+        let mut text = String::new();
+        for i in 0..8 {
+            text.push_str(&format!("{{\"ts\": {i}, \"k\": \"a\"}}\n"));
+            text.push_str("oops\n");
+        }
+        let mut err = Vec::new();
+        let input = decode_all(text.as_bytes(), "in.jsonl", &plan(), false, &mut err).unwrap();
+        assert_eq!(input.events.len(), 8);
+        assert_eq!(input.malformed, 8);
+        let err = String::from_utf8(err).unwrap();
+        assert!(
+            err.contains("in.jsonl:2: skipped malformed line: not JSON"),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 6, "{err}");
+        assert!(err.contains("8 malformed lines skipped in all"), "{err}");
+        assert_eq!(input.events[1].seq, 2, "seq counts every line");
+    }
+
+    #[test]
+    fn strict_stops_at_the_first_malformed_line() {
+        let text = "{\"ts\": 1, \"k\": \"a\"}\n{\"ts\": \"x\", \"k\": \"a\"}\n";
+        let err = decode_all(text.as_bytes(), "in.jsonl", &plan(), true, &mut Vec::new())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("in.jsonl:2") && err.contains("`ts`"), "{err}");
+    }
+
+    #[test]
+    fn a_trailing_newline_is_not_an_empty_line_but_a_blank_line_is() {
+        let text = "{\"ts\": 1, \"k\": \"a\"}\n\n{\"ts\": 2, \"k\": \"a\"}\n";
+        let input = decode_all(text.as_bytes(), "x", &plan(), false, &mut Vec::new()).unwrap();
+        assert_eq!(input.events.len(), 2);
+        assert_eq!(input.malformed, 1);
+    }
+}

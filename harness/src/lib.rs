@@ -1,0 +1,24 @@
+//! The streamlab harness: everything around the engines.
+//!
+//! # Layout
+//! - [`cli`]: the `streamlab` command line (run, oracle, compare, gen, demo).
+//! - [`engines`]: the registry of engines selectable by name.
+//! - [`oracle`]: the exact answer, the reference every engine is checked against.
+//! - [`input`]: reading and decoding JSON Lines, malformed-line reporting, `--strict`.
+//! - [`sink`]: JSON Lines output.
+//! - [`runner`]: running one engine over decoded input (shared by CLI, demo and tests).
+//! - [`accuracy`]: comparing final answers (exact / missing / extra / wrong, relative error).
+//! - [`gen`]: the deterministic workload generator.
+//! - [`golden`]: the golden-case runner used by `tests/golden.rs`.
+//! - [`demo`]: the main job, every engine side by side.
+
+pub mod accuracy;
+pub mod cli;
+pub mod demo;
+pub mod engines;
+pub mod gen;
+pub mod golden;
+pub mod input;
+pub mod oracle;
+pub mod runner;
+pub mod sink;

@@ -1,0 +1,83 @@
+//! Running one engine over decoded input: the glue the CLI, the demo and the test suites
+//! share, so every path through streamlab runs engines the same way.
+
+use crate::engines::EngineKind;
+use crate::input::{decode_all, DecodedInput};
+use crate::sink::{JsonLinesSink, SharedBuffer};
+use anyhow::{Context, Result};
+use std::io::Write;
+use std::path::Path;
+use streamlab_core::engine::{RunOptions, RunSummary, VecSource};
+use streamlab_core::{Plan, ResultRow};
+
+/// Runs `kind` over pre-decoded input, writing JSON Lines rows to `out`.
+/// The summary's `malformed` comes from decoding.
+pub fn run_decoded(
+    kind: EngineKind,
+    plan: &Plan,
+    options: &RunOptions,
+    input: DecodedInput,
+    out: Box<dyn Write + Send>,
+    out_name: &str,
+) -> Result<RunSummary> {
+    let engine = kind.build();
+    engine.check_options(options)?;
+    let sink = JsonLinesSink::new(plan, input.keys.clone(), out, out_name);
+    let mut summary = engine
+        .run(
+            plan,
+            options,
+            Box::new(VecSource::new(input.events)),
+            Box::new(sink),
+        )
+        .with_context(|| format!("engine `{}` failed", kind.name()))?;
+    summary.malformed = input.malformed;
+    Ok(summary)
+}
+
+/// Runs `kind` over JSON Lines `text` and reads its output rows back: the same path as
+/// `streamlab run`, in memory. Malformed lines are skipped silently (counted).
+pub fn run_text(
+    kind: EngineKind,
+    plan: &Plan,
+    options: &RunOptions,
+    text: &str,
+) -> Result<(RunSummary, Vec<ResultRow>)> {
+    let input = decode_all(
+        text.as_bytes(),
+        "<input>",
+        plan,
+        false,
+        &mut std::io::sink(),
+    )?;
+    let buffer = SharedBuffer::default();
+    let summary = run_decoded(
+        kind,
+        plan,
+        options,
+        input,
+        Box::new(buffer.clone()),
+        "<memory>",
+    )?;
+    let output = String::from_utf8(buffer.contents()).context("engine output is not UTF-8")?;
+    Ok((summary, parse_rows(&output, plan, "<output>")?))
+}
+
+/// Reads result rows (JSON Lines) for `plan`; errors name the source and line.
+pub fn parse_rows(text: &str, plan: &Plan, source: &str) -> Result<Vec<ResultRow>> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            ResultRow::parse(l, plan)
+                .map_err(|e| anyhow::anyhow!("{source}:{}: not a result row: {e}", i + 1))
+        })
+        .collect()
+}
+
+/// Reads a result file.
+pub fn read_rows(path: &Path, plan: &Plan) -> Result<Vec<ResultRow>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read result file {}", path.display()))?;
+    parse_rows(&text, plan, &path.display().to_string())
+}
