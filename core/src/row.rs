@@ -170,7 +170,8 @@ impl ResultRow {
 
 /// The final answer a run's output stands for, sorted by window then group values:
 /// append, every row (duplicates kept, so they can be counted); update, the last row of
-/// each (window, key); complete, the rows of the last emission.
+/// each (window, key), without sessions that later merged into a larger one; complete,
+/// the rows of the last emission.
 pub fn final_rows(rows: &[ResultRow], mode: OutputMode) -> Vec<ResultRow> {
     let mut out: Vec<ResultRow> = match mode {
         OutputMode::Append => rows.to_vec(),
@@ -179,7 +180,7 @@ pub fn final_rows(rows: &[ResultRow], mode: OutputMode) -> Vec<ResultRow> {
             for r in rows {
                 last.insert(r.id(), r);
             }
-            last.into_values().cloned().collect()
+            drop_superseded_sessions(last.into_values().cloned().collect())
         }
         OutputMode::Complete => {
             let last_emit = rows.iter().filter_map(|r| r.emit).max();
@@ -191,6 +192,31 @@ pub fn final_rows(rows: &[ResultRow], mode: OutputMode) -> Vec<ResultRow> {
     };
     out.sort_by(|a, b| a.window.cmp(&b.window).then_with(|| a.group.cmp(&b.group)));
     out
+}
+
+/// In update mode a session that later merged into a larger one leaves its last row
+/// behind. Sessions only grow by merging, so such a row's window lies strictly inside a
+/// window of the same key; fixed windows of one size never do, so this drops only those.
+fn drop_superseded_sessions(mut rows: Vec<ResultRow>) -> Vec<ResultRow> {
+    rows.sort_by(|a, b| {
+        a.group
+            .cmp(&b.group)
+            .then(a.window.start.cmp(&b.window.start))
+            .then(b.window.end.cmp(&a.window.end))
+    });
+    let mut kept = Vec::with_capacity(rows.len());
+    let mut reach: Option<(Vec<FieldValue>, i64)> = None;
+    for r in rows {
+        let inside = matches!(&reach, Some((g, end)) if *g == r.group && *end >= r.window.end);
+        match &mut reach {
+            Some((g, end)) if *g == r.group => *end = (*end).max(r.window.end),
+            _ => reach = Some((r.group.clone(), r.window.end)),
+        }
+        if !inside {
+            kept.push(r);
+        }
+    }
+    kept
 }
 
 #[cfg(test)]
@@ -264,5 +290,32 @@ as = "mean"
         let complete = final_rows(&rows, OutputMode::Complete);
         assert_eq!(complete, vec![row(0, "a", 2, 1)]);
         assert_eq!(final_rows(&rows, OutputMode::Append).len(), 3);
+    }
+
+    #[test]
+    fn update_mode_drops_sessions_that_merged_into_a_later_one() {
+        let session = |start, end, key: &str, n| ResultRow {
+            window: Window { start, end },
+            ..row(start, key, n, 0)
+        };
+        let rows = vec![
+            session(0, 10, "a", 1),
+            session(16, 26, "a", 1),
+            session(0, 26, "a", 3),
+            session(3, 13, "b", 1),
+            session(30, 40, "a", 1),
+        ];
+        let got = final_rows(&rows, OutputMode::Update);
+        assert_eq!(
+            got,
+            vec![
+                session(0, 26, "a", 3),
+                session(3, 13, "b", 1),
+                session(30, 40, "a", 1)
+            ]
+        );
+        // Sliding windows overlap but never contain one another: all kept.
+        let sliding = vec![session(0, 10, "a", 1), session(5, 15, "a", 1)];
+        assert_eq!(final_rows(&sliding, OutputMode::Update).len(), 2);
     }
 }

@@ -105,9 +105,15 @@ impl WindowSpec {
 
 /// The open sessions of one key, sorted by start and never overlapping, each with a value
 /// (its aggregates). Inserting an event merges every session it touches.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SessionSet<A> {
     sessions: Vec<(Window, A)>,
+}
+
+impl<A> Default for SessionSet<A> {
+    fn default() -> Self {
+        SessionSet::new()
+    }
 }
 
 /// What [`SessionSet::insert`] did.

@@ -8,6 +8,8 @@ use streamlab_core::Engine;
 pub enum EngineKind {
     /// The exact answer over the whole input at once (the reference).
     Oracle,
+    /// A single-threaded hand-written loop (the COST baseline; per-record watermark).
+    Baseline,
 }
 
 impl EngineKind {
@@ -15,6 +17,7 @@ impl EngineKind {
     pub fn build(self) -> Box<dyn Engine> {
         match self {
             EngineKind::Oracle => Box::new(crate::oracle::Oracle),
+            EngineKind::Baseline => Box::new(crate::baseline::Baseline),
         }
     }
 

@@ -4,6 +4,7 @@
 //! - [`cli`]: the `streamlab` command line (run, oracle, compare, gen, demo).
 //! - [`engines`]: the registry of engines selectable by name.
 //! - [`oracle`]: the exact answer, the reference every engine is checked against.
+//! - [`baseline`]: the single-threaded hand-written loop every throughput is compared with.
 //! - [`input`]: reading and decoding JSON Lines, malformed-line reporting, `--strict`.
 //! - [`sink`]: JSON Lines output.
 //! - [`runner`]: running one engine over decoded input (shared by CLI, demo and tests).
@@ -13,6 +14,7 @@
 //! - [`demo`]: the main job, every engine side by side.
 
 pub mod accuracy;
+pub mod baseline;
 pub mod cli;
 pub mod demo;
 pub mod engines;

@@ -16,3 +16,9 @@ macro_rules! golden_test {
 }
 
 golden_test!(oracle, EngineKind::Oracle, "oracle", RunOptions::default());
+golden_test!(
+    baseline,
+    EngineKind::Baseline,
+    "baseline",
+    RunOptions::default()
+);

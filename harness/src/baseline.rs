@@ -1,0 +1,256 @@
+//! The baseline (`--engine baseline`): a single-threaded, hand-written loop over hash maps
+//! answering the same plan, run by the same driver as the engines. It is the third row of
+//! every throughput table (McSherry et al.'s COST: what does one thread do?).
+//!
+//! It follows the per-record rule of semantics.md exactly (the watermark moves after every
+//! record), so on any input it gives the answer the record engine gives with
+//! `--watermark-interval 1` on one worker. Complete mode emits the table once, at the end.
+
+use rustc_hash::FxHashMap;
+use streamlab_core::engine::{
+    processing_time_ms, Engine, EngineError, Poll, RunOptions, RunSummary, Sink, Source,
+};
+use streamlab_core::query::TimeDomain;
+use streamlab_core::watermark::{is_closed, is_late, Watermark};
+use streamlab_core::window::SessionSet;
+use streamlab_core::{Accs, Event, KeyId, OutRow, OutputMode, Plan, Window, WindowSpec};
+
+/// The single-threaded hand-written loop.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Baseline;
+
+/// Open fixed windows, each with its keys; sorted by end (then start).
+type FixedState = Vec<(Window, FxHashMap<KeyId, Accs>)>;
+
+struct Loop<'p> {
+    plan: &'p Plan,
+    watermark: Watermark,
+    fixed: FixedState,
+    sessions: FxHashMap<KeyId, SessionSet<Accs>>,
+    /// No session can close before the watermark reaches this.
+    next_session_end: i64,
+    rows: Vec<OutRow>,
+    emit: u64,
+    summary: RunSummary,
+}
+
+impl Loop<'_> {
+    fn keeps_everything(&self) -> bool {
+        self.plan.mode == OutputMode::Complete
+    }
+
+    /// The watermark an assignment is judged against (complete mode drops nothing).
+    fn lateness_bound(&self) -> i64 {
+        if self.keeps_everything() {
+            i64::MIN
+        } else {
+            self.watermark.current()
+        }
+    }
+
+    fn push_update(&mut self, window: Window, key: KeyId, accs: &Accs, seq: u64) {
+        self.rows.push(OutRow {
+            window,
+            key,
+            values: accs.finish(),
+            emit: Some(self.emit),
+            trigger: Some(seq),
+        });
+        self.emit += 1;
+    }
+
+    fn on_event(&mut self, e: &Event) {
+        let plan = self.plan;
+        if !plan.filters.iter().all(|p| p.holds(e.fields[p.slot])) {
+            self.summary.filtered += 1;
+            return;
+        }
+        let bound = self.lateness_bound();
+        let update = plan.mode == OutputMode::Update;
+        let mut late = false;
+        match plan.window {
+            WindowSpec::Session { gap } => {
+                let set = self.sessions.entry(e.key).or_default();
+                if is_late(e.time.saturating_add(gap), bound) && !set.touches(e.time, gap) {
+                    late = true;
+                } else {
+                    let r = set.insert(e.time, gap, Accs::of(&plan.aggregates, e), |a, b| {
+                        a.merge(b)
+                    });
+                    self.next_session_end = self.next_session_end.min(r.window.end);
+                    if update {
+                        let accs = set.get_mut(r.window).expect("just inserted").clone();
+                        self.push_update(r.window, e.key, &accs, e.seq);
+                    }
+                }
+            }
+            spec => {
+                let mut changed: smallvec::SmallVec<[(Window, Accs); 2]> = Default::default();
+                spec.assign(e.time, |w| {
+                    if is_late(w.end, bound) {
+                        late = true;
+                        return;
+                    }
+                    let i = match self.fixed.iter().rposition(|(x, _)| *x == w) {
+                        Some(i) => i,
+                        None => {
+                            let at = self
+                                .fixed
+                                .partition_point(|(x, _)| (x.end, x.start) < (w.end, w.start));
+                            self.fixed.insert(at, (w, FxHashMap::default()));
+                            at
+                        }
+                    };
+                    let accs = self.fixed[i]
+                        .1
+                        .entry(e.key)
+                        .or_insert_with(|| Accs::new(&plan.aggregates));
+                    accs.update(&plan.aggregates, e);
+                    if update {
+                        changed.push((w, accs.clone()));
+                    }
+                });
+                for (w, accs) in changed {
+                    self.push_update(w, e.key, &accs, e.seq);
+                }
+            }
+        }
+        self.summary.late_dropped += u64::from(late);
+        self.watermark.observe(e.time);
+        if self.watermark.advance().is_some() && !self.keeps_everything() {
+            self.close();
+        }
+    }
+
+    /// Emits (append) and evicts every window the watermark has passed.
+    fn close(&mut self) {
+        let w = self.watermark.current();
+        let append = self.plan.mode == OutputMode::Append;
+        let n = self.fixed.partition_point(|(x, _)| is_closed(x.end, w));
+        for (window, keys) in self.fixed.drain(..n) {
+            if append {
+                let mut keys: Vec<_> = keys.into_iter().collect();
+                keys.sort_unstable_by_key(|(k, _)| *k);
+                self.rows.extend(keys.into_iter().map(|(key, accs)| OutRow {
+                    window,
+                    key,
+                    values: accs.finish(),
+                    emit: None,
+                    trigger: None,
+                }));
+            }
+        }
+        if is_closed(self.next_session_end, w) {
+            let mut closed = Vec::new();
+            let mut next = i64::MAX;
+            self.sessions.retain(|&key, set| {
+                set.close(w, |window, accs| closed.push((window, key, accs)));
+                next = next.min(set.min_end().unwrap_or(i64::MAX));
+                !set.is_empty()
+            });
+            self.next_session_end = next;
+            if append {
+                closed.sort_unstable_by_key(|(window, key, _)| (*window, *key));
+                self.rows
+                    .extend(closed.into_iter().map(|(window, key, accs)| OutRow {
+                        window,
+                        key,
+                        values: accs.finish(),
+                        emit: None,
+                        trigger: None,
+                    }));
+            }
+        }
+    }
+
+    /// End of input: complete mode emits its one table; the others close everything.
+    fn finish(&mut self, last_seq: Option<u64>) {
+        self.watermark.finish();
+        if !self.keeps_everything() {
+            self.close();
+            return;
+        }
+        let mut table: Vec<(Window, KeyId, Accs)> = Vec::new();
+        for (window, keys) in self.fixed.drain(..) {
+            table.extend(keys.into_iter().map(|(k, a)| (window, k, a)));
+        }
+        for (key, set) in self.sessions.drain() {
+            table.extend(set.sessions().iter().map(|(w, a)| (*w, key, a.clone())));
+        }
+        table.sort_unstable_by_key(|(w, k, _)| (*w, *k));
+        let emit = Some(self.emit);
+        self.rows
+            .extend(table.into_iter().map(|(window, key, accs)| OutRow {
+                window,
+                key,
+                values: accs.finish(),
+                emit,
+                trigger: last_seq,
+            }));
+        self.emit += 1;
+    }
+}
+
+impl Engine for Baseline {
+    fn name(&self) -> &'static str {
+        "baseline"
+    }
+
+    fn run(
+        &self,
+        plan: &Plan,
+        _options: &RunOptions,
+        mut source: Box<dyn Source>,
+        mut sink: Box<dyn Sink>,
+    ) -> Result<RunSummary, EngineError> {
+        let started = std::time::Instant::now();
+        let mut lp = Loop {
+            plan,
+            watermark: Watermark::new(plan.delay_ms),
+            fixed: Vec::new(),
+            sessions: FxHashMap::default(),
+            next_session_end: i64::MAX,
+            rows: Vec::new(),
+            emit: 0,
+            summary: RunSummary {
+                engine: self.name().into(),
+                workers: 1,
+                ..Default::default()
+            },
+        };
+        let processing = plan.time == TimeDomain::Processing;
+        let mut buf: Vec<Event> = Vec::with_capacity(4096);
+        let mut last_seq = None;
+        loop {
+            buf.clear();
+            let status = source.poll(&mut buf, 4096)?;
+            for e in buf.iter_mut() {
+                if processing {
+                    e.time = processing_time_ms();
+                }
+                lp.on_event(e);
+                last_seq = Some(e.seq);
+                if lp.rows.len() >= 4096 {
+                    lp.summary.rows_out += lp.rows.len() as u64;
+                    sink.emit(&lp.rows)?;
+                    lp.rows.clear();
+                }
+            }
+            lp.summary.events_in += buf.len() as u64;
+            if !lp.rows.is_empty() {
+                lp.summary.rows_out += lp.rows.len() as u64;
+                sink.emit(&lp.rows)?;
+                lp.rows.clear();
+            }
+            if status == Poll::End {
+                break;
+            }
+        }
+        lp.finish(last_seq);
+        lp.summary.rows_out += lp.rows.len() as u64;
+        sink.emit(&lp.rows)?;
+        sink.finish()?;
+        lp.summary.emissions = lp.emit;
+        Ok(lp.summary.timed(started.elapsed()))
+    }
+}
