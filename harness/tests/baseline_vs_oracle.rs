@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 //! The baseline loop against the oracle on random streams (semantics.md's per-record rule):
 //! with disorder bounded by the watermark delay nothing is late and the answers are equal;
 //! with later events, a tumbling count differs from the exact one by exactly the events
