@@ -39,6 +39,90 @@ pub enum Command {
     /// The main job: every engine side by side on a generated stream, checked against
     /// the oracle.
     Demo(DemoArgs),
+    /// Measure engines side by side (throughput, latency, CPU, memory) into a results folder.
+    Bench(BenchArgs),
+    /// One measured run (used by `bench`, which runs each measurement in a child process).
+    #[command(hide = true)]
+    BenchRun(BenchRunArgs),
+}
+
+/// `streamlab bench`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Engines to compare, comma separated (default: every engine but the oracle).
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub engines: Vec<EngineKind>,
+    /// Query file (default: W1, queries/w1.toml).
+    #[arg(long, short)]
+    pub query: Option<PathBuf>,
+    /// Workload generated as input.
+    #[arg(long, short, value_enum, default_value = "clicks")]
+    pub workload: Workload,
+    /// Events per run.
+    #[arg(long, short = 'n', default_value_t = 10_000_000)]
+    pub events: u64,
+    /// Random seed of the input.
+    #[arg(long, short, default_value_t = 42)]
+    pub seed: u64,
+    /// Events per second of event time in the generated input.
+    #[arg(long, default_value_t = 100_000.0)]
+    pub event_rate: f64,
+    /// Distinct keys (default depends on the workload).
+    #[arg(long)]
+    pub keys: Option<u64>,
+    /// Fraction of events out of order.
+    #[arg(long, default_value_t = 0.05)]
+    pub disorder: f64,
+    /// Largest out-of-order delay.
+    #[arg(long, default_value = "3s")]
+    pub max_delay: DurationMs,
+    /// Input rate: events per second (`500k`, `2M`) or `max` (closed loop, throughput only).
+    #[arg(long, default_value = "max")]
+    pub rate: crate::replay::Rate,
+    /// Rate profile: `constant`, `step:2x@10s`, `burst:5x@10s/2s`.
+    #[arg(long, default_value = "constant")]
+    pub profile: String,
+    /// Search the highest sustainable rate (double, then bisect to 5 %).
+    #[arg(long)]
+    pub find_sustainable: bool,
+    /// The search's first rate.
+    #[arg(long, default_value = "100k")]
+    pub start_rate: crate::replay::Rate,
+    /// p99 latency bound of a sustained rate.
+    #[arg(long, default_value = "1s")]
+    pub p99_bound: DurationMs,
+    /// Repetitions per engine.
+    #[arg(long, default_value_t = 3)]
+    pub reps: usize,
+    /// Fraction of events run as warm-up and not counted.
+    #[arg(long, default_value_t = 0.1)]
+    pub warmup: f64,
+    /// Workers (engines that take `--workers`).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Micro-batch bound (engines that take it).
+    #[arg(long)]
+    pub max_records_per_batch: Option<usize>,
+    /// Micro-batch trigger (engines that take it).
+    #[arg(long)]
+    pub trigger: Option<String>,
+    /// Watermark interval (engines that take it).
+    #[arg(long)]
+    pub watermark_interval: Option<u64>,
+    /// Results folder (default: results/<date>-<host>-bench).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `streamlab bench-run`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchRunArgs {
+    /// The run, as JSON.
+    #[arg(long)]
+    pub spec: PathBuf,
+    /// Where to write the metrics (JSON).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// Input, query and output of a run.
@@ -268,7 +352,88 @@ pub fn run(cli: Cli) -> Result<i32> {
             crate::demo::run_demo(&args, &mut std::io::stdout())?;
             Ok(0)
         }
+        Command::Bench(args) => {
+            let cfg = bench_config(&args)?;
+            let out = args
+                .out
+                .clone()
+                .unwrap_or_else(|| crate::results::default_dir("bench"));
+            crate::suite::run_suite(&cfg, &out)?;
+            Ok(0)
+        }
+        Command::BenchRun(args) => {
+            let spec: crate::bench::RunSpec = serde_json::from_str(
+                &std::fs::read_to_string(&args.spec)
+                    .with_context(|| format!("reading {}", args.spec.display()))?,
+            )?;
+            let metrics = crate::bench::run_one(&spec)?;
+            write_json(&args.out, &metrics)?;
+            Ok(0)
+        }
     }
+}
+
+/// Turns `bench` arguments into a suite configuration, checking them.
+pub fn bench_config(args: &BenchArgs) -> Result<crate::suite::SuiteConfig> {
+    use crate::replay::Rate;
+    let query = match &args.query {
+        Some(path) => {
+            Plan::from_file(path)?;
+            std::fs::read_to_string(path)?
+        }
+        None => crate::demo::W1_QUERY.to_owned(),
+    };
+    let gen = GenConfig {
+        rate: args.event_rate,
+        keys: args.keys.unwrap_or(args.workload.default_keys()),
+        disorder: args.disorder,
+        max_delay_ms: args.max_delay.ms(),
+        ..GenConfig::new(args.workload, args.events, args.seed)
+    };
+    gen.validate().map_err(anyhow::Error::msg)?;
+    args.profile
+        .parse::<crate::replay::Profile>()
+        .map_err(anyhow::Error::msg)?;
+    if !(0.0..1.0).contains(&args.warmup) {
+        bail!("--warmup must be a fraction in [0, 1)");
+    }
+    if args.reps == 0 {
+        bail!("--reps must be at least 1");
+    }
+    let engines: Vec<String> = if args.engines.is_empty() {
+        EngineKind::all()
+            .into_iter()
+            .filter(|k| *k != EngineKind::Oracle)
+            .map(EngineKind::name)
+            .collect()
+    } else {
+        args.engines.iter().map(|k| k.name()).collect()
+    };
+    let rate = match args.rate {
+        Rate::Max => None,
+        Rate::PerSecond(r) => Some(r),
+    };
+    let start_rate = match args.start_rate {
+        Rate::Max => bail!("--start-rate must be a number of events per second"),
+        Rate::PerSecond(r) => r,
+    };
+    Ok(crate::suite::SuiteConfig {
+        engines,
+        query,
+        gen,
+        rate,
+        profile: args.profile.clone(),
+        reps: args.reps,
+        warmup: args.warmup,
+        workers: args.workers,
+        max_records_per_batch: args.max_records_per_batch,
+        trigger: args.trigger.clone(),
+        watermark_interval: args.watermark_interval,
+        find_sustainable: args.find_sustainable,
+        start_rate,
+        p99_bound_ms: args.p99_bound.ms() as u64,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+    })
 }
 
 /// Everything a run reports: the engine's summary plus where the numbers came from.

@@ -7,6 +7,11 @@
 //! - [`baseline`]: the single-threaded hand-written loop every throughput is compared with.
 //! - [`input`]: reading and decoding JSON Lines, malformed-line reporting, `--strict`.
 //! - [`sink`]: JSON Lines output.
+//! - [`replay`]: the open-loop replay driver, rates and rate profiles.
+//! - [`metrics`]: latency per output row (hdrhistogram), CPU and memory.
+//! - [`bench`]: measured runs in child processes, the sustainable-throughput search.
+//! - [`suite`]: `streamlab bench`: repetitions, interleaving, table, results folder.
+//! - [`results`]: results folders (README, config, machine, raw CSV, summary, histograms).
 //! - [`runner`]: running one engine over decoded input (shared by CLI, demo and tests).
 //! - [`accuracy`]: comparing final answers (exact / missing / extra / wrong, relative error).
 //! - [`gen`]: the deterministic workload generator.
@@ -15,12 +20,17 @@
 
 pub mod accuracy;
 pub mod baseline;
+pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod engines;
 pub mod gen;
 pub mod golden;
 pub mod input;
+pub mod metrics;
 pub mod oracle;
+pub mod replay;
+pub mod results;
 pub mod runner;
 pub mod sink;
+pub mod suite;
