@@ -1,1 +1,116 @@
-//! Micro-batch engine (the Spark model). Under construction (issue 8).
+//! Micro-batch engine: the Spark Structured Streaming execution model.
+//!
+//! A driver wakes on a trigger, fixes the offset range of the next batch, runs the batch
+//! as a whole over hash partitions on worker threads, merges it into the state store,
+//! emits by output mode and advances the watermark, which moves only between batches.
+//! It answers exactly as semantics.md's micro-batch rule says Spark 4.x does, batch for
+//! batch: batch k drops assignments to windows closed by batch k-1 (`end <= W_(k-1)`)
+//! and closes windows with `end <= W_k`, where `W_k` comes from batches 0..k-1.
+//!
+//! # Layout
+//! In reading order:
+//! - [`driver`]: the driver loop (trigger → plan → run → emit → advance) and the two
+//!   watermarks of each batch; end of input; the run summary.
+//! - [`trigger`]: when batches fire (`Interval`, `Once`, `AvailableNow`), Spark's rules.
+//! - [`planner`]: batch planning: how much of the source one batch takes.
+//! - [`pool`]: batch execution across `--workers` partitions on threads.
+//! - [`exec`]: what one partition does with one batch (filter, lateness, assignment,
+//!   aggregation, closing).
+//! - [`state_store`]: per-partition keyed state: fixed windows by end, sessions by key.
+//! - [`output`]: which rows a batch emits in each output mode, with `emit` = batch id.
+//! - [`batch_log`]: the per-batch log (id, offsets, rows, duration, watermarks).
+//!
+//! Window assignment, the watermark and lateness rules and the aggregates all come from
+//! `streamlab-core`; this crate only decides *when* they are applied.
+//!
+//! # Design decisions
+//! - **Threads, not timely.** Each batch is a bulk-synchronous step: every partition
+//!   reads the whole batch (shared, not copied), keeps the keys that hash to it and
+//!   folds them into its own state store; the driver joins them before emitting. Plain
+//!   scoped threads with channels do this with one wake-up per worker per batch, which
+//!   is what keeps the empty-batch overhead in microseconds; timely with one epoch per
+//!   batch would add an exchange (a copy of every event) and progress tracking for no
+//!   gain at 2 workers, and differential's arrangements measured 3-10× slower here.
+//! - **Batch bound 100 000 events by default** ([`DEFAULT_MAX_RECORDS_PER_BATCH`]): big
+//!   enough that the per-batch overhead (tens of µs) is under 1 % of a batch's work,
+//!   small enough that a batch takes a few ms and its buffer stays a few MB.
+//! - **One worker by default**, like the baseline; `--workers N` sets partitions.
+//! - **Default trigger `Interval(0)`**: the next batch starts as soon as the previous one
+//!   ends, Spark's default.
+
+pub mod batch_log;
+pub mod driver;
+pub mod exec;
+pub mod output;
+pub mod planner;
+pub mod pool;
+pub mod state_store;
+pub mod trigger;
+
+pub use batch_log::{BatchInfo, BatchKind, BatchLog};
+
+use streamlab_core::engine::{
+    Engine, EngineError, RunFlag, RunOptions, RunSummary, Sink, Source, Trigger,
+};
+use streamlab_core::Plan;
+
+/// Events per batch when `--max-records-per-batch` is not given.
+pub const DEFAULT_MAX_RECORDS_PER_BATCH: usize = 100_000;
+
+/// Partitions when `--workers` is not given.
+pub const DEFAULT_WORKERS: usize = 1;
+
+/// The micro-batch engine (`--engine microbatch`).
+#[derive(Clone, Debug, Default)]
+pub struct MicrobatchEngine {
+    log: Option<BatchLog>,
+}
+
+impl MicrobatchEngine {
+    /// An engine that also records every batch of its runs into `log`.
+    pub fn with_batch_log(log: BatchLog) -> Self {
+        MicrobatchEngine { log: Some(log) }
+    }
+
+    /// The settings a run uses, after defaults.
+    pub fn config(options: &RunOptions) -> driver::Config {
+        driver::Config {
+            workers: options.workers.unwrap_or(DEFAULT_WORKERS).max(1),
+            max_records_per_batch: options
+                .max_records_per_batch
+                .unwrap_or(DEFAULT_MAX_RECORDS_PER_BATCH)
+                .max(1),
+            trigger: options
+                .trigger
+                .unwrap_or(Trigger::Interval(Default::default())),
+        }
+    }
+}
+
+impl Engine for MicrobatchEngine {
+    fn name(&self) -> &'static str {
+        "microbatch"
+    }
+
+    fn supported_flags(&self) -> &'static [RunFlag] {
+        &[
+            RunFlag::Workers,
+            RunFlag::MaxRecordsPerBatch,
+            RunFlag::Trigger,
+        ]
+    }
+
+    fn run(
+        &self,
+        plan: &Plan,
+        options: &RunOptions,
+        source: Box<dyn Source>,
+        sink: Box<dyn Sink>,
+    ) -> Result<RunSummary, EngineError> {
+        self.check_options(options)?;
+        driver::run(Self::config(options), plan, source, sink, self.log.as_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests;

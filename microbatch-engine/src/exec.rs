@@ -1,0 +1,275 @@
+//! Batch execution on one partition: the work one worker does for one batch.
+//!
+//! A batch runs as a whole, in three steps (semantics.md, micro-batch rule):
+//! 1. **ingest**: every event of the batch whose key this partition owns passes the
+//!    filters and is assigned to its windows; an assignment to a window with
+//!    `end <= W_(k-1)` (closed by the previous batch) is dropped as late, every other one
+//!    is folded straight into the partition's state store. The watermark does not move.
+//! 2. **emit** by output mode ([`crate::output`]): update emits the rows the batch changed.
+//! 3. **close** the windows with `end <= W_k`: append emits them, append and update evict
+//!    them; complete emits the whole table and keeps it.
+//!
+//! The batch is folded into the store directly rather than first into a per-batch partial
+//! table: each partition already owns its keys (no shuffle to save), so a partial table
+//! would only add a second hash lookup per (window, key) (see the crate docs for numbers).
+
+use crate::output::Emission;
+use crate::state_store::{partition_of, Entry, FixedStore, KeySessions, SessionStore};
+use std::collections::hash_map::Entry as MapEntry;
+use streamlab_core::watermark::is_late;
+use streamlab_core::{Event, KeyId, OutRow, OutputMode, Plan, Window, WindowSpec};
+
+/// The watermarks one batch runs under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchParams {
+    /// Batch id k (from 0).
+    pub id: u64,
+    /// W_(k-1): an assignment to a window with `end <= late_bound` is late.
+    pub late_bound: i64,
+    /// W_k: windows with `end <= close_at` close at the end of the batch.
+    pub close_at: i64,
+    /// Arrival `seq` of the last event of the run so far.
+    pub last_seq: Option<u64>,
+}
+
+/// What one partition did in one batch.
+#[derive(Debug, Default)]
+pub struct PartOutput {
+    /// Rows to emit, in emission order.
+    pub rows: Vec<OutRow>,
+    /// Events with at least one assignment dropped as late.
+    pub late: u64,
+    /// Events removed by the filters.
+    pub filtered: u64,
+    /// Largest event time among the partition's events that passed the filters
+    /// (`i64::MIN` when none): the input of the next watermark.
+    pub max_time: i64,
+}
+
+/// One partition: the keys hashing to `me` among `n`, and their state.
+pub struct Partition<'p> {
+    plan: &'p Plan,
+    me: usize,
+    n: usize,
+    fixed: FixedStore,
+    sessions: SessionStore,
+    /// Update mode: (window, key) rows changed in the current batch.
+    changed: Vec<(Window, KeyId)>,
+    /// Update mode, sessions: keys with a session changed in the current batch.
+    changed_keys: Vec<KeyId>,
+}
+
+impl<'p> Partition<'p> {
+    /// Partition `me` of `n` for `plan`, with empty state.
+    pub fn new(plan: &'p Plan, me: usize, n: usize) -> Self {
+        Partition {
+            plan,
+            me,
+            n,
+            fixed: FixedStore::default(),
+            sessions: SessionStore::default(),
+            changed: Vec::new(),
+            changed_keys: Vec::new(),
+        }
+    }
+
+    /// Open (window, key) rows in this partition's state store.
+    pub fn state_rows(&self) -> usize {
+        self.fixed.rows() + self.sessions.rows()
+    }
+
+    /// Runs one batch over this partition's share of `events`.
+    pub fn run(&mut self, params: &BatchParams, events: &[Event]) -> PartOutput {
+        let emission = Emission {
+            mode: self.plan.mode,
+            batch: params.id,
+            last_seq: params.last_seq,
+        };
+        let late_bound = if emission.drops_late() {
+            params.late_bound
+        } else {
+            i64::MIN
+        };
+        let mut out = PartOutput {
+            max_time: i64::MIN,
+            ..Default::default()
+        };
+        match self.plan.window {
+            WindowSpec::Session { gap } => {
+                self.ingest_sessions(events, gap, late_bound, &emission, &mut out)
+            }
+            spec => self.ingest_fixed(events, spec, late_bound, &emission, &mut out),
+        }
+        self.emit_and_close(params.close_at, &emission, &mut out.rows);
+        out
+    }
+
+    #[inline]
+    fn owns(&self, e: &Event) -> bool {
+        self.n == 1 || partition_of(e.key, self.n) == self.me
+    }
+
+    #[inline]
+    fn passes(&self, e: &Event) -> bool {
+        self.plan.filters.iter().all(|p| p.holds(e.fields[p.slot]))
+    }
+
+    fn ingest_fixed(
+        &mut self,
+        events: &[Event],
+        spec: WindowSpec,
+        late_bound: i64,
+        emission: &Emission,
+        out: &mut PartOutput,
+    ) {
+        let aggs = &self.plan.aggregates[..];
+        let mark = emission.mark();
+        let track = emission.mode == OutputMode::Update;
+        for e in events {
+            if !self.owns(e) {
+                continue;
+            }
+            if !self.passes(e) {
+                out.filtered += 1;
+                continue;
+            }
+            out.max_time = out.max_time.max(e.time);
+            let mut late = false;
+            let fixed = &mut self.fixed;
+            let changed = &mut self.changed;
+            spec.assign(e.time, |w| {
+                if is_late(w.end, late_bound) {
+                    late = true;
+                    return;
+                }
+                match fixed.slot(w).rows.entry(e.key) {
+                    MapEntry::Occupied(mut o) => {
+                        let row = o.get_mut();
+                        row.accs.update(aggs, e);
+                        row.trigger = e.seq;
+                        if row.changed != mark {
+                            row.changed = mark;
+                            if track {
+                                changed.push((w, e.key));
+                            }
+                        }
+                    }
+                    MapEntry::Vacant(v) => {
+                        v.insert(Entry::of(aggs, e, mark));
+                        if track {
+                            changed.push((w, e.key));
+                        }
+                    }
+                }
+            });
+            out.late += u64::from(late);
+        }
+    }
+
+    fn ingest_sessions(
+        &mut self,
+        events: &[Event],
+        gap: i64,
+        late_bound: i64,
+        emission: &Emission,
+        out: &mut PartOutput,
+    ) {
+        let aggs = &self.plan.aggregates[..];
+        let mark = emission.mark();
+        let track = emission.mode == OutputMode::Update;
+        let mut merge = |a: &mut Entry, b: Entry| a.merge(b);
+        for e in events {
+            if !self.owns(e) {
+                continue;
+            }
+            if !self.passes(e) {
+                out.filtered += 1;
+                continue;
+            }
+            out.max_time = out.max_time.max(e.time);
+            let own = Window {
+                start: e.time,
+                end: e.time.saturating_add(gap),
+            };
+            // Late only when its own session ends at or below W_(k-1) and it would not
+            // join a session that is still open.
+            if is_late(own.end, late_bound)
+                && !self
+                    .sessions
+                    .keys
+                    .get(&e.key)
+                    .is_some_and(|ks| ks.set.touches(e.time, gap))
+            {
+                out.late += 1;
+                continue;
+            }
+            let ks: &mut KeySessions = self.sessions.keys.entry(e.key).or_default();
+            let r = ks
+                .set
+                .insert_window(own, Entry::of(aggs, e, mark), &mut merge);
+            if ks.changed != mark {
+                ks.changed = mark;
+                if track {
+                    self.changed_keys.push(e.key);
+                }
+            }
+            self.sessions.note_end(r.window.end);
+        }
+    }
+
+    fn emit_and_close(&mut self, close_at: i64, emission: &Emission, rows: &mut Vec<OutRow>) {
+        let mark = emission.mark();
+        match emission.mode {
+            OutputMode::Update => {
+                for (w, key) in self.changed.drain(..) {
+                    if let Some(entry) = self.fixed.get(w, key) {
+                        rows.push(emission.changed(w, key, entry));
+                    }
+                }
+                for key in self.changed_keys.drain(..) {
+                    if let Some(ks) = self.sessions.keys.get(&key) {
+                        rows.extend(
+                            ks.set
+                                .sessions()
+                                .iter()
+                                .filter(|(_, en)| en.changed == mark)
+                                .map(|(w, en)| emission.changed(*w, key, en)),
+                        );
+                    }
+                }
+                self.fixed.close(close_at, drop);
+                self.sessions.close(close_at, |_, _, _| ());
+            }
+            OutputMode::Append => {
+                self.fixed.close(close_at, |slot| {
+                    let mut keys: Vec<(&KeyId, &Entry)> = slot.rows.iter().collect();
+                    keys.sort_unstable_by_key(|(k, _)| **k);
+                    rows.extend(
+                        keys.into_iter()
+                            .map(|(k, en)| emission.closed(slot.window, *k, en)),
+                    );
+                });
+                self.sessions.close(close_at, |w, key, en| {
+                    rows.push(emission.closed(w, key, &en))
+                });
+            }
+            OutputMode::Complete => {
+                for slot in self.fixed.windows() {
+                    rows.extend(
+                        slot.rows
+                            .iter()
+                            .map(|(k, en)| emission.table(slot.window, *k, en)),
+                    );
+                }
+                for (key, ks) in &self.sessions.keys {
+                    rows.extend(
+                        ks.set
+                            .sessions()
+                            .iter()
+                            .map(|(w, en)| emission.table(*w, *key, en)),
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! When batches fire: Spark's triggers, run by the driver loop.
+//!
+//! - `Interval(d)` (Spark's `ProcessingTime`): a batch fires at every multiple of `d`
+//!   after the run started. No trigger fires while a batch runs; a batch that overruns
+//!   its interval is followed at once by the next, and later triggers fall back onto the
+//!   grid (Spark's `ProcessingTimeExecutor`). `Interval(0)`, the default, starts each batch
+//!   as soon as the previous one ends (Spark's default trigger).
+//! - `Once`: one batch over everything available (the batch bound does not apply, as in
+//!   Spark), then the run ends.
+//! - `AvailableNow`: batches bounded by `--max-records-per-batch` until what was available
+//!   is processed, then the run ends.
+
+use std::time::{Duration, Instant};
+use streamlab_core::engine::Trigger;
+
+/// The driver's clock for one run.
+#[derive(Debug)]
+pub struct TriggerClock {
+    trigger: Trigger,
+    start: Instant,
+    next: Instant,
+    fired: u64,
+}
+
+impl TriggerClock {
+    /// A clock starting now.
+    pub fn new(trigger: Trigger) -> Self {
+        let now = Instant::now();
+        TriggerClock {
+            trigger,
+            start: now,
+            next: now,
+            fired: 0,
+        }
+    }
+
+    /// The trigger.
+    pub fn trigger(&self) -> Trigger {
+        self.trigger
+    }
+
+    fn interval(&self) -> Option<Duration> {
+        match self.trigger {
+            Trigger::Interval(d) => Some(Duration::from_millis(d.ms().max(0) as u64)),
+            _ => None,
+        }
+    }
+
+    /// Blocks until the next trigger fires; `false` when this trigger fires no more
+    /// (`Once` after its batch).
+    pub fn wait(&mut self) -> bool {
+        if self.trigger == Trigger::Once && self.fired > 0 {
+            return false;
+        }
+        let now = Instant::now();
+        if self.next > now {
+            std::thread::sleep(self.next - now);
+        }
+        let fired_at = Instant::now();
+        self.fired += 1;
+        if let Some(d) = self.interval().filter(|d| !d.is_zero()) {
+            // The next multiple of the interval strictly after this firing.
+            let since = fired_at.duration_since(self.start).as_nanos();
+            let step = d.as_nanos();
+            let k = since / step + 1;
+            self.next = self.start + Duration::from_nanos((k * step) as u64);
+        }
+        true
+    }
+
+    /// Most events one batch may take, given `--max-records-per-batch`.
+    pub fn batch_bound(&self, max_records: usize) -> usize {
+        match self.trigger {
+            Trigger::Once => usize::MAX,
+            _ => max_records,
+        }
+    }
+
+    /// Whether the run ends once the source has nothing more available right now.
+    pub fn stops_when_drained(&self) -> bool {
+        !matches!(self.trigger, Trigger::Interval(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use streamlab_core::duration::DurationMs;
+
+    #[test]
+    fn interval_triggers_fire_on_the_grid_and_overruns_start_at_once() {
+        let mut clock = TriggerClock::new(Trigger::Interval(DurationMs(30)));
+        assert!(clock.wait(), "the first trigger fires at once");
+        let t0 = Instant::now();
+        assert!(clock.wait());
+        let waited = t0.elapsed();
+        assert!(waited >= Duration::from_millis(20), "{waited:?}");
+        // A batch that overruns two intervals: the next trigger fires at once.
+        std::thread::sleep(Duration::from_millis(70));
+        let t1 = Instant::now();
+        assert!(clock.wait());
+        assert!(
+            t1.elapsed() < Duration::from_millis(15),
+            "{:?}",
+            t1.elapsed()
+        );
+    }
+
+    #[test]
+    fn once_fires_one_batch_without_a_bound() {
+        let mut clock = TriggerClock::new(Trigger::Once);
+        assert!(clock.wait());
+        assert!(!clock.wait());
+        assert_eq!(clock.batch_bound(7), usize::MAX);
+        assert!(clock.stops_when_drained());
+        let now = TriggerClock::new(Trigger::AvailableNow);
+        assert_eq!(now.batch_bound(7), 7);
+        assert!(now.stops_when_drained());
+    }
+}
