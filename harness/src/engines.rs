@@ -10,6 +10,8 @@ pub enum EngineKind {
     Oracle,
     /// A single-threaded hand-written loop (the COST baseline; per-record watermark).
     Baseline,
+    /// The micro-batch engine (the Spark Structured Streaming model).
+    Microbatch,
 }
 
 impl EngineKind {
@@ -18,6 +20,7 @@ impl EngineKind {
         match self {
             EngineKind::Oracle => Box::new(crate::oracle::Oracle),
             EngineKind::Baseline => Box::new(crate::baseline::Baseline),
+            EngineKind::Microbatch => Box::new(microbatch_engine::MicrobatchEngine::default()),
         }
     }
 

@@ -22,3 +22,58 @@ golden_test!(
     "baseline",
     RunOptions::default()
 );
+golden_test!(
+    microbatch_b1,
+    EngineKind::Microbatch,
+    "microbatch-b1",
+    RunOptions {
+        max_records_per_batch: Some(1),
+        ..Default::default()
+    }
+);
+golden_test!(
+    microbatch_b7,
+    EngineKind::Microbatch,
+    "microbatch-b7",
+    RunOptions {
+        max_records_per_batch: Some(7),
+        ..Default::default()
+    }
+);
+golden_test!(
+    microbatch_b100,
+    EngineKind::Microbatch,
+    "microbatch-b100",
+    RunOptions {
+        max_records_per_batch: Some(100),
+        ..Default::default()
+    }
+);
+golden_test!(
+    microbatch_b10000,
+    EngineKind::Microbatch,
+    "microbatch-b10000",
+    RunOptions {
+        max_records_per_batch: Some(10000),
+        ..Default::default()
+    }
+);
+golden_test!(
+    microbatch_w2,
+    EngineKind::Microbatch,
+    "microbatch-w2",
+    RunOptions {
+        workers: Some(2),
+        ..Default::default()
+    }
+);
+golden_test!(
+    microbatch_w2_b1,
+    EngineKind::Microbatch,
+    "microbatch-w2-b1",
+    RunOptions {
+        workers: Some(2),
+        max_records_per_batch: Some(1),
+        ..Default::default()
+    }
+);
