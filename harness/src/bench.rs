@@ -150,6 +150,7 @@ pub fn run_one(spec: &RunSpec) -> Result<RunMetrics> {
         rate,
         &profile,
         spec.warmup,
+        None,
     )?;
     m.engine = spec.engine.clone();
     Ok(m)
@@ -157,7 +158,9 @@ pub fn run_one(spec: &RunSpec) -> Result<RunMetrics> {
 
 /// Measures one run of `engine` over pre-loaded `events`: closed loop for `Rate::Max`
 /// (throughput only), else open loop through the replay driver (throughput, latency,
-/// backlog). The first `warmup` fraction of events is run and not counted.
+/// backlog). The first `warmup` fraction of events is run and not counted. Rows go on to
+/// `output` when given (accuracy experiments), else are only counted.
+#[allow(clippy::too_many_arguments)]
 pub fn measure(
     engine: &dyn streamlab_core::Engine,
     plan: &Plan,
@@ -166,6 +169,7 @@ pub fn measure(
     rate: Rate,
     profile: &Profile,
     warmup: f64,
+    output: Option<Box<dyn streamlab_core::Sink>>,
 ) -> Result<RunMetrics> {
     let n = events.len() as u64;
     let warmup_n = (n as f64 * warmup) as u64;
@@ -188,7 +192,7 @@ pub fn measure(
                 warmup: warmup_n,
                 warm_at: warm_at.clone(),
             };
-            let sink = Box::new(CountingSink);
+            let sink = output.unwrap_or_else(|| Box::new(CountingSink));
             engine.run(plan, options, Box::new(source), sink)?
         }
         Rate::PerSecond(rate) => {
@@ -210,7 +214,7 @@ pub fn measure(
                 warmup: warmup_n,
                 warm_at: warm_at.clone(),
             };
-            let sink = MeasuringSink::new(recorder.clone(), None);
+            let sink = MeasuringSink::new(recorder.clone(), output);
             let summary = engine.run(plan, options, Box::new(source), Box::new(sink))?;
             let last_due = replay.start + replay.schedule.arrival(n.saturating_sub(1));
             metrics.finish_lag_s = Instant::now()

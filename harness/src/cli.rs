@@ -41,6 +41,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Measure engines side by side (throughput, latency, CPU, memory) into a results folder.
     Bench(BenchArgs),
+    /// Run a teaching experiment into a results folder (see `notebooks/` for its plots).
+    Experiment(ExperimentArgs),
     /// One measured run (used by `bench`, which runs each measurement in a child process).
     #[command(hide = true)]
     BenchRun(BenchRunArgs),
@@ -110,6 +112,26 @@ pub struct BenchArgs {
     #[arg(long)]
     pub watermark_interval: Option<u64>,
     /// Results folder (default: results/<date>-<host>-bench).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `streamlab experiment`.
+#[derive(Debug, Clone, Args)]
+pub struct ExperimentArgs {
+    /// Which experiment.
+    #[arg(value_enum)]
+    pub name: crate::experiments::Experiment,
+    /// Small inputs, well under a minute (for CI; not for conclusions).
+    #[arg(long)]
+    pub quick: bool,
+    /// Input seed.
+    #[arg(long, short, default_value_t = 42)]
+    pub seed: u64,
+    /// Repetitions per point (default 3, or 1 with --quick).
+    #[arg(long)]
+    pub reps: Option<usize>,
+    /// Results folder (default: results/<date>-<host>-<name>).
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -359,6 +381,21 @@ pub fn run(cli: Cli) -> Result<i32> {
                 .clone()
                 .unwrap_or_else(|| crate::results::default_dir("bench"));
             crate::suite::run_suite(&cfg, &out)?;
+            Ok(0)
+        }
+        Command::Experiment(args) => {
+            let cfg = crate::experiments::ExperimentConfig {
+                experiment: args.name,
+                quick: args.quick,
+                seed: args.seed,
+                reps: args.reps.unwrap_or(if args.quick { 1 } else { 3 }).max(1),
+                command: std::env::args().collect::<Vec<_>>().join(" "),
+            };
+            let out = args
+                .out
+                .clone()
+                .unwrap_or_else(|| crate::results::default_dir(&args.name.name()));
+            crate::experiments::run_experiment(&cfg, &out)?;
             Ok(0)
         }
         Command::BenchRun(args) => {

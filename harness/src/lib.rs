@@ -11,6 +11,7 @@
 //! - [`metrics`]: latency per output row (hdrhistogram), CPU and memory.
 //! - [`bench`]: measured runs in child processes, the sustainable-throughput search.
 //! - [`suite`]: `streamlab bench`: repetitions, interleaving, table, results folder.
+//! - [`experiments`]: `streamlab experiment NAME`: the teaching experiments.
 //! - [`results`]: results folders (README, config, machine, raw CSV, summary, histograms).
 //! - [`runner`]: running one engine over decoded input (shared by CLI, demo and tests).
 //! - [`accuracy`]: comparing final answers (exact / missing / extra / wrong, relative error).
@@ -24,6 +25,7 @@ pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod engines;
+pub mod experiments;
 pub mod gen;
 pub mod golden;
 pub mod input;

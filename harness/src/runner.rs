@@ -63,6 +63,23 @@ pub fn run_text(
     Ok((summary, parse_rows(&output, plan, "<output>")?))
 }
 
+/// Turns emitted rows into comparable rows, resolving keys (no JSON round trip).
+pub fn to_result_rows(
+    rows: &[streamlab_core::OutRow],
+    keys: &streamlab_core::KeyTable,
+) -> Vec<ResultRow> {
+    keys.read(|table| {
+        rows.iter()
+            .map(|r| ResultRow {
+                window: r.window,
+                group: table[r.key as usize].to_vec(),
+                values: r.values.to_vec(),
+                emit: r.emit,
+            })
+            .collect()
+    })
+}
+
 /// Reads result rows (JSON Lines) for `plan`; errors name the source and line.
 pub fn parse_rows(text: &str, plan: &Plan, source: &str) -> Result<Vec<ResultRow>> {
     text.lines()

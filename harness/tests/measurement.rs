@@ -101,6 +101,7 @@ fn a_stall_shows_in_latency_of_the_events_queued_behind_it() {
         Rate::PerSecond(10_000.0),
         &Profile::Constant,
         0.1,
+        None,
     )
     .unwrap();
     let lat = m.latency_us.unwrap();
