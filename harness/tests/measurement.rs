@@ -136,6 +136,7 @@ fn the_search_finds_a_throttled_engines_capacity_within_five_percent() {
                 Rate::PerSecond(rate),
                 &Profile::Constant,
                 0.1,
+                None,
             )
         })
         .unwrap();
