@@ -1,0 +1,263 @@
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+//! The micro-batch engine against the oracle and against a plain model of semantics.md's
+//! micro-batch rule, on random streams, batch sizes and worker counts:
+//! - complete mode always equals the oracle (nothing is evicted or late);
+//! - with disorder bounded by the watermark delay nothing is late at any batch size, and
+//!   append and update equal the oracle;
+//! - with unbounded disorder the final rows are exactly the oracle over the assignments
+//!   the rule keeps (batch k drops an assignment iff window_end <= W_(k-1), W_k from
+//!   batches 0..k-1), computed here by a naive batch-by-batch model; the drops are
+//!   exactly the counted `late_dropped`;
+//! - at batch size 1 the engine keeps at least what the per-record rule keeps (the
+//!   baseline engine, which follows that rule; the record engine is not registered yet).
+
+use harness::engines::EngineKind;
+use harness::runner::run_text;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use streamlab_core::engine::RunOptions;
+use streamlab_core::row::final_rows;
+use streamlab_core::value::{AggValue, FieldValue};
+use streamlab_core::{OutputMode, Plan, ResultRow, Window, WindowSpec};
+
+const WINDOWS: [&str; 3] = [
+    "kind = \"tumbling\"\nsize = 10",
+    "kind = \"sliding\"\nsize = 20\nslide = 5",
+    "kind = \"session\"\ngap = 7",
+];
+
+fn plan(window: &str, mode: &str, delay: i64) -> Plan {
+    Plan::from_toml(&format!(
+        "event_time = \"ts\"\ngroup_by = [\"key\"]\noutput_mode = \"{mode}\"\n[watermark]\ndelay = {delay}\n[window]\n{window}\n[[aggregate]]\nfn = \"count\"\nas = \"n\"\n[[aggregate]]\nfn = \"sum\"\nfield = \"v\"\nas = \"s\"\n[[aggregate]]\nfn = \"max\"\nfield = \"v\"\nas = \"hi\"\n"
+    ))
+    .unwrap()
+}
+
+/// One event: key index, event time, value.
+type Item = (u8, i64, i64);
+
+/// Events in arrival order: nominal times rising by 0..4 ms, each moved back by up to
+/// `disorder` ms; five keys; times may be negative.
+fn stream(n: usize, disorder: i64) -> impl Strategy<Value = Vec<Item>> {
+    proptest::collection::vec((0..5u8, 0..=disorder, -50i64..50, 0..4i64), 1..n).prop_map(|raw| {
+        let mut t = -200i64;
+        raw.into_iter()
+            .map(|(key, back, v, step)| {
+                t += step;
+                (key, t - back, v)
+            })
+            .collect()
+    })
+}
+
+fn text(items: &[Item]) -> String {
+    items
+        .iter()
+        .map(|(k, t, v)| format!("{{\"ts\":{t},\"key\":\"k{k}\",\"v\":{v}}}\n"))
+        .collect()
+}
+
+fn options(batch: usize, workers: usize) -> RunOptions {
+    RunOptions {
+        max_records_per_batch: Some(batch),
+        workers: Some(workers),
+        ..Default::default()
+    }
+}
+
+/// A row reduced to what the answer is: window, key, values.
+type Answer = Vec<(Window, Vec<FieldValue>, Vec<AggValue>)>;
+
+fn answer(rows: &[ResultRow], mode: OutputMode) -> Answer {
+    final_rows(rows, mode)
+        .into_iter()
+        .map(|r| (r.window, r.group, r.values))
+        .collect()
+}
+
+/// count, sum, max of one row in the model.
+#[derive(Clone, Copy, Debug)]
+struct Acc(i64, i64, i64);
+
+impl Acc {
+    fn of(v: i64) -> Acc {
+        Acc(1, v, v)
+    }
+    fn add(&mut self, o: Acc) {
+        self.0 += o.0;
+        self.1 += o.1;
+        self.2 = self.2.max(o.2);
+    }
+}
+
+/// The micro-batch rule, naively: batches of `batch` events in arrival order; batch k
+/// drops an assignment iff its window ends at or below W_(k-1) (sessions: iff its own
+/// session does too and it overlaps no open session of its key), closes windows ending
+/// at or below W_k, with W_0 = -inf and W_(k+1) = max(W_k, max time of batches 0..k -
+/// delay); everything closes at the end. Returns the final rows and the late events.
+fn model(items: &[Item], spec: WindowSpec, delay: i64, batch: usize) -> (Answer, u64) {
+    let mut late = 0u64;
+    let (mut w_prev, mut w_cur) = (i64::MIN, i64::MIN);
+    let mut max_seen = i64::MIN;
+    let mut open: BTreeMap<(Window, u8), Acc> = BTreeMap::new();
+    let mut done: Vec<((Window, u8), Acc)> = Vec::new();
+    for chunk in items.chunks(batch) {
+        for &(key, t, v) in chunk {
+            match spec {
+                WindowSpec::Session { gap } => {
+                    let own = Window {
+                        start: t,
+                        end: t + gap,
+                    };
+                    let touching: Vec<(Window, u8)> = open
+                        .keys()
+                        .filter(|(w, k)| *k == key && w.start < own.end && own.start < w.end)
+                        .copied()
+                        .collect();
+                    if own.end <= w_prev && touching.is_empty() {
+                        late += 1;
+                        continue;
+                    }
+                    let (mut w, mut acc) = (own, Acc::of(v));
+                    for id in touching {
+                        let a = open.remove(&id).unwrap();
+                        w.start = w.start.min(id.0.start);
+                        w.end = w.end.max(id.0.end);
+                        acc.add(a);
+                    }
+                    open.insert((w, key), acc);
+                }
+                spec => {
+                    let mut dropped = false;
+                    for w in spec.windows_of(t) {
+                        if w.end <= w_prev {
+                            dropped = true;
+                        } else {
+                            open.entry((w, key))
+                                .and_modify(|a| a.add(Acc::of(v)))
+                                .or_insert(Acc::of(v));
+                        }
+                    }
+                    late += u64::from(dropped);
+                }
+            }
+        }
+        let closing: Vec<(Window, u8)> = open
+            .keys()
+            .filter(|(w, _)| w.end <= w_cur)
+            .copied()
+            .collect();
+        for id in closing {
+            let a = open.remove(&id).unwrap();
+            done.push((id, a));
+        }
+        max_seen = max_seen.max(chunk.iter().map(|i| i.1).max().unwrap());
+        w_prev = w_cur;
+        w_cur = w_cur.max(max_seen - delay);
+    }
+    done.extend(open);
+    let mut rows: Answer = done
+        .into_iter()
+        .map(|((w, k), a)| {
+            (
+                w,
+                vec![FieldValue::Str(format!("k{k}").into())],
+                vec![AggValue::Int(a.0), AggValue::Int(a.1), AggValue::Int(a.2)],
+            )
+        })
+        .collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    (rows, late)
+}
+
+fn spec_of(w: usize) -> WindowSpec {
+    [
+        WindowSpec::Tumbling { size: 10 },
+        WindowSpec::Sliding { size: 20, slide: 5 },
+        WindowSpec::Session { gap: 7 },
+    ][w]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn complete_mode_always_equals_the_oracle(
+        items in stream(120, 80), w in 0..3usize, batch in 1..40usize, workers in 1..=2usize, delay in 0..10i64,
+    ) {
+        let plan = plan(WINDOWS[w], "complete", delay);
+        let input = text(&items);
+        let (_, exact) = run_text(EngineKind::Oracle, &plan, &RunOptions::default(), &input).unwrap();
+        let (summary, rows) = run_text(EngineKind::Microbatch, &plan, &options(batch, workers), &input).unwrap();
+        prop_assert_eq!(summary.late_dropped, 0);
+        prop_assert_eq!(summary.emissions, items.len().div_ceil(batch) as u64);
+        prop_assert_eq!(answer(&rows, plan.mode), answer(&exact, plan.mode));
+    }
+
+    #[test]
+    fn disorder_within_the_delay_gives_the_exact_answer_at_any_batch_size(
+        items in stream(120, 15), w in 0..3usize, m in 0..2usize, batch in 1..40usize, workers in 1..=2usize,
+    ) {
+        let plan = plan(WINDOWS[w], ["append", "update"][m], 15);
+        let input = text(&items);
+        let (_, exact) = run_text(EngineKind::Oracle, &plan, &RunOptions::default(), &input).unwrap();
+        let (summary, rows) = run_text(EngineKind::Microbatch, &plan, &options(batch, workers), &input).unwrap();
+        prop_assert_eq!(summary.late_dropped, 0);
+        prop_assert_eq!(summary.events_in, items.len() as u64);
+        prop_assert_eq!(answer(&rows, plan.mode), answer(&exact, plan.mode));
+    }
+
+    #[test]
+    fn late_drops_are_exactly_what_the_micro_batch_rule_drops(
+        items in stream(150, 60), w in 0..3usize, m in 0..2usize, batch in 1..30usize,
+        workers in 1..=2usize, delay in 0..20i64,
+    ) {
+        let plan = plan(WINDOWS[w], ["append", "update"][m], delay);
+        let input = text(&items);
+        let (want, want_late) = model(&items, spec_of(w), delay, batch);
+        let (summary, rows) = run_text(EngineKind::Microbatch, &plan, &options(batch, workers), &input).unwrap();
+        prop_assert_eq!(summary.late_dropped, want_late);
+        prop_assert_eq!(answer(&rows, plan.mode), want.clone());
+        // And the model is the oracle when it drops nothing.
+        if want_late == 0 {
+            let (_, exact) = run_text(EngineKind::Oracle, &plan, &RunOptions::default(), &input).unwrap();
+            prop_assert_eq!(want, answer(&exact, plan.mode));
+        }
+    }
+
+    #[test]
+    fn batch_size_one_keeps_at_least_what_the_per_record_rule_keeps(
+        items in stream(120, 60), w in 0..2usize, delay in 0..10i64,
+    ) {
+        // W_(k-1) never exceeds the per-record watermark at the same event, so every
+        // assignment the per-record rule keeps, batch size 1 keeps too.
+        let plan = plan(WINDOWS[w], "append", delay);
+        let input = text(&items);
+        let (per_record, baseline) = run_text(EngineKind::Baseline, &plan, &RunOptions::default(), &input).unwrap();
+        let (summary, rows) = run_text(EngineKind::Microbatch, &plan, &options(1, 1), &input).unwrap();
+        prop_assert!(summary.late_dropped <= per_record.late_dropped);
+        let mine: BTreeMap<_, i64> = answer(&rows, plan.mode)
+            .into_iter()
+            .map(|(w, g, v)| ((w, g), match v[0] { AggValue::Int(n) => n, AggValue::Float(f) => f as i64 }))
+            .collect();
+        for (w, g, v) in answer(&baseline, plan.mode) {
+            let n = match v[0] { AggValue::Int(n) => n, AggValue::Float(f) => f as i64 };
+            prop_assert!(mine.get(&(w, g.clone())).copied().unwrap_or(0) >= n, "{:?} {:?}", w, g);
+        }
+    }
+}
+
+#[test]
+fn the_model_agrees_with_a_hand_computed_case() {
+    // Tumbling 10, delay 0, batches of 1: 1, 12, 13, 5 -> 5 arrives in batch 3, late
+    // below W_2 = 12 >= 10: dropped.
+    let items = [(0, 1, 1), (0, 12, 1), (0, 13, 1), (0, 5, 1)];
+    let (rows, late) = model(&items, spec_of(0), 0, 1);
+    assert_eq!(late, 1);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].2[0], AggValue::Int(1));
+    // The same with batches of 2: {1, 12} {13, 5}: 5 is late below W_1 = -inf? No.
+    let (rows, late) = model(&items, spec_of(0), 0, 2);
+    assert_eq!(late, 0);
+    assert_eq!(rows[0].2[0], AggValue::Int(2));
+}
