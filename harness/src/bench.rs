@@ -10,7 +10,7 @@ use crate::metrics::{hgrm, AppendTriggers, LatencyRecorder, MeasuringSink, Perce
 use crate::replay::{Profile, Rate, Replay};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use streamlab_core::engine::{EngineError, Poll, RunOptions, Source, VecSource};
@@ -107,6 +107,7 @@ pub struct RunMetrics {
 struct WarmupClock<S> {
     inner: S,
     taken: u64,
+    shared_taken: Arc<AtomicU64>,
     warmup: u64,
     warm_at: Arc<Mutex<Option<Instant>>>,
 }
@@ -117,6 +118,7 @@ impl<S: Source> Source for WarmupClock<S> {
         let status = self.inner.poll(buf, max)?;
         let was = self.taken;
         self.taken += (buf.len() - before) as u64;
+        self.shared_taken.store(self.taken, Ordering::Relaxed);
         if was < self.warmup && self.taken >= self.warmup {
             *self.warm_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
         }
@@ -184,11 +186,22 @@ pub fn measure(
         ..Default::default()
     };
     let mut driver_cpu = Duration::ZERO;
+    let taken = Arc::new(AtomicU64::new(0));
+    let label = format!(
+        "{} {}",
+        engine.name(),
+        match rate {
+            Rate::Max => "max".to_string(),
+            Rate::PerSecond(r) => format!("{r:.0}/s"),
+        }
+    );
     let summary = match rate {
         Rate::Max => {
+            let _progress = crate::progress::Progress::start(&label, n, taken.clone(), None);
             let source = WarmupClock {
                 inner: VecSource::new(events),
                 taken: 0,
+                shared_taken: taken.clone(),
                 warmup: warmup_n,
                 warm_at: warm_at.clone(),
             };
@@ -208,9 +221,17 @@ pub fn measure(
                 move |seq: u64| start + schedule.arrival(seq)
             };
             let recorder = Arc::new(Mutex::new(LatencyRecorder::new(due, triggers, warmup_seq)));
+            let counters = replay.counters.clone();
+            let _progress = crate::progress::Progress::start(
+                &label,
+                n,
+                taken.clone(),
+                Some(Box::new(move || counters.backlog())),
+            );
             let source = WarmupClock {
                 inner: source,
                 taken: 0,
+                shared_taken: taken.clone(),
                 warmup: warmup_n,
                 warm_at: warm_at.clone(),
             };

@@ -9,6 +9,7 @@
 //! - [`sink`]: JSON Lines output.
 //! - [`replay`]: the open-loop replay driver, rates and rate profiles.
 //! - [`metrics`]: latency per output row (hdrhistogram), CPU and memory.
+//! - [`progress`]: the progress bar of long runs (terminals only).
 //! - [`bench`]: measured runs in child processes, the sustainable-throughput search.
 //! - [`suite`]: `streamlab bench`: repetitions, interleaving, table, results folder.
 //! - [`experiments`]: `streamlab experiment NAME`: the teaching experiments.
@@ -31,6 +32,7 @@ pub mod golden;
 pub mod input;
 pub mod metrics;
 pub mod oracle;
+pub mod progress;
 pub mod replay;
 pub mod results;
 pub mod runner;
