@@ -15,7 +15,7 @@
 use crate::batch_log::{BatchInfo, BatchKind, BatchLog};
 use crate::exec::BatchParams;
 use crate::planner::{Availability, BatchPlanner};
-use crate::pool::WorkerPool;
+use crate::pool::{Placement, WorkerPool};
 use crate::trigger::TriggerClock;
 use std::time::{Duration, Instant};
 use streamlab_core::engine::{processing_time_ms, EngineError, RunSummary, Sink, Source, Trigger};
@@ -32,6 +32,8 @@ pub struct Config {
     pub max_records_per_batch: usize,
     /// When batches fire.
     pub trigger: Trigger,
+    /// Where partitions run.
+    pub placement: Placement,
 }
 
 /// How long an `Interval(0)` trigger idles when a trigger found nothing to do, so an idle
@@ -48,9 +50,9 @@ struct Tally {
     busy: Duration,
 }
 
-struct Driver<'a, 's, 'p> {
+struct Driver<'a, 'p> {
     plan: &'p Plan,
-    pool: WorkerPool<'s, 'p>,
+    pool: WorkerPool<'p>,
     sink: &'a mut dyn Sink,
     log: Option<&'a BatchLog>,
     verbose: bool,
@@ -66,17 +68,19 @@ struct Driver<'a, 's, 'p> {
     tally: Tally,
 }
 
-impl Driver<'_, '_, '_> {
+impl Driver<'_, '_> {
     fn complete(&self) -> bool {
         self.plan.mode == OutputMode::Complete
     }
 
-    /// Runs batch `next_id` over `events` and advances the watermarks.
+    /// Runs batch `next_id` over `events` and advances the watermarks; `meanwhile` runs
+    /// on the driver thread while the partitions work (planning the next batch).
     fn run_batch(
         &mut self,
         kind: BatchKind,
         mut events: Vec<Event>,
         started: Instant,
+        meanwhile: &mut dyn FnMut() -> Result<(), EngineError>,
     ) -> Result<Vec<Event>, EngineError> {
         if self.plan.time == TimeDomain::Processing && !events.is_empty() {
             // Spark's current_timestamp: one processing time for the whole batch.
@@ -103,7 +107,7 @@ impl Driver<'_, '_, '_> {
             last_seq: self.last_seq,
         };
         let input_rows = events.len();
-        let (outputs, events) = self.pool.run_batch(params, events)?;
+        let (outputs, events) = self.pool.run_batch(params, events, meanwhile)?;
         let mut max_time = i64::MIN;
         let (mut late, mut output_rows) = (0u64, 0usize);
         for out in &outputs {
@@ -167,23 +171,42 @@ impl Driver<'_, '_, '_> {
     ) -> Result<(), EngineError> {
         let bound = clock.batch_bound(max_records);
         let mut planner = BatchPlanner::default();
-        let mut buf: Vec<Event> = Vec::with_capacity(bound.min(1 << 20));
+        let capacity = bound.min(1 << 20);
+        // `next` is being planned while the batch in flight runs; `spare` is the buffer
+        // of the batch before, cleared for reuse.
+        let mut next: Vec<Event> = Vec::with_capacity(capacity);
+        let mut spare: Vec<Event> = Vec::with_capacity(capacity);
+        let mut nothing = || Ok(());
         while clock.wait() {
             let started = Instant::now();
-            buf.clear();
-            let available = planner.plan(source, &mut buf, bound)?;
+            // Top up what was planned while the previous batch ran: the batch is what the
+            // source has at trigger time, up to the bound.
+            let available = planner.plan(source, &mut next, bound)?;
+            let batch = std::mem::replace(&mut next, std::mem::take(&mut spare));
             let mut ran = true;
-            if !buf.is_empty() {
-                buf = self.run_batch(BatchKind::Data, std::mem::take(&mut buf), started)?;
+            if !batch.is_empty() {
+                // Only a full batch leaves data behind: read it while this batch runs (it
+                // is available now, so it belongs to the next batch anyway; the top-up
+                // above adds what arrives before the next trigger).
+                let mut plan_next = || planner.plan(source, &mut next, bound).map(drop);
+                let meanwhile: &mut dyn FnMut() -> Result<(), EngineError> =
+                    if available == Availability::Full {
+                        &mut plan_next
+                    } else {
+                        &mut nothing
+                    };
+                spare = self.run_batch(BatchKind::Data, batch, started, meanwhile)?;
             } else if !self.complete()
                 && self.w_cur > self.w_prev
                 && available != Availability::Ended
             {
                 // At the end of input the final batch closes everything anyway.
-                buf = self.run_batch(BatchKind::NoData, std::mem::take(&mut buf), started)?;
+                spare = self.run_batch(BatchKind::NoData, batch, started, &mut nothing)?;
             } else {
+                spare = batch;
                 ran = false;
             }
+            spare.clear();
             match available {
                 Availability::Ended => break,
                 Availability::Drained if clock.stops_when_drained() => break,
@@ -195,9 +218,9 @@ impl Driver<'_, '_, '_> {
                 _ => {}
             }
         }
+        debug_assert!(next.is_empty(), "only a full batch plans ahead");
         if !self.complete() && self.next_id > 0 {
-            buf.clear();
-            self.run_batch(BatchKind::Final, buf, Instant::now())?;
+            self.run_batch(BatchKind::Final, spare, Instant::now(), &mut nothing)?;
         }
         Ok(())
     }
@@ -215,7 +238,7 @@ pub fn run(
     let verbose = std::env::var_os("STREAMLAB_MICROBATCH_LOG").is_some();
     let mut clock = TriggerClock::new(config.trigger);
     let (summary, tally) = std::thread::scope(|scope| -> Result<_, EngineError> {
-        let pool = WorkerPool::start(scope, plan, config.workers)?;
+        let pool = WorkerPool::start(scope, plan, config.workers, config.placement)?;
         let mut driver = Driver {
             plan,
             pool,

@@ -111,7 +111,7 @@ impl<'p> Partition<'p> {
 
     #[inline]
     fn passes(&self, e: &Event) -> bool {
-        self.plan.filters.iter().all(|p| p.holds(e.fields[p.slot]))
+        self.plan.filters.is_empty() || self.plan.filters.iter().all(|p| p.holds(e.fields[p.slot]))
     }
 
     fn ingest_fixed(
@@ -125,43 +125,59 @@ impl<'p> Partition<'p> {
         let aggs = &self.plan.aggregates[..];
         let mark = emission.mark();
         let track = emission.mode == OutputMode::Update;
-        for e in events {
-            if !self.owns(e) {
-                continue;
+        let filtered = !self.plan.filters.is_empty();
+        // Tumbling: an event inside the window of the previous one has that window (most
+        // events, in a mostly ordered stream); only other times go through `assign`.
+        let tumbling = matches!(spec, WindowSpec::Tumbling { .. });
+        let mut last = Window {
+            start: i64::MAX,
+            end: i64::MIN,
+        };
+        let fixed = &mut self.fixed;
+        let changed = &mut self.changed;
+        let mut fold = |w: Window, e: &Event, late: &mut bool| {
+            if is_late(w.end, late_bound) {
+                *late = true;
+                return;
             }
-            if !self.passes(e) {
-                out.filtered += 1;
-                continue;
-            }
-            out.max_time = out.max_time.max(e.time);
-            let mut late = false;
-            let fixed = &mut self.fixed;
-            let changed = &mut self.changed;
-            spec.assign(e.time, |w| {
-                if is_late(w.end, late_bound) {
-                    late = true;
-                    return;
-                }
-                match fixed.slot(w).rows.entry(e.key) {
-                    MapEntry::Occupied(mut o) => {
-                        let row = o.get_mut();
-                        row.accs.update(aggs, e);
-                        row.trigger = e.seq;
-                        if row.changed != mark {
-                            row.changed = mark;
-                            if track {
-                                changed.push((w, e.key));
-                            }
-                        }
-                    }
-                    MapEntry::Vacant(v) => {
-                        v.insert(Entry::of(aggs, e, mark));
+            match fixed.slot(w).rows.entry(e.key) {
+                MapEntry::Occupied(mut o) => {
+                    let row = o.get_mut();
+                    row.accs.update(aggs, e);
+                    row.trigger = e.seq;
+                    if row.changed != mark {
+                        row.changed = mark;
                         if track {
                             changed.push((w, e.key));
                         }
                     }
                 }
-            });
+                MapEntry::Vacant(v) => {
+                    v.insert(Entry::of(aggs, e, mark));
+                    if track {
+                        changed.push((w, e.key));
+                    }
+                }
+            }
+        };
+        for e in events {
+            if self.n > 1 && partition_of(e.key, self.n) != self.me {
+                continue;
+            }
+            if filtered && !self.plan.filters.iter().all(|p| p.holds(e.fields[p.slot])) {
+                out.filtered += 1;
+                continue;
+            }
+            out.max_time = out.max_time.max(e.time);
+            let mut late = false;
+            if tumbling && last.contains(e.time) {
+                fold(last, e, &mut late);
+            } else {
+                spec.assign(e.time, |w| {
+                    last = w;
+                    fold(w, e, &mut late)
+                });
+            }
             out.late += u64::from(late);
         }
     }

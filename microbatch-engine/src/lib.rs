@@ -57,6 +57,9 @@ use streamlab_core::Plan;
 /// Events per batch when `--max-records-per-batch` is not given.
 pub const DEFAULT_MAX_RECORDS_PER_BATCH: usize = 100_000;
 
+/// Where partitions run unless [`MicrobatchEngine::with_placement`] says otherwise.
+pub const DEFAULT_PLACEMENT: pool::Placement = pool::Placement::DriverRunsOne;
+
 /// Partitions when `--workers` is not given.
 pub const DEFAULT_WORKERS: usize = 1;
 
@@ -64,17 +67,31 @@ pub const DEFAULT_WORKERS: usize = 1;
 #[derive(Clone, Debug, Default)]
 pub struct MicrobatchEngine {
     log: Option<BatchLog>,
+    placement: Option<pool::Placement>,
 }
 
 impl MicrobatchEngine {
     /// An engine that also records every batch of its runs into `log`.
     pub fn with_batch_log(log: BatchLog) -> Self {
-        MicrobatchEngine { log: Some(log) }
+        MicrobatchEngine {
+            log: Some(log),
+            ..Default::default()
+        }
+    }
+
+    /// The same engine with its partitions placed as `placement` says (for measuring
+    /// the choice; the default is [`DEFAULT_PLACEMENT`]).
+    pub fn with_placement(self, placement: pool::Placement) -> Self {
+        MicrobatchEngine {
+            placement: Some(placement),
+            ..self
+        }
     }
 
     /// The settings a run uses, after defaults.
-    pub fn config(options: &RunOptions) -> driver::Config {
+    pub fn config(&self, options: &RunOptions) -> driver::Config {
         driver::Config {
+            placement: self.placement.unwrap_or(DEFAULT_PLACEMENT),
             workers: options.workers.unwrap_or(DEFAULT_WORKERS).max(1),
             max_records_per_batch: options
                 .max_records_per_batch
@@ -108,7 +125,7 @@ impl Engine for MicrobatchEngine {
         sink: Box<dyn Sink>,
     ) -> Result<RunSummary, EngineError> {
         self.check_options(options)?;
-        driver::run(Self::config(options), plan, source, sink, self.log.as_ref())
+        driver::run(self.config(options), plan, source, sink, self.log.as_ref())
     }
 }
 

@@ -1,47 +1,60 @@
 //! The worker pool: `--workers` partitions on scoped threads, one batch at a time.
 //!
-//! The driver thread runs partition 0 itself and `n - 1` helper threads run the others,
-//! so `--workers 2` keeps exactly two cores busy. Every partition reads the whole batch
-//! (shared through an [`Arc`], never copied) and takes the events whose key hashes to it,
-//! so state is hash-partitioned with no lock and no shuffle. The driver waits for every
-//! partition before it emits: a batch runs as a whole.
+//! Every partition reads the whole batch (shared through an [`Arc`], never copied) and
+//! takes the events whose key hashes to it, so state is hash-partitioned with no lock and
+//! no shuffle. The driver waits for every partition before it emits: a batch runs as a
+//! whole. While the partitions run, the driver may plan the next batch (see
+//! [`crate::driver`]); where partition 0 runs is a [`Placement`].
 
 use crate::exec::{BatchParams, PartOutput, Partition};
 use std::sync::mpsc;
 use std::sync::Arc;
-use std::thread::{Scope, ScopedJoinHandle};
+use std::thread::Scope;
 use streamlab_core::engine::EngineError;
 use streamlab_core::{Event, Plan};
 
 type Job = (BatchParams, Arc<Vec<Event>>);
 
+/// Where the partitions run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// The driver thread runs partition 0 after planning the next batch, `n - 1` helper
+    /// threads run the others: exactly `n` busy threads.
+    DriverRunsOne,
+    /// `n` helper threads run every partition while the driver plans the next batch.
+    AllOnHelpers,
+}
+
 /// Partitions on threads; dropping the pool stops the helpers.
-pub struct WorkerPool<'scope, 'p> {
-    local: Partition<'p>,
+pub struct WorkerPool<'p> {
+    local: Option<Partition<'p>>,
     jobs: Vec<mpsc::Sender<Job>>,
     results: mpsc::Receiver<(usize, Result<PartOutput, String>)>,
     outputs: Vec<Option<PartOutput>>,
-    _helpers: Vec<ScopedJoinHandle<'scope, ()>>,
 }
 
-impl<'scope, 'p> WorkerPool<'scope, 'p> {
-    /// Starts `n` partitions (`n - 1` helper threads) for `plan` inside `scope`.
-    pub fn start<'env>(
+impl<'p> WorkerPool<'p> {
+    /// Starts `n` partitions for `plan` inside `scope`.
+    pub fn start<'scope, 'env>(
         scope: &'scope Scope<'scope, 'env>,
         plan: &'p Plan,
         n: usize,
+        placement: Placement,
     ) -> Result<Self, EngineError>
     where
         'p: 'scope,
     {
         let n = n.max(1);
+        let first_helper = match placement {
+            Placement::DriverRunsOne => 1,
+            Placement::AllOnHelpers => 0,
+        };
         let (result_tx, results) = mpsc::channel();
-        let mut jobs = Vec::with_capacity(n - 1);
-        let mut helpers = Vec::with_capacity(n - 1);
-        for me in 1..n {
+        let mut jobs = Vec::with_capacity(n);
+        for me in first_helper..n {
             let (tx, rx) = mpsc::channel::<Job>();
             let result_tx = result_tx.clone();
-            let handle = std::thread::Builder::new()
+            std::thread::Builder::new()
                 .name(format!("microbatch-{me}"))
                 .spawn_scoped(scope, move || {
                     let mut part = Partition::new(plan, me, n);
@@ -60,35 +73,33 @@ impl<'scope, 'p> WorkerPool<'scope, 'p> {
                 })
                 .map_err(|e| EngineError::Internal(format!("cannot start a worker: {e}")))?;
             jobs.push(tx);
-            helpers.push(handle);
         }
         Ok(WorkerPool {
-            local: Partition::new(plan, 0, n),
+            local: (first_helper == 1).then(|| Partition::new(plan, 0, n)),
             jobs,
             results,
             outputs: (0..n).map(|_| None).collect(),
-            _helpers: helpers,
         })
     }
 
-    /// Number of partitions.
-    pub fn workers(&self) -> usize {
-        self.jobs.len() + 1
-    }
-
-    /// Runs one batch on every partition; returns each partition's output (in partition
-    /// order) and the event buffer, for reuse.
+    /// Runs one batch on every partition, calling `meanwhile` on the driver thread while
+    /// the helpers work (before the driver's own partition, if it has one). Returns each
+    /// partition's output (in partition order) and the event buffer, for reuse.
     pub fn run_batch(
         &mut self,
         params: BatchParams,
         events: Vec<Event>,
+        meanwhile: &mut dyn FnMut() -> Result<(), EngineError>,
     ) -> Result<(Vec<PartOutput>, Vec<Event>), EngineError> {
         let events = Arc::new(events);
         for tx in &self.jobs {
             tx.send((params, Arc::clone(&events)))
                 .map_err(|_| EngineError::Internal("a worker thread stopped".into()))?;
         }
-        self.outputs[0] = Some(self.local.run(&params, &events));
+        let planned = meanwhile();
+        if let Some(local) = self.local.as_mut() {
+            self.outputs[0] = Some(local.run(&params, &events));
+        }
         for _ in &self.jobs {
             let (me, out) = self
                 .results
@@ -99,6 +110,7 @@ impl<'scope, 'p> WorkerPool<'scope, 'p> {
             })?;
             self.outputs[me] = Some(out);
         }
+        planned?;
         let outputs = self.outputs.iter_mut().filter_map(Option::take).collect();
         // Every helper dropped its handle before reporting.
         let events = Arc::try_unwrap(events).unwrap_or_default();

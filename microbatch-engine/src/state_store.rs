@@ -80,11 +80,14 @@ impl FixedStore {
             .windows
             .partition_point(|s| (s.window.end, s.window.start) < (w.end, w.start));
         if self.windows.get(at).is_none_or(|s| s.window != w) {
+            // Size a new window like the largest open one: windows of one stream hold
+            // about as many keys, and growing a map rehashes it several times.
+            let keys = self.windows.iter().map(|s| s.rows.len()).max().unwrap_or(0);
             self.windows.insert(
                 at,
                 WindowSlot {
                     window: w,
-                    rows: FxHashMap::default(),
+                    rows: FxHashMap::with_capacity_and_hasher(keys, Default::default()),
                 },
             );
         }

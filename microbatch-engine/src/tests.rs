@@ -484,3 +484,108 @@ fn unsupported_options_are_rejected() {
         .unwrap_err();
     assert!(err.to_string().contains("--watermark-interval"), "{err}");
 }
+
+/// A live source: each step is a chunk of events (served in one poll) or `None` for a
+/// poll that finds nothing (`Pending`); then it ends.
+struct ScriptedSource(std::collections::VecDeque<Option<Vec<Event>>>);
+
+impl streamlab_core::Source for ScriptedSource {
+    fn poll(
+        &mut self,
+        buf: &mut Vec<Event>,
+        _max: usize,
+    ) -> Result<streamlab_core::engine::Poll, EngineError> {
+        use streamlab_core::engine::Poll;
+        Ok(match self.0.pop_front() {
+            Some(Some(events)) => {
+                buf.extend(events);
+                Poll::Ready
+            }
+            Some(None) => Poll::Pending,
+            None => Poll::End,
+        })
+    }
+}
+
+fn scripted(
+    plan: &Plan,
+    steps: &[Option<&[(&str, i64)]>],
+    options: RunOptions,
+) -> (Vec<String>, RunSummary, Vec<BatchInfo>) {
+    let mut decoder = Decoder::new(plan);
+    let mut seq = 0u64;
+    let script = steps
+        .iter()
+        .map(|step| {
+            step.map(|evs| {
+                evs.iter()
+                    .map(|(k, t)| {
+                        seq += 1;
+                        decoder
+                            .decode(&format!("{{\"ts\":{t},\"key\":\"{k}\"}}"), seq - 1)
+                            .unwrap()
+                    })
+                    .collect()
+            })
+        })
+        .collect();
+    let log = BatchLog::default();
+    let sink = CollectSink::default();
+    let summary = MicrobatchEngine::with_batch_log(log.clone())
+        .run(
+            plan,
+            &options,
+            Box::new(ScriptedSource(script)),
+            Box::new(sink.clone()),
+        )
+        .unwrap();
+    let rows = sink.rows().iter().map(|r| show(&decoder, r)).collect();
+    (rows, summary, log.batches())
+}
+
+#[test]
+fn an_idle_source_gets_a_no_data_batch_when_the_watermark_moved() {
+    // Delay 0. {1, 12}, then nothing (twice), then {5}, then the end.
+    // B0 {1, 12}: W_1 = 12. Next trigger finds nothing but W_1 > W_0: no-data batch B1
+    // closes at 12: [0,10) n=1. After it W_2 = 12 = W_1: the second idle trigger runs no
+    // batch. B2 {5}: late below W_1 = 12: [0,10) is closed, 5 is dropped. Final: [10,20).
+    let p = plan(TUMBLING, "append", 0);
+    let (rows, summary, log) = scripted(
+        &p,
+        &[Some(&[("a", 1), ("a", 12)]), None, None, Some(&[("a", 5)])],
+        RunOptions::default(),
+    );
+    assert_eq!(rows, ["0..10 a 1", "10..20 a 1"]);
+    assert_eq!(summary.late_dropped, 1);
+    assert_eq!(
+        log.iter().map(|b| b.kind).collect::<Vec<_>>(),
+        [
+            BatchKind::Data,
+            BatchKind::NoData,
+            BatchKind::Data,
+            BatchKind::Final
+        ]
+    );
+    assert_eq!(
+        watermarks(&log),
+        [(NEG, NEG), (NEG, 12), (12, 12), (12, POS)]
+    );
+}
+
+#[test]
+fn available_now_stops_when_the_source_has_nothing_more_right_now() {
+    // {1, 2} are available, then the source is idle: one batch, then the final one; the
+    // event after the idle poll is never read.
+    let p = plan(TUMBLING, "append", 0);
+    let (rows, summary, log) = scripted(
+        &p,
+        &[Some(&[("a", 1), ("a", 2)]), None, Some(&[("a", 3)])],
+        RunOptions {
+            trigger: Some(Trigger::AvailableNow),
+            ..Default::default()
+        },
+    );
+    assert_eq!(rows, ["0..10 a 2"]);
+    assert_eq!(summary.events_in, 2);
+    assert_eq!(log.len(), 2);
+}
