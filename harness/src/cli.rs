@@ -153,7 +153,9 @@ pub struct IoArgs {
     /// Query file (TOML).
     #[arg(long, short)]
     pub query: PathBuf,
-    /// Input events, JSON Lines (`-` for stdin).
+    /// Input events, JSON Lines: a file, `-` for stdin, `tcp://HOST:PORT` (read from a
+    /// server, e.g. `nc -lk`), `dir://PATH[?idle=5s]` (files in name order, new ones as they
+    /// appear), `kafka://HOST:PORT/TOPIC[?group=G&start=earliest|latest|committed]`.
     #[arg(long, short)]
     pub input: String,
     /// Output rows, JSON Lines (`-` for stdout).
@@ -500,6 +502,9 @@ fn open_output(path: &str) -> Result<Box<dyn Write + Send>> {
 fn run_command(kind: EngineKind, io: &IoArgs, options: &RunOptions) -> Result<RunReport> {
     let plan = Plan::from_file(&io.query)?;
     kind.build().check_options(options)?;
+    if let Some(live) = crate::inputs::LiveInput::parse(&io.input)? {
+        return run_live(kind, io, options, &plan, live);
+    }
     let input = if io.input == "-" {
         decode_all(
             std::io::stdin().lock(),
@@ -522,6 +527,31 @@ fn run_command(kind: EngineKind, io: &IoArgs, options: &RunOptions) -> Result<Ru
     let decode_ms = input.decode_time.as_secs_f64() * 1e3;
     let out = open_output(&io.output)?;
     let summary = run_decoded(kind, &plan, options, input, out, &io.output)?;
+    finish_run(summary, decode_ms, io)
+}
+
+/// Runs over a live input: lines are decoded as they arrive, while the engine runs.
+fn run_live(
+    kind: EngineKind,
+    io: &IoArgs,
+    options: &RunOptions,
+    plan: &Plan,
+    live: crate::inputs::LiveInput,
+) -> Result<RunReport> {
+    let keys = std::sync::Arc::new(streamlab_core::KeyTable::default());
+    let source = live.start(plan, keys.clone(), io.strict)?;
+    let stats = source.stats();
+    let out = open_output(&io.output)?;
+    let sink = crate::sink::JsonLinesSink::new(plan, keys, out, &io.output);
+    let mut summary = kind
+        .build()
+        .run(plan, options, Box::new(source), Box::new(sink))
+        .with_context(|| format!("engine `{}` failed on {}", kind.name(), io.input))?;
+    summary.malformed = stats.malformed.load(std::sync::atomic::Ordering::Relaxed);
+    finish_run(summary, 0.0, io)
+}
+
+fn finish_run(summary: RunSummary, decode_ms: f64, io: &IoArgs) -> Result<RunReport> {
     eprintln!(
         "streamlab {}: {} events in, {} malformed, {} filtered, {} late dropped, {} rows out, {:.1} ms ({:.2}M events/s; decoding {:.1} ms not included)",
         summary.engine,

@@ -26,15 +26,15 @@ pub struct DecodedInput {
 }
 
 /// Reports malformed lines: the first few in full, then only a total.
-pub struct MalformedReport<'w> {
-    out: &'w mut dyn Write,
+pub struct MalformedReport<W: Write> {
+    out: W,
     source: String,
     count: u64,
 }
 
-impl<'w> MalformedReport<'w> {
+impl<W: Write> MalformedReport<W> {
     /// Reports to `out` (stderr in the CLI) about lines of `source`.
-    pub fn new(out: &'w mut dyn Write, source: &str) -> Self {
+    pub fn new(out: W, source: &str) -> Self {
         MalformedReport {
             out,
             source: source.to_owned(),
@@ -55,7 +55,7 @@ impl<'w> MalformedReport<'w> {
     }
 
     /// Writes the closing count, if more lines were skipped than shown.
-    pub fn finish(self) -> u64 {
+    pub fn finish(mut self) -> u64 {
         if self.count > MALFORMED_SHOWN {
             let _ = writeln!(
                 self.out,

@@ -6,6 +6,8 @@
 //! - [`oracle`]: the exact answer, the reference every engine is checked against.
 //! - [`baseline`]: the single-threaded hand-written loop every throughput is compared with.
 //! - [`input`]: reading and decoding JSON Lines, malformed-line reporting, `--strict`.
+//! - [`inputs`]: `--input` addresses (file, stdin, tcp://, dir://, kafka://).
+//! - [`live`]: live inputs decoded as they arrive: socket, directory (and Kafka).
 //! - [`sink`]: JSON Lines output.
 //! - [`replay`]: the open-loop replay driver, rates and rate profiles.
 //! - [`metrics`]: latency per output row (hdrhistogram), CPU and memory.
@@ -30,6 +32,8 @@ pub mod experiments;
 pub mod gen;
 pub mod golden;
 pub mod input;
+pub mod inputs;
+pub mod live;
 pub mod metrics;
 pub mod oracle;
 pub mod progress;
