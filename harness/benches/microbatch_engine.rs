@@ -8,7 +8,7 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use harness::gen::{generate_to_vec, GenConfig, Workload};
 use harness::input::decode_all;
-use microbatch_engine::exec::BatchParams;
+use microbatch_engine::exec::{BatchParams, Partition};
 use microbatch_engine::pool::{Placement, WorkerPool};
 use microbatch_engine::MicrobatchEngine;
 use std::sync::Arc;
@@ -145,5 +145,103 @@ fn batch_overhead(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, batch_overhead, w1_throughput);
+/// The same batch execution on timely instead of threads, to choose the substrate by
+/// measurement: one epoch per batch, each worker feeds its contiguous share of the batch
+/// (a source partition), an `Exchange` by key moves events to their owner, and the owner
+/// runs the engine's own [`Partition`] over the epoch's events once the frontier has
+/// passed it. The watermark is per worker here (no global max), so this measures the
+/// substrate's cost (copies, exchange, progress tracking), not the engine's answer.
+fn timely_run(plan: &'static Plan, input: &Arc<Vec<Event>>, batch: usize, workers: usize) -> u64 {
+    use std::cell::Cell;
+    use std::collections::BTreeMap;
+    use std::rc::Rc;
+    use timely::container::CapacityContainerBuilder;
+    use timely::dataflow::channels::pact::Exchange;
+    use timely::dataflow::operators::{Input, Operator, Probe};
+    use timely::dataflow::InputHandle;
+
+    let input = Arc::clone(input);
+    let guards = timely::execute(timely::Config::process(workers), move |worker| {
+        let (index, peers) = (worker.index(), worker.peers());
+        let mut handle: InputHandle<u64, CapacityContainerBuilder<Vec<Event>>> = InputHandle::new();
+        let rows = Rc::new(Cell::new(0u64));
+        let rows_in_op = Rc::clone(&rows);
+        let probe = worker.dataflow::<u64, _, _>(|scope| {
+            scope
+                .input_from(&mut handle)
+                .unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
+                    Exchange::new(|e: &Event| u64::from(e.key)),
+                    "MicroBatch",
+                    move |_, _| {
+                        let mut part = Partition::new(plan, 0, 1);
+                        let mut pending: BTreeMap<u64, Vec<Event>> = BTreeMap::new();
+                        let (mut max_time, mut w) = (i64::MIN, i64::MIN);
+                        move |(input, frontier), _output| {
+                            input.for_each_stamp(|cap, data| {
+                                let t = cap.least().copied().unwrap_or_default();
+                                let buf = pending.entry(t).or_default();
+                                for d in data {
+                                    buf.append(d);
+                                }
+                            });
+                            while let Some((&t, _)) = pending.first_key_value() {
+                                if frontier.less_equal(&t) {
+                                    break;
+                                }
+                                let events = pending.remove(&t).unwrap_or_default();
+                                let params = BatchParams {
+                                    id: t,
+                                    late_bound: i64::MIN,
+                                    close_at: w,
+                                    last_seq: None,
+                                };
+                                let out = part.run(&params, &events);
+                                max_time = max_time.max(out.max_time);
+                                w = w.max(max_time.saturating_sub(plan.delay_ms));
+                                rows_in_op.set(rows_in_op.get() + out.rows.len() as u64);
+                            }
+                        }
+                    },
+                )
+                .probe()
+                .0
+        });
+        let mut epoch = 0u64;
+        for start in (0..input.len()).step_by(batch.max(1)) {
+            let end = input.len().min(start + batch);
+            let len = end - start;
+            let share = &input[start + index * len / peers..start + (index + 1) * len / peers];
+            let mut buf = share.to_vec();
+            handle.send_batch(&mut buf);
+            epoch += 1;
+            handle.advance_to(epoch);
+            while probe.less_than(handle.time()) {
+                worker.step();
+            }
+        }
+        rows.get()
+    })
+    .unwrap();
+    guards.join().into_iter().map(|r| r.unwrap()).sum()
+}
+
+fn substrate(c: &mut Criterion) {
+    let plan: &'static Plan = Box::leak(Box::new(w1()));
+    let input = Arc::new(events(plan, 2_000_000));
+    let mut g = c.benchmark_group("microbatch_substrate_w1_2_workers");
+    g.throughput(Throughput::Elements(input.len() as u64));
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(6));
+    for batch in [1_000usize, 100_000] {
+        g.bench_function(format!("threads_batch_{batch}"), |b| {
+            b.iter(|| black_box(run(plan, &input, batch, 2)))
+        });
+        g.bench_function(format!("timely_epoch_batch_{batch}"), |b| {
+            b.iter(|| black_box(timely_run(plan, &input, batch, 2)))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, batch_overhead, w1_throughput, substrate);
 criterion_main!(benches);
