@@ -5,7 +5,7 @@ use crate::accuracy::compare;
 use crate::engines::EngineKind;
 use crate::gen::{generate, GenConfig, Workload};
 use crate::input::decode_all;
-use crate::runner::{read_rows, run_decoded};
+use crate::runner::read_rows;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
@@ -41,6 +41,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Measure engines side by side (throughput, latency, CPU, memory) into a results folder.
     Bench(BenchArgs),
+    /// Send a generated workload or a file to a Kafka topic at a controlled rate.
+    Produce(ProduceArgs),
     /// Run a teaching experiment into a results folder (see `notebooks/` for its plots).
     Experiment(ExperimentArgs),
     /// One measured run (used by `bench`, which runs each measurement in a child process).
@@ -116,6 +118,32 @@ pub struct BenchArgs {
     pub out: Option<PathBuf>,
 }
 
+/// `streamlab produce`.
+#[derive(Debug, Clone, Args)]
+pub struct ProduceArgs {
+    /// Topic: `kafka://HOST:PORT/TOPIC` (created when missing).
+    #[arg(long)]
+    pub to: String,
+    /// Workload to generate (event times follow the send clock).
+    #[arg(long, short, value_enum, conflicts_with = "input")]
+    pub workload: Option<Workload>,
+    /// Or: send the lines of this file, in order.
+    #[arg(long, short)]
+    pub input: Option<PathBuf>,
+    /// Events to generate.
+    #[arg(long, short = 'n', default_value_t = 100_000)]
+    pub events: u64,
+    /// Random seed.
+    #[arg(long, short, default_value_t = 42)]
+    pub seed: u64,
+    /// Send rate: events per second (`50k`) or `max`.
+    #[arg(long, default_value = "max")]
+    pub rate: crate::replay::Rate,
+    /// Partitions of the topic (when it is created).
+    #[arg(long, default_value_t = 3)]
+    pub partitions: i32,
+}
+
 /// `streamlab experiment`.
 #[derive(Debug, Clone, Args)]
 pub struct ExperimentArgs {
@@ -158,7 +186,7 @@ pub struct IoArgs {
     /// appear), `kafka://HOST:PORT/TOPIC[?group=G&start=earliest|latest|committed]`.
     #[arg(long, short)]
     pub input: String,
-    /// Output rows, JSON Lines (`-` for stdout).
+    /// Output rows: JSON Lines to a file or `-` (stdout), or `kafka://HOST:PORT/TOPIC`.
     #[arg(long, short, default_value = "-")]
     pub output: String,
     /// Write the run summary (JSON) here.
@@ -385,6 +413,10 @@ pub fn run(cli: Cli) -> Result<i32> {
             crate::suite::run_suite(&cfg, &out)?;
             Ok(0)
         }
+        Command::Produce(args) => {
+            crate::produce::produce(&args)?;
+            Ok(0)
+        }
         Command::Experiment(args) => {
             let cfg = crate::experiments::ExperimentConfig {
                 experiment: args.name,
@@ -525,9 +557,25 @@ fn run_command(kind: EngineKind, io: &IoArgs, options: &RunOptions) -> Result<Ru
         )?
     };
     let decode_ms = input.decode_time.as_secs_f64() * 1e3;
-    let out = open_output(&io.output)?;
-    let summary = run_decoded(kind, &plan, options, input, out, &io.output)?;
+    let sink = open_sink(&plan, input.keys.clone(), &io.output)?;
+    let summary = crate::runner::run_with_sink(kind, &plan, options, input, sink)?;
     finish_run(summary, decode_ms, io)
+}
+
+/// The sink of `--output`: JSON Lines to a file or stdout, or rows to a Kafka topic.
+fn open_sink(
+    plan: &Plan,
+    keys: std::sync::Arc<streamlab_core::KeyTable>,
+    output: &str,
+) -> Result<Box<dyn streamlab_core::Sink>> {
+    if output.starts_with("kafka://") {
+        let addr = crate::kafka::KafkaAddr::parse(output)?;
+        return Ok(Box::new(crate::kafka::KafkaSink::new(plan, keys, &addr)?));
+    }
+    let out = open_output(output)?;
+    Ok(Box::new(crate::sink::JsonLinesSink::new(
+        plan, keys, out, output,
+    )))
 }
 
 /// Runs over a live input: lines are decoded as they arrive, while the engine runs.
@@ -541,11 +589,10 @@ fn run_live(
     let keys = std::sync::Arc::new(streamlab_core::KeyTable::default());
     let source = live.start(plan, keys.clone(), io.strict)?;
     let stats = source.stats();
-    let out = open_output(&io.output)?;
-    let sink = crate::sink::JsonLinesSink::new(plan, keys, out, &io.output);
+    let sink = open_sink(plan, keys, &io.output)?;
     let mut summary = kind
         .build()
-        .run(plan, options, Box::new(source), Box::new(sink))
+        .run(plan, options, Box::new(source), sink)
         .with_context(|| format!("engine `{}` failed on {}", kind.name(), io.input))?;
     summary.malformed = stats.malformed.load(std::sync::atomic::Ordering::Relaxed);
     finish_run(summary, 0.0, io)

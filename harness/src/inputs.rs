@@ -17,6 +17,8 @@ pub enum LiveInput {
         /// `HOST:PORT`.
         addr: String,
     },
+    /// Every partition of a Kafka topic.
+    Kafka(crate::kafka::KafkaAddr),
     /// Files of a directory, in name order, new ones as they appear.
     Dir {
         /// The directory.
@@ -72,6 +74,11 @@ impl LiveInput {
             }
             return Ok(Some(LiveInput::Dir { path, idle }));
         }
+        if input.starts_with("kafka://") {
+            return Ok(Some(LiveInput::Kafka(crate::kafka::KafkaAddr::parse(
+                input,
+            )?)));
+        }
         if input.contains("://") {
             bail!("{input}: unknown input scheme (use a file, -, tcp://, dir:// or kafka://)");
         }
@@ -84,6 +91,17 @@ impl LiveInput {
             LiveInput::Tcp { addr } => {
                 let name = format!("tcp://{addr}");
                 spawn_live(plan, keys, &name, strict, tcp_reader(addr))
+            }
+            LiveInput::Kafka(addr) => {
+                let parts = crate::kafka::check_source(&addr)?;
+                let name = format!("kafka://{}/{}", addr.brokers, addr.topic);
+                spawn_live(
+                    plan,
+                    keys,
+                    &name,
+                    strict,
+                    crate::kafka::kafka_reader(addr, parts),
+                )
             }
             LiveInput::Dir { path, idle } => {
                 let name = format!("dir://{}", path.display());

@@ -7,10 +7,12 @@
 //! - [`baseline`]: the single-threaded hand-written loop every throughput is compared with.
 //! - [`input`]: reading and decoding JSON Lines, malformed-line reporting, `--strict`.
 //! - [`inputs`]: `--input` addresses (file, stdin, tcp://, dir://, kafka://).
+//! - [`kafka`]: Kafka source, sink and producer (end markers close partitions).
 //! - [`live`]: live inputs decoded as they arrive: socket, directory (and Kafka).
 //! - [`sink`]: JSON Lines output.
 //! - [`replay`]: the open-loop replay driver, rates and rate profiles.
 //! - [`metrics`]: latency per output row (hdrhistogram), CPU and memory.
+//! - [`produce`]: `streamlab produce`: a workload or file into a Kafka topic at a rate.
 //! - [`progress`]: the progress bar of long runs (terminals only).
 //! - [`bench`]: measured runs in child processes, the sustainable-throughput search.
 //! - [`suite`]: `streamlab bench`: repetitions, interleaving, table, results folder.
@@ -33,9 +35,11 @@ pub mod gen;
 pub mod golden;
 pub mod input;
 pub mod inputs;
+pub mod kafka;
 pub mod live;
 pub mod metrics;
 pub mod oracle;
+pub mod produce;
 pub mod progress;
 pub mod replay;
 pub mod results;

@@ -20,16 +20,22 @@ pub fn run_decoded(
     out: Box<dyn Write + Send>,
     out_name: &str,
 ) -> Result<RunSummary> {
+    let sink = JsonLinesSink::new(plan, input.keys.clone(), out, out_name);
+    run_with_sink(kind, plan, options, input, Box::new(sink))
+}
+
+/// Runs `kind` over pre-decoded input into any sink.
+pub fn run_with_sink(
+    kind: EngineKind,
+    plan: &Plan,
+    options: &RunOptions,
+    input: DecodedInput,
+    sink: Box<dyn streamlab_core::Sink>,
+) -> Result<RunSummary> {
     let engine = kind.build();
     engine.check_options(options)?;
-    let sink = JsonLinesSink::new(plan, input.keys.clone(), out, out_name);
     let mut summary = engine
-        .run(
-            plan,
-            options,
-            Box::new(VecSource::new(input.events)),
-            Box::new(sink),
-        )
+        .run(plan, options, Box::new(VecSource::new(input.events)), sink)
         .with_context(|| format!("engine `{}` failed", kind.name()))?;
     summary.malformed = input.malformed;
     Ok(summary)

@@ -1,0 +1,410 @@
+//! Kafka: the source (`--input kafka://…`), the sink (`--output kafka://…`) and the
+//! producer behind `streamlab produce`, on rdkafka with a bundled librdkafka.
+//!
+//! End of input: a broker cannot tell a consumer that a topic is finished (and the
+//! in-memory test broker's high watermark is not reliable), so `streamlab produce` ends
+//! every partition with an **end marker**: a message with the header `streamlab-end`.
+//! The source stops when every partition has delivered its marker, or after `events=N`
+//! events when that option is given; without either it runs until interrupted.
+
+use crate::live::LineFeed;
+use anyhow::{bail, Context, Result};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{Offset, TopicPartitionList};
+use std::time::{Duration, Instant};
+
+/// Header that marks the end of a partition.
+pub const END_HEADER: &str = "streamlab-end";
+
+/// How long to wait for a broker before giving up with an error.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// Where consumption starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// The first retained message.
+    Earliest,
+    /// Only messages produced after the consumer starts.
+    Latest,
+    /// The group's committed offsets (earliest where none).
+    Committed,
+}
+
+/// A parsed `kafka://HOST:PORT/TOPIC?…` address.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KafkaAddr {
+    /// Bootstrap servers (`HOST:PORT`).
+    pub brokers: String,
+    /// Topic.
+    pub topic: String,
+    /// Consumer group.
+    pub group: String,
+    /// Start position.
+    pub start: Start,
+    /// Stop after this many events (instead of end markers).
+    pub events: Option<u64>,
+}
+
+impl KafkaAddr {
+    /// Parses an address; errors say what is expected.
+    pub fn parse(url: &str) -> Result<KafkaAddr> {
+        let rest = url
+            .strip_prefix("kafka://")
+            .with_context(|| format!("{url}: expected kafka://HOST:PORT/TOPIC"))?;
+        let (rest, params) = rest.split_once('?').unwrap_or((rest, ""));
+        let (brokers, topic) = rest
+            .split_once('/')
+            .filter(|(b, t)| !b.is_empty() && !t.is_empty() && !t.contains('/'))
+            .with_context(|| format!("{url}: expected kafka://HOST:PORT/TOPIC"))?;
+        let mut addr = KafkaAddr {
+            brokers: brokers.into(),
+            topic: topic.into(),
+            group: "streamlab".into(),
+            start: Start::Earliest,
+            events: None,
+        };
+        for pair in params.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            match k {
+                "group" if !v.is_empty() => addr.group = v.into(),
+                "start" => {
+                    addr.start = match v {
+                        "earliest" => Start::Earliest,
+                        "latest" => Start::Latest,
+                        "committed" => Start::Committed,
+                        _ => bail!("{url}: start must be earliest, latest or committed"),
+                    }
+                }
+                "events" => {
+                    addr.events = Some(
+                        v.parse()
+                            .with_context(|| format!("{url}: events must be a whole number"))?,
+                    )
+                }
+                _ => bail!("{url}: unknown option `{k}` (known: group, start, events)"),
+            }
+        }
+        Ok(addr)
+    }
+}
+
+fn base_config(brokers: &str) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", brokers)
+        .set("socket.timeout.ms", "5000")
+        .set("log_level", "3");
+    c
+}
+
+/// The partitions of `topic`, or an error within [`CONNECT_TIMEOUT`] naming the broker or
+/// the missing topic.
+pub fn partitions(brokers: &str, topic: &str) -> Result<Vec<i32>> {
+    let consumer: BaseConsumer = base_config(brokers)
+        .set("group.id", "streamlab-metadata")
+        .create()
+        .with_context(|| format!("cannot create a Kafka client for {brokers}"))?;
+    let md = consumer
+        .fetch_metadata(Some(topic), CONNECT_TIMEOUT)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot reach the Kafka broker at {brokers} within {} s: {e}",
+                CONNECT_TIMEOUT.as_secs()
+            )
+        })?;
+    let t = md
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic)
+        .with_context(|| format!("topic `{topic}` does not exist on {brokers}"))?;
+    if t.error().is_some() || t.partitions().is_empty() {
+        bail!("topic `{topic}` does not exist on {brokers}");
+    }
+    Ok(t.partitions().iter().map(|p| p.id()).collect())
+}
+
+/// Creates `topic` with `partitions` partitions if it does not exist.
+pub fn ensure_topic(brokers: &str, topic: &str, partitions: i32) -> Result<()> {
+    if let Ok(existing) = self::partitions(brokers, topic) {
+        if existing.len() as i32 != partitions {
+            bail!(
+                "topic `{topic}` exists on {brokers} with {} partitions, not {partitions}",
+                existing.len()
+            );
+        }
+        return Ok(());
+    }
+    let admin: AdminClient<DefaultClientContext> = base_config(brokers)
+        .create()
+        .with_context(|| format!("cannot create a Kafka admin client for {brokers}"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    let results = runtime
+        .block_on(admin.create_topics(
+            [&new],
+            &AdminOptions::new().operation_timeout(Some(CONNECT_TIMEOUT)),
+        ))
+        .map_err(|e| anyhow::anyhow!("cannot create topic `{topic}` on {brokers}: {e}"))?;
+    for r in results {
+        if let Err((name, code)) = r {
+            if code != rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists {
+                bail!("cannot create topic `{name}` on {brokers}: {code}");
+            }
+        }
+    }
+    // Wait until the metadata shows the topic.
+    let deadline = Instant::now() + CONNECT_TIMEOUT;
+    while self::partitions(brokers, topic).is_err() {
+        if Instant::now() > deadline {
+            bail!("topic `{topic}` was created but does not appear on {brokers}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+/// Checks the address can be read: broker reachable and topic present (fails fast, before
+/// the engine starts).
+pub fn check_source(addr: &KafkaAddr) -> Result<Vec<i32>> {
+    partitions(&addr.brokers, &addr.topic)
+}
+
+/// The reader of a Kafka live input: every partition of the topic, from `start`.
+pub fn kafka_reader(
+    addr: KafkaAddr,
+    parts: Vec<i32>,
+) -> impl FnOnce(&mut LineFeed) + Send + 'static {
+    move |feed: &mut LineFeed| {
+        if let Err(e) = consume(&addr, &parts, feed) {
+            feed.fail(format!("kafka://{}/{}: {e:#}", addr.brokers, addr.topic));
+        }
+    }
+}
+
+fn consume(addr: &KafkaAddr, parts: &[i32], feed: &mut LineFeed) -> Result<()> {
+    let consumer: BaseConsumer = base_config(&addr.brokers)
+        .set("group.id", &addr.group)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("fetch.wait.max.ms", "10")
+        .set("fetch.queue.backoff.ms", "1")
+        .create()?;
+    let mut tpl = TopicPartitionList::new();
+    for &p in parts {
+        let offset = match addr.start {
+            Start::Earliest => Offset::Beginning,
+            Start::Latest => Offset::End,
+            Start::Committed => Offset::Stored,
+        };
+        tpl.add_partition_offset(&addr.topic, p, offset)?;
+    }
+    consumer.assign(&tpl)?;
+    let mut ended = vec![false; parts.len()];
+    let mut count = 0u64;
+    let mut last_seen = Instant::now();
+    loop {
+        if ended.iter().all(|e| *e) || addr.events.is_some_and(|n| count >= n) {
+            break;
+        }
+        match consumer.poll(Duration::from_millis(100)) {
+            None => {
+                feed.flush();
+                // The broker went away without ending the partitions.
+                if last_seen.elapsed() > Duration::from_secs(60) {
+                    partitions(&addr.brokers, &addr.topic)?;
+                    last_seen = Instant::now();
+                }
+            }
+            Some(Err(e)) => bail!("reading: {e}"),
+            Some(Ok(msg)) => {
+                last_seen = Instant::now();
+                let is_end = msg
+                    .headers()
+                    .is_some_and(|h| h.iter().any(|h| h.key == END_HEADER));
+                if is_end {
+                    if let Some(i) = parts.iter().position(|&p| p == msg.partition()) {
+                        ended[i] = true;
+                    }
+                    continue;
+                }
+                count += 1;
+                if !feed.line(msg.payload().unwrap_or_default()) {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    if addr.start == Start::Committed {
+        let _ = consumer.commit_consumer_state(rdkafka::consumer::CommitMode::Sync);
+    }
+    Ok(())
+}
+
+/// Sends JSON lines to a topic, spreading them over partitions, then ends every partition
+/// with an end marker.
+pub struct LineProducer {
+    producer: BaseProducer,
+    topic: String,
+    partitions: i32,
+    next: i32,
+    /// Messages sent.
+    pub sent: u64,
+}
+
+impl LineProducer {
+    /// A producer for `topic` (which must exist) with `partitions` partitions.
+    pub fn new(brokers: &str, topic: &str, partitions: i32) -> Result<LineProducer> {
+        let producer: BaseProducer = base_config(brokers)
+            .set("linger.ms", "1")
+            .set("queue.buffering.max.messages", "1000000")
+            .set("message.timeout.ms", "10000")
+            .create()
+            .with_context(|| format!("cannot create a Kafka producer for {brokers}"))?;
+        Ok(LineProducer {
+            producer,
+            topic: topic.into(),
+            partitions,
+            next: 0,
+            sent: 0,
+        })
+    }
+
+    /// Sends one line to the next partition (round robin) or to `partition`.
+    pub fn send(&mut self, line: &[u8], key: Option<&[u8]>, partition: Option<i32>) -> Result<()> {
+        let p = partition.unwrap_or_else(|| {
+            self.next = (self.next + 1) % self.partitions;
+            self.next
+        });
+        let mut record: BaseRecord<'_, [u8], [u8]> =
+            BaseRecord::to(&self.topic).payload(line).partition(p);
+        if let Some(k) = key {
+            record = record.key(k);
+        }
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => break,
+                Err((e, r)) => {
+                    if e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) {
+                        self.producer.poll(Duration::from_millis(5));
+                        record = r;
+                    } else {
+                        bail!("producing to `{}`: {e}", self.topic);
+                    }
+                }
+            }
+        }
+        self.producer.poll(Duration::ZERO);
+        self.sent += 1;
+        Ok(())
+    }
+
+    /// Ends every partition and waits until everything is delivered.
+    pub fn finish(&mut self) -> Result<()> {
+        for p in 0..self.partitions {
+            let headers = OwnedHeaders::new().insert(Header {
+                key: END_HEADER,
+                value: Some("1"),
+            });
+            let record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&self.topic)
+                .payload(b"".as_slice())
+                .partition(p)
+                .headers(headers);
+            self.producer
+                .send(record)
+                .map_err(|(e, _)| anyhow::anyhow!("producing the end marker: {e}"))?;
+        }
+        self.flush()
+    }
+
+    /// Waits until every message is delivered.
+    pub fn flush(&mut self) -> Result<()> {
+        self.producer
+            .flush(Duration::from_secs(30))
+            .map_err(|e| anyhow::anyhow!("delivering to `{}`: {e}", self.topic))
+    }
+}
+
+/// A sink writing result rows to a topic (JSON rows, message key = the group values).
+pub struct KafkaSink {
+    producer: LineProducer,
+    format: streamlab_core::row::RowFormat,
+    keys: std::sync::Arc<streamlab_core::KeyTable>,
+    buf: Vec<u8>,
+}
+
+impl KafkaSink {
+    /// Rows of `plan` to `addr`'s topic (created with one partition when missing).
+    pub fn new(
+        plan: &streamlab_core::Plan,
+        keys: std::sync::Arc<streamlab_core::KeyTable>,
+        addr: &KafkaAddr,
+    ) -> Result<KafkaSink> {
+        let parts = match partitions(&addr.brokers, &addr.topic) {
+            Ok(p) => p.len() as i32,
+            Err(_) => {
+                ensure_topic(&addr.brokers, &addr.topic, 1)?;
+                1
+            }
+        };
+        Ok(KafkaSink {
+            producer: LineProducer::new(&addr.brokers, &addr.topic, parts)?,
+            format: streamlab_core::row::RowFormat::new(plan),
+            keys,
+            buf: Vec::new(),
+        })
+    }
+}
+
+impl streamlab_core::Sink for KafkaSink {
+    fn emit(&mut self, rows: &[streamlab_core::OutRow]) -> Result<(), streamlab_core::EngineError> {
+        let fail = |e: anyhow::Error| streamlab_core::EngineError::Sink(format!("{e:#}"));
+        for row in rows {
+            self.buf.clear();
+            let key = self.keys.with(row.key, |k| {
+                self.format.write(row, k, &mut self.buf);
+                serde_json::to_vec(&k.iter().map(|v| v.to_json()).collect::<Vec<_>>())
+                    .unwrap_or_default()
+            });
+            let line = self.buf.strip_suffix(b"\n").unwrap_or(&self.buf).to_vec();
+            self.producer.send(&line, Some(&key), None).map_err(fail)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), streamlab_core::EngineError> {
+        self.producer
+            .finish()
+            .map_err(|e| streamlab_core::EngineError::Sink(format!("{e:#}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_parse_or_say_what_is_wrong() {
+        let a = KafkaAddr::parse("kafka://127.0.0.1:9092/logs?group=g1&start=latest&events=10")
+            .unwrap();
+        assert_eq!(a.brokers, "127.0.0.1:9092");
+        assert_eq!(a.topic, "logs");
+        assert_eq!(a.group, "g1");
+        assert_eq!(a.start, Start::Latest);
+        assert_eq!(a.events, Some(10));
+        assert!(KafkaAddr::parse("kafka://127.0.0.1:9092").is_err());
+        assert!(KafkaAddr::parse("kafka://h:1/t?start=middle")
+            .unwrap_err()
+            .to_string()
+            .contains("earliest, latest or committed"));
+        assert!(KafkaAddr::parse("kafka://h:1/t?color=red")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown option `color`"));
+    }
+}
