@@ -265,12 +265,13 @@ pub fn run(
     let mut summary = summary;
     let batches = tally.data + tally.no_data + tally.finals;
     summary.notes.push(format!(
-        "microbatch: {batches} batches ({} with input, {} no-data, {} final at end of input), \
+        "{batches} batches ({} with input, {} no-data, {} final at end of input), \
          trigger {}, at most {} events per batch, {} workers; batches busy {:.3} ms, longest {:.3} ms",
         tally.data,
         tally.no_data,
         tally.finals,
         match config.trigger {
+            Trigger::Interval(d) if d.ms() == 0 => "as soon as the previous batch ends".into(),
             Trigger::Interval(d) => format!("every {} ms", d.ms()),
             Trigger::Once => "once".into(),
             Trigger::AvailableNow => "available-now".into(),
@@ -286,7 +287,7 @@ pub fn run(
     ));
     if plan.mode != OutputMode::Complete && tally.finals > 0 {
         summary.notes.push(
-            "microbatch: end of input closed every window with watermark +inf \
+            "end of input closed every window with watermark +inf \
              (Spark itself never closes the last windows)"
                 .into(),
         );

@@ -19,6 +19,9 @@
 //! - [`state_store`]: per-partition keyed state: fixed windows by end, sessions by key.
 //! - [`output`]: which rows a batch emits in each output mode, with `emit` = batch id.
 //! - [`batch_log`]: the per-batch log (id, offsets, rows, duration, watermarks).
+//! - [`dstream`]: the second front end, Spark Streaming's DStream API (`map`, `filter`,
+//!   `flat_map`, `reduce_by_key`, `window` over batch time, `union`, `foreach_batch`) on
+//!   the same trigger clock and batch planner.
 //!
 //! Window assignment, the watermark and lateness rules and the aggregates all come from
 //! `streamlab-core`; this crate only decides *when* they are applied.
@@ -40,6 +43,7 @@
 
 pub mod batch_log;
 pub mod driver;
+pub mod dstream;
 pub mod exec;
 pub mod output;
 pub mod planner;
