@@ -3,6 +3,9 @@
 //! When a trigger fires, the planner pulls what the source has available now, up to the
 //! batch bound, and that is the batch: events arriving while it runs wait for the next
 //! one (Spark's "latest offsets" at trigger time, capped by `maxOffsetsPerTrigger`).
+//! A poll that returns fewer events than asked for has returned everything available
+//! (the [`Source`] contract), so planning stops there: polling on would let a live source
+//! stretch the batch with events that arrive after the trigger.
 
 use streamlab_core::engine::{EngineError, Poll, Source};
 use streamlab_core::Event;
@@ -44,7 +47,9 @@ impl BatchPlanner {
             // Ask for at most a chunk at a time, so `Once` (no bound) does not make the
             // source reserve an unbounded buffer.
             let want = (bound - batch.len()).min(1 << 20);
+            let before = batch.len();
             match source.poll(batch, want)? {
+                Poll::Ready if batch.len() - before < want => return Ok(Availability::Drained),
                 Poll::Ready => {}
                 Poll::Pending => return Ok(Availability::Drained),
                 Poll::End => {
@@ -86,9 +91,16 @@ mod tests {
         batch.clear();
         assert_eq!(
             planner.plan(&mut source, &mut batch, 3).unwrap(),
-            Availability::Ended
+            Availability::Drained,
+            "two of three: all there is now"
         );
         assert_eq!(batch.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 4]);
+        assert!(!planner.ended());
+        batch.clear();
+        assert_eq!(
+            planner.plan(&mut source, &mut batch, 3).unwrap(),
+            Availability::Ended
+        );
         assert!(planner.ended());
         batch.clear();
         assert_eq!(
