@@ -402,31 +402,6 @@ impl streamlab_core::Sink for KafkaSink {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses_parse_or_say_what_is_wrong() {
-        let a = KafkaAddr::parse("kafka://127.0.0.1:9092/logs?group=g1&start=latest&events=10")
-            .unwrap();
-        assert_eq!(a.brokers, "127.0.0.1:9092");
-        assert_eq!(a.topic, "logs");
-        assert_eq!(a.group, "g1");
-        assert_eq!(a.start, Start::Latest);
-        assert_eq!(a.events, Some(10));
-        assert!(KafkaAddr::parse("kafka://127.0.0.1:9092").is_err());
-        assert!(KafkaAddr::parse("kafka://h:1/t?start=middle")
-            .unwrap_err()
-            .to_string()
-            .contains("earliest, latest or committed"));
-        assert!(KafkaAddr::parse("kafka://h:1/t?color=red")
-            .unwrap_err()
-            .to_string()
-            .contains("unknown option `color`"));
-    }
-}
-
 /// A broker to talk to: the one named by `STREAMLAB_KAFKA`, or a tansu broker started here
 /// (in memory, on a free loopback port) and stopped when this is dropped.
 pub struct Broker {
@@ -507,4 +482,29 @@ fn tansu_binary() -> Option<std::path::PathBuf> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_parse_or_say_what_is_wrong() {
+        let a = KafkaAddr::parse("kafka://127.0.0.1:9092/logs?group=g1&start=latest&events=10")
+            .unwrap();
+        assert_eq!(a.brokers, "127.0.0.1:9092");
+        assert_eq!(a.topic, "logs");
+        assert_eq!(a.group, "g1");
+        assert_eq!(a.start, Start::Latest);
+        assert_eq!(a.events, Some(10));
+        assert!(KafkaAddr::parse("kafka://127.0.0.1:9092").is_err());
+        assert!(KafkaAddr::parse("kafka://h:1/t?start=middle")
+            .unwrap_err()
+            .to_string()
+            .contains("earliest, latest or committed"));
+        assert!(KafkaAddr::parse("kafka://h:1/t?color=red")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown option `color`"));
+    }
 }
