@@ -276,8 +276,8 @@ pub fn run(
             Trigger::Once => "once".into(),
             Trigger::AvailableNow => "available-now".into(),
         },
-        if config.trigger == Trigger::Once {
-            "unbounded (once)".to_string()
+        if config.trigger == Trigger::Once || config.max_records_per_batch == usize::MAX {
+            "unbounded".to_string()
         } else {
             config.max_records_per_batch.to_string()
         },

@@ -589,3 +589,29 @@ fn available_now_stops_when_the_source_has_nothing_more_right_now() {
     assert_eq!(summary.events_in, 2);
     assert_eq!(log.len(), 2);
 }
+
+#[test]
+fn the_default_batch_bound_applies_only_when_batches_run_back_to_back() {
+    let engine = MicrobatchEngine::default();
+    let with = |trigger| {
+        engine
+            .config(&RunOptions {
+                trigger,
+                ..Default::default()
+            })
+            .max_records_per_batch
+    };
+    assert_eq!(with(None), DEFAULT_MAX_RECORDS_PER_BATCH);
+    assert_eq!(
+        with(Some(Trigger::AvailableNow)),
+        DEFAULT_MAX_RECORDS_PER_BATCH
+    );
+    assert_eq!(with(Some(Trigger::Interval(DurationMs(100)))), usize::MAX);
+    let given = engine.config(&RunOptions {
+        trigger: Some(Trigger::Interval(DurationMs(100))),
+        max_records_per_batch: Some(7),
+        ..Default::default()
+    });
+    assert_eq!(given.max_records_per_batch, 7);
+    assert_eq!(given.workers, DEFAULT_WORKERS);
+}
