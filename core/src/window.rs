@@ -105,9 +105,15 @@ impl WindowSpec {
 
 /// The open sessions of one key, sorted by start and never overlapping, each with a value
 /// (its aggregates). Inserting an event merges every session it touches.
+///
+/// It also remembers where the last closed session ended: an event that would have merged
+/// into a session already closed (emitted and evicted) belongs to a closed window and is
+/// late (see [`SessionSet::is_late`]), so a session is never reopened as a second,
+/// overlapping one.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SessionSet<A> {
     sessions: Vec<(Window, A)>,
+    closed_until: i64,
 }
 
 impl<A> Default for SessionSet<A> {
@@ -131,7 +137,24 @@ impl<A> SessionSet<A> {
     pub fn new() -> Self {
         SessionSet {
             sessions: Vec::new(),
+            closed_until: i64::MIN,
         }
+    }
+
+    /// Whether an event at `t` is late under watermark `w`: its own session `[t, t + gap)`
+    /// has closed (and touches no open session), or it would merge into a session that
+    /// has already closed (`t` lies before the end of the last closed session).
+    pub fn is_late(&self, t: i64, gap: i64, w: i64) -> bool {
+        let own_closed =
+            crate::watermark::is_late(t.saturating_add(gap), w) && !self.touches(t, gap);
+        own_closed || t < self.closed_until
+    }
+
+    /// Whether the set can be dropped: no open session, and the watermark has passed far
+    /// enough that [`Self::is_late`] no longer needs the end of the last closed session.
+    pub fn can_forget(&self, gap: i64, w: i64) -> bool {
+        self.sessions.is_empty()
+            && crate::watermark::is_closed(self.closed_until.saturating_add(gap), w)
     }
 
     /// Sessions in start order.
@@ -237,6 +260,7 @@ impl<A> SessionSet<A> {
         let mut kept = Vec::with_capacity(self.sessions.len());
         for (s, v) in self.sessions.drain(..) {
             if s.end <= watermark {
+                self.closed_until = self.closed_until.max(s.end);
                 f(s, v);
             } else {
                 kept.push((s, v));
@@ -289,6 +313,29 @@ mod tests {
         assert_eq!(r.window, Window { start: 0, end: 25 });
         assert_eq!(r.merged, 2);
         assert_eq!(set.sessions(), &[(Window { start: 0, end: 25 }, 3)]);
+    }
+
+    #[test]
+    fn an_event_that_would_reopen_a_closed_session_is_late() {
+        let mut set = SessionSet::new();
+        set.insert(-215, 7, (), |_, _| ());
+        set.insert(-210, 7, (), |_, _| ()); // session [-215, -203)
+        let mut closed = vec![];
+        set.close(-203, |w, _| closed.push(w));
+        assert_eq!(
+            closed,
+            vec![Window {
+                start: -215,
+                end: -203
+            }]
+        );
+        // Its own session [-209, -202) is still open under W = -203, but it would have
+        // merged into the closed [-215, -203): late.
+        assert!(set.is_late(-209, 7, -203));
+        // After the last closed session: not late.
+        assert!(!set.is_late(-203, 7, -203));
+        assert!(!set.can_forget(7, -197), "-203 + 7 > -197: still needed");
+        assert!(set.can_forget(7, -196));
     }
 
     #[test]

@@ -71,7 +71,7 @@ impl Loop<'_> {
         match plan.window {
             WindowSpec::Session { gap } => {
                 let set = self.sessions.entry(e.key).or_default();
-                if is_late(e.time.saturating_add(gap), bound) && !set.touches(e.time, gap) {
+                if set.is_late(e.time, gap, bound) {
                     late = true;
                 } else {
                     let r = set.insert(e.time, gap, Accs::of(&plan.aggregates, e), |a, b| {
@@ -143,10 +143,14 @@ impl Loop<'_> {
         if is_closed(self.next_session_end, w) {
             let mut closed = Vec::new();
             let mut next = i64::MAX;
+            let gap = match self.plan.window {
+                WindowSpec::Session { gap } => gap,
+                _ => 0,
+            };
             self.sessions.retain(|&key, set| {
                 set.close(w, |window, accs| closed.push((window, key, accs)));
                 next = next.min(set.min_end().unwrap_or(i64::MAX));
-                !set.is_empty()
+                !set.can_forget(gap, w)
             });
             self.next_session_end = next;
             if append {

@@ -77,3 +77,26 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn late_sessions_are_dropped_never_reopened(input in stream(150, 40)) {
+        let plan = plan(WINDOWS[2], "append", 3);
+        let (_, exact) = run_text(EngineKind::Oracle, &plan, &RunOptions::default(), &input).unwrap();
+        let (summary, rows) = run_text(EngineKind::Baseline, &plan, &RunOptions::default(), &input).unwrap();
+        let count = |rows: &[streamlab_core::ResultRow]| -> i64 {
+            rows.iter().map(|r| match r.values[0] { AggValue::Int(n) => n, AggValue::Float(f) => f as i64 }).sum()
+        };
+        prop_assert_eq!(count(&exact) - count(&rows), summary.late_dropped as i64);
+        let mut sorted = rows.clone();
+        sorted.sort_by(|a, b| a.group.cmp(&b.group).then(a.window.cmp(&b.window)));
+        for pair in sorted.windows(2) {
+            if pair[0].group == pair[1].group {
+                prop_assert!(pair[0].window.end <= pair[1].window.start,
+                    "overlapping sessions {:?} and {:?}", pair[0].window, pair[1].window);
+            }
+        }
+    }
+}
