@@ -143,15 +143,12 @@ impl Loop<'_> {
         if is_closed(self.next_session_end, w) {
             let mut closed = Vec::new();
             let mut next = i64::MAX;
-            let gap = match self.plan.window {
-                WindowSpec::Session { gap } => gap,
-                _ => 0,
-            };
-            self.sessions.retain(|&key, set| {
+            // Sets stay after their sessions close: they remember where the last closed
+            // session ended (see SessionSet::is_late).
+            for (&key, set) in self.sessions.iter_mut() {
                 set.close(w, |window, accs| closed.push((window, key, accs)));
                 next = next.min(set.min_end().unwrap_or(i64::MAX));
-                !set.can_forget(gap, w)
-            });
+            }
             self.next_session_end = next;
             if append {
                 closed.sort_unstable_by_key(|(window, key, _)| (*window, *key));
