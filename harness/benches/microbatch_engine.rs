@@ -243,5 +243,67 @@ fn substrate(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, batch_overhead, w1_throughput, substrate);
+/// Folding a batch straight into the state store against grouping it into per-batch
+/// partial accumulators first and merging those (map-side combine). Same events (W1,
+/// 10k keys), same core accumulators, one window: only the strategy differs.
+fn fold_strategy(c: &mut Criterion) {
+    use rustc_hash::FxHashMap;
+    use streamlab_core::Accs;
+    let plan = w1();
+    let aggs = &plan.aggregates;
+    let input = events(&plan, 1_000_000);
+    let mut g = c.benchmark_group("microbatch_fold_strategy");
+    g.throughput(Throughput::Elements(input.len() as u64));
+    g.sample_size(20);
+    for batch in [1_000usize, 100_000] {
+        g.bench_function(format!("direct_batch_{batch}"), |b| {
+            b.iter(|| {
+                let mut store: FxHashMap<u32, Accs> = FxHashMap::default();
+                for chunk in input.chunks(batch) {
+                    for e in chunk {
+                        store
+                            .entry(e.key)
+                            .or_insert_with(|| Accs::new(aggs))
+                            .update(aggs, e);
+                    }
+                }
+                black_box(store.len())
+            })
+        });
+        g.bench_function(format!("partial_then_merge_batch_{batch}"), |b| {
+            b.iter(|| {
+                let mut store: FxHashMap<u32, Accs> = FxHashMap::default();
+                let mut partial: FxHashMap<u32, Accs> = FxHashMap::default();
+                for chunk in input.chunks(batch) {
+                    for e in chunk {
+                        partial
+                            .entry(e.key)
+                            .or_insert_with(|| Accs::new(aggs))
+                            .update(aggs, e);
+                    }
+                    for (k, a) in partial.drain() {
+                        match store.entry(k) {
+                            std::collections::hash_map::Entry::Occupied(mut o) => {
+                                o.get_mut().merge(a)
+                            }
+                            std::collections::hash_map::Entry::Vacant(v) => {
+                                v.insert(a);
+                            }
+                        }
+                    }
+                }
+                black_box(store.len())
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    batch_overhead,
+    w1_throughput,
+    substrate,
+    fold_strategy
+);
 criterion_main!(benches);
