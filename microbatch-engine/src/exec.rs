@@ -11,7 +11,8 @@
 //!
 //! The batch is folded into the store directly rather than first into a per-batch partial
 //! table: each partition already owns its keys (no shuffle to save), so a partial table
-//! would only add a second hash lookup per (window, key) (see the crate docs for numbers).
+//! would only add a second hash lookup per (window, key) (measured in the crate docs,
+//! "Design decisions").
 
 use crate::output::Emission;
 use crate::state_store::{partition_of, Entry, FixedStore, KeySessions, SessionStore};

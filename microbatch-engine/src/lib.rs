@@ -27,13 +27,29 @@
 //! `streamlab-core`; this crate only decides *when* they are applied.
 //!
 //! # Design decisions
+//! Numbers from `cargo bench -p harness --bench microbatch_engine` on the shared 2-core
+//! machine (noisy: other builds were running; compare within a group).
 //! - **Threads, not timely.** Each batch is a bulk-synchronous step: every partition
 //!   reads the whole batch (shared, not copied), keeps the keys that hash to it and
 //!   folds them into its own state store; the driver joins them before emitting. Plain
-//!   scoped threads with channels do this with one wake-up per worker per batch, which
-//!   is what keeps the empty-batch overhead in microseconds; timely with one epoch per
-//!   batch would add an exchange (a copy of every event) and progress tracking for no
-//!   gain at 2 workers, and differential's arrangements measured 3-10× slower here.
+//!   scoped threads with channels do this with one wake-up per worker per batch. The
+//!   same [`exec::Partition`] code driven by timely with one epoch per batch (each worker
+//!   feeding its share, an `Exchange` by key, the partition run when the frontier passes
+//!   the epoch) measured 6.8M ev/s against 12.9M for threads at 100k-event batches, and
+//!   1.0M against 13.7M at 1k-event batches (group `microbatch_substrate_w1_2_workers`):
+//!   the exchange copies every event and progress tracking costs per epoch. (The issue
+//!   reports differential's arrangements 3-10× slower still for this job.)
+//! - **Fold straight into the store**, no per-batch partial table: the partitions own
+//!   their keys, so there is no shuffle for a map-side combine to shrink, and the partial
+//!   table costs a second hash lookup per group: 63M ev/s against 82M at 100k-event
+//!   batches, 18.5M against 82M at 1k (group `microbatch_fold_strategy`).
+//! - **Partition 0 on the driver thread** ([`pool::Placement::DriverRunsOne`]): with
+//!   `--workers 2`, two busy threads on two cores; running every partition on helpers
+//!   while the driver plans the next batch measured equal or slower (3 threads, 2 cores).
+//! - **Plan ahead**: after a full batch the driver reads the next one from the source
+//!   while the helpers work (the copy out of the source was 14 % of samples, serial).
+//! - **Per-batch overhead**: an empty batch through the pool costs 0.09 µs on 1 worker
+//!   and about 10 µs on 2 (one wake-up round trip; group `microbatch_batch_overhead`).
 //! - **Batch bound by default: 100 000 events when batches run back to back**
 //!   ([`DEFAULT_MAX_RECORDS_PER_BATCH`]; `Interval(0)` and `AvailableNow`), **none with a
 //!   processing-time interval** (everything that arrived since the last trigger, as
