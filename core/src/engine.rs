@@ -28,11 +28,36 @@ pub trait Source: Send {
 }
 
 /// Where rows go. Called from the engine's thread that owns the sink.
+///
+/// Exactly-once output with checkpoints is a two-phase commit between the engine's
+/// checkpoint and a transactional sink: rows of epoch `e` are emitted, the sink
+/// [`prepares`](Sink::prepare) them (durable, not yet visible), the engine writes the
+/// checkpoint naming `e`, then the sink [`commits`](Sink::commit) `e`. After a crash the
+/// engine restores its last checkpoint and calls [`recover`](Sink::recover) with the epoch
+/// it names: a prepared epoch up to it is committed, anything later discarded and
+/// produced again by the replay. Plain sinks keep the no-op defaults (at-least-once).
 pub trait Sink: Send {
     /// Takes rows of one emission (or part of one), in emission order.
     fn emit(&mut self, rows: &[OutRow]) -> Result<(), EngineError>;
     /// Called once after the last row.
     fn finish(&mut self) -> Result<(), EngineError> {
+        Ok(())
+    }
+    /// Whether the sink takes part in checkpoints (prepare/commit/recover do something).
+    fn transactional(&self) -> bool {
+        false
+    }
+    /// Phase 1: rows emitted since the last prepare become durable as epoch `epoch`.
+    fn prepare(&mut self, _epoch: u64) -> Result<(), EngineError> {
+        Ok(())
+    }
+    /// Phase 2: epoch `epoch` becomes visible (after the checkpoint naming it is durable).
+    fn commit(&mut self, _epoch: u64) -> Result<(), EngineError> {
+        Ok(())
+    }
+    /// After a restart from the checkpoint naming `epoch` (None: no checkpoint): commit a
+    /// prepared epoch up to it, discard everything after it.
+    fn recover(&mut self, _epoch: Option<u64>) -> Result<(), EngineError> {
         Ok(())
     }
 }
