@@ -143,7 +143,8 @@ fn summarize(runs: &[RunMetrics]) -> EngineSummary {
     }
 }
 
-fn record_raw(raw: &mut RawCsv, m: &RunMetrics, setting: &str, rep: usize) {
+/// Adds every metric of a run to the tidy table (one row per metric).
+pub fn record_metrics(raw: &mut RawCsv, m: &RunMetrics, setting: &str, rep: usize) {
     let mut put = |metric: &str, v: f64| raw.row(&m.engine, setting, rep, metric, v);
     put("throughput_eps", m.throughput_eps);
     put("elapsed_s", m.elapsed_s);
@@ -186,7 +187,7 @@ pub fn run_suite(cfg: &SuiteConfig, out: &Path) -> Result<SuiteSummary> {
                 Duration::from_millis(cfg.p99_bound_ms),
                 |rate| {
                     let m = run_in_child(&spec_for(cfg, engine, Some(rate))?)?;
-                    record_raw(&mut raw, &m, &format!("rate={rate}"), 0);
+                    record_metrics(&mut raw, &m, &format!("rate={rate}"), 0);
                     eprintln!(
                         "  {rate:>14.0} ev/s: p99 {:>9} µs, backlog at end {:>9}, finished {:.3} s after the last arrival",
                         m.latency_us.map(|l| l.p99).unwrap_or(0),
@@ -210,7 +211,7 @@ pub fn run_suite(cfg: &SuiteConfig, out: &Path) -> Result<SuiteSummary> {
                     cfg.reps
                 );
                 let m = run_in_child(&spec_for(cfg, engine, cfg.rate)?)?;
-                record_raw(&mut raw, &m, &setting, rep);
+                record_metrics(&mut raw, &m, &setting, rep);
                 if let Some(h) = &m.hgrm {
                     files.push((format!("{engine}-rep{rep}.hgrm"), h.clone()));
                 }
