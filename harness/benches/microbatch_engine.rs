@@ -5,13 +5,13 @@
 //! Run: `cargo bench -p harness --bench microbatch_engine`.
 #![allow(missing_docs, clippy::unwrap_used)]
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use harness::gen::{generate_to_vec, GenConfig, Workload};
 use harness::input::decode_all;
 use microbatch_engine::exec::{BatchParams, Partition};
 use microbatch_engine::pool::{Placement, WorkerPool};
 use microbatch_engine::MicrobatchEngine;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use streamlab_core::engine::{EngineError, Poll, RunOptions, Sink, Source};
 use streamlab_core::{Engine, Event, OutRow, Plan};
@@ -26,23 +26,27 @@ impl Sink for CountingSink {
     }
 }
 
-/// Serves shared, pre-decoded events by copying them out, like `VecSource` moves them,
-/// without handing the engine a fresh multi-hundred-MB vector to free in every iteration.
-struct SharedSource {
-    events: Arc<Vec<Event>>,
-    at: usize,
+/// Moves events out like `VecSource` (the harness's path), but the vector stays owned
+/// by the benchmark's handle, so freeing hundreds of MB is not timed.
+struct HeldSource(Arc<Mutex<std::vec::IntoIter<Event>>>);
+
+impl Source for HeldSource {
+    fn poll(&mut self, buf: &mut Vec<Event>, max: usize) -> Result<Poll, EngineError> {
+        let mut events = self.0.lock().unwrap();
+        let before = buf.len();
+        buf.extend(events.by_ref().take(max));
+        Ok(if buf.len() > before {
+            Poll::Ready
+        } else {
+            Poll::End
+        })
+    }
 }
 
-impl Source for SharedSource {
-    fn poll(&mut self, buf: &mut Vec<Event>, max: usize) -> Result<Poll, EngineError> {
-        let end = self.events.len().min(self.at.saturating_add(max));
-        if end == self.at {
-            return Ok(Poll::End);
-        }
-        buf.extend_from_slice(&self.events[self.at..end]);
-        self.at = end;
-        Ok(Poll::Ready)
-    }
+type Held = Arc<Mutex<std::vec::IntoIter<Event>>>;
+
+fn hold(events: Vec<Event>) -> Held {
+    Arc::new(Mutex::new(events.into_iter()))
 }
 
 fn w1() -> Plan {
@@ -68,7 +72,7 @@ fn events(plan: &Plan, n: u64) -> Vec<Event> {
     .events
 }
 
-fn run(plan: &Plan, events: &Arc<Vec<Event>>, batch: usize, workers: usize) -> u64 {
+fn run(plan: &Plan, events: &Held, batch: usize, workers: usize) -> u64 {
     let options = RunOptions {
         workers: Some(workers),
         max_records_per_batch: Some(batch),
@@ -78,10 +82,7 @@ fn run(plan: &Plan, events: &Arc<Vec<Event>>, batch: usize, workers: usize) -> u
         .run(
             plan,
             &options,
-            Box::new(SharedSource {
-                events: Arc::clone(events),
-                at: 0,
-            }),
+            Box::new(HeldSource(Arc::clone(events))),
             Box::new(CountingSink(0)),
         )
         .unwrap()
@@ -90,14 +91,21 @@ fn run(plan: &Plan, events: &Arc<Vec<Event>>, batch: usize, workers: usize) -> u
 
 fn w1_throughput(c: &mut Criterion) {
     let plan = w1();
-    let input = Arc::new(events(&plan, 4_000_000));
+    let input = events(&plan, 4_000_000);
     let mut g = c.benchmark_group("microbatch_w1_2_workers");
     g.throughput(Throughput::Elements(input.len() as u64));
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(8));
     for batch in [1_000usize, 100_000, 1_000_000] {
         g.bench_function(format!("batch_{batch}"), |b| {
-            b.iter(|| black_box(run(&plan, &input, batch, 2)))
+            b.iter_batched(
+                || hold(input.clone()),
+                |held| {
+                    black_box(run(&plan, &held, batch, 2));
+                    held
+                },
+                BatchSize::PerIteration,
+            )
         });
     }
     g.finish();
@@ -134,24 +142,31 @@ fn batch_overhead(c: &mut Criterion) {
     }
     // Whole runs where every batch holds one event: time per element is the cost of one
     // batch end to end (planning, dispatch, watermark, log) plus one event's work.
-    let input = Arc::new(events(&plan, 20_000));
+    let input = events(&plan, 20_000);
     g.throughput(Throughput::Elements(input.len() as u64));
     g.sample_size(10);
     for workers in [1usize, 2] {
         g.bench_function(format!("one_event_batches_{workers}_workers"), |b| {
-            b.iter(|| black_box(run(&plan, &input, 1, workers)))
+            b.iter_batched(
+                || hold(input.clone()),
+                |held| {
+                    black_box(run(&plan, &held, 1, workers));
+                    held
+                },
+                BatchSize::PerIteration,
+            )
         });
     }
     g.finish();
 }
 
 /// The same batch execution on timely instead of threads, to choose the substrate by
-/// measurement: one epoch per batch, each worker feeds its contiguous share of the batch
-/// (a source partition), an `Exchange` by key moves events to their owner, and the owner
+/// measurement: one epoch per batch, worker 0 reads the batch from the one source (as the
+/// engine's driver does), an `Exchange` by key moves events to their owner, and the owner
 /// runs the engine's own [`Partition`] over the epoch's events once the frontier has
 /// passed it. The watermark is per worker here (no global max), so this measures the
 /// substrate's cost (copies, exchange, progress tracking), not the engine's answer.
-fn timely_run(plan: &'static Plan, input: &Arc<Vec<Event>>, batch: usize, workers: usize) -> u64 {
+fn timely_run(plan: &'static Plan, input: &Held, batch: usize, workers: usize) -> u64 {
     use std::cell::Cell;
     use std::collections::BTreeMap;
     use std::rc::Rc;
@@ -161,8 +176,9 @@ fn timely_run(plan: &'static Plan, input: &Arc<Vec<Event>>, batch: usize, worker
     use timely::dataflow::InputHandle;
 
     let input = Arc::clone(input);
+    let batches = input.lock().unwrap().len().div_ceil(batch.max(1));
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
-        let (index, peers) = (worker.index(), worker.peers());
+        let index = worker.index();
         let mut handle: InputHandle<u64, CapacityContainerBuilder<Vec<Event>>> = InputHandle::new();
         let rows = Rc::new(Cell::new(0u64));
         let rows_in_op = Rc::clone(&rows);
@@ -206,14 +222,12 @@ fn timely_run(plan: &'static Plan, input: &Arc<Vec<Event>>, batch: usize, worker
                 .probe()
                 .0
         });
-        let mut epoch = 0u64;
-        for start in (0..input.len()).step_by(batch.max(1)) {
-            let end = input.len().min(start + batch);
-            let len = end - start;
-            let share = &input[start + index * len / peers..start + (index + 1) * len / peers];
-            let mut buf = share.to_vec();
-            handle.send_batch(&mut buf);
-            epoch += 1;
+        // One pull-based source, as the engine has: worker 0 moves each batch out of it.
+        for epoch in 1..=batches as u64 {
+            if index == 0 {
+                let mut buf: Vec<Event> = input.lock().unwrap().by_ref().take(batch).collect();
+                handle.send_batch(&mut buf);
+            }
             handle.advance_to(epoch);
             while probe.less_than(handle.time()) {
                 worker.step();
@@ -227,17 +241,31 @@ fn timely_run(plan: &'static Plan, input: &Arc<Vec<Event>>, batch: usize, worker
 
 fn substrate(c: &mut Criterion) {
     let plan: &'static Plan = Box::leak(Box::new(w1()));
-    let input = Arc::new(events(plan, 2_000_000));
+    let input = events(plan, 2_000_000);
     let mut g = c.benchmark_group("microbatch_substrate_w1_2_workers");
     g.throughput(Throughput::Elements(input.len() as u64));
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(6));
     for batch in [1_000usize, 100_000] {
         g.bench_function(format!("threads_batch_{batch}"), |b| {
-            b.iter(|| black_box(run(plan, &input, batch, 2)))
+            b.iter_batched(
+                || hold(input.clone()),
+                |held| {
+                    black_box(run(plan, &held, batch, 2));
+                    held
+                },
+                BatchSize::PerIteration,
+            )
         });
         g.bench_function(format!("timely_epoch_batch_{batch}"), |b| {
-            b.iter(|| black_box(timely_run(plan, &input, batch, 2)))
+            b.iter_batched(
+                || hold(input.clone()),
+                |held| {
+                    black_box(timely_run(plan, &held, batch, 2));
+                    held
+                },
+                BatchSize::PerIteration,
+            )
         });
     }
     g.finish();
