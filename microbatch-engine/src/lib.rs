@@ -33,12 +33,18 @@
 //!   reads the whole batch (shared, not copied), keeps the keys that hash to it and
 //!   folds them into its own state store; the driver joins them before emitting. Plain
 //!   scoped threads with channels do this with one wake-up per worker per batch. The
-//!   same [`exec::Partition`] code driven by timely with one epoch per batch (each worker
-//!   feeding its share, an `Exchange` by key, the partition run when the frontier passes
-//!   the epoch) measured 6.8M ev/s against 12.9M for threads at 100k-event batches, and
-//!   1.0M against 13.7M at 1k-event batches (group `microbatch_substrate_w1_2_workers`):
-//!   the exchange copies every event and progress tracking costs per epoch. (The issue
-//!   reports differential's arrangements 3-10× slower still for this job.)
+//!   same [`exec::Partition`] code driven by timely with one epoch per batch (worker 0
+//!   reads the batch from the one source, an `Exchange` by key moves events to their
+//!   owner, the partition runs when the frontier passes the epoch), group
+//!   `microbatch_substrate_w1_2_workers`: at 100k-event batches threads 20.9M ev/s vs
+//!   timely 14.9M (load ~1.6); at 1k-event batches 14.3M vs 15.0M, on par, because
+//!   timely's workers poll instead of sleeping. On a loaded box (load 2-3, other builds)
+//!   the polling hurt timely badly: 12.9M vs 6.8M at 100k, 13.7M vs 1.0M at 1k. The
+//!   exchange copies every event and progress tracking costs per epoch; plain threads
+//!   share the batch instead. (The issue reports differential's arrangements 3-10×
+//!   slower still for this job.) Fed by one worker per share instead of one source,
+//!   timely reached 25M at 100k: the serial copy out of the single source is what
+//!   limits both (see the report on `VecSource`).
 //! - **Fold straight into the store**, no per-batch partial table: the partitions own
 //!   their keys, so there is no shuffle for a map-side combine to shrink, and the partial
 //!   table costs a second hash lookup per group: 63M ev/s against 82M at 100k-event
@@ -48,8 +54,10 @@
 //!   while the driver plans the next batch measured equal or slower (3 threads, 2 cores).
 //! - **Plan ahead**: after a full batch the driver reads the next one from the source
 //!   while the helpers work (the copy out of the source was 14 % of samples, serial).
-//! - **Per-batch overhead**: an empty batch through the pool costs 0.09 µs on 1 worker
-//!   and about 10 µs on 2 (one wake-up round trip; group `microbatch_batch_overhead`).
+//! - **Per-batch overhead**: an empty batch through the pool costs about 0.08 µs on 1
+//!   worker; on 2 it is one hand-off round trip, 10-40 µs when threads sleep on a futex
+//!   (group `microbatch_batch_overhead`), which is why waiting threads first poll with
+//!   `yield_now` for up to 200 µs ([`pool`]).
 //! - **Batch bound by default: 100 000 events when batches run back to back**
 //!   ([`DEFAULT_MAX_RECORDS_PER_BATCH`]; `Interval(0)` and `AvailableNow`), **none with a
 //!   processing-time interval** (everything that arrived since the last trigger, as
