@@ -14,7 +14,7 @@ use smallvec::SmallVec;
 pub type AggValues = SmallVec<[AggValue; 4]>;
 
 /// One accumulator.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Acc {
     /// Number of events.
     Count(i64),
@@ -160,7 +160,7 @@ impl Acc {
 }
 
 /// The accumulators of one (window, key) row.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Accs(pub SmallVec<[Acc; 2]>);
 
 impl Accs {

@@ -187,10 +187,25 @@ pub struct RunOptions {
     pub watermark_interval: Option<u64>,
     /// Processing-time interval between complete-mode emissions (record engine).
     pub complete_interval: Option<DurationMs>,
-    /// Checkpoint directory.
-    pub checkpoint: Option<std::path::PathBuf>,
+    /// Checkpointing, when asked for.
+    pub checkpoint: Option<CheckpointOptions>,
     /// Run as one process of a timely cluster.
     pub cluster: Option<Cluster>,
+}
+
+/// Where and how often an engine checkpoints (issue 5's `--checkpoint DIR` family).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointOptions {
+    /// Directory of checkpoint files (a second run with the same one resumes).
+    pub dir: std::path::PathBuf,
+    /// Take a checkpoint every this many input events (engines that count events).
+    pub every_events: Option<u64>,
+    /// Take a checkpoint every this much processing time.
+    pub interval: Option<DurationMs>,
+    /// Checkpoints kept.
+    pub retain: usize,
+    /// Fall back to the previous good checkpoint when the newest is corrupt (else fail).
+    pub fall_back_on_corrupt: bool,
 }
 
 /// One process's place in a multi-process run (timely's own cluster configuration).

@@ -12,7 +12,7 @@ pub const MIN_WATERMARK: i64 = i64::MIN;
 pub const MAX_WATERMARK: i64 = i64::MAX;
 
 /// Tracks the largest event time seen and the watermark derived from it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Watermark {
     delay: i64,
     max_event_time: i64,

@@ -112,7 +112,7 @@ impl WindowSpec {
 /// overlapping one. Keep a key's set for as long as the key can appear: an open session
 /// can grow backwards (an event whose own session closed may still join an open session it
 /// touches), so no watermark makes that end safe to forget. It is one integer per key.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SessionSet<A> {
     sessions: Vec<(Window, A)>,
     closed_until: i64,

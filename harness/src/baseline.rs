@@ -5,8 +5,17 @@
 //! It follows the per-record rule of semantics.md exactly (the watermark moves after every
 //! record), so on any input it gives the answer the record engine gives with
 //! `--watermark-interval 1` on one worker. Complete mode emits the table once, at the end.
+//!
+//! With `--checkpoint DIR` it is also the reference implementation of the checkpoint
+//! protocol the engines follow: every N events (a record boundary is a consistent cut in
+//! one thread) it hands the epoch's rows to the sink, prepares them, writes its state and
+//! the next input offset as checkpoint `epoch`, then commits the rows. A restarted run
+//! restores the newest good checkpoint, tells the sink to recover to its epoch, and skips
+//! the events before its offset: the output after any number of crashes is one clean run.
 
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use streamlab_checkpoint::{CheckpointStore, OnCorrupt};
 use streamlab_core::engine::{
     processing_time_ms, Engine, EngineError, Poll, RunOptions, RunSummary, Sink, Source,
 };
@@ -18,6 +27,28 @@ use streamlab_core::{Accs, Event, KeyId, OutRow, OutputMode, Plan, Window, Windo
 /// The single-threaded hand-written loop.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Baseline;
+
+/// Checkpoints every this many events when no interval is given.
+pub const DEFAULT_CHECKPOINT_EVERY: u64 = 100_000;
+
+/// The state a checkpoint holds: everything `Loop` needs to go on, and where the input
+/// resumes.
+#[derive(Serialize, Deserialize)]
+struct Snapshot {
+    /// The query it was taken for (a checkpoint of another query is refused).
+    query: String,
+    epoch: u64,
+    /// Events with a smaller seq are in the state.
+    next_seq: u64,
+    /// The run had finished: output complete.
+    done: bool,
+    watermark: Watermark,
+    fixed: Vec<(Window, Vec<(KeyId, Accs)>)>,
+    sessions: Vec<(KeyId, SessionSet<Accs>)>,
+    next_session_end: i64,
+    emit: u64,
+    summary: RunSummary,
+}
 
 /// Open fixed windows, each with its keys; sorted by end (then start).
 type FixedState = Vec<(Window, FxHashMap<KeyId, Accs>)>;
@@ -192,15 +223,96 @@ impl Loop<'_> {
     }
 }
 
+impl Loop<'_> {
+    fn snapshot(&self, epoch: u64, next_seq: u64, done: bool) -> Snapshot {
+        Snapshot {
+            query: self.plan.to_toml(),
+            epoch,
+            next_seq,
+            done,
+            watermark: self.watermark,
+            fixed: self
+                .fixed
+                .iter()
+                .map(|(w, keys)| (*w, keys.iter().map(|(k, a)| (*k, a.clone())).collect()))
+                .collect(),
+            sessions: self.sessions.iter().map(|(k, s)| (*k, s.clone())).collect(),
+            next_session_end: self.next_session_end,
+            emit: self.emit,
+            summary: self.summary.clone(),
+        }
+    }
+
+    fn restore(&mut self, s: Snapshot) {
+        self.watermark = s.watermark;
+        self.fixed = s
+            .fixed
+            .into_iter()
+            .map(|(w, keys)| (w, keys.into_iter().collect()))
+            .collect();
+        self.sessions = s.sessions.into_iter().collect();
+        self.next_session_end = s.next_session_end;
+        self.emit = s.emit;
+        self.summary = s.summary;
+    }
+}
+
+/// Checkpointing state of a run.
+struct Checkpointer {
+    store: CheckpointStore,
+    every_events: Option<u64>,
+    interval: Option<std::time::Duration>,
+    epoch: u64,
+    since_events: u64,
+    since: std::time::Instant,
+    written: u64,
+}
+
+impl Checkpointer {
+    fn due(&self) -> bool {
+        self.every_events.is_some_and(|n| self.since_events >= n)
+            || self.interval.is_some_and(|d| self.since.elapsed() >= d)
+    }
+
+    /// Emits pending rows, prepares them, writes the checkpoint, commits the rows.
+    fn take(
+        &mut self,
+        lp: &mut Loop<'_>,
+        sink: &mut Box<dyn Sink>,
+        next_seq: u64,
+        done: bool,
+    ) -> Result<(), EngineError> {
+        lp.summary.rows_out += lp.rows.len() as u64;
+        sink.emit(&lp.rows)?;
+        lp.rows.clear();
+        sink.prepare(self.epoch)?;
+        let payload = serde_json::to_vec(&lp.snapshot(self.epoch, next_seq, done))
+            .map_err(|e| EngineError::Internal(format!("encoding a checkpoint: {e}")))?;
+        self.store
+            .write(self.epoch, &payload)
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        sink.commit(self.epoch)?;
+        self.epoch += 1;
+        self.since_events = 0;
+        self.since = std::time::Instant::now();
+        self.written += 1;
+        Ok(())
+    }
+}
+
 impl Engine for Baseline {
     fn name(&self) -> &'static str {
         "baseline"
     }
 
+    fn supported_flags(&self) -> &'static [streamlab_core::engine::RunFlag] {
+        &[streamlab_core::engine::RunFlag::Checkpoint]
+    }
+
     fn run(
         &self,
         plan: &Plan,
-        _options: &RunOptions,
+        options: &RunOptions,
         mut source: Box<dyn Source>,
         mut sink: Box<dyn Sink>,
     ) -> Result<RunSummary, EngineError> {
@@ -220,24 +332,107 @@ impl Engine for Baseline {
             },
         };
         let processing = plan.time == TimeDomain::Processing;
+        let mut ck = match &options.checkpoint {
+            None => None,
+            Some(c) => {
+                if !sink.transactional() {
+                    return Err(EngineError::Internal(
+                        "--checkpoint needs a transactional sink (an output file)".into(),
+                    ));
+                }
+                let on_corrupt = if c.fall_back_on_corrupt {
+                    OnCorrupt::Previous
+                } else {
+                    OnCorrupt::Fail
+                };
+                let store = CheckpointStore::open(&c.dir, c.retain, on_corrupt)
+                    .map_err(|e| EngineError::Internal(e.to_string()))?;
+                Some(Checkpointer {
+                    store,
+                    every_events: c
+                        .every_events
+                        .or(c.interval.is_none().then_some(DEFAULT_CHECKPOINT_EVERY)),
+                    interval: c
+                        .interval
+                        .map(|d| std::time::Duration::from_millis(d.ms() as u64)),
+                    epoch: 0,
+                    since_events: 0,
+                    since: std::time::Instant::now(),
+                    written: 0,
+                })
+            }
+        };
+        let mut resume_seq = 0u64;
+        if let Some(c) = ck.as_mut() {
+            let loaded = c
+                .store
+                .latest()
+                .map_err(|e| EngineError::Internal(e.to_string()))?;
+            match loaded {
+                None => sink.recover(None)?,
+                Some(l) => {
+                    let snap: Snapshot = serde_json::from_slice(&l.payload).map_err(|e| {
+                        EngineError::Internal(format!(
+                            "checkpoint {} in {}: cannot decode: {e}",
+                            l.id,
+                            c.store.dir().display()
+                        ))
+                    })?;
+                    if snap.query != plan.to_toml() {
+                        return Err(EngineError::Internal(format!(
+                            "checkpoint directory {} holds checkpoints of another query",
+                            c.store.dir().display()
+                        )));
+                    }
+                    for skipped in &l.skipped {
+                        eprintln!(
+                            "streamlab baseline: warning: {skipped}; using checkpoint {}",
+                            l.id
+                        );
+                    }
+                    sink.recover(Some(snap.epoch))?;
+                    c.epoch = snap.epoch + 1;
+                    resume_seq = snap.next_seq;
+                    let done = snap.done;
+                    lp.restore(snap);
+                    lp.summary.notes.push(format!(
+                        "resumed from checkpoint {} (input from offset {resume_seq})",
+                        l.id
+                    ));
+                    if done {
+                        sink.finish()?;
+                        return Ok(lp.summary.clone().timed(started.elapsed()));
+                    }
+                }
+            }
+        }
         let mut buf: Vec<Event> = Vec::with_capacity(4096);
         let mut last_seq = None;
         loop {
             buf.clear();
             let status = source.poll(&mut buf, 4096)?;
             for e in buf.iter_mut() {
+                if e.seq < resume_seq {
+                    continue; // already in the restored state
+                }
                 if processing {
                     e.time = processing_time_ms();
                 }
                 lp.on_event(e);
+                lp.summary.events_in += 1;
                 last_seq = Some(e.seq);
                 if lp.rows.len() >= 4096 {
                     lp.summary.rows_out += lp.rows.len() as u64;
                     sink.emit(&lp.rows)?;
                     lp.rows.clear();
                 }
+                if let Some(c) = ck.as_mut() {
+                    c.since_events += 1;
+                    if c.due() {
+                        c.take(&mut lp, &mut sink, e.seq + 1, false)?;
+                    }
+                }
             }
-            lp.summary.events_in += buf.len() as u64;
             if !lp.rows.is_empty() {
                 lp.summary.rows_out += lp.rows.len() as u64;
                 sink.emit(&lp.rows)?;
@@ -248,8 +443,20 @@ impl Engine for Baseline {
             }
         }
         lp.finish(last_seq);
-        lp.summary.rows_out += lp.rows.len() as u64;
-        sink.emit(&lp.rows)?;
+        match ck.as_mut() {
+            Some(c) => {
+                c.take(&mut lp, &mut sink, u64::MAX, true)?;
+                lp.summary.notes.push(format!(
+                    "{} checkpoints written to {}",
+                    c.written,
+                    c.store.dir().display()
+                ));
+            }
+            None => {
+                lp.summary.rows_out += lp.rows.len() as u64;
+                sink.emit(&lp.rows)?;
+            }
+        }
         sink.finish()?;
         lp.summary.emissions = lp.emit;
         Ok(lp.summary.timed(started.elapsed()))

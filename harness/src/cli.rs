@@ -221,9 +221,22 @@ pub struct RunArgs {
     /// Processing-time interval between complete-mode emissions (per-record engine).
     #[arg(long)]
     pub complete_interval: Option<DurationMs>,
-    /// Checkpoint directory.
+    /// Checkpoint directory: a second run with the same directory resumes where the first
+    /// stopped (the output must then be a file, written exactly once).
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,
+    /// Checkpoint every this many input events.
+    #[arg(long, requires = "checkpoint")]
+    pub checkpoint_every: Option<u64>,
+    /// Checkpoint every this much processing time (`1s`).
+    #[arg(long, requires = "checkpoint")]
+    pub checkpoint_interval: Option<DurationMs>,
+    /// Checkpoints to keep.
+    #[arg(long, default_value_t = 3, requires = "checkpoint")]
+    pub retain: usize,
+    /// A corrupt newest checkpoint: `previous` (warn, use the one before) or `fail`.
+    #[arg(long, default_value = "previous", requires = "checkpoint")]
+    pub on_corrupt: streamlab_checkpoint::OnCorrupt,
     /// Processes in a timely cluster.
     #[arg(long, requires = "process")]
     pub processes: Option<usize>,
@@ -266,7 +279,16 @@ impl RunArgs {
             trigger: self.trigger,
             watermark_interval: self.watermark_interval,
             complete_interval: self.complete_interval,
-            checkpoint: self.checkpoint.clone(),
+            checkpoint: self.checkpoint.clone().map(|dir| {
+                streamlab_core::engine::CheckpointOptions {
+                    dir,
+                    every_events: self.checkpoint_every,
+                    interval: self.checkpoint_interval,
+                    retain: self.retain,
+                    fall_back_on_corrupt: self.on_corrupt
+                        == streamlab_checkpoint::OnCorrupt::Previous,
+                }
+            }),
             cluster,
         })
     }
@@ -557,7 +579,18 @@ fn run_command(kind: EngineKind, io: &IoArgs, options: &RunOptions) -> Result<Ru
         )?
     };
     let decode_ms = input.decode_time.as_secs_f64() * 1e3;
-    let sink = open_sink(&plan, input.keys.clone(), &io.output)?;
+    let sink = if options.checkpoint.is_some() {
+        if io.output == "-" || io.output.contains("://") {
+            bail!("--checkpoint needs --output to be a file: it is written exactly once, in committed parts");
+        }
+        Box::new(crate::sink::TransactionalFileSink::new(
+            &plan,
+            input.keys.clone(),
+            std::path::Path::new(&io.output),
+        )?)
+    } else {
+        open_sink(&plan, input.keys.clone(), &io.output)?
+    };
     let summary = crate::runner::run_with_sink(kind, &plan, options, input, sink)?;
     finish_run(summary, decode_ms, io)
 }

@@ -1,0 +1,291 @@
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+//! Checkpoints and recovery on a real process: `streamlab run --checkpoint` is killed with
+//! SIGKILL at pseudo-random points and restarted until it finishes; the output must equal a
+//! clean run's, with nothing lost and nothing twice. A corrupt newest checkpoint falls back
+//! to the previous one, or fails naming the file with `--on-corrupt fail`.
+//! (Today the baseline implements the protocol; engines join as they implement it.)
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn streamlab() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_streamlab"))
+}
+
+fn w1() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../queries/w1.toml")
+}
+
+fn workdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("streamlab-recovery-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn generate(dir: &Path, events: u64) -> PathBuf {
+    let path = dir.join("events.jsonl");
+    let out = streamlab()
+        .args([
+            "gen",
+            "--workload",
+            "clicks",
+            "--events",
+            &events.to_string(),
+            "--seed",
+            "11",
+        ])
+        .args([
+            "--keys",
+            "1000",
+            "--rate",
+            "5000",
+            "--disorder",
+            "0.1",
+            "--max-delay",
+            "3s",
+        ])
+        .args([
+            "--late",
+            "0.01",
+            "--late-by",
+            "20s",
+            "--output",
+            path.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    path
+}
+
+fn sorted_lines(path: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    v.sort();
+    v
+}
+
+/// W1 in update mode: a row for every event, so every epoch has rows to lose or duplicate.
+fn w1_update(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(w1())
+        .unwrap()
+        .replace("output_mode = \"append\"", "output_mode = \"update\"");
+    assert!(text.contains("\"update\""));
+    let path = dir.join("w1_update.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn run_args(
+    engine: &str,
+    query: &Path,
+    events: &Path,
+    out: &Path,
+    ck: &Path,
+    every: u64,
+) -> Vec<String> {
+    vec![
+        "run".into(),
+        "--engine".into(),
+        engine.into(),
+        "--query".into(),
+        query.display().to_string(),
+        "--input".into(),
+        events.display().to_string(),
+        "--output".into(),
+        out.display().to_string(),
+        "--checkpoint".into(),
+        ck.display().to_string(),
+        "--checkpoint-every".into(),
+        every.to_string(),
+    ]
+}
+
+/// The newest checkpoint id in `ck` (progress as seen from outside the process).
+fn newest_checkpoint(ck: &Path) -> Option<u64> {
+    std::fs::read_dir(ck)
+        .ok()?
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().to_string_lossy().to_string();
+            name.strip_prefix("chk-")?
+                .strip_suffix(".bin")?
+                .parse()
+                .ok()
+        })
+        .max()
+}
+
+/// Starts the run, waits until it has written `checkpoints` more checkpoints, then a few
+/// more milliseconds (so the kill lands between or during checkpoint writes), and sends
+/// SIGKILL. True when the kill landed before the run finished.
+fn run_and_kill(args: &[String], ck: &Path, checkpoints: u64, extra: Duration) -> bool {
+    let before = newest_checkpoint(ck);
+    let mut child = streamlab()
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let target = before.map_or(checkpoints - 1, |b| b + checkpoints);
+    while newest_checkpoint(ck).is_none_or(|n| n < target) {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    std::thread::sleep(extra);
+    let finished = child.try_wait().unwrap().is_some();
+    let _ = child.kill(); // SIGKILL
+    let _ = child.wait();
+    !finished
+}
+
+#[test]
+fn killed_ten_times_the_baseline_still_writes_every_row_exactly_once() {
+    let dir = workdir("kills");
+    let events = generate(&dir, 200_000);
+    let query = w1_update(&dir);
+    let clean = dir.join("clean.jsonl");
+    let out = streamlab()
+        .args([
+            "run",
+            "--engine",
+            "baseline",
+            "--query",
+            query.to_str().unwrap(),
+        ])
+        .args([
+            "--input",
+            events.to_str().unwrap(),
+            "--output",
+            clean.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let (output, ck) = (dir.join("out.jsonl"), dir.join("checkpoints"));
+    // ~100 checkpoints in the whole run; each attempt is killed 1-5 checkpoints after
+    // it started, plus 0-3 ms: ten kills spread over the run.
+    let args = run_args("baseline", &query, &events, &output, &ck, 2000);
+    let mut landed = 0;
+    let mut seed = 0x9e37_79b9_u64;
+    for _ in 0..10 {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let checkpoints = 1 + (seed >> 33) % 5;
+        let extra = Duration::from_micros((seed >> 20) % 3000);
+        if run_and_kill(&args, &ck, checkpoints, extra) {
+            landed += 1;
+        }
+    }
+    let out = streamlab().args(&args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        landed >= 3,
+        "only {landed} kills landed mid-run: the test did not exercise recovery"
+    );
+    let (got, want) = (sorted_lines(&output), sorted_lines(&clean));
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "rows lost or duplicated after {landed} kills"
+    );
+    assert_eq!(got, want, "rows differ after {landed} kills");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_corrupt_checkpoint_falls_back_or_fails_naming_the_file() {
+    let dir = workdir("corrupt");
+    let events = generate(&dir, 100_000);
+    let clean = dir.join("clean.jsonl");
+    assert!(streamlab()
+        .args([
+            "run",
+            "--engine",
+            "baseline",
+            "--query",
+            w1().to_str().unwrap()
+        ])
+        .args([
+            "--input",
+            events.to_str().unwrap(),
+            "--output",
+            clean.to_str().unwrap()
+        ])
+        .status()
+        .unwrap()
+        .success());
+    let (output, ck) = (dir.join("out.jsonl"), dir.join("checkpoints"));
+    let args = run_args("baseline", &w1(), &events, &output, &ck, 2000);
+    // Run until at least two checkpoints exist, then crash.
+    let mut child = streamlab()
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let count = || {
+        std::fs::read_dir(&ck)
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .file_name()
+                        .to_string_lossy()
+                        .ends_with(".bin")
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    };
+    while count() < 2 && child.try_wait().unwrap().is_none() {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&ck)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "bin"))
+        .collect();
+    files.sort();
+    let newest = files.last().unwrap().clone();
+    if files.len() >= 2 {
+        let mut bytes = std::fs::read(&newest).unwrap();
+        let n = bytes.len();
+        bytes[n / 2] ^= 0x55;
+        std::fs::write(&newest, &bytes).unwrap();
+        let name = newest.file_name().unwrap().to_string_lossy().to_string();
+
+        let mut fail = args.clone();
+        fail.extend(["--on-corrupt".to_string(), "fail".to_string()]);
+        let out = streamlab().args(&fail).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&name) && err.contains("checksum"), "{err}");
+
+        let out = streamlab().args(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("warning") && err.contains(&name), "{err}");
+        assert_eq!(sorted_lines(&output), sorted_lines(&clean));
+    } else {
+        panic!("the run finished before two checkpoints were written; make the input larger");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
