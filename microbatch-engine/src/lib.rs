@@ -54,10 +54,11 @@
 //!   while the driver plans the next batch measured equal or slower (3 threads, 2 cores).
 //! - **Plan ahead**: after a full batch the driver reads the next one from the source
 //!   while the helpers work (the copy out of the source was 14 % of samples, serial).
-//! - **Per-batch overhead**: an empty batch through the pool costs about 0.08 µs on 1
-//!   worker; on 2 it is one hand-off round trip, 10-40 µs when threads sleep on a futex
-//!   (group `microbatch_batch_overhead`), which is why waiting threads first poll with
-//!   `yield_now` for up to 200 µs ([`pool`]).
+//! - **Per-batch overhead**: an empty batch through the pool costs about 0.07 µs on 1
+//!   worker and 1.7 µs on 2 (group `microbatch_batch_overhead`, load ~3); a whole run of
+//!   one-event batches costs 5 µs per batch on 2 workers. Waiting threads poll with
+//!   `yield_now` for up to 200 µs before sleeping ([`pool`]); sleeping on a futex made
+//!   the hand-off 10-40 µs.
 //! - **Batch bound by default: 100 000 events when batches run back to back**
 //!   ([`DEFAULT_MAX_RECORDS_PER_BATCH`]; `Interval(0)` and `AvailableNow`), **none with a
 //!   processing-time interval** (everything that arrived since the last trigger, as
