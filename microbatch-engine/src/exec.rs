@@ -208,19 +208,13 @@ impl<'p> Partition<'p> {
                 start: e.time,
                 end: e.time.saturating_add(gap),
             };
-            // Late only when its own session ends at or below W_(k-1) and it would not
-            // join a session that is still open.
-            if is_late(own.end, late_bound)
-                && !self
-                    .sessions
-                    .keys
-                    .get(&e.key)
-                    .is_some_and(|ks| ks.set.touches(e.time, gap))
-            {
+            // Late when its own session ends at or below W_(k-1) and joins no open session,
+            // or when it would merge into a session already closed (core's rule).
+            let ks: &mut KeySessions = self.sessions.keys.entry(e.key).or_default();
+            if ks.set.is_late(e.time, gap, late_bound) {
                 out.late += 1;
                 continue;
             }
-            let ks: &mut KeySessions = self.sessions.keys.entry(e.key).or_default();
             let r = ks
                 .set
                 .insert_window(own, Entry::of(aggs, e, mark), &mut merge);

@@ -139,7 +139,7 @@ pub struct KeySessions {
     pub changed: u64,
 }
 
-/// Open sessions of one partition, by key.
+/// Sessions of one partition, by key (every key seen: see [`SessionStore::close`]).
 #[derive(Debug)]
 pub struct SessionStore {
     /// Sessions per key.
@@ -170,11 +170,12 @@ impl SessionStore {
             return;
         }
         let mut min_end = i64::MAX;
-        self.keys.retain(|&key, ks| {
+        // A key's set stays after its sessions close: it remembers where the last closed
+        // session ended, which decides lateness for good (core's `SessionSet::is_late`).
+        for (&key, ks) in self.keys.iter_mut() {
             ks.set.close(watermark, |w, e| f(w, key, e));
             min_end = min_end.min(ks.set.min_end().unwrap_or(i64::MAX));
-            !ks.set.is_empty()
-        });
+        }
         self.min_end = min_end;
     }
 

@@ -279,15 +279,18 @@ fn sliding_windows_drop_only_the_late_assignment_and_count_the_event_once() {
 
 #[test]
 fn sessions_merge_across_batches_and_lateness_looks_at_open_sessions() {
-    // Gap 10, delay 0, batches of 2: {a0, a16} {a8, a40} {a33, z30} {a5, a25}
+    // Gap 10, delay 0, batches of 2: {a0, a16} {a8, a40} {a33, z30} {a5, a27} {a25, a45}
     // (z only fills batch 2; its session [30,40) stays apart from a's).
     // B0: [0,10), [16,26). W_1 = 16.
     // B1: 8 bridges both -> [0,26) n=3; 40 -> [40,50). Closes at 16: nothing. W_2 = 40.
     // B2: late below W_1 = 16? a33's session [33,43) ends at 43: no. It joins [40,50)
-    // -> [33,50) n=2. Closes at 40: a [0,26) n=3. W_3 = 40.
+    // -> [33,50) n=2. Closes at 40: a [0,26) n=3 and z [30,40). W_3 = 40.
     // B3: late below W_2 = 40: a5 -> [5,15) ends <= 40 and touches no open session: late.
-    // a25 -> [25,35) ends <= 40 but touches [33,50): joins -> [25,50) n=3. Closes at 40:
-    // z [30,40). Final: a [25,50) n=3.
+    // a27 -> [27,37) ends <= 40 but touches [33,50), and 27 is past the closed a session
+    // (ended 26): joins -> [27,50) n=3.
+    // B4: late below W_3 = 40: a25 would merge into the closed [0,26) (25 < 26): late,
+    // although its own session touches [27,50). a45 joins -> [27,55) n=4.
+    // Final: a [27,55) n=4.
     let p = plan(SESSION, "append", 0);
     let ran = run(
         &p,
@@ -299,15 +302,24 @@ fn sessions_merge_across_batches_and_lateness_looks_at_open_sessions() {
             ("a", 33),
             ("z", 30),
             ("a", 5),
+            ("a", 27),
             ("a", 25),
+            ("a", 45),
         ],
         batch(2),
     );
-    assert_eq!(ran.rows, ["0..26 a 3", "30..40 z 1", "25..50 a 3"]);
-    assert_eq!(ran.summary.late_dropped, 1);
+    assert_eq!(ran.rows, ["0..26 a 3", "30..40 z 1", "27..55 a 4"]);
+    assert_eq!(ran.summary.late_dropped, 2);
     assert_eq!(
         watermarks(&ran.log),
-        [(NEG, NEG), (NEG, 16), (16, 40), (40, 40), (40, POS)]
+        [
+            (NEG, NEG),
+            (NEG, 16),
+            (16, 40),
+            (40, 40),
+            (40, 40),
+            (40, POS)
+        ]
     );
 }
 
