@@ -4,7 +4,10 @@
 //! 1. **ingest**: every event of the batch whose key this partition owns passes the
 //!    filters and is assigned to its windows; an assignment to a window with
 //!    `end <= W_(k-1)` (closed by the previous batch) is dropped as late, every other one
-//!    is folded straight into the partition's state store. The watermark does not move.
+//!    is folded straight into the partition's state store. A session event is late as
+//!    core's `SessionSet::is_late` says under `W_(k-1)`: its own session has closed and
+//!    joins no open one, or it would merge into a session already closed. The watermark
+//!    does not move.
 //! 2. **emit** by output mode ([`crate::output`]): update emits the rows the batch changed.
 //! 3. **close** the windows with `end <= W_k`: append emits them, append and update evict
 //!    them; complete emits the whole table and keeps it.
