@@ -25,7 +25,14 @@ jupyter=${JUPYTER:-jupyter}
 command -v "$jupyter" >/dev/null || { echo "$0: '$jupyter' not found (pip install -r notebooks/requirements.txt)" >&2; exit 2; }
 
 experiments=(latency-throughput trigger-sweep watermark-accuracy output-modes time-domains scaling)
-[[ -d $dir/quick-bench ]] && experiments+=(bench) || echo "note: no $dir/quick-bench, bench.ipynb not run"
+# Optional: a bench folder, and kafka-logs (needs a Kafka broker, so CI may not have it).
+for optional in bench kafka-logs; do
+    if [[ -d $dir/quick-$optional ]]; then
+        experiments+=("$optional")
+    else
+        echo "note: no $dir/quick-$optional, $optional.ipynb not run"
+    fi
+done
 
 failed=()
 for name in "${experiments[@]}"; do
