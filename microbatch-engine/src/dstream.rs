@@ -406,6 +406,27 @@ mod tests {
     }
 
     #[test]
+    fn a_wall_clock_fires_batches_on_the_interval_with_processing_times() {
+        // Batches of at most 2 every 20 ms: {0,1} {2} then the end; batch times are the
+        // processing times at the triggers, about 20 ms apart.
+        let ssc = StreamingContext::new(BatchClock::Wall {
+            interval_ms: 20,
+            max_events: 2,
+        });
+        let (op, seen) = collect(ssc.stream().map(|e| e.key));
+        let started = std::time::Instant::now();
+        let before = processing_time_ms();
+        ssc.run(Box::new(VecSource::new(events(&[5, 6, 7]))), vec![op], 0)
+            .unwrap();
+        assert!(started.elapsed() >= std::time::Duration::from_millis(20));
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen[0].1, vec![5, 6]);
+        assert_eq!(seen[1].1, vec![7]);
+        assert!(seen[0].0.time_ms >= before);
+        assert!(seen[1].0.time_ms - seen[0].0.time_ms >= 15, "{seen:?}");
+    }
+
+    #[test]
     fn windows_must_be_multiples_of_the_interval() {
         let ssc = simulated(2);
         assert!(ssc.stream().window(150, 100).is_err());
