@@ -238,6 +238,8 @@ def plot_cdf(ax, hist: pd.DataFrame, **kw):
 
 
 def _plain(v, _pos=None):
+    if v >= 1e9:
+        return f"{v / 1e9:g}G"
     if v >= 1e6:
         return f"{v / 1e6:g}M"
     if v >= 1e3:
@@ -277,6 +279,8 @@ def savefig(fig, folder: Path, name: str) -> Path:
 
 def eps_label(v: float) -> str:
     """Events/s, short: 1.2M, 560k."""
+    if v >= 1e9:
+        return f"{v / 1e9:.2f}G"
     if v >= 1e6:
         return f"{v / 1e6:.2f}M"
     if v >= 1e3:
