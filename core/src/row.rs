@@ -9,8 +9,9 @@ use crate::value::{AggValue, FieldValue};
 use crate::window::Window;
 use std::collections::BTreeMap;
 
-/// A row as an engine emits it: still with an interned key.
-#[derive(Clone, Debug, PartialEq)]
+/// A row as an engine emits it: still with an interned key. Serializable so a dataflow
+/// engine can move rows between workers and processes.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OutRow {
     /// The window.
     pub window: Window,

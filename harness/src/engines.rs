@@ -12,6 +12,8 @@ pub enum EngineKind {
     Baseline,
     /// The micro-batch engine (the Spark Structured Streaming model).
     Microbatch,
+    /// The per-record dataflow engine on timely (the Flink model).
+    Record,
 }
 
 impl EngineKind {
@@ -21,6 +23,7 @@ impl EngineKind {
             EngineKind::Oracle => Box::new(crate::oracle::Oracle),
             EngineKind::Baseline => Box::new(crate::baseline::Baseline),
             EngineKind::Microbatch => Box::new(microbatch_engine::MicrobatchEngine::default()),
+            EngineKind::Record => Box::new(record_engine::RecordEngine),
         }
     }
 

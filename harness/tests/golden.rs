@@ -77,3 +77,42 @@ golden_test!(
         ..Default::default()
     }
 );
+golden_test!(
+    record_i1,
+    EngineKind::Record,
+    "record-i1",
+    RunOptions {
+        watermark_interval: Some(1),
+        ..Default::default()
+    }
+);
+golden_test!(
+    record_i1_w2,
+    EngineKind::Record,
+    "record-i1-w2",
+    RunOptions {
+        watermark_interval: Some(1),
+        workers: Some(2),
+        ..Default::default()
+    }
+);
+golden_test!(record, EngineKind::Record, "record", RunOptions::default());
+golden_test!(
+    record_w2,
+    EngineKind::Record,
+    "record-w2",
+    RunOptions {
+        workers: Some(2),
+        ..Default::default()
+    }
+);
+golden_test!(
+    record_i2_w3,
+    EngineKind::Record,
+    "record-i2-w3",
+    RunOptions {
+        watermark_interval: Some(2),
+        workers: Some(3),
+        ..Default::default()
+    }
+);

@@ -1,0 +1,231 @@
+//! Building the dataflow on every worker and running it: timely's `execute` over threads
+//! (`--workers`) or processes (`--processes/--process/--hostfile`, timely's cluster mode).
+//!
+//! Worker 0 of process 0 owns the source and drives the inputs; every other worker drops
+//! its inputs at once (else the frontier would never move) and only steps the dataflow.
+
+use crate::operators::sink::{EmitRows, SharedSink, SinkState};
+use crate::operators::source::{Inputs, SourceDriver, SourceStats};
+use crate::operators::window::WindowAggregate;
+use crate::stamp::Stamp;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use streamlab_core::engine::{Cluster, EngineError, RunSummary, Sink, Source};
+use streamlab_core::{Event, Plan};
+use timely::dataflow::operators::{Input, Probe};
+use timely::dataflow::{InputHandle, ProbeHandle};
+use timely::worker::Worker;
+
+/// The settings of one run, after defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Worker threads per process.
+    pub workers: usize,
+    /// Records between watermark advances.
+    pub watermark_interval: u64,
+    /// Processing time between complete-mode tables.
+    pub complete_interval: Duration,
+    /// Timely cluster membership, if any.
+    pub cluster: Option<Cluster>,
+}
+
+/// The first port of the default cluster addresses (`localhost:2101`, `2102`, ...).
+pub const DEFAULT_CLUSTER_PORT: u16 = 2101;
+
+impl Config {
+    fn timely(&self) -> Result<timely::Config, EngineError> {
+        let communication = match &self.cluster {
+            None if self.workers == 1 => timely::CommunicationConfig::Thread,
+            None => timely::CommunicationConfig::Process(self.workers),
+            Some(c) => timely::CommunicationConfig::Cluster {
+                threads: self.workers,
+                process: c.process,
+                addresses: cluster_addresses(c)?,
+                report: false,
+                zerocopy: false,
+            },
+        };
+        Ok(timely::Config {
+            communication,
+            worker: timely::WorkerConfig::default(),
+        })
+    }
+}
+
+/// `host:port` of every process: the host file's lines, or localhost ports from 2101.
+fn cluster_addresses(c: &Cluster) -> Result<Vec<String>, EngineError> {
+    let Some(path) = &c.hostfile else {
+        return Ok((0..c.processes)
+            .map(|i| format!("localhost:{}", usize::from(DEFAULT_CLUSTER_PORT) + i))
+            .collect());
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        EngineError::Internal(format!("cannot read host file {}: {e}", path.display()))
+    })?;
+    let hosts: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect();
+    if hosts.len() != c.processes {
+        return Err(EngineError::Internal(format!(
+            "host file {} lists {} processes, --processes says {}",
+            path.display(),
+            hosts.len(),
+            c.processes
+        )));
+    }
+    if let Some(bad) = hosts.iter().find(|h| h.rsplit_once(':').is_none()) {
+        return Err(EngineError::Internal(format!(
+            "host file {}: `{bad}` is not host:port",
+            path.display()
+        )));
+    }
+    Ok(hosts)
+}
+
+/// What the harness hands over, shared by the workers of this process.
+struct Shared {
+    source: Mutex<Option<Box<dyn Source>>>,
+    sink: SharedSink,
+}
+
+/// What a worker reports when the dataflow is done.
+#[derive(Default)]
+struct WorkerReport {
+    source: Option<SourceStats>,
+    error: Option<EngineError>,
+}
+
+/// Runs `plan` over `source` into `sink` on `config.workers` timely workers.
+pub fn run(
+    config: &Config,
+    plan: &Plan,
+    source: Box<dyn Source>,
+    sink: Box<dyn Sink>,
+) -> Result<RunSummary, EngineError> {
+    let started = std::time::Instant::now();
+    let timely_config = config.timely()?;
+    let shared = Arc::new(Shared {
+        source: Mutex::new(Some(source)),
+        sink: Arc::new(Mutex::new(SinkState {
+            sink: Some(sink),
+            ..Default::default()
+        })),
+    });
+    let plan = Arc::new(plan.clone());
+    let worker_shared = Arc::clone(&shared);
+    let worker_config = config.clone();
+    let guards = timely::execute(timely_config, move |worker| {
+        worker_main(worker, &worker_config, &plan, &worker_shared)
+    })
+    .map_err(|e| EngineError::Internal(format!("starting timely: {e}")))?;
+
+    let mut summary = RunSummary {
+        engine: "record".into(),
+        workers: config.workers * config.cluster.as_ref().map_or(1, |c| c.processes),
+        ..Default::default()
+    };
+    let mut first_error = None;
+    for report in guards.join() {
+        match report {
+            Ok(r) => {
+                if let Some(s) = r.source {
+                    summary.events_in = s.events_in;
+                    summary.filtered = s.filtered;
+                }
+                if let Some(e) = r.error {
+                    first_error.get_or_insert(e);
+                }
+            }
+            Err(panic) => {
+                first_error
+                    .get_or_insert(EngineError::Internal(format!("a worker failed: {panic}")));
+            }
+        }
+    }
+    let mut state = shared.sink.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(e) = state.error.take().or(first_error) {
+        return Err(e);
+    }
+    if let Some(mut sink) = state.sink.take() {
+        sink.finish()?;
+    }
+    summary.rows_out = state.rows_out;
+    summary.late_dropped = state.stats.late_dropped;
+    summary.emissions = state.stats.emissions;
+    if let Some(c) = &config.cluster {
+        summary.notes.push(format!(
+            "process {} of {} in a timely cluster; the source, the output and the counts are process 0's",
+            c.process, c.processes
+        ));
+    }
+    Ok(summary.timed(started.elapsed()))
+}
+
+fn worker_main(worker: &mut Worker, config: &Config, plan: &Plan, shared: &Shared) -> WorkerReport {
+    let mut inputs = Inputs {
+        events: InputHandle::new(),
+        control: InputHandle::new(),
+    };
+    let probe: ProbeHandle<Stamp> = ProbeHandle::new();
+    let sink = Arc::clone(&shared.sink);
+    let local_workers = config.workers;
+    worker.dataflow::<Stamp, _, _>(|scope| {
+        let control = scope.input_from(&mut inputs.control);
+        scope
+            .input_from(&mut inputs.events)
+            .window_aggregate(control, plan)
+            .probe_with(&probe)
+            .emit_rows(sink, local_workers);
+    });
+
+    let mut report = WorkerReport::default();
+    let source = if worker.index() == 0 {
+        shared
+            .source
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    } else {
+        None
+    };
+    if let Some(mut source) = source {
+        let complete_every =
+            (plan.mode == streamlab_core::OutputMode::Complete).then_some(config.complete_interval);
+        let mut driver = SourceDriver::new(plan, config.watermark_interval, complete_every);
+        let mut buf: Vec<Event> = Vec::with_capacity(crate::operators::source::CHUNK);
+        loop {
+            if shared
+                .sink
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .error
+                .is_some()
+            {
+                break;
+            }
+            while driver.must_wait(&probe, &mut inputs) {
+                worker.step_or_park(Some(Duration::from_millis(1)));
+            }
+            match driver.pump(source.as_mut(), &mut buf, &mut inputs) {
+                Ok(more) => {
+                    worker.step();
+                    if !more {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    report.error = Some(e);
+                    break;
+                }
+            }
+        }
+        driver.finish(&mut inputs, worker.peers());
+        report.source = Some(driver.stats);
+    }
+    drop(inputs);
+    while worker.step_or_park(None) {}
+    report
+}

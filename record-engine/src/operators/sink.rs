@@ -1,0 +1,96 @@
+//! The sink operator: rows leave the dataflow as soon as a window operator emits them.
+//!
+//! The harness's [`Sink`] lives in process 0 and is shared by its workers. Rows are routed
+//! by `key_hash % workers per process`, which in one process is the worker that computed
+//! them (no hop) and in a cluster is the worker of process 0 with the same local index.
+//! Each worker's final [`ToSink::Done`] goes to worker 0, which adds up the counts.
+
+use crate::operators::window::key_hash;
+use crate::stamp::Stamp;
+use crate::state::WorkerStats;
+use std::sync::{Arc, Mutex};
+use streamlab_core::engine::{EngineError, Sink};
+use streamlab_core::OutRow;
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::Operator;
+use timely::dataflow::StreamVec;
+
+/// What a window operator sends towards the sink.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum ToSink {
+    /// A result row.
+    Row(OutRow),
+    /// The worker's counts, once, at the end of the input.
+    Done(WorkerStats),
+}
+
+/// The sink and what passed through it, shared by the workers of process 0.
+#[derive(Default)]
+pub struct SinkState {
+    /// The harness's sink (`None` outside process 0, or after a failure took it).
+    pub sink: Option<Box<dyn Sink>>,
+    /// Rows handed to the sink.
+    pub rows_out: u64,
+    /// Counts of every worker, summed.
+    pub stats: WorkerStats,
+    /// Workers whose counts arrived.
+    pub done: usize,
+    /// The first sink error; later rows are dropped and the run fails with it.
+    pub error: Option<EngineError>,
+}
+
+/// Shared handle to the [`SinkState`].
+pub type SharedSink = Arc<Mutex<SinkState>>;
+
+/// Writes a stream of [`ToSink`] into the shared sink.
+pub trait EmitRows {
+    /// Routes rows to process 0 and emits them there; `local_workers` is the number of
+    /// workers per process.
+    fn emit_rows(self, sink: SharedSink, local_workers: usize);
+}
+
+impl EmitRows for StreamVec<'_, Stamp, ToSink> {
+    fn emit_rows(self, sink: SharedSink, local_workers: usize) {
+        let local = local_workers.max(1) as u64;
+        let route = move |item: &ToSink| match item {
+            ToSink::Row(r) => key_hash(r.key) % local,
+            ToSink::Done(_) => 0,
+        };
+        let mut rows: Vec<OutRow> = Vec::new();
+        self.sink(Exchange::new(route), "Sink", move |(input, _frontier)| {
+            let mut stats = WorkerStats::default();
+            let mut done = 0;
+            input.for_each(|_, data| {
+                for item in data.drain(..) {
+                    match item {
+                        ToSink::Row(r) => rows.push(r),
+                        ToSink::Done(s) => {
+                            stats.late_dropped += s.late_dropped;
+                            stats.emissions += s.emissions;
+                            done += 1;
+                        }
+                    }
+                }
+            });
+            if rows.is_empty() && done == 0 {
+                return;
+            }
+            let mut shared = sink.lock().unwrap_or_else(|e| e.into_inner());
+            shared.stats.late_dropped += stats.late_dropped;
+            shared.stats.emissions += stats.emissions;
+            shared.done += done;
+            if !rows.is_empty() {
+                if let Some(s) = shared.sink.as_mut() {
+                    match s.emit(&rows) {
+                        Ok(()) => shared.rows_out += rows.len() as u64,
+                        Err(e) => {
+                            shared.sink = None;
+                            shared.error.get_or_insert(e);
+                        }
+                    }
+                }
+                rows.clear();
+            }
+        });
+    }
+}

@@ -1,0 +1,281 @@
+//! The source: worker 0 pulls events from the harness's [`Source`], applies the query's
+//! filters, and feeds the dataflow, stamping every record with the watermark it generated
+//! from the records before it (Flink's `BoundedOutOfOrdernessWatermarks`, at a
+//! `--watermark-interval` of N records).
+//!
+//! One source instance reads the one input, as a Flink job with a non-parallel source (a
+//! file, a socket) does; the window operators downstream run on every worker. A record's
+//! lateness is judged against its stamp, the watermark that preceded it in its source's
+//! stream, so the answer does not depend on the number of workers or processes, and with
+//! `--watermark-interval 1` it is Flink's per-record answer, record for record.
+//!
+//! Filters run before the watermark generator, so filtered-out events do not move the
+//! watermark (as in the baseline and the micro-batch engine).
+//!
+//! Besides the events, the source drives a small control stream (broadcast to every worker)
+//! that carries what cannot be said with timestamps: the number of the final complete-mode
+//! table.
+
+use crate::stamp::{stamp, Stamp};
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+use streamlab_core::engine::{processing_time_ms, EngineError, Poll, Source};
+use streamlab_core::query::TimeDomain;
+use streamlab_core::watermark::Watermark;
+use streamlab_core::{Event, Plan};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::{InputHandle, ProbeHandle};
+
+/// Events read from the source per poll.
+pub const CHUNK: usize = 1024;
+
+/// At most this many records are in the dataflow and not yet through the window operators:
+/// the source stops reading until they drain, so a slow engine builds its backlog in the
+/// source's queue (where the replay driver's latency accounting sees it), not in memory.
+pub const MAX_IN_FLIGHT: u64 = 1 << 18;
+
+/// A message of the control stream, addressed to one worker.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Control {
+    /// Worker index it is for.
+    pub to: u64,
+    /// What it says.
+    pub what: ControlKind,
+}
+
+/// What a [`Control`] message says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ControlKind {
+    /// The input has ended; the final complete-mode table is emission `emit`.
+    End {
+        /// The final table's emission number (larger than every earlier table's).
+        emit: u64,
+    },
+}
+
+/// The event and control inputs, advanced together so the window operator's two input
+/// frontiers never hold each other back.
+pub struct Inputs {
+    /// Filtered events.
+    pub events: InputHandle<Stamp, CapacityContainerBuilder<Vec<Event>>>,
+    /// Control messages.
+    pub control: InputHandle<Stamp, CapacityContainerBuilder<Vec<Control>>>,
+}
+
+impl Inputs {
+    fn advance_to(&mut self, s: Stamp) {
+        self.events.advance_to(s);
+        self.control.advance_to(s);
+    }
+}
+
+/// The watermark generator and the rest of the source's clock.
+struct Clock {
+    watermark: Watermark,
+    interval: u64,
+    since: u64,
+    epoch: u32,
+    sub: u32,
+}
+
+impl Clock {
+    fn now(&self) -> Stamp {
+        stamp(self.watermark.current(), self.epoch, self.sub)
+    }
+
+    /// Notes a record sent; every `interval` records the watermark catches up with it.
+    /// Returns whether the stamp changed.
+    #[inline]
+    fn on_record(&mut self, time: i64) -> bool {
+        self.watermark.observe(time);
+        self.since += 1;
+        if self.since < self.interval {
+            return false;
+        }
+        self.since = 0;
+        self.catch_up()
+    }
+
+    /// Moves the watermark to what the records sent so far allow (idle input, end of a
+    /// chunk that emptied the source). Returns whether the stamp changed.
+    fn catch_up(&mut self) -> bool {
+        if self.watermark.advance().is_some() {
+            self.sub = 0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A new stamp with the same watermark and epoch.
+    fn step(&mut self) -> bool {
+        if self.sub == u32::MAX {
+            return false;
+        }
+        self.sub += 1;
+        true
+    }
+
+    /// The next complete-mode emission epoch.
+    fn tick(&mut self) {
+        self.epoch = self.epoch.saturating_add(1);
+        self.sub = 0;
+    }
+}
+
+/// Which stamps the window operators have finished, to bound the records in flight.
+struct FlowControl {
+    /// `(stamp, records sent before it)`, oldest first.
+    marks: VecDeque<(Stamp, u64)>,
+}
+
+impl FlowControl {
+    /// Records are only marked this far apart (a mark per record would cost more than it
+    /// saves at a watermark interval of 1).
+    const MARK_EVERY: u64 = 4096;
+
+    fn note(&mut self, s: Stamp, sent: u64) {
+        if self
+            .marks
+            .back()
+            .is_none_or(|&(_, n)| sent >= n + Self::MARK_EVERY)
+        {
+            self.marks.push_back((s, sent));
+        }
+    }
+
+    /// Records sent before the oldest stamp the probe has not passed.
+    fn done(&mut self, probe: &ProbeHandle<Stamp>) -> u64 {
+        while self.marks.len() >= 2 && !probe.less_than(&self.marks[1].0) {
+            self.marks.pop_front();
+        }
+        self.marks.front().map_or(0, |&(_, n)| n)
+    }
+}
+
+/// What the source counted.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SourceStats {
+    /// Valid events read (filtered ones included).
+    pub events_in: u64,
+    /// Events removed by the filters.
+    pub filtered: u64,
+    /// Last arrival `seq` read.
+    pub last_seq: Option<u64>,
+}
+
+/// Drives the inputs from the source until it ends (worker 0 only).
+pub struct SourceDriver<'p> {
+    plan: &'p Plan,
+    clock: Clock,
+    flow: FlowControl,
+    sent: u64,
+    complete_every: Option<Duration>,
+    next_tick: Instant,
+    /// What the source counted.
+    pub stats: SourceStats,
+}
+
+impl<'p> SourceDriver<'p> {
+    /// A driver for `plan`, advancing the watermark every `interval` records and, in
+    /// complete mode, starting a new emission epoch every `complete_every`.
+    pub fn new(plan: &'p Plan, interval: u64, complete_every: Option<Duration>) -> Self {
+        SourceDriver {
+            plan,
+            clock: Clock {
+                watermark: Watermark::new(plan.delay_ms),
+                interval: interval.max(1),
+                since: 0,
+                epoch: 0,
+                sub: 0,
+            },
+            flow: FlowControl {
+                marks: VecDeque::from([(stamp(i64::MIN, 0, 0), 0)]),
+            },
+            sent: 0,
+            complete_every,
+            next_tick: Instant::now() + complete_every.unwrap_or_default(),
+            stats: SourceStats::default(),
+        }
+    }
+
+    fn advance(&mut self, inputs: &mut Inputs) {
+        let s = self.clock.now();
+        inputs.advance_to(s);
+        self.flow.note(s, self.sent);
+    }
+
+    /// Reads one chunk and sends it. Returns whether the source has more.
+    pub fn pump(
+        &mut self,
+        source: &mut dyn Source,
+        buf: &mut Vec<Event>,
+        inputs: &mut Inputs,
+    ) -> Result<bool, EngineError> {
+        buf.clear();
+        let status = source.poll(buf, CHUNK)?;
+        let processing = self.plan.time == TimeDomain::Processing;
+        let filters = &self.plan.filters;
+        let read = buf.len();
+        for mut e in buf.drain(..) {
+            self.stats.events_in += 1;
+            self.stats.last_seq = Some(e.seq);
+            if processing {
+                e.time = processing_time_ms();
+            }
+            if !filters.iter().all(|p| p.holds(e.fields[p.slot])) {
+                self.stats.filtered += 1;
+                continue;
+            }
+            let time = e.time;
+            inputs.events.send(e);
+            self.sent += 1;
+            if self.clock.on_record(time) {
+                self.advance(inputs);
+            }
+        }
+        if let Some(every) = self.complete_every {
+            let now = Instant::now();
+            if now >= self.next_tick {
+                self.clock.tick();
+                self.advance(inputs);
+                while self.next_tick <= now {
+                    self.next_tick += every;
+                }
+            }
+        }
+        // Caught up with the input: let the watermark reach the records sent, and close the
+        // stamp so partly filled exchange buffers go out now rather than with the next chunk.
+        if read < CHUNK && (self.clock.catch_up() || self.clock.step()) {
+            self.advance(inputs);
+        }
+        Ok(status != Poll::End)
+    }
+
+    /// Whether too many records are still on their way through the window operators.
+    pub fn must_wait(&mut self, probe: &ProbeHandle<Stamp>, inputs: &mut Inputs) -> bool {
+        let done = self.flow.done(probe);
+        if self.sent - done <= MAX_IN_FLIGHT {
+            return false;
+        }
+        // Make the records at the current stamp observable: without a newer stamp the probe
+        // could not tell that they are through.
+        let newest = self.flow.marks.back().map_or(0, |&(_, n)| n);
+        if newest < self.sent && self.clock.step() {
+            self.flow.marks.push_back((self.clock.now(), self.sent));
+            inputs.advance_to(self.clock.now());
+        }
+        true
+    }
+
+    /// End of input: tells every worker the number of the final complete-mode table.
+    pub fn finish(&mut self, inputs: &mut Inputs, peers: usize) {
+        let emit = u64::from(self.clock.epoch) + 1;
+        for to in 0..peers as u64 {
+            inputs.control.send(Control {
+                to,
+                what: ControlKind::End { emit },
+            });
+        }
+    }
+}

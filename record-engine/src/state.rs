@@ -1,0 +1,265 @@
+//! Keyed window state of one worker: the rows of the windows still open for the keys this
+//! worker owns, updated one record at a time, closed and evicted as the watermark passes.
+//!
+//! Fixed windows (tumbling, sliding) are kept per window, sorted by end, so closing at a
+//! watermark drains a prefix; a one-entry cache finds the window of in-order records
+//! without a search. Sessions are kept per key in core's [`SessionSet`] (which merges them
+//! and remembers where closed sessions ended); a min-heap of session ends says which keys
+//! can have a session to close, so a watermark step costs only the sessions it closes.
+//! Lateness, closing and window assignment are core's ([`streamlab_core::watermark`],
+//! [`WindowSpec::assign`]); this module only decides where the rows live.
+
+use rustc_hash::FxHashMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use streamlab_core::watermark::{is_closed, is_late, MIN_WATERMARK};
+use streamlab_core::window::SessionSet;
+use streamlab_core::{Accs, Event, KeyId, OutRow, OutputMode, Plan, Window, WindowSpec};
+
+/// One open fixed window and its rows by key.
+struct FixedWindow {
+    window: Window,
+    rows: FxHashMap<KeyId, Accs>,
+}
+
+/// What one worker counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WorkerStats {
+    /// Events with at least one assignment dropped as late.
+    pub late_dropped: u64,
+    /// Emission points that produced rows here: records that changed a row (update),
+    /// watermark steps that closed windows (append), tables (complete).
+    pub emissions: u64,
+}
+
+/// The window state of the keys one worker owns.
+pub struct WindowState {
+    window: WindowSpec,
+    mode: OutputMode,
+    aggregates: Vec<streamlab_core::query::AggSpec>,
+    /// Open fixed windows, sorted by (end, start).
+    fixed: Vec<FixedWindow>,
+    /// Index into `fixed` of the window used last.
+    last: usize,
+    sessions: FxHashMap<KeyId, SessionSet<Accs>>,
+    /// Ends of sessions, with their keys, soonest first; entries go stale when a session
+    /// grows (they are skipped when popped).
+    session_ends: BinaryHeap<Reverse<(i64, KeyId)>>,
+    /// Everything with `end <= closed` has been emitted and evicted.
+    closed: i64,
+    /// Arrival `seq` of the last record applied (complete mode's trigger).
+    last_seq: Option<u64>,
+    stats: WorkerStats,
+}
+
+impl WindowState {
+    /// Empty state for `plan`.
+    pub fn new(plan: &Plan) -> WindowState {
+        WindowState {
+            window: plan.window,
+            mode: plan.mode,
+            aggregates: plan.aggregates.clone(),
+            fixed: Vec::new(),
+            last: 0,
+            sessions: FxHashMap::default(),
+            session_ends: BinaryHeap::new(),
+            closed: MIN_WATERMARK,
+            last_seq: None,
+            stats: WorkerStats::default(),
+        }
+    }
+
+    /// What this worker counted so far.
+    pub fn stats(&self) -> WorkerStats {
+        self.stats
+    }
+
+    /// Whether state is kept forever and nothing is late (complete mode, as Spark does).
+    fn keeps_everything(&self) -> bool {
+        self.mode == OutputMode::Complete
+    }
+
+    /// Applies one record. `watermark` is the watermark its source had emitted before it
+    /// (the record's stamp): an assignment to a window ending at or before it is late, as
+    /// in Flink. Update mode pushes the rows the record changed onto `out`.
+    #[inline]
+    pub fn apply(&mut self, e: &Event, watermark: i64, out: &mut Vec<OutRow>) {
+        self.last_seq = Some(e.seq);
+        // Complete mode drops nothing; otherwise never below what was already evicted.
+        let bound = if self.keeps_everything() {
+            MIN_WATERMARK
+        } else {
+            watermark.max(self.closed)
+        };
+        let update = self.mode == OutputMode::Update;
+        let rows_before = out.len();
+        let late = match self.window {
+            WindowSpec::Session { gap } => self.apply_session(e, gap, bound, update, out),
+            spec => {
+                let mut late = false;
+                spec.assign(e.time, |w| {
+                    if is_late(w.end, bound) {
+                        late = true;
+                        return;
+                    }
+                    let i = self.slot(w);
+                    let aggregates = &self.aggregates;
+                    let accs = self.fixed[i]
+                        .rows
+                        .entry(e.key)
+                        .or_insert_with(|| Accs::new(aggregates));
+                    accs.update(aggregates, e);
+                    if update {
+                        out.push(update_row(w, e, accs));
+                    }
+                });
+                late
+            }
+        };
+        self.stats.late_dropped += u64::from(late);
+        self.stats.emissions += u64::from(out.len() > rows_before);
+    }
+
+    fn apply_session(
+        &mut self,
+        e: &Event,
+        gap: i64,
+        bound: i64,
+        update: bool,
+        out: &mut Vec<OutRow>,
+    ) -> bool {
+        let set = self.sessions.entry(e.key).or_default();
+        if set.is_late(e.time, gap, bound) {
+            return true;
+        }
+        let r = set.insert(e.time, gap, Accs::of(&self.aggregates, e), |a, b| {
+            a.merge(b)
+        });
+        self.session_ends.push(Reverse((r.window.end, e.key)));
+        if update {
+            let accs = set
+                .get_mut(r.window)
+                .expect("the session was just inserted");
+            out.push(update_row(r.window, e, accs));
+        }
+        false
+    }
+
+    /// Index of the open fixed window `w`, created empty if needed.
+    #[inline]
+    fn slot(&mut self, w: Window) -> usize {
+        if let Some(f) = self.fixed.get(self.last) {
+            if f.window == w {
+                return self.last;
+            }
+        }
+        let key = (w.end, w.start);
+        let at = self
+            .fixed
+            .partition_point(|f| (f.window.end, f.window.start) < key);
+        if self.fixed.get(at).is_none_or(|f| f.window != w) {
+            self.fixed.insert(
+                at,
+                FixedWindow {
+                    window: w,
+                    rows: FxHashMap::default(),
+                },
+            );
+        }
+        self.last = at;
+        at
+    }
+
+    /// The watermark has reached `watermark`: every window ending at or before it closes.
+    /// Append mode pushes their final rows (sorted by window, then key); update mode has
+    /// emitted them already; either way they are evicted. Complete mode keeps everything.
+    pub fn close(&mut self, watermark: i64, out: &mut Vec<OutRow>) {
+        if watermark <= self.closed || self.keeps_everything() {
+            return;
+        }
+        self.closed = watermark;
+        let append = self.mode == OutputMode::Append;
+        let rows_before = out.len();
+        let n = self
+            .fixed
+            .partition_point(|f| is_closed(f.window.end, watermark));
+        if n > 0 {
+            for f in self.fixed.drain(..n) {
+                if append {
+                    let start = out.len();
+                    out.extend(
+                        f.rows
+                            .into_iter()
+                            .map(|(key, accs)| final_row(f.window, key, &accs)),
+                    );
+                    out[start..].sort_unstable_by_key(|r| r.key);
+                }
+            }
+            self.last = 0;
+        }
+        let mut closed_sessions: Vec<OutRow> = Vec::new();
+        while let Some(&Reverse((end, key))) = self.session_ends.peek() {
+            if !is_closed(end, watermark) {
+                break;
+            }
+            self.session_ends.pop();
+            if let Some(set) = self.sessions.get_mut(&key) {
+                // Sets stay after their sessions close: they remember where the last
+                // closed session ended (see SessionSet::is_late).
+                set.close(watermark, |window, accs| {
+                    if append {
+                        closed_sessions.push(final_row(window, key, &accs));
+                    }
+                });
+            }
+        }
+        closed_sessions.sort_unstable_by_key(|r| (r.window, r.key));
+        out.append(&mut closed_sessions);
+        self.stats.emissions += u64::from(out.len() > rows_before);
+    }
+
+    /// Complete mode: pushes the whole table (every window and key), numbered `emit`.
+    pub fn table(&mut self, emit: u64, out: &mut Vec<OutRow>) {
+        let start = out.len();
+        for f in &self.fixed {
+            out.extend(f.rows.iter().map(|(&key, accs)| OutRow {
+                emit: Some(emit),
+                trigger: self.last_seq,
+                ..final_row(f.window, key, accs)
+            }));
+        }
+        for (&key, set) in &self.sessions {
+            out.extend(set.sessions().iter().map(|(window, accs)| OutRow {
+                emit: Some(emit),
+                trigger: self.last_seq,
+                ..final_row(*window, key, accs)
+            }));
+        }
+        out[start..].sort_unstable_by_key(|r| (r.window, r.key));
+        self.stats.emissions += 1;
+    }
+}
+
+/// An update-mode row: the record's arrival `seq` is both the emission point and the
+/// trigger (every record that changes a row is an emission point).
+#[inline]
+fn update_row(window: Window, e: &Event, accs: &Accs) -> OutRow {
+    OutRow {
+        window,
+        key: e.key,
+        values: accs.finish(),
+        emit: Some(e.seq),
+        trigger: Some(e.seq),
+    }
+}
+
+/// A closed window's row (append mode: the harness derives its trigger from the input).
+fn final_row(window: Window, key: KeyId, accs: &Accs) -> OutRow {
+    OutRow {
+        window,
+        key,
+        values: accs.finish(),
+        emit: None,
+        trigger: None,
+    }
+}
