@@ -2,9 +2,10 @@
 //!
 //! Records arrive exchanged by group key, so each worker owns the state of its keys
 //! ([`WindowState`]). A record is applied as soon as it arrives, judged late against its
-//! own stamp's watermark. Windows close when the operator's input frontier (the smallest
-//! stamp still in flight, i.e. the watermark every source has passed) moves past their end;
-//! an empty frontier is the end of the input, watermark +infinity. The operator holds one
+//! own stamp's watermark. Windows close when a record's stamp (the watermark its source
+//! emitted before it) or the operator's input frontier (the smallest stamp still in
+//! flight) moves past their end; an empty frontier is the end of the input, watermark
+//! +infinity. The operator holds one
 //! capability, at its input frontier, and emits every row under it.
 //!
 //! Complete mode: the table of epoch `k` is emitted once every record of epochs `<= k` has
@@ -70,6 +71,13 @@ impl<'scope> WindowAggregate<'scope> for StreamVec<'scope, Stamp, Event> {
                             }
                         }
                         let watermark = watermark_of(s);
+                        if !complete {
+                            // The source emitted this watermark before these records and
+                            // every later record carries a larger one (FIFO, stamp order):
+                            // close now, as Flink's in-band watermark would, so a record
+                            // never joins a session that its watermark has closed.
+                            state.close(watermark, &mut rows);
+                        }
                         for e in data.drain(..) {
                             state.apply(&e, watermark, &mut rows);
                         }
