@@ -5,72 +5,17 @@
 //! Run: `cargo bench -p harness --bench microbatch_engine`.
 #![allow(missing_docs, clippy::unwrap_used)]
 
+mod common;
+
+use common::{events, hold, w1, CountingSink, Held, HeldSource};
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use harness::gen::{generate_to_vec, GenConfig, Workload};
-use harness::input::decode_all;
 use microbatch_engine::exec::{BatchParams, Partition};
 use microbatch_engine::pool::{Placement, WorkerPool};
 use microbatch_engine::MicrobatchEngine;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-use streamlab_core::engine::{EngineError, Poll, RunOptions, Sink, Source};
-use streamlab_core::{Engine, Event, OutRow, Plan};
-
-/// Counts rows (printing is the sink's cost, not the engine's).
-struct CountingSink(u64);
-
-impl Sink for CountingSink {
-    fn emit(&mut self, rows: &[OutRow]) -> Result<(), EngineError> {
-        self.0 += rows.len() as u64;
-        Ok(())
-    }
-}
-
-/// Moves events out like `VecSource` (the harness's path), but the vector stays owned
-/// by the benchmark's handle, so freeing hundreds of MB is not timed.
-struct HeldSource(Arc<Mutex<std::vec::IntoIter<Event>>>);
-
-impl Source for HeldSource {
-    fn poll(&mut self, buf: &mut Vec<Event>, max: usize) -> Result<Poll, EngineError> {
-        let mut events = self.0.lock().unwrap();
-        let before = buf.len();
-        buf.extend(events.by_ref().take(max));
-        Ok(if buf.len() > before {
-            Poll::Ready
-        } else {
-            Poll::End
-        })
-    }
-}
-
-type Held = Arc<Mutex<std::vec::IntoIter<Event>>>;
-
-fn hold(events: Vec<Event>) -> Held {
-    Arc::new(Mutex::new(events.into_iter()))
-}
-
-fn w1() -> Plan {
-    Plan::from_toml(harness::demo::W1_QUERY).unwrap()
-}
-
-/// W1's input: clicks over 10k keys, 20k events per second of event time, 5 % moved
-/// back by up to 3 s (within the 5 s watermark).
-fn events(plan: &Plan, n: u64) -> Vec<Event> {
-    let mut cfg = GenConfig::new(Workload::Clicks, n, 7);
-    cfg.rate = 20_000.0;
-    cfg.disorder = 0.05;
-    cfg.max_delay_ms = 3_000;
-    let (bytes, _) = generate_to_vec(&cfg).unwrap();
-    decode_all(
-        bytes.as_slice(),
-        "<bench>",
-        plan,
-        true,
-        &mut std::io::sink(),
-    )
-    .unwrap()
-    .events
-}
+use streamlab_core::engine::RunOptions;
+use streamlab_core::{Engine, Event, Plan};
 
 fn run(plan: &Plan, events: &Held, batch: usize, workers: usize) -> u64 {
     let options = RunOptions {
