@@ -35,10 +35,13 @@ fn run(engine: &dyn Engine, plan: &Plan, events: &Held, options: &RunOptions) ->
 /// W1 by hand, the way one would write it without an engine: one hash map per open
 /// window, in start order; the watermark after every event; windows closed from the front.
 /// Returns the rows it would emit (counted, like the engines' sink).
+/// Open windows by start, each with (count, sum) per key.
+type OpenWindows = VecDeque<(i64, FxHashMap<u32, (i64, i64)>)>;
+
 fn hand_written(events: &[Event]) -> u64 {
     const SIZE: i64 = 10_000;
     const DELAY: i64 = 5_000;
-    let mut open: VecDeque<(i64, FxHashMap<u32, (i64, i64)>)> = VecDeque::new();
+    let mut open: OpenWindows = VecDeque::new();
     let (mut max_time, mut rows) = (i64::MIN, 0u64);
     for e in events {
         let start = e.time.div_euclid(SIZE) * SIZE;
