@@ -556,6 +556,25 @@ fn open_output(path: &str) -> Result<Box<dyn Write + Send>> {
 fn run_command(kind: EngineKind, io: &IoArgs, options: &RunOptions) -> Result<RunReport> {
     let plan = Plan::from_file(&io.query)?;
     kind.build().check_options(options)?;
+    if let Some(cluster) = options.cluster.as_ref().filter(|c| c.process != 0) {
+        // In a timely cluster process 0 reads the input and writes the output; the others
+        // only run workers. They must not touch the output (it may be the same file).
+        eprintln!(
+            "streamlab {}: process {} of {}: input and output are process 0's",
+            kind.name(),
+            cluster.process,
+            cluster.processes
+        );
+        let input = crate::input::DecodedInput {
+            events: Vec::new(),
+            malformed: 0,
+            keys: Default::default(),
+            decode_time: Default::default(),
+        };
+        let summary =
+            crate::runner::run_with_sink(kind, &plan, options, input, Box::new(DiscardSink))?;
+        return finish_run(summary, 0.0, io);
+    }
     if let Some(live) = crate::inputs::LiveInput::parse(&io.input)? {
         return run_live(kind, io, options, &plan, live);
     }
@@ -593,6 +612,15 @@ fn run_command(kind: EngineKind, io: &IoArgs, options: &RunOptions) -> Result<Ru
     };
     let summary = crate::runner::run_with_sink(kind, &plan, options, input, sink)?;
     finish_run(summary, decode_ms, io)
+}
+
+/// Rows of a process that has no output (a timely cluster's processes other than 0).
+struct DiscardSink;
+
+impl streamlab_core::Sink for DiscardSink {
+    fn emit(&mut self, _: &[streamlab_core::OutRow]) -> Result<(), streamlab_core::EngineError> {
+        Ok(())
+    }
 }
 
 /// The sink of `--output`: JSON Lines to a file or stdout, or rows to a Kafka topic.

@@ -85,6 +85,31 @@ fn cluster_addresses(c: &Cluster) -> Result<Vec<String>, EngineError> {
     Ok(hosts)
 }
 
+/// How long a process waits for the other processes of its cluster, unless the
+/// environment variable `STREAMLAB_CLUSTER_TIMEOUT` gives another number of seconds.
+pub const CLUSTER_FORM_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Timely waits for every process of a cluster without a time limit, and nothing can
+/// cancel that wait; so that a missing peer (or a wrong host file) never hangs a run, a
+/// process whose cluster has not formed within [`CLUSTER_FORM_TIMEOUT`] says so and exits.
+fn watch_cluster_forming(c: &Cluster, formed: Arc<std::sync::atomic::AtomicBool>) {
+    let (process, processes) = (c.process, c.processes);
+    let limit = std::env::var("STREAMLAB_CLUSTER_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(CLUSTER_FORM_TIMEOUT, Duration::from_secs);
+    std::thread::spawn(move || {
+        std::thread::sleep(limit);
+        if !formed.load(std::sync::atomic::Ordering::Relaxed) {
+            eprintln!(
+                "streamlab record: error: process {process} of {processes}: the timely cluster did not form within {} s (are all {processes} processes started, with the same host file?)",
+                limit.as_secs()
+            );
+            std::process::exit(2);
+        }
+    });
+}
+
 /// What the harness hands over, shared by the workers of this process.
 struct Shared {
     source: Mutex<Option<Box<dyn Source>>>,
@@ -117,7 +142,12 @@ pub fn run(
     let plan = Arc::new(plan.clone());
     let worker_shared = Arc::clone(&shared);
     let worker_config = config.clone();
+    let formed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if let Some(c) = &config.cluster {
+        watch_cluster_forming(c, Arc::clone(&formed));
+    }
     let guards = timely::execute(timely_config, move |worker| {
+        formed.store(true, std::sync::atomic::Ordering::Relaxed);
         worker_main(worker, &worker_config, &plan, &worker_shared)
     })
     .map_err(|e| EngineError::Internal(format!("starting timely: {e}")))?;

@@ -1,0 +1,196 @@
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+//! The record engine across processes: two `streamlab run` processes joined in a timely
+//! cluster (localhost, a host file with free ports) give the same rows as one process.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const STREAMLAB: &str = env!("CARGO_BIN_EXE_streamlab");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn streamlab(args: &[&str]) -> Command {
+    let mut c = Command::new(STREAMLAB);
+    c.args(args).stdout(Stdio::null()).stderr(Stdio::piped());
+    c
+}
+
+/// Waits for `child`, killing it (and failing) after `limit`: a cluster that cannot form
+/// must not hang the suite. Returns whether it succeeded, and its stderr.
+fn finish(mut child: Child, limit: Duration, what: &str) -> (bool, String) {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            return (
+                status.success(),
+                String::from_utf8_lossy(&out.stderr).to_string(),
+            );
+        }
+        if started.elapsed() > limit {
+            child.kill().ok();
+            panic!("{what} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// [`finish`], and it must succeed.
+fn wait(child: Child, limit: Duration, what: &str) -> String {
+    let (ok, stderr) = finish(child, limit, what);
+    assert!(ok, "{what} failed: {stderr}");
+    stderr
+}
+
+fn rows(path: &Path) -> Vec<String> {
+    let mut lines: Vec<String> = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn two_processes_answer_as_one() {
+    let dir = std::env::temp_dir().join(format!("streamlab-cluster-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("clicks.jsonl");
+    let query = Path::new(env!("CARGO_MANIFEST_DIR")).join("../queries/w1.toml");
+    let (input_s, query_s) = (input.to_str().unwrap(), query.to_str().unwrap());
+    let gen = streamlab(&[
+        "gen",
+        "--workload",
+        "clicks",
+        "--events",
+        "60000",
+        "--seed",
+        "5",
+        "--disorder",
+        "0.05",
+        "--max-delay",
+        "3s",
+        "--late",
+        "0.002",
+        "--late-by",
+        "60s",
+        "--output",
+        input_s,
+    ])
+    .spawn()
+    .unwrap();
+    wait(gen, Duration::from_secs(60), "gen");
+
+    let one = dir.join("one.jsonl");
+    let single = streamlab(&[
+        "run",
+        "--engine",
+        "record",
+        "--query",
+        query_s,
+        "--input",
+        input_s,
+        "--output",
+        one.to_str().unwrap(),
+    ])
+    .spawn()
+    .unwrap();
+    wait(single, Duration::from_secs(60), "single process");
+
+    let hosts = dir.join("hosts");
+    std::fs::write(
+        &hosts,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
+    )
+    .unwrap();
+    let out = dir.join("cluster.jsonl");
+    let process = |i: &str| {
+        streamlab(&[
+            "run",
+            "--engine",
+            "record",
+            "--workers",
+            "2",
+            "--processes",
+            "2",
+            "--process",
+            i,
+            "--hostfile",
+            hosts.to_str().unwrap(),
+            "--query",
+            query_s,
+            "--input",
+            input_s,
+            "--output",
+            out.to_str().unwrap(),
+            "--summary",
+            dir.join(format!("summary{i}.json")).to_str().unwrap(),
+        ])
+        .spawn()
+        .unwrap()
+    };
+    let (p1, p0) = (process("1"), process("0"));
+    wait(p1, Duration::from_secs(90), "process 1");
+    wait(p0, Duration::from_secs(90), "process 0");
+
+    let cluster_rows = rows(&out);
+    assert!(!cluster_rows.is_empty());
+    assert_eq!(
+        cluster_rows,
+        rows(&one),
+        "2 processes x 2 workers differ from 1 process"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary0.json")).unwrap()).unwrap();
+    assert_eq!(summary["events_in"], 60000);
+    assert_eq!(summary["workers"], 4);
+    assert!(summary["late_dropped"].as_u64().unwrap() > 0);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_missing_peer_is_an_error_not_a_hang() {
+    let dir = std::env::temp_dir().join(format!("streamlab-lonely-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("one.jsonl");
+    std::fs::write(&input, "{\"ts\":1,\"key\":\"a\",\"value\":1}\n").unwrap();
+    let hosts = dir.join("hosts");
+    std::fs::write(
+        &hosts,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
+    )
+    .unwrap();
+    let query = Path::new(env!("CARGO_MANIFEST_DIR")).join("../queries/w1.toml");
+    let child = streamlab(&[
+        "run",
+        "--engine",
+        "record",
+        "--processes",
+        "2",
+        "--process",
+        "0",
+        "--hostfile",
+        hosts.to_str().unwrap(),
+        "--query",
+        query.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        dir.join("out.jsonl").to_str().unwrap(),
+    ])
+    .env("STREAMLAB_CLUSTER_TIMEOUT", "2")
+    .spawn()
+    .unwrap();
+    let (ok, stderr) = finish(child, Duration::from_secs(30), "a lonely process 0");
+    assert!(!ok);
+    assert!(stderr.contains("did not form within 2 s"), "{stderr}");
+    std::fs::remove_dir_all(&dir).ok();
+}
