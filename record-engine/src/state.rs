@@ -74,6 +74,13 @@ impl WindowState {
         self.stats
     }
 
+    /// Rows held: (window, key) pairs of open fixed windows plus open sessions. Flat on a
+    /// long run in append and update mode, where closed windows are evicted.
+    pub fn open_rows(&self) -> usize {
+        self.fixed.iter().map(|f| f.rows.len()).sum::<usize>()
+            + self.sessions.values().map(SessionSet::len).sum::<usize>()
+    }
+
     /// Whether state is kept forever and nothing is late (complete mode, as Spark does).
     fn keeps_everything(&self) -> bool {
         self.mode == OutputMode::Complete
