@@ -9,7 +9,7 @@
 //!   batches 0..k-1), computed here by a naive batch-by-batch model; the drops are
 //!   exactly the counted `late_dropped`;
 //! - at batch size 1 the engine keeps at least what the per-record rule keeps (the
-//!   baseline engine, which follows that rule; the record engine is not registered yet).
+//!   record engine with `--watermark-interval 1`, and the baseline, which follow it).
 
 use harness::engines::EngineKind;
 use harness::runner::run_text;
@@ -257,16 +257,19 @@ proptest! {
         // assignment the per-record rule keeps, batch size 1 keeps too.
         let plan = plan(WINDOWS[w], "append", delay);
         let input = text(&items);
-        let (per_record, baseline) = run_text(EngineKind::Baseline, &plan, &RunOptions::default(), &input).unwrap();
         let (summary, rows) = run_text(EngineKind::Microbatch, &plan, &options(1, 1), &input).unwrap();
-        prop_assert!(summary.late_dropped <= per_record.late_dropped);
         let mine: BTreeMap<_, i64> = answer(&rows, plan.mode)
             .into_iter()
             .map(|(w, g, v)| ((w, g), match v[0] { AggValue::Int(n) => n, AggValue::Float(f) => f as i64 }))
             .collect();
-        for (w, g, v) in answer(&baseline, plan.mode) {
-            let n = match v[0] { AggValue::Int(n) => n, AggValue::Float(f) => f as i64 };
-            prop_assert!(mine.get(&(w, g.clone())).copied().unwrap_or(0) >= n, "{:?} {:?}", w, g);
+        let record = RunOptions { watermark_interval: Some(1), ..Default::default() };
+        for (kind, options) in [(EngineKind::Record, record), (EngineKind::Baseline, RunOptions::default())] {
+            let (per_record, rows) = run_text(kind, &plan, &options, &input).unwrap();
+            prop_assert!(summary.late_dropped <= per_record.late_dropped);
+            for (w, g, v) in answer(&rows, plan.mode) {
+                let n = match v[0] { AggValue::Int(n) => n, AggValue::Float(f) => f as i64 };
+                prop_assert!(mine.get(&(w, g.clone())).copied().unwrap_or(0) >= n, "{:?} {:?} {:?}", kind, w, g);
+            }
         }
     }
 }
