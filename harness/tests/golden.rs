@@ -116,3 +116,17 @@ golden_test!(
         ..Default::default()
     }
 );
+
+#[test]
+fn every_example_query_compiles() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../queries");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.expect("a directory entry").path();
+        if path.extension().is_some_and(|x| x == "toml") {
+            streamlab_core::Plan::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+            n += 1;
+        }
+    }
+    assert!(n >= 7, "only {n} example queries");
+}
