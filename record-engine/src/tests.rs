@@ -273,3 +273,35 @@ fn micro_batch_flags_are_refused_by_name() {
         "engine `record` does not support --trigger"
     );
 }
+
+#[test]
+fn processing_time_windows_follow_the_wall_clock() {
+    let p = Plan::builder()
+        .group_by(["key"])
+        .tumbling_ms(60_000)
+        .processing_time()
+        .count("n")
+        .build()
+        .expect("valid plan");
+    // Event times far in the past: a processing-time plan ignores them.
+    let events = decode(&p, &lines(&[(5, "a"), (6, "b"), (7, "a")]));
+    let before = streamlab_core::engine::processing_time_ms();
+    let (rows, summary) = run(&p, events, &per_record(2));
+    let after = streamlab_core::engine::processing_time_ms();
+    assert_eq!(summary.late_dropped, 0);
+    let total: i64 = rows
+        .iter()
+        .map(|r| match r.values[0] {
+            streamlab_core::value::AggValue::Int(n) => n,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(total, 3);
+    for r in &rows {
+        assert!(
+            r.window.end > before && r.window.start <= after,
+            "{:?}",
+            r.window
+        );
+    }
+}
