@@ -96,6 +96,27 @@ fn hand_written(events: &[Event]) -> u64 {
     w1.finish()
 }
 
+/// Benchmarks one engine configuration over fresh copies of `input` (the copy untimed).
+fn bench_engine(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    engine: &dyn Engine,
+    plan: &Plan,
+    input: &[Event],
+    options: &RunOptions,
+) {
+    g.bench_function(name, |b| {
+        b.iter_batched(
+            || hold(input.to_vec()),
+            |held| {
+                black_box(run(engine, plan, &held, options));
+                held
+            },
+            BatchSize::PerIteration,
+        )
+    });
+}
+
 fn w1_throughput(c: &mut Criterion) {
     let plan = w1();
     assert_eq!(
@@ -136,36 +157,21 @@ fn w1_throughput(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
-    g.bench_function("baseline_engine", |b| {
-        b.iter_batched(
-            || hold(input.clone()),
-            |held| {
-                black_box(run(
-                    &harness::baseline::Baseline,
-                    &plan,
-                    &held,
-                    &RunOptions::default(),
-                ));
-                held
-            },
-            BatchSize::PerIteration,
-        )
-    });
+    bench_engine(
+        &mut g,
+        "baseline_engine",
+        &harness::baseline::Baseline,
+        &plan,
+        &input,
+        &RunOptions::default(),
+    );
     for workers in [1usize, 2] {
         let options = RunOptions {
             workers: Some(workers),
             ..Default::default()
         };
-        g.bench_function(format!("record_{workers}_workers"), |b| {
-            b.iter_batched(
-                || hold(input.clone()),
-                |held| {
-                    black_box(run(&RecordEngine, &plan, &held, &options));
-                    held
-                },
-                BatchSize::PerIteration,
-            )
-        });
+        let name = format!("record_{workers}_workers");
+        bench_engine(&mut g, &name, &RecordEngine, &plan, &input, &options);
     }
     g.finish();
 }
@@ -186,16 +192,8 @@ fn watermark_interval(c: &mut Criterion) {
                 watermark_interval: Some(interval),
                 ..Default::default()
             };
-            g.bench_function(format!("{workers}_workers_interval_{interval}"), |b| {
-                b.iter_batched(
-                    || hold(input.clone()),
-                    |held| {
-                        black_box(run(&RecordEngine, &plan, &held, &options));
-                        held
-                    },
-                    BatchSize::PerIteration,
-                )
-            });
+            let name = format!("{workers}_workers_interval_{interval}");
+            bench_engine(&mut g, &name, &RecordEngine, &plan, &input, &options);
         }
     }
     g.finish();

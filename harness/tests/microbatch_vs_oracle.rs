@@ -11,51 +11,16 @@
 //! - at batch size 1 the engine keeps at least what the per-record rule keeps (the
 //!   record engine with `--watermark-interval 1`, and the baseline, which follow it).
 
+mod common;
+
+use common::{answer, plan, stream, text, Answer, Item, WINDOWS};
 use harness::engines::EngineKind;
 use harness::runner::run_text;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use streamlab_core::engine::RunOptions;
-use streamlab_core::row::final_rows;
 use streamlab_core::value::{AggValue, FieldValue};
-use streamlab_core::{OutputMode, Plan, ResultRow, Window, WindowSpec};
-
-const WINDOWS: [&str; 3] = [
-    "kind = \"tumbling\"\nsize = 10",
-    "kind = \"sliding\"\nsize = 20\nslide = 5",
-    "kind = \"session\"\ngap = 7",
-];
-
-fn plan(window: &str, mode: &str, delay: i64) -> Plan {
-    Plan::from_toml(&format!(
-        "event_time = \"ts\"\ngroup_by = [\"key\"]\noutput_mode = \"{mode}\"\n[watermark]\ndelay = {delay}\n[window]\n{window}\n[[aggregate]]\nfn = \"count\"\nas = \"n\"\n[[aggregate]]\nfn = \"sum\"\nfield = \"v\"\nas = \"s\"\n[[aggregate]]\nfn = \"max\"\nfield = \"v\"\nas = \"hi\"\n"
-    ))
-    .unwrap()
-}
-
-/// One event: key index, event time, value.
-type Item = (u8, i64, i64);
-
-/// Events in arrival order: nominal times rising by 0..4 ms, each moved back by up to
-/// `disorder` ms; five keys; times may be negative.
-fn stream(n: usize, disorder: i64) -> impl Strategy<Value = Vec<Item>> {
-    proptest::collection::vec((0..5u8, 0..=disorder, -50i64..50, 0..4i64), 1..n).prop_map(|raw| {
-        let mut t = -200i64;
-        raw.into_iter()
-            .map(|(key, back, v, step)| {
-                t += step;
-                (key, t - back, v)
-            })
-            .collect()
-    })
-}
-
-fn text(items: &[Item]) -> String {
-    items
-        .iter()
-        .map(|(k, t, v)| format!("{{\"ts\":{t},\"key\":\"k{k}\",\"v\":{v}}}\n"))
-        .collect()
-}
+use streamlab_core::{ResultRow, Window, WindowSpec};
 
 fn options(batch: usize, workers: usize) -> RunOptions {
     RunOptions {
@@ -63,16 +28,6 @@ fn options(batch: usize, workers: usize) -> RunOptions {
         workers: Some(workers),
         ..Default::default()
     }
-}
-
-/// A row reduced to what the answer is: window, key, values.
-type Answer = Vec<(Window, Vec<FieldValue>, Vec<AggValue>)>;
-
-fn answer(rows: &[ResultRow], mode: OutputMode) -> Answer {
-    final_rows(rows, mode)
-        .into_iter()
-        .map(|r| (r.window, r.group, r.values))
-        .collect()
 }
 
 /// count, sum, max of one row in the model.
@@ -189,7 +144,7 @@ proptest! {
 
     #[test]
     fn complete_mode_always_equals_the_oracle(
-        items in stream(120, 80), w in 0..3usize, batch in 1..40usize, workers in 1..=2usize, delay in 0..10i64,
+        items in stream(120, 80, 5), w in 0..3usize, batch in 1..40usize, workers in 1..=2usize, delay in 0..10i64,
     ) {
         let plan = plan(WINDOWS[w], "complete", delay);
         let input = text(&items);
@@ -202,7 +157,7 @@ proptest! {
 
     #[test]
     fn disorder_within_the_delay_gives_the_exact_answer_at_any_batch_size(
-        items in stream(120, 15), w in 0..3usize, m in 0..2usize, batch in 1..40usize, workers in 1..=2usize,
+        items in stream(120, 15, 5), w in 0..3usize, m in 0..2usize, batch in 1..40usize, workers in 1..=2usize,
     ) {
         let plan = plan(WINDOWS[w], ["append", "update"][m], 15);
         let input = text(&items);
@@ -215,7 +170,7 @@ proptest! {
 
     #[test]
     fn late_drops_are_exactly_what_the_micro_batch_rule_drops(
-        items in stream(150, 60), w in 0..3usize, m in 0..2usize, batch in 1..30usize,
+        items in stream(150, 60, 5), w in 0..3usize, m in 0..2usize, batch in 1..30usize,
         workers in 1..=2usize, delay in 0..20i64,
     ) {
         let plan = plan(WINDOWS[w], ["append", "update"][m], delay);
@@ -251,7 +206,7 @@ proptest! {
 
     #[test]
     fn batch_size_one_keeps_at_least_what_the_per_record_rule_keeps(
-        items in stream(120, 60), w in 0..2usize, delay in 0..10i64,
+        items in stream(120, 60, 5), w in 0..2usize, delay in 0..10i64,
     ) {
         // W_(k-1) never exceeds the per-record watermark at the same event, so every
         // assignment the per-record rule keeps, batch size 1 keeps too.

@@ -12,52 +12,16 @@
 //!   i), computed naively here for fixed windows; the drops are the counted `late_dropped`;
 //! - complete mode always equals the oracle.
 
+mod common;
+
+use common::{answer, plan, stream, text, Answer, Item, MODES, WINDOWS};
 use harness::engines::EngineKind;
 use harness::runner::run_text;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use streamlab_core::engine::RunOptions;
-use streamlab_core::row::final_rows;
 use streamlab_core::value::{AggValue, FieldValue};
-use streamlab_core::{OutputMode, Plan, ResultRow, Window, WindowSpec};
-
-const WINDOWS: [&str; 3] = [
-    "kind = \"tumbling\"\nsize = 10",
-    "kind = \"sliding\"\nsize = 20\nslide = 5",
-    "kind = \"session\"\ngap = 7",
-];
-const MODES: [&str; 3] = ["append", "update", "complete"];
-
-fn plan(window: &str, mode: &str, delay: i64) -> Plan {
-    Plan::from_toml(&format!(
-        "event_time = \"ts\"\ngroup_by = [\"key\"]\noutput_mode = \"{mode}\"\n[watermark]\ndelay = {delay}\n[window]\n{window}\n[[aggregate]]\nfn = \"count\"\nas = \"n\"\n[[aggregate]]\nfn = \"sum\"\nfield = \"v\"\nas = \"s\"\n[[aggregate]]\nfn = \"max\"\nfield = \"v\"\nas = \"hi\"\n"
-    ))
-    .unwrap()
-}
-
-/// One event: key index, event time, value.
-type Item = (u8, i64, i64);
-
-/// Events in arrival order: nominal times rising by 0..4 ms (so duplicates of a time are
-/// common), each moved back by up to `disorder` ms; `keys` keys; times may be negative.
-fn stream(n: usize, disorder: i64, keys: u8) -> impl Strategy<Value = Vec<Item>> {
-    proptest::collection::vec((0..keys, 0..=disorder, -50i64..50, 0..4i64), 1..n).prop_map(|raw| {
-        let mut t = -200i64;
-        raw.into_iter()
-            .map(|(key, back, v, step)| {
-                t += step;
-                (key, t - back, v)
-            })
-            .collect()
-    })
-}
-
-fn text(items: &[Item]) -> String {
-    items
-        .iter()
-        .map(|(k, t, v)| format!("{{\"ts\":{t},\"key\":\"k{k}\",\"v\":{v}}}\n"))
-        .collect()
-}
+use streamlab_core::{Plan, ResultRow, Window, WindowSpec};
 
 fn record(interval: u64, workers: usize) -> RunOptions {
     RunOptions {
@@ -65,16 +29,6 @@ fn record(interval: u64, workers: usize) -> RunOptions {
         workers: Some(workers),
         ..Default::default()
     }
-}
-
-/// A row reduced to what the answer is: window, key, values.
-type Answer = Vec<(Window, Vec<FieldValue>, Vec<AggValue>)>;
-
-fn answer(rows: &[ResultRow], mode: OutputMode) -> Answer {
-    final_rows(rows, mode)
-        .into_iter()
-        .map(|r| (r.window, r.group, r.values))
-        .collect()
 }
 
 /// The interval rule for fixed windows, naively: record i is judged against

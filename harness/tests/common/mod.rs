@@ -1,0 +1,62 @@
+//! What the engine-against-oracle suites share: the query they vary, random streams with
+//! controlled disorder, and final answers reduced to comparable rows.
+#![allow(dead_code)] // each suite uses its own subset
+
+use proptest::prelude::*;
+use streamlab_core::row::final_rows;
+use streamlab_core::value::{AggValue, FieldValue};
+use streamlab_core::{OutputMode, Plan, ResultRow, Window};
+
+/// Tumbling, sliding and session windows (query file syntax).
+pub const WINDOWS: [&str; 3] = [
+    "kind = \"tumbling\"\nsize = 10",
+    "kind = \"sliding\"\nsize = 20\nslide = 5",
+    "kind = \"session\"\ngap = 7",
+];
+
+/// The three output modes.
+pub const MODES: [&str; 3] = ["append", "update", "complete"];
+
+/// count, sum and max of `v` per `key` over `window`, in `mode`, with watermark `delay`.
+pub fn plan(window: &str, mode: &str, delay: i64) -> Plan {
+    Plan::from_toml(&format!(
+        "event_time = \"ts\"\ngroup_by = [\"key\"]\noutput_mode = \"{mode}\"\n[watermark]\ndelay = {delay}\n[window]\n{window}\n[[aggregate]]\nfn = \"count\"\nas = \"n\"\n[[aggregate]]\nfn = \"sum\"\nfield = \"v\"\nas = \"s\"\n[[aggregate]]\nfn = \"max\"\nfield = \"v\"\nas = \"hi\"\n"
+    ))
+    .unwrap()
+}
+
+/// One event: key index, event time, value.
+pub type Item = (u8, i64, i64);
+
+/// Events in arrival order: nominal times rising by 0..4 ms (so repeated times are
+/// common), each moved back by up to `disorder` ms; `keys` keys; times may be negative.
+pub fn stream(n: usize, disorder: i64, keys: u8) -> impl Strategy<Value = Vec<Item>> {
+    proptest::collection::vec((0..keys, 0..=disorder, -50i64..50, 0..4i64), 1..n).prop_map(|raw| {
+        let mut t = -200i64;
+        raw.into_iter()
+            .map(|(key, back, v, step)| {
+                t += step;
+                (key, t - back, v)
+            })
+            .collect()
+    })
+}
+
+/// The events as JSON Lines (`ts`, `key` = "k<index>", `v`).
+pub fn text(items: &[Item]) -> String {
+    items
+        .iter()
+        .map(|(k, t, v)| format!("{{\"ts\":{t},\"key\":\"k{k}\",\"v\":{v}}}\n"))
+        .collect()
+}
+
+/// A row reduced to what the answer is: window, key, values.
+pub type Answer = Vec<(Window, Vec<FieldValue>, Vec<AggValue>)>;
+
+/// The final answer of an output, as comparable rows.
+pub fn answer(rows: &[ResultRow], mode: OutputMode) -> Answer {
+    final_rows(rows, mode)
+        .into_iter()
+        .map(|r| (r.window, r.group, r.values))
+        .collect()
+}
