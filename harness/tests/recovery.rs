@@ -3,7 +3,7 @@
 //! SIGKILL at pseudo-random points and restarted until it finishes; the output must equal a
 //! clean run's, with nothing lost and nothing twice. A corrupt newest checkpoint falls back
 //! to the previous one, or fails naming the file with `--on-corrupt fail`.
-//! (Today the baseline implements the protocol; engines join as they implement it.)
+//! The baseline and the record engine (on 1 and 2 workers) implement the protocol.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -147,7 +147,23 @@ fn run_and_kill(args: &[String], ck: &Path, checkpoints: u64, extra: Duration) -
 
 #[test]
 fn killed_ten_times_the_baseline_still_writes_every_row_exactly_once() {
-    let dir = workdir("kills");
+    killed_ten_times("baseline", &[]);
+}
+
+#[test]
+fn killed_ten_times_the_record_engine_still_writes_every_row_exactly_once() {
+    killed_ten_times("record", &[]);
+}
+
+#[test]
+fn killed_ten_times_the_record_engine_on_two_workers_still_writes_every_row_exactly_once() {
+    killed_ten_times("record", &["--workers", "2"]);
+}
+
+/// Ten SIGKILLs of `engine` (with `extra` flags) during a 200k-event update-mode run,
+/// restarts from the checkpoints, and the output compared with a clean run's.
+fn killed_ten_times(engine: &str, extra: &[&str]) {
+    let dir = workdir(&format!("kills-{engine}-{}", extra.join("")));
     let events = generate(&dir, 200_000);
     let query = w1_update(&dir);
     let clean = dir.join("clean.jsonl");
@@ -155,7 +171,7 @@ fn killed_ten_times_the_baseline_still_writes_every_row_exactly_once() {
         .args([
             "run",
             "--engine",
-            "baseline",
+            engine,
             "--query",
             query.to_str().unwrap(),
         ])
@@ -171,7 +187,8 @@ fn killed_ten_times_the_baseline_still_writes_every_row_exactly_once() {
     let (output, ck) = (dir.join("out.jsonl"), dir.join("checkpoints"));
     // ~100 checkpoints in the whole run; each attempt is killed 1-5 checkpoints after
     // it started, plus 0-3 ms: ten kills spread over the run.
-    let args = run_args("baseline", &query, &events, &output, &ck, 2000);
+    let mut args = run_args(engine, &query, &events, &output, &ck, 2000);
+    args.extend(extra.iter().map(|s| s.to_string()));
     let mut landed = 0;
     let mut seed = 0x9e37_79b9_u64;
     for _ in 0..10 {
@@ -206,17 +223,20 @@ fn killed_ten_times_the_baseline_still_writes_every_row_exactly_once() {
 
 #[test]
 fn a_corrupt_checkpoint_falls_back_or_fails_naming_the_file() {
-    let dir = workdir("corrupt");
+    corrupt_checkpoint("baseline");
+}
+
+#[test]
+fn a_corrupt_record_engine_checkpoint_falls_back_or_fails_naming_the_file() {
+    corrupt_checkpoint("record");
+}
+
+fn corrupt_checkpoint(engine: &str) {
+    let dir = workdir(&format!("corrupt-{engine}"));
     let events = generate(&dir, 100_000);
     let clean = dir.join("clean.jsonl");
     assert!(streamlab()
-        .args([
-            "run",
-            "--engine",
-            "baseline",
-            "--query",
-            w1().to_str().unwrap()
-        ])
+        .args(["run", "--engine", engine, "--query", w1().to_str().unwrap()])
         .args([
             "--input",
             events.to_str().unwrap(),
@@ -227,7 +247,7 @@ fn a_corrupt_checkpoint_falls_back_or_fails_naming_the_file() {
         .unwrap()
         .success());
     let (output, ck) = (dir.join("out.jsonl"), dir.join("checkpoints"));
-    let args = run_args("baseline", &w1(), &events, &output, &ck, 2000);
+    let args = run_args(engine, &w1(), &events, &output, &ck, 2000);
     // Run until at least two checkpoints exist, then crash.
     let mut child = streamlab()
         .args(&args)

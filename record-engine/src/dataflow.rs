@@ -4,13 +4,15 @@
 //! Worker 0 of process 0 owns the source and drives the inputs; every other worker drops
 //! its inputs at once (else the frontier would never move) and only steps the dataflow.
 
+use crate::checkpoint::{Coordinator, Restored};
 use crate::operators::sink::{EmitRows, SharedSink, SinkState};
+use crate::operators::source::CheckpointSchedule;
 use crate::operators::source::{Inputs, SourceDriver, SourceStats};
 use crate::operators::window::WindowAggregate;
 use crate::stamp::Stamp;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use streamlab_core::engine::{Cluster, EngineError, RunSummary, Sink, Source};
+use streamlab_core::engine::{CheckpointOptions, Cluster, EngineError, RunSummary, Sink, Source};
 use streamlab_core::{Event, Plan};
 use timely::dataflow::operators::{Input, Probe};
 use timely::dataflow::{InputHandle, ProbeHandle};
@@ -27,6 +29,8 @@ pub struct Config {
     pub complete_interval: Duration,
     /// Timely cluster membership, if any.
     pub cluster: Option<Cluster>,
+    /// Checkpoints, if asked for.
+    pub checkpoint: Option<CheckpointOptions>,
 }
 
 /// The first port of the default cluster addresses (`localhost:2101`, `2102`, ...).
@@ -114,6 +118,7 @@ fn watch_cluster_forming(c: &Cluster, formed: Arc<std::sync::atomic::AtomicBool>
 struct Shared {
     source: Mutex<Option<Box<dyn Source>>>,
     sink: SharedSink,
+    restored: Option<Arc<Restored>>,
 }
 
 /// What a worker reports when the dataflow is done.
@@ -132,12 +137,54 @@ pub fn run(
 ) -> Result<RunSummary, EngineError> {
     let started = std::time::Instant::now();
     let timely_config = config.timely()?;
+    let mut summary = RunSummary {
+        engine: "record".into(),
+        workers: config.workers * config.cluster.as_ref().map_or(1, |c| c.processes),
+        ..Default::default()
+    };
+    let (checkpoints, restored) = match &config.checkpoint {
+        None => (None, None),
+        Some(options) => {
+            if config.cluster.is_some() {
+                return Err(EngineError::Internal(
+                    "--checkpoint is not supported in a timely cluster yet (one process only)"
+                        .into(),
+                ));
+            }
+            if !sink.transactional() {
+                return Err(EngineError::Internal(
+                    "--checkpoint needs a transactional sink (an output file)".into(),
+                ));
+            }
+            let (coordinator, restored) = Coordinator::open(options, plan, summary.workers)?;
+            (Some(coordinator), restored)
+        }
+    };
+    let mut sink = sink;
+    if checkpoints.is_some() {
+        sink.recover(restored.as_ref().map(|r| r.epoch))?;
+    }
+    if let Some(r) = &restored {
+        summary.notes.push(format!(
+            "resumed from checkpoint {} (input from offset {})",
+            r.epoch, r.source.next_seq
+        ));
+        if r.done {
+            sink.finish()?;
+            summary.events_in = r.source.events_in;
+            summary.filtered = r.source.filtered;
+            return Ok(summary.timed(started.elapsed()));
+        }
+    }
+    let restored = restored.map(Arc::new);
     let shared = Arc::new(Shared {
         source: Mutex::new(Some(source)),
         sink: Arc::new(Mutex::new(SinkState {
             sink: Some(sink),
+            checkpoints,
             ..Default::default()
         })),
+        restored,
     });
     let plan = Arc::new(plan.clone());
     let worker_shared = Arc::clone(&shared);
@@ -152,11 +199,6 @@ pub fn run(
     })
     .map_err(|e| EngineError::Internal(format!("starting timely: {e}")))?;
 
-    let mut summary = RunSummary {
-        engine: "record".into(),
-        workers: config.workers * config.cluster.as_ref().map_or(1, |c| c.processes),
-        ..Default::default()
-    };
     let mut first_error = None;
     for report in guards.join() {
         match report {
@@ -185,6 +227,9 @@ pub fn run(
     summary.rows_out = state.rows_out;
     summary.late_dropped = state.stats.late_dropped;
     summary.emissions = state.stats.emissions;
+    if let Some(c) = &state.checkpoints {
+        c.describe(&mut summary);
+    }
     if let Some(c) = &config.cluster {
         summary.notes.push(format!(
             "process {} of {} in a timely cluster; the source, the output and the counts are process 0's",
@@ -206,7 +251,12 @@ fn worker_main(worker: &mut Worker, config: &Config, plan: &Plan, shared: &Share
         let control = scope.input_from(&mut inputs.control);
         scope
             .input_from(&mut inputs.events)
-            .window_aggregate(control, plan)
+            .window_aggregate(
+                control,
+                plan,
+                config.checkpoint.is_some(),
+                shared.restored.clone(),
+            )
             .probe_with(&probe)
             .emit_rows(sink, local_workers);
     });
@@ -225,7 +275,29 @@ fn worker_main(worker: &mut Worker, config: &Config, plan: &Plan, shared: &Share
         let complete_every =
             (plan.mode == streamlab_core::OutputMode::Complete).then_some(config.complete_interval);
         let mut driver = SourceDriver::new(plan, config.watermark_interval, complete_every);
+        if let Some(c) = &config.checkpoint {
+            driver = driver.with_checkpoints(CheckpointSchedule::new(
+                c.every_events,
+                c.interval
+                    .map(|d| Duration::from_millis(d.ms().max(1) as u64)),
+            ));
+        }
+        if let Some(r) = &shared.restored {
+            driver.resume(&r.source);
+        }
+        let deposit = |part: Option<(u64, crate::checkpoint::SourcePart)>| {
+            if let Some((epoch, part)) = part {
+                shared
+                    .sink
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .source_part(epoch, part);
+            }
+        };
         let mut buf: Vec<Event> = Vec::with_capacity(crate::operators::source::CHUNK);
+        // Whether the input was read to its end: only then is the last epoch a checkpoint
+        // of a finished run (a failed run must resume, not look done).
+        let mut complete = false;
         loop {
             if shared
                 .sink
@@ -240,9 +312,11 @@ fn worker_main(worker: &mut Worker, config: &Config, plan: &Plan, shared: &Share
                 worker.step_or_park(Some(Duration::from_millis(1)));
             }
             match driver.pump(source.as_mut(), &mut buf, &mut inputs) {
-                Ok(more) => {
+                Ok(pumped) => {
+                    deposit(pumped.checkpoint);
                     worker.step();
-                    if !more {
+                    if !pumped.more {
+                        complete = true;
                         break;
                     }
                 }
@@ -252,7 +326,10 @@ fn worker_main(worker: &mut Worker, config: &Config, plan: &Plan, shared: &Share
                 }
             }
         }
-        driver.finish(&mut inputs, worker.peers());
+        let last = driver.finish(&mut inputs, worker.peers());
+        if complete {
+            deposit(last);
+        }
         report.source = Some(driver.stats);
     }
     drop(inputs);

@@ -21,6 +21,7 @@
 //! - [`operators::window`]: the keyed window operator; closes windows at the frontier.
 //! - [`state`]: one worker's window state (fixed windows by end, sessions by key).
 //! - [`operators::sink`]: rows to the harness's sink in process 0; the counts.
+//! - [`checkpoint`]: epoch-aligned snapshots, two-phase commit with the sink, restore.
 //! - [`dataflow`]: building the dataflow on each worker, `timely::execute` on threads or a
 //!   cluster, the run summary.
 //!
@@ -78,6 +79,7 @@
 
 #![forbid(missing_docs)]
 
+pub mod checkpoint;
 pub mod dataflow;
 pub mod operators;
 pub mod stamp;
@@ -126,6 +128,7 @@ impl RecordEngine {
                 .map(|d| Duration::from_millis(d.ms().max(1) as u64))
                 .unwrap_or(DEFAULT_COMPLETE_INTERVAL),
             cluster: options.cluster.clone(),
+            checkpoint: options.checkpoint.clone(),
         }
     }
 }
@@ -141,6 +144,7 @@ impl Engine for RecordEngine {
             RunFlag::WatermarkInterval,
             RunFlag::CompleteInterval,
             RunFlag::Cluster,
+            RunFlag::Checkpoint,
         ]
     }
 

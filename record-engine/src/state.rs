@@ -32,6 +32,16 @@ pub struct WorkerStats {
     pub emissions: u64,
 }
 
+/// One worker's state at an epoch boundary, as a checkpoint holds it.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WindowSnapshot {
+    fixed: Vec<(Window, Vec<(KeyId, Accs)>)>,
+    sessions: Vec<(KeyId, SessionSet<Accs>)>,
+    closed: i64,
+    last_seq: Option<u64>,
+    stats: WorkerStats,
+}
+
 /// The window state of the keys one worker owns.
 pub struct WindowState {
     window: WindowSpec,
@@ -72,6 +82,58 @@ impl WindowState {
     /// What this worker counted so far.
     pub fn stats(&self) -> WorkerStats {
         self.stats
+    }
+
+    /// The state as it is now, for a checkpoint.
+    pub fn snapshot(&self) -> WindowSnapshot {
+        WindowSnapshot {
+            fixed: self
+                .fixed
+                .iter()
+                .map(|f| {
+                    (
+                        f.window,
+                        f.rows.iter().map(|(k, a)| (*k, a.clone())).collect(),
+                    )
+                })
+                .collect(),
+            sessions: self.sessions.iter().map(|(k, s)| (*k, s.clone())).collect(),
+            closed: self.closed,
+            last_seq: self.last_seq,
+            stats: self.stats,
+        }
+    }
+
+    /// Restores the keys `owns` accepts from the snapshots of every worker of the run that
+    /// wrote them (so a run may resume on another number of workers). Counts go to the
+    /// worker with `counts` set (one per run), so their sum is restored once.
+    pub fn restore<'a>(
+        &mut self,
+        parts: impl IntoIterator<Item = &'a WindowSnapshot>,
+        owns: impl Fn(KeyId) -> bool,
+        counts: bool,
+    ) {
+        for part in parts {
+            for (window, rows) in &part.fixed {
+                let mine: Vec<_> = rows.iter().filter(|(k, _)| owns(*k)).cloned().collect();
+                if !mine.is_empty() {
+                    let i = self.slot(*window);
+                    self.fixed[i].rows.extend(mine);
+                }
+            }
+            for (key, set) in part.sessions.iter().filter(|(k, _)| owns(*k)) {
+                for (w, _) in set.sessions() {
+                    self.session_ends.push(Reverse((w.end, *key)));
+                }
+                self.sessions.insert(*key, set.clone());
+            }
+            self.closed = self.closed.max(part.closed);
+            self.last_seq = self.last_seq.max(part.last_seq);
+            if counts {
+                self.stats.late_dropped += part.stats.late_dropped;
+                self.stats.emissions += part.stats.emissions;
+            }
+        }
     }
 
     /// Rows held: (window, key) pairs of open fixed windows plus open sessions. Flat on a

@@ -3,8 +3,11 @@
 //! The harness's [`Sink`] lives in process 0 and is shared by its workers. Rows are routed
 //! by `key_hash % workers per process`, which in one process is the worker that computed
 //! them (no hop) and in a cluster is the worker of process 0 with the same local index.
-//! Each worker's final [`ToSink::Done`] goes to worker 0, which adds up the counts.
+//! Each worker's final [`ToSink::Done`] goes to worker 0, which adds up the counts. With
+//! checkpoints, rows arrive inside each worker's [`ToSink::Part`] of an epoch and go to the
+//! [`Coordinator`], which hands them to the sink when the epoch is checkpointed.
 
+use crate::checkpoint::{Coordinator, SourcePart, WorkerPart};
 use crate::operators::window::key_hash;
 use crate::stamp::Stamp;
 use crate::state::WorkerStats;
@@ -20,6 +23,8 @@ use timely::dataflow::StreamVec;
 pub enum ToSink {
     /// A result row.
     Row(OutRow),
+    /// With checkpoints: one worker's rows and state of one epoch.
+    Part(WorkerPart),
     /// The worker's counts, once, at the end of the input.
     Done(WorkerStats),
 }
@@ -37,6 +42,47 @@ pub struct SinkState {
     pub done: usize,
     /// The first sink error; later rows are dropped and the run fails with it.
     pub error: Option<EngineError>,
+    /// With checkpoints: the epochs being collected and written.
+    pub checkpoints: Option<Coordinator>,
+}
+
+impl SinkState {
+    /// Hands the source's share of checkpoint `epoch` to the coordinator.
+    pub fn source_part(&mut self, epoch: u64, part: SourcePart) {
+        let SinkState {
+            sink,
+            checkpoints,
+            rows_out,
+            error,
+            ..
+        } = self;
+        if let (Some(sink), Some(c)) = (sink.as_mut(), checkpoints.as_mut()) {
+            match c.source_part(epoch, part, sink.as_mut()) {
+                Ok(n) => *rows_out += n,
+                Err(e) => {
+                    error.get_or_insert(e);
+                }
+            }
+        }
+    }
+
+    fn worker_part(&mut self, part: WorkerPart) {
+        let SinkState {
+            sink,
+            checkpoints,
+            rows_out,
+            error,
+            ..
+        } = self;
+        if let (Some(sink), Some(c)) = (sink.as_mut(), checkpoints.as_mut()) {
+            match c.worker_part(part, sink.as_mut()) {
+                Ok(n) => *rows_out += n,
+                Err(e) => {
+                    error.get_or_insert(e);
+                }
+            }
+        }
+    }
 }
 
 /// Shared handle to the [`SinkState`].
@@ -54,9 +100,11 @@ impl EmitRows for StreamVec<'_, Stamp, ToSink> {
         let local = local_workers.max(1) as u64;
         let route = move |item: &ToSink| match item {
             ToSink::Row(r) => key_hash(r.key) % local,
+            ToSink::Part(p) => p.worker % local,
             ToSink::Done(_) => 0,
         };
         let mut rows: Vec<OutRow> = Vec::new();
+        let mut parts: Vec<WorkerPart> = Vec::new();
         self.sink(Exchange::new(route), "Sink", move |(input, _frontier)| {
             let mut stats = WorkerStats::default();
             let mut done = 0;
@@ -64,6 +112,7 @@ impl EmitRows for StreamVec<'_, Stamp, ToSink> {
                 for item in data.drain(..) {
                     match item {
                         ToSink::Row(r) => rows.push(r),
+                        ToSink::Part(p) => parts.push(p),
                         ToSink::Done(s) => {
                             stats.late_dropped += s.late_dropped;
                             stats.emissions += s.emissions;
@@ -72,10 +121,13 @@ impl EmitRows for StreamVec<'_, Stamp, ToSink> {
                     }
                 }
             });
-            if rows.is_empty() && done == 0 {
+            if rows.is_empty() && parts.is_empty() && done == 0 {
                 return;
             }
             let mut shared = sink.lock().unwrap_or_else(|e| e.into_inner());
+            for part in parts.drain(..) {
+                shared.worker_part(part);
+            }
             shared.stats.late_dropped += stats.late_dropped;
             shared.stats.emissions += stats.emissions;
             shared.done += done;

@@ -16,6 +16,7 @@
 //! that carries what cannot be said with timestamps: the number of the final complete-mode
 //! table.
 
+use crate::checkpoint::SourcePart;
 use crate::stamp::{stamp, Stamp};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -67,6 +68,15 @@ impl Inputs {
         self.events.advance_to(s);
         self.control.advance_to(s);
     }
+}
+
+/// The part of the [`Clock`] a checkpoint keeps, so a resumed run goes on with the stamps
+/// the first run would have used.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClockState {
+    watermark: Watermark,
+    since: u64,
+    epoch: u32,
 }
 
 /// The watermark generator and the rest of the source's clock.
@@ -164,6 +174,44 @@ pub struct SourceStats {
     pub last_seq: Option<u64>,
 }
 
+/// When checkpoints are due (`--checkpoint-every`, `--checkpoint-interval`).
+pub struct CheckpointSchedule {
+    /// Every this many events read.
+    pub every_events: Option<u64>,
+    /// Every this much processing time.
+    pub interval: Option<Duration>,
+    since_events: u64,
+    last: Instant,
+}
+
+impl CheckpointSchedule {
+    /// A schedule; with neither bound given, every
+    /// [`crate::checkpoint::DEFAULT_CHECKPOINT_EVERY`] events.
+    pub fn new(every_events: Option<u64>, interval: Option<Duration>) -> Self {
+        CheckpointSchedule {
+            every_events: every_events.or(interval
+                .is_none()
+                .then_some(crate::checkpoint::DEFAULT_CHECKPOINT_EVERY)),
+            interval,
+            since_events: 0,
+            last: Instant::now(),
+        }
+    }
+
+    fn due(&self) -> bool {
+        self.every_events.is_some_and(|n| self.since_events >= n)
+            || self.interval.is_some_and(|d| self.last.elapsed() >= d)
+    }
+}
+
+/// What one [`SourceDriver::pump`] did.
+pub struct Pumped {
+    /// The source has more.
+    pub more: bool,
+    /// A checkpoint boundary was passed: the source's share of it, by epoch.
+    pub checkpoint: Option<(u64, SourcePart)>,
+}
+
 /// Drives the inputs from the source until it ends (worker 0 only).
 pub struct SourceDriver<'p> {
     plan: &'p Plan,
@@ -172,6 +220,9 @@ pub struct SourceDriver<'p> {
     sent: u64,
     complete_every: Option<Duration>,
     next_tick: Instant,
+    checkpoints: Option<CheckpointSchedule>,
+    /// Events before this `seq` are in the restored state.
+    resume: u64,
     /// What the source counted.
     pub stats: SourceStats,
 }
@@ -195,8 +246,54 @@ impl<'p> SourceDriver<'p> {
             sent: 0,
             complete_every,
             next_tick: Instant::now() + complete_every.unwrap_or_default(),
+            checkpoints: None,
+            resume: 0,
             stats: SourceStats::default(),
         }
+    }
+
+    /// Starts an epoch (a checkpoint boundary) on `schedule`.
+    pub fn with_checkpoints(mut self, schedule: CheckpointSchedule) -> Self {
+        self.checkpoints = Some(schedule);
+        self
+    }
+
+    /// Goes on from a checkpoint's share of the source: its clock, its counts, and the
+    /// input after its offset.
+    pub fn resume(&mut self, part: &SourcePart) {
+        self.clock.watermark = part.clock.watermark;
+        self.clock.since = part.clock.since;
+        self.clock.epoch = part.clock.epoch;
+        self.clock.sub = 0;
+        self.resume = part.next_seq;
+        self.stats.events_in = part.events_in;
+        self.stats.filtered = part.filtered;
+        self.stats.last_seq = part.next_seq.checked_sub(1);
+    }
+
+    /// The source's share of the boundary just passed.
+    fn part(&self) -> SourcePart {
+        SourcePart {
+            next_seq: self.stats.last_seq.map_or(self.resume, |s| s + 1),
+            clock: ClockState {
+                watermark: self.clock.watermark,
+                since: self.clock.since,
+                epoch: self.clock.epoch,
+            },
+            events_in: self.stats.events_in,
+            filtered: self.stats.filtered,
+        }
+    }
+
+    /// Ends the current epoch; with checkpoints on, returns the source's share of it.
+    fn tick(&mut self, inputs: &mut Inputs) -> Option<(u64, SourcePart)> {
+        let boundary = u64::from(self.clock.epoch);
+        self.clock.tick();
+        self.advance(inputs);
+        let c = self.checkpoints.as_mut()?;
+        c.since_events = 0;
+        c.last = Instant::now();
+        Some((boundary, self.part()))
     }
 
     fn advance(&mut self, inputs: &mut Inputs) {
@@ -205,17 +302,22 @@ impl<'p> SourceDriver<'p> {
         self.flow.note(s, self.sent);
     }
 
-    /// Reads one chunk and sends it. Returns whether the source has more.
+    /// Reads one chunk and sends it.
     pub fn pump(
         &mut self,
         source: &mut dyn Source,
         buf: &mut Vec<Event>,
         inputs: &mut Inputs,
-    ) -> Result<bool, EngineError> {
+    ) -> Result<Pumped, EngineError> {
         buf.clear();
         let status = source.poll(buf, CHUNK)?;
         let processing = self.plan.time == TimeDomain::Processing;
         let filters = &self.plan.filters;
+        let polled = buf.len();
+        if self.resume > 0 {
+            let resume = self.resume;
+            buf.retain(|e| e.seq >= resume);
+        }
         let read = buf.len();
         self.stats.events_in += read as u64;
         self.stats.last_seq = buf.last().map(|e| e.seq).or(self.stats.last_seq);
@@ -255,22 +357,31 @@ impl<'p> SourceDriver<'p> {
                 }
             }
         }
+        let mut checkpoint = None;
         if let Some(every) = self.complete_every {
             let now = Instant::now();
             if now >= self.next_tick {
-                self.clock.tick();
-                self.advance(inputs);
+                checkpoint = self.tick(inputs);
                 while self.next_tick <= now {
                     self.next_tick += every;
                 }
             }
         }
+        if let Some(c) = self.checkpoints.as_mut() {
+            c.since_events += read as u64;
+            if c.due() && checkpoint.is_none() {
+                checkpoint = self.tick(inputs);
+            }
+        }
         // Caught up with the input: let the watermark reach the records sent, and close the
         // stamp so partly filled exchange buffers go out now rather than with the next chunk.
-        if read < CHUNK && (self.clock.catch_up() || self.clock.step()) {
+        if polled < CHUNK && (self.clock.catch_up() || self.clock.step()) {
             self.advance(inputs);
         }
-        Ok(status != Poll::End)
+        Ok(Pumped {
+            more: status != Poll::End,
+            checkpoint,
+        })
     }
 
     /// Whether too many records are still on their way through the window operators.
@@ -289,8 +400,10 @@ impl<'p> SourceDriver<'p> {
         true
     }
 
-    /// End of input: tells every worker the number of the final complete-mode table.
-    pub fn finish(&mut self, inputs: &mut Inputs, peers: usize) {
+    /// End of input: tells every worker the number of the final complete-mode table (the
+    /// final epoch is boundary `emit - 1`); with checkpoints on, returns the source's share
+    /// of that last boundary (nothing left to read).
+    pub fn finish(&mut self, inputs: &mut Inputs, peers: usize) -> Option<(u64, SourcePart)> {
         let emit = u64::from(self.clock.epoch) + 1;
         for to in 0..peers as u64 {
             inputs.control.send(Control {
@@ -298,5 +411,9 @@ impl<'p> SourceDriver<'p> {
                 what: ControlKind::End { emit },
             });
         }
+        self.checkpoints.as_ref()?;
+        let mut part = self.part();
+        part.next_seq = u64::MAX;
+        Some((emit - 1, part))
     }
 }

@@ -8,14 +8,17 @@
 //! +infinity. The operator holds one
 //! capability, at its input frontier, and emits every row under it.
 //!
-//! Complete mode: the table of epoch `k` is emitted once every record of epochs `<= k` has
-//! arrived. A worker knows that when a record of a later epoch arrives (the one source
-//! sends in stamp order over FIFO channels) or when its frontier passes `k`.
+//! Epoch boundaries: the table of epoch `k` (complete mode) and the worker's share of
+//! checkpoint `k` are made once every record of epochs `<= k` has arrived. A worker knows
+//! that when a record of a later epoch arrives (the one source sends in stamp order over
+//! FIFO channels) or when its frontier passes `k`.
 
+use crate::checkpoint::{Restored, WorkerPart};
 use crate::operators::sink::ToSink;
 use crate::operators::source::{Control, ControlKind};
 use crate::stamp::{epoch_of, watermark_of, Stamp};
 use crate::state::WindowState;
+use std::sync::Arc;
 use streamlab_core::watermark::MAX_WATERMARK;
 use streamlab_core::{Event, OutRow, OutputMode, Plan};
 use timely::container::CapacityContainerBuilder;
@@ -32,12 +35,120 @@ pub fn key_hash(key: streamlab_core::KeyId) -> u64 {
 /// Keyed window aggregation on a stream of events.
 pub trait WindowAggregate<'scope> {
     /// Aggregates `self` by `plan`'s windows and keys; `control` is the source's control
-    /// stream. Yields rows and, at the end, each worker's [`ToSink::Done`].
+    /// stream. Yields rows (with `checkpoints`, inside one [`ToSink::Part`] per epoch) and,
+    /// at the end, each worker's [`ToSink::Done`]. `restored`: the checkpoint to resume
+    /// from; each worker takes the keys it owns.
     fn window_aggregate(
         self,
         control: StreamVec<'scope, Stamp, Control>,
         plan: &Plan,
+        checkpoints: bool,
+        restored: Option<Arc<Restored>>,
     ) -> StreamVec<'scope, Stamp, ToSink>;
+}
+
+/// One worker's window operator, between activations: its state, the rows not yet sent,
+/// and where it is in the epochs (complete-mode tables and checkpoint boundaries).
+struct WindowWorker {
+    state: WindowState,
+    complete: bool,
+    /// Checkpoints on: rows are held until their epoch's boundary and leave inside a
+    /// [`WorkerPart`] with the state.
+    checkpoints: bool,
+    me: u64,
+    /// Rows produced since the last boundary (or since the last send).
+    rows: Vec<OutRow>,
+    /// Finished epochs, ready to send.
+    parts: Vec<WorkerPart>,
+    /// The first epoch boundary not handled yet.
+    next_boundary: u32,
+    /// From the source's `End`: the final complete-mode table's number.
+    final_emit: Option<u64>,
+}
+
+impl WindowWorker {
+    /// Handles every boundary before `epoch`: all records of those epochs have been
+    /// applied. Complete mode emits its table; with checkpoints the epoch's rows and a
+    /// snapshot of the state become a part.
+    fn boundaries_before(&mut self, epoch: u32) {
+        while self.next_boundary < epoch {
+            let k = u64::from(self.next_boundary);
+            if self.complete {
+                self.state.table(k, &mut self.rows);
+            }
+            if self.checkpoints {
+                self.seal(k, false);
+            }
+            self.next_boundary += 1;
+        }
+    }
+
+    fn seal(&mut self, epoch: u64, last: bool) {
+        self.parts.push(WorkerPart {
+            epoch,
+            worker: self.me,
+            rows: std::mem::take(&mut self.rows),
+            state: self.state.snapshot(),
+            last,
+        });
+    }
+
+    /// Records that travelled at stamp `s`.
+    fn on_records(&mut self, s: Stamp, events: &mut Vec<Event>) {
+        // Every record of the earlier epochs is here (one source, FIFO, stamp order).
+        self.boundaries_before(epoch_of(s));
+        let watermark = watermark_of(s);
+        if !self.complete {
+            // The source emitted this watermark before these records and every later
+            // record carries a larger one (FIFO, stamp order): close now, as Flink's
+            // in-band watermark would, so a record never joins a session that its
+            // watermark has closed.
+            self.state.close(watermark, &mut self.rows);
+        }
+        for e in events.drain(..) {
+            self.state.apply(&e, watermark, &mut self.rows);
+        }
+    }
+
+    /// The input frontier is `frontier` (`None`: empty); `ended`: both inputs are done.
+    fn on_frontier(&mut self, frontier: Option<Stamp>, ended: bool) {
+        match frontier {
+            Some(f) => {
+                // Every worker handles every boundary, so each table and checkpoint is whole.
+                self.boundaries_before(epoch_of(f));
+                if !self.complete {
+                    self.state.close(watermark_of(f), &mut self.rows);
+                }
+            }
+            None if ended => {
+                let emit = self.final_emit.unwrap_or(u64::from(self.next_boundary) + 1);
+                let last = u32::try_from(emit - 1).unwrap_or(u32::MAX);
+                self.boundaries_before(last);
+                if self.complete {
+                    self.state.table(emit, &mut self.rows);
+                } else {
+                    self.state.close(MAX_WATERMARK, &mut self.rows);
+                }
+                if self.checkpoints {
+                    self.seal(emit - 1, true);
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// What can leave now.
+    fn output(&mut self) -> impl Iterator<Item = ToSink> + '_ {
+        let rows = if self.checkpoints {
+            None
+        } else {
+            Some(self.rows.drain(..).map(ToSink::Row))
+        };
+        self.parts
+            .drain(..)
+            .map(ToSink::Part)
+            .chain(rows.into_iter().flatten())
+    }
 }
 
 impl<'scope> WindowAggregate<'scope> for StreamVec<'scope, Stamp, Event> {
@@ -45,77 +156,54 @@ impl<'scope> WindowAggregate<'scope> for StreamVec<'scope, Stamp, Event> {
         self,
         control: StreamVec<'scope, Stamp, Control>,
         plan: &Plan,
+        checkpoints: bool,
+        restored: Option<Arc<Restored>>,
     ) -> StreamVec<'scope, Stamp, ToSink> {
         let plan = plan.clone();
+        let (me, peers) = (self.scope().index() as u64, self.scope().peers() as u64);
         self.binary_frontier::<_, CapacityContainerBuilder<Vec<ToSink>>, _, _, _, _>(
             control,
             Exchange::new(|e: &Event| key_hash(e.key)),
             Exchange::new(|c: &Control| c.to),
             "WindowAggregate",
             move |capability, _info| {
-                let complete = plan.mode == OutputMode::Complete;
                 let mut cap = Some(capability);
-                let mut state = WindowState::new(&plan);
-                let mut rows: Vec<OutRow> = Vec::new();
-                let mut final_emit: Option<u64> = None;
-                // Complete mode: the first epoch whose table is not out yet.
-                let mut next_table: u32 = 0;
+                let mut worker = WindowWorker {
+                    state: WindowState::new(&plan),
+                    complete: plan.mode == OutputMode::Complete,
+                    checkpoints,
+                    me,
+                    rows: Vec::new(),
+                    parts: Vec::new(),
+                    next_boundary: 0,
+                    final_emit: None,
+                };
+                if let Some(r) = restored {
+                    worker
+                        .state
+                        .restore(&r.workers, |key| key_hash(key) % peers == me, me == 0);
+                    worker.next_boundary = u32::try_from(r.epoch + 1).unwrap_or(u32::MAX);
+                }
                 move |(events, event_frontier), (control, control_frontier), output| {
                     events.for_each(|time, data| {
                         let s = *time.least().expect("a message has a time");
-                        if complete {
-                            // Every record of the earlier epochs is here (FIFO, stamp order).
-                            while next_table < epoch_of(s) {
-                                state.table(u64::from(next_table), &mut rows);
-                                next_table += 1;
-                            }
-                        }
-                        let watermark = watermark_of(s);
-                        if !complete {
-                            // The source emitted this watermark before these records and
-                            // every later record carries a larger one (FIFO, stamp order):
-                            // close now, as Flink's in-band watermark would, so a record
-                            // never joins a session that its watermark has closed.
-                            state.close(watermark, &mut rows);
-                        }
-                        for e in data.drain(..) {
-                            state.apply(&e, watermark, &mut rows);
-                        }
+                        worker.on_records(s, data);
                     });
                     control.for_each(|_, data| {
                         for c in data.drain(..) {
                             match c.what {
-                                ControlKind::End { emit } => final_emit = Some(emit),
+                                ControlKind::End { emit } => worker.final_emit = Some(emit),
                             }
                         }
                     });
                     let frontier = event_frontier.frontier().first().copied();
                     let ended = frontier.is_none() && control_frontier.is_empty();
-                    match frontier {
-                        Some(f) if complete => {
-                            // Every worker emits every table, so each one is whole.
-                            while next_table < epoch_of(f) {
-                                state.table(u64::from(next_table), &mut rows);
-                                next_table += 1;
-                            }
-                        }
-                        Some(f) => state.close(watermark_of(f), &mut rows),
-                        None if ended => {
-                            if complete {
-                                state.table(final_emit.unwrap_or(u64::from(next_table)), &mut rows);
-                            } else {
-                                state.close(MAX_WATERMARK, &mut rows);
-                            }
-                        }
-                        None => {}
-                    }
+                    worker.on_frontier(frontier, ended);
                     if let Some(c) = cap.as_ref() {
                         let mut session = output.session(c);
-                        if !rows.is_empty() {
-                            session.give_iterator(rows.drain(..).map(ToSink::Row));
-                        }
+                        session.give_iterator(worker.output());
                         if ended {
-                            session.give(ToSink::Done(state.stats()));
+                            session.give(ToSink::Done(worker.state.stats()));
                         }
                     }
                     match frontier {

@@ -1,0 +1,237 @@
+//! Checkpoints: consistent snapshots of a running dataflow, Flink's way, without stopping
+//! the stream.
+//!
+//! Epochs are the barriers. The source starts a new epoch every `--checkpoint-every`
+//! events or `--checkpoint-interval` (between two chunks) and notes where the input
+//! resumes after it ([`SourcePart`]). Every window operator, at the moment it knows that
+//! all records of epochs `<= k` have reached it (the same test as complete-mode tables:
+//! a record of a later epoch arrived over the one FIFO source, or the frontier passed
+//! `k`), sends its state and the rows it produced since boundary `k - 1`
+//! ([`WorkerPart`]) to process 0. There the [`Coordinator`] waits for every worker's part
+//! and the source's, then runs the two-phase commit with the transactional sink: emit the
+//! epoch's rows, prepare them, write the checkpoint (atomic, checksummed: the
+//! `streamlab-checkpoint` store), commit them.
+//!
+//! With checkpoints on, rows therefore leave the engine when their epoch is committed,
+//! not when they are computed: exactly-once output costs up to one checkpoint interval of
+//! latency, as a Flink job with a transactional sink has.
+//!
+//! A restarted run loads the newest good checkpoint, tells the sink to keep what that
+//! epoch committed and discard the rest, gives every worker the keys it owns (so another
+//! worker count works too), and skips input before the checkpoint's offset.
+
+use crate::operators::source::ClockState;
+use crate::state::WindowSnapshot;
+use std::collections::BTreeMap;
+use streamlab_checkpoint::{CheckpointStore, OnCorrupt};
+use streamlab_core::engine::{CheckpointOptions, EngineError, RunSummary, Sink};
+use streamlab_core::{OutRow, Plan};
+
+/// Events between checkpoints when neither `--checkpoint-every` nor
+/// `--checkpoint-interval` is given.
+pub const DEFAULT_CHECKPOINT_EVERY: u64 = 100_000;
+
+/// The source's share of checkpoint `epoch`: where the input resumes and its clock.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SourcePart {
+    /// Events with a smaller `seq` are in the checkpoint's state.
+    pub next_seq: u64,
+    /// The watermark generator and epoch counter, to go on with the same stamps.
+    pub clock: ClockState,
+    /// Valid events read so far.
+    pub events_in: u64,
+    /// Events filtered out so far.
+    pub filtered: u64,
+}
+
+/// One worker's share of checkpoint `epoch`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WorkerPart {
+    /// The epoch boundary.
+    pub epoch: u64,
+    /// Sending worker.
+    pub worker: u64,
+    /// Rows produced since the previous boundary.
+    pub rows: Vec<OutRow>,
+    /// The worker's state at the boundary.
+    pub state: WindowSnapshot,
+    /// The input has ended: this is the worker's last part.
+    pub last: bool,
+}
+
+/// What a checkpoint file holds.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Payload {
+    /// The query (a checkpoint of another query is refused).
+    pub query: String,
+    /// The epoch boundary.
+    pub epoch: u64,
+    /// The run had ended: its output is complete.
+    pub done: bool,
+    /// The source's share.
+    pub source: SourcePart,
+    /// Every worker's state, by worker index.
+    pub workers: Vec<WindowSnapshot>,
+}
+
+/// A checkpoint a run resumes from.
+pub struct Restored {
+    /// Its epoch.
+    pub epoch: u64,
+    /// Whether that run had finished.
+    pub done: bool,
+    /// The source's share.
+    pub source: SourcePart,
+    /// Every worker's state.
+    pub workers: Vec<WindowSnapshot>,
+}
+
+#[derive(Default)]
+struct Pending {
+    source: Option<SourcePart>,
+    workers: BTreeMap<u64, WorkerPart>,
+}
+
+/// Collects the parts of each epoch and writes complete checkpoints, in epoch order.
+pub struct Coordinator {
+    store: CheckpointStore,
+    query: String,
+    peers: usize,
+    pending: BTreeMap<u64, Pending>,
+    /// Checkpoints written by this run.
+    pub written: u64,
+    /// Their total size on disk.
+    pub bytes: u64,
+    /// The longest write (encode, fsync, rename).
+    pub slowest_ms: f64,
+}
+
+fn internal(e: impl std::fmt::Display) -> EngineError {
+    EngineError::Internal(e.to_string())
+}
+
+impl Coordinator {
+    /// Opens the store of `options` for a run of `plan` on `peers` workers; returns the
+    /// checkpoint to resume from, if the directory has one.
+    pub fn open(
+        options: &CheckpointOptions,
+        plan: &Plan,
+        peers: usize,
+    ) -> Result<(Coordinator, Option<Restored>), EngineError> {
+        let on_corrupt = if options.fall_back_on_corrupt {
+            OnCorrupt::Previous
+        } else {
+            OnCorrupt::Fail
+        };
+        let store =
+            CheckpointStore::open(&options.dir, options.retain, on_corrupt).map_err(internal)?;
+        let query = plan.to_toml();
+        let restored = match store.latest().map_err(internal)? {
+            None => None,
+            Some(loaded) => {
+                let p: Payload = serde_json::from_slice(&loaded.payload).map_err(|e| {
+                    EngineError::Internal(format!(
+                        "checkpoint {} in {}: cannot decode: {e}",
+                        loaded.id,
+                        store.dir().display()
+                    ))
+                })?;
+                if p.query != query {
+                    return Err(EngineError::Internal(format!(
+                        "checkpoint directory {} holds checkpoints of another query",
+                        store.dir().display()
+                    )));
+                }
+                for skipped in &loaded.skipped {
+                    eprintln!(
+                        "streamlab record: warning: {skipped}; using checkpoint {}",
+                        loaded.id
+                    );
+                }
+                Some(Restored {
+                    epoch: p.epoch,
+                    done: p.done,
+                    source: p.source,
+                    workers: p.workers,
+                })
+            }
+        };
+        let coordinator = Coordinator {
+            store,
+            query,
+            peers,
+            pending: BTreeMap::new(),
+            written: 0,
+            bytes: 0,
+            slowest_ms: 0.0,
+        };
+        Ok((coordinator, restored))
+    }
+
+    /// The source's share of `epoch`.
+    pub fn source_part(
+        &mut self,
+        epoch: u64,
+        part: SourcePart,
+        sink: &mut dyn Sink,
+    ) -> Result<u64, EngineError> {
+        self.pending.entry(epoch).or_default().source = Some(part);
+        self.write_ready(sink)
+    }
+
+    /// A worker's share; returns the rows handed to the sink.
+    pub fn worker_part(
+        &mut self,
+        part: WorkerPart,
+        sink: &mut dyn Sink,
+    ) -> Result<u64, EngineError> {
+        let pending = self.pending.entry(part.epoch).or_default();
+        pending.workers.insert(part.worker, part);
+        self.write_ready(sink)
+    }
+
+    /// Writes every complete epoch at the front: rows, prepare, checkpoint, commit.
+    fn write_ready(&mut self, sink: &mut dyn Sink) -> Result<u64, EngineError> {
+        let mut rows_out = 0;
+        while let Some(entry) = self.pending.first_entry() {
+            if entry.get().workers.len() < self.peers || entry.get().source.is_none() {
+                break;
+            }
+            let (epoch, pending) = entry.remove_entry();
+            let done = pending.workers.values().all(|w| w.last);
+            let source = pending.source.expect("checked above");
+            let mut workers = Vec::with_capacity(self.peers);
+            for (_, part) in pending.workers {
+                rows_out += part.rows.len() as u64;
+                sink.emit(&part.rows)?;
+                workers.push(part.state);
+            }
+            sink.prepare(epoch)?;
+            let payload = serde_json::to_vec(&Payload {
+                query: self.query.clone(),
+                epoch,
+                done,
+                source,
+                workers,
+            })
+            .map_err(|e| EngineError::Internal(format!("encoding a checkpoint: {e}")))?;
+            let written = self.store.write(epoch, &payload).map_err(internal)?;
+            sink.commit(epoch)?;
+            self.written += 1;
+            self.bytes += written.bytes;
+            self.slowest_ms = self.slowest_ms.max(written.duration.as_secs_f64() * 1e3);
+        }
+        Ok(rows_out)
+    }
+
+    /// Notes for the run summary.
+    pub fn describe(&self, summary: &mut RunSummary) {
+        summary.notes.push(format!(
+            "{} checkpoints written to {} ({} bytes in all, slowest write {:.1} ms)",
+            self.written,
+            self.store.dir().display(),
+            self.bytes,
+            self.slowest_ms
+        ));
+    }
+}
