@@ -162,6 +162,15 @@ pub struct ExperimentArgs {
     /// Results folder (default: results/<date>-<host>-<name>).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// `recovery`: engines to kill (default: every one that checkpoints).
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub engine: Vec<EngineKind>,
+    /// `recovery`: SIGKILLs per engine (default 100, or 5 with --quick).
+    #[arg(long)]
+    pub kills: Option<usize>,
+    /// `recovery`: events in the stream (default 1M, or 100k with --quick).
+    #[arg(long)]
+    pub events: Option<u64>,
 }
 
 /// `streamlab bench-run`.
@@ -446,6 +455,9 @@ pub fn run(cli: Cli) -> Result<i32> {
                 seed: args.seed,
                 reps: args.reps.unwrap_or(if args.quick { 1 } else { 3 }).max(1),
                 command: std::env::args().collect::<Vec<_>>().join(" "),
+                engines: args.engine.clone(),
+                kills: args.kills,
+                events: args.events,
             };
             let out = args
                 .out

@@ -4,7 +4,8 @@
 use streamlab_core::Engine;
 
 /// Engines selectable with `--engine`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum EngineKind {
     /// The exact answer over the whole input at once (the reference).
     Oracle,

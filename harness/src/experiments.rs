@@ -11,6 +11,7 @@
 //! | `time-domains` | processing-time vs event-time windows under disorder, against the exact answer |
 //! | `scaling` | 1 and 2 workers: throughput and events per core-second |
 //! | `kafka-logs` | web logs produced to Kafka at a fixed rate, errors per service per 10 s window, end-to-end latency through the broker |
+//! | `recovery` | SIGKILL at random points, restart from checkpoints: rows lost / duplicated / wrong, time to first new output, checkpoint cost ([`crate::recovery`]) |
 
 use crate::accuracy::compare;
 use crate::bench::{measure, run_in_child, sustained, RunMetrics, RunSpec, Spread};
@@ -48,6 +49,8 @@ pub enum Experiment {
     Scaling,
     /// Web logs through a Kafka broker, aggregated by every engine (end-to-end latency).
     KafkaLogs,
+    /// Processes killed and restarted from their checkpoints.
+    Recovery,
 }
 
 impl Experiment {
@@ -72,6 +75,12 @@ pub struct ExperimentConfig {
     pub reps: usize,
     /// The exact command line.
     pub command: String,
+    /// `recovery` only: engines to kill (default: every one that checkpoints).
+    pub engines: Vec<EngineKind>,
+    /// `recovery` only: kills per engine.
+    pub kills: Option<usize>,
+    /// `recovery` only: events in the stream.
+    pub events: Option<u64>,
 }
 
 /// Engines measured (every registered engine but the oracle, baseline last).
@@ -116,6 +125,14 @@ fn spec(kind: EngineKind, gen: &GenConfig, rate: Option<f64>) -> RunSpec {
 pub fn run_experiment(cfg: &ExperimentConfig, out: &Path) -> Result<serde_json::Value> {
     let mut raw = RawCsv::new();
     let mut files = Vec::new();
+    let recovery_only = !cfg.engines.is_empty() || cfg.kills.is_some() || cfg.events.is_some();
+    if recovery_only && cfg.experiment != Experiment::Recovery {
+        bail!("--engine, --kills and --events are options of `experiment recovery` only");
+    }
+    let measured = match cfg.experiment {
+        Experiment::Recovery => crate::recovery::checkpointing(&cfg.engines)?,
+        _ => engines(),
+    };
     let (summary, what) = match cfg.experiment {
         Experiment::LatencyThroughput => latency_throughput(cfg, &mut raw, &mut files)?,
         Experiment::TriggerSweep => trigger_sweep(cfg, &mut raw)?,
@@ -124,6 +141,18 @@ pub fn run_experiment(cfg: &ExperimentConfig, out: &Path) -> Result<serde_json::
         Experiment::TimeDomains => time_domains(cfg, &mut raw)?,
         Experiment::Scaling => scaling(cfg, &mut raw)?,
         Experiment::KafkaLogs => kafka_logs(cfg, &mut raw)?,
+        Experiment::Recovery => crate::recovery::run(
+            &crate::recovery::RecoveryConfig {
+                engines: measured.clone(),
+                kills: cfg.kills.unwrap_or(if cfg.quick { 5 } else { 100 }),
+                events: cfg
+                    .events
+                    .unwrap_or(if cfg.quick { 100_000 } else { 1_000_000 }),
+                seed: cfg.seed,
+                checkpoint_every: 2_000,
+            },
+            &mut raw,
+        )?,
     };
     let readme = format!(
         "# streamlab experiment {}\n\nCommand:\n\n    {}\n\n{what}\n\nEngines: {}.{}\n\n\
@@ -131,7 +160,7 @@ pub fn run_experiment(cfg: &ExperimentConfig, out: &Path) -> Result<serde_json::
          `config.toml`, `machine.json`{}. Plotted by `notebooks/{}.ipynb`.\n",
         cfg.experiment.name(),
         cfg.command,
-        engines()
+        measured
             .iter()
             .map(|k| k.name())
             .collect::<Vec<_>>()

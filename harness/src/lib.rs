@@ -14,6 +14,7 @@
 //! - [`metrics`]: latency per output row (hdrhistogram), CPU and memory.
 //! - [`produce`]: `streamlab produce`: a workload or file into a Kafka topic at a rate.
 //! - [`progress`]: the progress bar of long runs (terminals only).
+//! - [`recovery`]: `experiment recovery`, SIGKILL and restart from checkpoints.
 //! - [`bench`]: measured runs in child processes, the sustainable-throughput search.
 //! - [`suite`]: `streamlab bench`: repetitions, interleaving, table, results folder.
 //! - [`experiments`]: `streamlab experiment NAME`: the teaching experiments.
@@ -41,6 +42,7 @@ pub mod metrics;
 pub mod oracle;
 pub mod produce;
 pub mod progress;
+pub mod recovery;
 pub mod replay;
 pub mod results;
 pub mod runner;

@@ -309,3 +309,55 @@ fn corrupt_checkpoint(engine: &str) {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn experiment_recovery_reports_exactly_once_for_every_checkpointing_engine() {
+    let dir = workdir("experiment");
+    let out = streamlab()
+        .args([
+            "experiment",
+            "recovery",
+            "--quick",
+            "--kills",
+            "3",
+            "--events",
+            "40000",
+        ])
+        .args(["--out", dir.join("results").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results/summary.json")).unwrap())
+            .unwrap();
+    let engines = summary["engines"].as_array().unwrap();
+    let names: Vec<&str> = engines
+        .iter()
+        .map(|e| e["engine"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"record") && names.contains(&"baseline"),
+        "{names:?}"
+    );
+    for e in engines {
+        assert!(e["kills"].as_u64().unwrap() >= 1, "{e}");
+        for k in ["rows_lost", "rows_duplicated", "rows_wrong"] {
+            assert_eq!(e[k], 0, "{}: {k}", e["engine"]);
+        }
+    }
+    for f in ["README.md", "config.toml", "machine.json", "raw.csv"] {
+        assert!(dir.join("results").join(f).exists(), "{f} missing");
+    }
+    // Options of another experiment are refused by name.
+    let out = streamlab()
+        .args(["experiment", "scaling", "--quick", "--kills", "3"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--kills"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
