@@ -184,8 +184,22 @@ pub fn run(cfg: &RecoveryConfig, raw: &mut RawCsv) -> Result<(serde_json::Value,
             "recovery: {engine}: a clean run, then one with checkpoints, then {} kills",
             cfg.kills
         );
+        // Micro-batches small enough that checkpoints (one after a batch at the most)
+        // come as often as the other engines' (the default batch holds 100 000 events).
+        let batches: Vec<String> = if kind
+            .build()
+            .supported_flags()
+            .contains(&RunFlag::MaxRecordsPerBatch)
+        {
+            vec![
+                "--max-records-per-batch".into(),
+                (cfg.checkpoint_every / 2).max(1).to_string(),
+            ]
+        } else {
+            Vec::new()
+        };
         let base = |out: &Path| -> Vec<String> {
-            [
+            let mut a: Vec<String> = [
                 "run",
                 "--engine",
                 &engine,
@@ -198,7 +212,9 @@ pub fn run(cfg: &RecoveryConfig, raw: &mut RawCsv) -> Result<(serde_json::Value,
             ]
             .iter()
             .map(|s| s.to_string())
-            .collect()
+            .collect();
+            a.extend(batches.iter().cloned());
+            a
         };
         let with_checkpoints = |out: &Path, ck: &Path| -> Vec<String> {
             let mut a = base(out);
@@ -353,7 +369,8 @@ pub fn run(cfg: &RecoveryConfig, raw: &mut RawCsv) -> Result<(serde_json::Value,
          by up to 3 s, 1 % late by 20 s), checkpoints every {} events, run by `streamlab run \
          --checkpoint` in a child process and killed with SIGKILL {} times at pseudo-random \
          points (1-5 checkpoints after each start, plus 0-3 ms), restarted each time. \
-         `rows_lost`, `rows_duplicated` and `rows_wrong` compare the final output line by line \
+         The micro-batch engine runs batches of half that many events (it checkpoints after a \
+         batch). `rows_lost`, `rows_duplicated` and `rows_wrong` compare the final output line by line \
          and row by row with a clean run (exactly-once: all 0). `recovery_ms` is the time from a \
          restart to its first newly committed epoch (the exactly-once sink publishes rows per \
          checkpoint). Throughput with and without checkpoints comes from the engine's own \

@@ -3,7 +3,8 @@
 //! SIGKILL at pseudo-random points and restarted until it finishes; the output must equal a
 //! clean run's, with nothing lost and nothing twice. A corrupt newest checkpoint falls back
 //! to the previous one, or fails naming the file with `--on-corrupt fail`.
-//! The baseline and the record engine (on 1 and 2 workers) implement the protocol.
+//! Every engine implements the protocol: the baseline, the record engine (on 1 and 2
+//! workers) and the micro-batch engine (batches of 1000 and 100 000 events).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -160,6 +161,24 @@ fn killed_ten_times_the_record_engine_on_two_workers_still_writes_every_row_exac
     killed_ten_times("record", &["--workers", "2"]);
 }
 
+#[test]
+fn killed_ten_times_the_micro_batch_engine_still_writes_every_row_exactly_once() {
+    killed_ten_times("microbatch", &["--max-records-per-batch", "1000"]);
+}
+
+#[test]
+fn killed_ten_times_the_micro_batch_engine_on_two_workers_still_writes_every_row_exactly_once() {
+    killed_ten_times(
+        "microbatch",
+        &["--workers", "2", "--max-records-per-batch", "2000"],
+    );
+}
+
+#[test]
+fn a_corrupt_micro_batch_checkpoint_falls_back_or_fails_naming_the_file() {
+    corrupt_checkpoint("microbatch");
+}
+
 /// Ten SIGKILLs of `engine` (with `extra` flags) during a 200k-event update-mode run,
 /// restarts from the checkpoints, and the output compared with a clean run's.
 fn killed_ten_times(engine: &str, extra: &[&str]) {
@@ -181,6 +200,7 @@ fn killed_ten_times(engine: &str, extra: &[&str]) {
             "--output",
             clean.to_str().unwrap(),
         ])
+        .args(extra)
         .output()
         .unwrap();
     assert!(out.status.success());

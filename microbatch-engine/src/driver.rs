@@ -13,18 +13,21 @@
 //! its whole table after the last batch with input).
 
 use crate::batch_log::{BatchInfo, BatchKind, BatchLog};
+use crate::checkpoint::{Checkpointer, Resumed, Snapshot};
 use crate::exec::BatchParams;
 use crate::planner::{Availability, BatchPlanner};
 use crate::pool::{Placement, WorkerPool};
 use crate::trigger::TriggerClock;
 use std::time::{Duration, Instant};
-use streamlab_core::engine::{processing_time_ms, EngineError, RunSummary, Sink, Source, Trigger};
+use streamlab_core::engine::{
+    processing_time_ms, CheckpointOptions, EngineError, RunSummary, Sink, Source, Trigger,
+};
 use streamlab_core::query::TimeDomain;
 use streamlab_core::watermark::{Watermark, MAX_WATERMARK, MIN_WATERMARK};
 use streamlab_core::{Event, OutputMode, Plan};
 
 /// The settings of one run, after defaults.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// Partitions (worker threads, the driver's included).
     pub workers: usize,
@@ -34,6 +37,8 @@ pub struct Config {
     pub trigger: Trigger,
     /// Where partitions run.
     pub placement: Placement,
+    /// Checkpoints, if asked for.
+    pub checkpoint: Option<CheckpointOptions>,
 }
 
 /// How long an `Interval(0)` trigger idles when a trigger found nothing to do, so an idle
@@ -66,9 +71,42 @@ struct Driver<'a, 'p> {
     last_ts: i64,
     summary: RunSummary,
     tally: Tally,
+    checkpoints: Option<Checkpointer>,
 }
 
 impl Driver<'_, '_> {
+    /// After a batch: a checkpoint when one is due, and always after the final batch
+    /// (the run is then done). Two-phase commit: prepare the rows, write, commit.
+    fn checkpoint_after(&mut self, events: u64, last: bool) -> Result<(), EngineError> {
+        let Some(c) = self.checkpoints.as_mut() else {
+            return Ok(());
+        };
+        if !c.after_batch(events) && !last {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let batch = self.next_id - 1;
+        self.sink.prepare(batch)?;
+        let snapshot = Snapshot {
+            query: String::new(),
+            batch,
+            next_seq: if last {
+                u64::MAX
+            } else {
+                self.last_seq.map_or(0, |s| s + 1)
+            },
+            done: last,
+            watermark: self.watermark,
+            w_prev: self.w_prev,
+            w_cur: self.w_cur,
+            last_ts: self.last_ts,
+            summary: self.summary.clone(),
+            parts: self.pool.snapshot()?,
+        };
+        c.write(snapshot, started)?;
+        self.sink.commit(batch)
+    }
+
     fn complete(&self) -> bool {
         self.plan.mode == OutputMode::Complete
     }
@@ -132,6 +170,7 @@ impl Driver<'_, '_> {
         self.w_prev = params.close_at;
         self.w_cur = self.watermark.current().max(self.w_prev);
         self.next_id += 1;
+        self.checkpoint_after(input_rows as u64, kind == BatchKind::Final)?;
 
         let duration = started.elapsed();
         match kind {
@@ -221,6 +260,9 @@ impl Driver<'_, '_> {
         debug_assert!(next.is_empty(), "only a full batch plans ahead");
         if !self.complete() && self.next_id > 0 {
             self.run_batch(BatchKind::Final, spare, Instant::now(), &mut nothing)?;
+        } else if self.next_id > 0 {
+            // Complete mode has no final batch: the last one with input ends the run.
+            self.checkpoint_after(0, true)?;
         }
         Ok(())
     }
@@ -237,28 +279,92 @@ pub fn run(
     let started = Instant::now();
     let verbose = std::env::var_os("STREAMLAB_MICROBATCH_LOG").is_some();
     let mut clock = TriggerClock::new(config.trigger);
+    let (checkpoints, restored) = match &config.checkpoint {
+        None => (None, None),
+        Some(options) => {
+            if !sink.transactional() {
+                return Err(EngineError::Internal(
+                    "--checkpoint needs a transactional sink (an output file)".into(),
+                ));
+            }
+            let (c, restored) = Checkpointer::open(options, plan)?;
+            sink.recover(restored.as_ref().map(|s| s.batch))?;
+            (Some(c), restored)
+        }
+    };
+    if let Some(snap) = &restored {
+        if snap.done {
+            sink.finish()?;
+            let mut summary = snap.summary.clone();
+            summary.notes = vec![format!(
+                "resumed from checkpoint {}: the run had finished",
+                snap.batch
+            )];
+            return Ok(summary.timed(started.elapsed()));
+        }
+        source = Box::new(Resumed {
+            inner: source,
+            from: snap.next_seq,
+        });
+    }
     let (summary, tally) = std::thread::scope(|scope| -> Result<_, EngineError> {
-        let pool = WorkerPool::start(scope, plan, config.workers, config.placement)?;
+        let mut pool = WorkerPool::start(scope, plan, config.workers, config.placement)?;
+        let mut resumed_note = None;
+        let (mut watermark, mut w_prev, mut w_cur, mut next_id, mut last_ts) = (
+            Watermark::new(plan.delay_ms),
+            MIN_WATERMARK,
+            MIN_WATERMARK,
+            0,
+            i64::MIN,
+        );
+        let mut summary = RunSummary {
+            engine: "microbatch".into(),
+            workers: config.workers,
+            ..Default::default()
+        };
+        let mut last_seq = None;
+        if let Some(snap) = restored {
+            pool.restore(snap.parts)?;
+            (watermark, w_prev, w_cur, next_id, last_ts) = (
+                snap.watermark,
+                snap.w_prev,
+                snap.w_cur,
+                snap.batch + 1,
+                snap.last_ts,
+            );
+            last_seq = snap.next_seq.checked_sub(1);
+            summary = RunSummary {
+                workers: config.workers,
+                notes: Vec::new(),
+                ..snap.summary
+            };
+            resumed_note = Some(format!(
+                "resumed from checkpoint {} (input from offset {})",
+                snap.batch, snap.next_seq
+            ));
+        }
+        summary.notes.extend(resumed_note);
         let mut driver = Driver {
             plan,
             pool,
             sink: sink.as_mut(),
             log,
             verbose,
-            watermark: Watermark::new(plan.delay_ms),
-            w_prev: MIN_WATERMARK,
-            w_cur: MIN_WATERMARK,
-            next_id: 0,
-            last_seq: None,
-            last_ts: i64::MIN,
-            summary: RunSummary {
-                engine: "microbatch".into(),
-                workers: config.workers,
-                ..Default::default()
-            },
+            watermark,
+            w_prev,
+            w_cur,
+            next_id,
+            last_seq,
+            last_ts,
+            summary,
             tally: Tally::default(),
+            checkpoints,
         };
         driver.run(source.as_mut(), &mut clock, config.max_records_per_batch)?;
+        if let Some(c) = &driver.checkpoints {
+            let line = c.describe();
+            driver.summary.notes.push(line);
+        }
         Ok((driver.summary, driver.tally))
     })?;
     sink.finish()?;

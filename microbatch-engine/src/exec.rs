@@ -18,7 +18,7 @@
 //! "Design decisions").
 
 use crate::output::Emission;
-use crate::state_store::{partition_of, Entry, FixedStore, KeySessions, SessionStore};
+use crate::state_store::{partition_of, Entry, FixedStore, KeySessions, SessionStore, WindowSlot};
 use std::collections::hash_map::Entry as MapEntry;
 use streamlab_core::watermark::is_late;
 use streamlab_core::{Event, KeyId, OutRow, OutputMode, Plan, Window, WindowSpec};
@@ -50,6 +50,15 @@ pub struct PartOutput {
     pub max_time: i64,
 }
 
+/// A partition's state between two batches, as a checkpoint holds it.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct PartitionState {
+    /// Open fixed windows with their rows.
+    pub fixed: Vec<WindowSlot>,
+    /// Sessions by key (every key seen: a closed session's end decides lateness).
+    pub sessions: Vec<(KeyId, KeySessions)>,
+}
+
 /// One partition: the keys hashing to `me` among `n`, and their state.
 pub struct Partition<'p> {
     plan: &'p Plan,
@@ -74,6 +83,48 @@ impl<'p> Partition<'p> {
             sessions: SessionStore::default(),
             changed: Vec::new(),
             changed_keys: Vec::new(),
+        }
+    }
+
+    /// This partition's state store, for a checkpoint taken between two batches.
+    pub fn snapshot(&self) -> PartitionState {
+        PartitionState {
+            fixed: self.fixed.windows().to_vec(),
+            sessions: self
+                .sessions
+                .keys
+                .iter()
+                .map(|(k, s)| (*k, s.clone()))
+                .collect(),
+        }
+    }
+
+    /// Takes the keys this partition owns from the snapshots of every partition of the
+    /// run that wrote them (the run may have had another number of partitions).
+    pub fn restore(&mut self, parts: &[PartitionState]) {
+        let (me, n) = (self.me, self.n);
+        for part in parts {
+            for slot in &part.fixed {
+                let mine: Vec<(KeyId, Entry)> = slot
+                    .rows
+                    .iter()
+                    .filter(|(k, _)| partition_of(**k, n) == me)
+                    .map(|(k, e)| (*k, e.clone()))
+                    .collect();
+                if !mine.is_empty() {
+                    self.fixed.slot(slot.window).rows.extend(mine);
+                }
+            }
+            for (key, ks) in part
+                .sessions
+                .iter()
+                .filter(|(k, _)| partition_of(*k, n) == me)
+            {
+                for (w, _) in ks.set.sessions() {
+                    self.sessions.note_end(w.end);
+                }
+                self.sessions.keys.insert(*key, ks.clone());
+            }
         }
     }
 

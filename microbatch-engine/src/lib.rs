@@ -19,6 +19,8 @@
 //! - [`state_store`]: per-partition keyed state: fixed windows by end, sessions by key.
 //! - [`output`]: which rows a batch emits in each output mode, with `emit` = batch id.
 //! - [`batch_log`]: the per-batch log (id, offsets, rows, duration, watermarks).
+//! - [`checkpoint`]: a checkpoint after a batch (state stores, watermarks, offset),
+//!   two-phase commit with the sink, restore.
 //! - [`dstream`]: the second front end, Spark Streaming's DStream API (`map`, `filter`,
 //!   `flat_map`, `reduce_by_key`, `window` over batch time, `union`, `foreach_batch`) on
 //!   the same trigger clock and batch planner.
@@ -72,6 +74,7 @@
 //!   ends, Spark's default.
 
 pub mod batch_log;
+pub mod checkpoint;
 pub mod driver;
 pub mod dstream;
 pub mod exec;
@@ -141,6 +144,7 @@ impl MicrobatchEngine {
                 .unwrap_or(default_bound)
                 .max(1),
             trigger,
+            checkpoint: options.checkpoint.clone(),
         }
     }
 }
@@ -155,6 +159,7 @@ impl Engine for MicrobatchEngine {
             RunFlag::Workers,
             RunFlag::MaxRecordsPerBatch,
             RunFlag::Trigger,
+            RunFlag::Checkpoint,
         ]
     }
 

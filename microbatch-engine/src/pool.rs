@@ -6,7 +6,7 @@
 //! whole. While the partitions run, the driver may plan the next batch (see
 //! [`crate::driver`]); where partition 0 runs is a [`Placement`].
 
-use crate::exec::{BatchParams, PartOutput, Partition};
+use crate::exec::{BatchParams, PartOutput, Partition, PartitionState};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::Scope;
@@ -14,7 +14,35 @@ use std::time::{Duration, Instant};
 use streamlab_core::engine::EngineError;
 use streamlab_core::{Event, Plan};
 
-type Job = (BatchParams, Arc<Vec<Event>>);
+/// What the driver asks a helper to do.
+enum Job {
+    /// Run a batch.
+    Batch(BatchParams, Arc<Vec<Event>>),
+    /// Hand over a copy of the state store (a checkpoint, between batches).
+    Snapshot,
+    /// Take the keys it owns from these snapshots (a restart).
+    Restore(Arc<Vec<PartitionState>>),
+}
+
+/// What a helper answers.
+enum Done {
+    Batch(PartOutput),
+    Snapshot(PartitionState),
+    Restored,
+}
+
+impl Partition<'_> {
+    fn work(&mut self, job: Job) -> Done {
+        match job {
+            Job::Batch(params, events) => Done::Batch(self.run(&params, &events)),
+            Job::Snapshot => Done::Snapshot(self.snapshot()),
+            Job::Restore(parts) => {
+                self.restore(&parts);
+                Done::Restored
+            }
+        }
+    }
+}
 
 /// Where the partitions run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,7 +58,7 @@ pub enum Placement {
 pub struct WorkerPool<'p> {
     local: Option<Partition<'p>>,
     jobs: Vec<mpsc::Sender<Job>>,
-    results: mpsc::Receiver<(usize, Result<PartOutput, String>)>,
+    results: mpsc::Receiver<(usize, Result<Done, String>)>,
     outputs: Vec<Option<PartOutput>>,
 }
 
@@ -59,12 +87,12 @@ impl<'p> WorkerPool<'p> {
                 .name(format!("microbatch-{me}"))
                 .spawn_scoped(scope, move || {
                     let mut part = Partition::new(plan, me, n);
-                    while let Ok((params, events)) = recv_spinning(&rx) {
+                    while let Ok(job) = recv_spinning(&rx) {
+                        // `work` drops the batch before this reports, so the driver can
+                        // reuse its buffer.
                         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            part.run(&params, &events)
+                            part.work(job)
                         }));
-                        // Hand the batch back before reporting, so the driver can reuse it.
-                        drop(events);
                         let failed = out.is_err();
                         let out = out.map_err(|p| panic_message(p.as_ref()));
                         if result_tx.send((me, out)).is_err() || failed {
@@ -94,36 +122,72 @@ impl<'p> WorkerPool<'p> {
     ) -> Result<(Vec<PartOutput>, Vec<Event>), EngineError> {
         let events = Arc::new(events);
         for tx in &self.jobs {
-            tx.send((params, Arc::clone(&events)))
+            tx.send(Job::Batch(params, Arc::clone(&events)))
                 .map_err(|_| EngineError::Internal("a worker thread stopped".into()))?;
         }
         let planned = meanwhile();
         if let Some(local) = self.local.as_mut() {
             self.outputs[0] = Some(local.run(&params, &events));
         }
+        for (me, done) in self.collect(&format!("batch {}", params.id))? {
+            if let Done::Batch(out) = done {
+                self.outputs[me] = Some(out);
+            }
+        }
+        planned?;
+        let outputs = self.outputs.iter_mut().filter_map(Option::take).collect();
+        let events = Arc::try_unwrap(events).unwrap_or_default();
+        Ok((outputs, events))
+    }
+
+    /// Every partition's state store, in partition order (between batches).
+    pub fn snapshot(&mut self) -> Result<Vec<PartitionState>, EngineError> {
+        for tx in &self.jobs {
+            tx.send(Job::Snapshot)
+                .map_err(|_| EngineError::Internal("a worker thread stopped".into()))?;
+        }
+        let mut parts: Vec<(usize, PartitionState)> = Vec::new();
+        if let Some(local) = self.local.as_ref() {
+            parts.push((0, local.snapshot()));
+        }
+        for (me, done) in self.collect("a checkpoint")? {
+            if let Done::Snapshot(state) = done {
+                parts.push((me, state));
+            }
+        }
+        parts.sort_by_key(|(me, _)| *me);
+        Ok(parts.into_iter().map(|(_, s)| s).collect())
+    }
+
+    /// Every partition takes the keys it owns from `parts` (a restart).
+    pub fn restore(&mut self, parts: Vec<PartitionState>) -> Result<(), EngineError> {
+        let parts = Arc::new(parts);
+        for tx in &self.jobs {
+            tx.send(Job::Restore(Arc::clone(&parts)))
+                .map_err(|_| EngineError::Internal("a worker thread stopped".into()))?;
+        }
+        if let Some(local) = self.local.as_mut() {
+            local.restore(&parts);
+        }
+        self.collect("a restore")?;
+        Ok(())
+    }
+
+    /// One answer from every helper.
+    fn collect(&mut self, what: &str) -> Result<Vec<(usize, Done)>, EngineError> {
+        let mut answers = Vec::with_capacity(self.jobs.len());
         for _ in &self.jobs {
             let (me, out) = recv_spinning(&self.results)
                 .map_err(|_| EngineError::Internal("a worker thread stopped".into()))?;
             let out = out.map_err(|why| {
-                EngineError::Internal(format!("worker {me} failed in batch {}: {why}", params.id))
+                EngineError::Internal(format!("worker {me} failed in {what}: {why}"))
             })?;
-            self.outputs[me] = Some(out);
+            answers.push((me, out));
         }
-        planned?;
-        let outputs = self.outputs.iter_mut().filter_map(Option::take).collect();
-        // Every helper dropped its handle before reporting.
-        let events = Arc::try_unwrap(events).unwrap_or_default();
-        Ok((outputs, events))
+        Ok(answers)
     }
 }
 
-/// How long a thread polls for a message, yielding its core in between, before it
-/// sleeps. Back-to-back batches arrive well within it, so neither the helpers nor the
-/// driver pay a futex wake-up (tens of µs on an idle VM) per batch; an idle stream (a
-/// trigger interval) costs this much polling per batch and no more. Yielding rather than
-/// busy-spinning matters on a shared machine: a pure spin held the core the awaited
-/// thread needed (W1 at 1k-event batches fell from 12-18M to 2-5M ev/s at load 2.8 on
-/// 2 cores), yielding kept 13-14M there.
 const SPIN: Duration = Duration::from_micros(200);
 
 /// Receives, spinning for up to [`SPIN`] before blocking.

@@ -21,7 +21,7 @@ pub fn partition_of(key: KeyId, n: usize) -> usize {
 }
 
 /// The state of one (window, key) row.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
     /// The row's accumulators.
     pub accs: Accs,
@@ -51,7 +51,7 @@ impl Entry {
 }
 
 /// One open fixed window and its keys.
-#[derive(Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct WindowSlot {
     /// The window.
     pub window: Window,
@@ -131,7 +131,7 @@ impl FixedStore {
 }
 
 /// The sessions of one key.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct KeySessions {
     /// Open sessions with their rows.
     pub set: SessionSet<Entry>,

@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-//! The record engine's checkpoints in one process, for every output mode and window kind:
+//! The engines' checkpoints in one process, for every output mode and window kind:
 //! a run whose source fails half way (a crash the engine sees) leaves committed epochs
 //! behind; a second run with the same checkpoint directory, possibly on another number of
 //! workers, resumes and the output is a clean run's, every row once. (The SIGKILL tests
@@ -11,7 +11,7 @@ use harness::runner::{run_decoded, run_with_sink};
 use harness::sink::{SharedBuffer, TransactionalFileSink};
 use std::path::Path;
 use streamlab_core::engine::{CheckpointOptions, EngineError, Poll, RunOptions, Source};
-use streamlab_core::{Engine, Event, Plan};
+use streamlab_core::{Event, Plan};
 
 fn plan(mode: &str, window: &str) -> Plan {
     Plan::from_toml(&format!(
@@ -59,9 +59,11 @@ fn sorted_lines(text: &str) -> Vec<String> {
     v
 }
 
-fn checkpointed(dir: &Path, workers: usize) -> RunOptions {
+fn checkpointed(kind: EngineKind, dir: &Path, workers: usize) -> RunOptions {
     RunOptions {
         workers: Some(workers),
+        // Micro-batches of 700 events: a checkpoint after every few batches.
+        max_records_per_batch: (kind == EngineKind::Microbatch).then_some(700),
         checkpoint: Some(CheckpointOptions {
             dir: dir.join("checkpoints"),
             every_events: Some(1_500),
@@ -74,15 +76,32 @@ fn checkpointed(dir: &Path, workers: usize) -> RunOptions {
 }
 
 fn crash_and_resume(mode: &str, window: &str, first_workers: usize, second_workers: usize) {
+    for kind in [EngineKind::Record, EngineKind::Microbatch] {
+        crash_and_resume_on(kind, mode, window, first_workers, second_workers);
+    }
+}
+
+fn crash_and_resume_on(
+    kind: EngineKind,
+    mode: &str,
+    window: &str,
+    first_workers: usize,
+    second_workers: usize,
+) {
     let plan = plan(mode, window);
     let bytes = clicks();
     let decode =
         || decode_all(bytes.as_slice(), "<gen>", &plan, true, &mut std::io::sink()).unwrap();
     let clean = SharedBuffer::default();
+    let clean_options = RunOptions {
+        checkpoint: None,
+        workers: None,
+        ..checkpointed(kind, Path::new("."), 1)
+    };
     run_decoded(
-        EngineKind::Record,
+        kind,
         &plan,
-        &RunOptions::default(),
+        &clean_options,
         decode(),
         Box::new(clean.clone()),
         "<memory>",
@@ -91,7 +110,8 @@ fn crash_and_resume(mode: &str, window: &str, first_workers: usize, second_worke
     let clean = String::from_utf8(clean.contents()).unwrap();
 
     let dir = std::env::temp_dir().join(format!(
-        "streamlab-record-ck-{mode}-{}-{first_workers}{second_workers}-{}",
+        "streamlab-ck-{}-{mode}-{}-{first_workers}{second_workers}-{}",
+        kind.name(),
         window.len(),
         std::process::id()
     ));
@@ -102,9 +122,9 @@ fn crash_and_resume(mode: &str, window: &str, first_workers: usize, second_worke
     // First run: crashes after 17 000 of 30 000 events.
     let input = decode();
     let sink = TransactionalFileSink::new(&plan, input.keys.clone(), &output).unwrap();
-    let crashed = record_engine::RecordEngine.run(
+    let crashed = kind.build().run(
         &plan,
-        &checkpointed(&dir, first_workers),
+        &checkpointed(kind, &dir, first_workers),
         Box::new(Crashing {
             events: input.events.into_iter(),
             left: 17_000,
@@ -118,9 +138,9 @@ fn crash_and_resume(mode: &str, window: &str, first_workers: usize, second_worke
     let input = decode();
     let sink = TransactionalFileSink::new(&plan, input.keys.clone(), &output).unwrap();
     let summary = run_with_sink(
-        EngineKind::Record,
+        kind,
         &plan,
-        &checkpointed(&dir, second_workers),
+        &checkpointed(kind, &dir, second_workers),
         input,
         Box::new(sink),
     )
@@ -173,9 +193,9 @@ fn crash_and_resume(mode: &str, window: &str, first_workers: usize, second_worke
     let input = decode();
     let sink = TransactionalFileSink::new(&plan, input.keys.clone(), &output).unwrap();
     run_with_sink(
-        EngineKind::Record,
+        kind,
         &plan,
-        &checkpointed(&dir, second_workers),
+        &checkpointed(kind, &dir, second_workers),
         input,
         Box::new(sink),
     )

@@ -1,0 +1,189 @@
+//! Checkpoints, Spark's way: a batch is the unit of recovery.
+//!
+//! Between two batches every partition is idle, so the driver's state and the partitions'
+//! state stores form a consistent cut without any barrier. After a batch (every
+//! `--checkpoint-every` events or `--checkpoint-interval`, and after the final batch) the
+//! driver runs the two-phase commit with the transactional sink: the rows of the batches
+//! since the last checkpoint are prepared, the checkpoint (state stores, watermarks, next
+//! batch id, the input offset after the batch) is written atomically, the rows are
+//! committed. Spark keeps an offset log (the batch's range, written before it runs) and a
+//! commit log (written after the sink has it); here one checkpoint file is both: a crash
+//! before it is written replays from the previous one, re-planning the same batches from
+//! the same offset (a replayed file or generator yields the same events, and batches of a
+//! backlog are cut at the same `--max-records-per-batch` bound).
+
+use crate::exec::PartitionState;
+use std::time::{Duration, Instant};
+use streamlab_checkpoint::{CheckpointStore, OnCorrupt};
+use streamlab_core::engine::{CheckpointOptions, EngineError, Poll, RunSummary, Source};
+use streamlab_core::watermark::Watermark;
+use streamlab_core::{Event, Plan};
+
+/// Events between checkpoints when neither bound is given.
+pub const DEFAULT_CHECKPOINT_EVERY: u64 = 100_000;
+
+/// What a checkpoint file holds.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Snapshot {
+    /// The query (a checkpoint of another query is refused).
+    pub query: String,
+    /// The last batch in it (the sink's epoch).
+    pub batch: u64,
+    /// Events with a smaller `seq` are in the state.
+    pub next_seq: u64,
+    /// The run had finished.
+    pub done: bool,
+    /// The watermark generator after the batch.
+    pub watermark: Watermark,
+    /// `W_(k-1)` of the next batch.
+    pub w_prev: i64,
+    /// `W_k` of the next batch.
+    pub w_cur: i64,
+    /// Processing time of the last batch (processing-time windows).
+    pub last_ts: i64,
+    /// The counts so far.
+    pub summary: RunSummary,
+    /// Every partition's state store, in partition order.
+    pub parts: Vec<PartitionState>,
+}
+
+/// When checkpoints are due, and where they go.
+pub struct Checkpointer {
+    store: CheckpointStore,
+    query: String,
+    every_events: Option<u64>,
+    interval: Option<Duration>,
+    since_events: u64,
+    since: Instant,
+    /// Checkpoints written.
+    pub written: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Time spent writing them (snapshot, encode, fsync, rename).
+    pub busy: Duration,
+}
+
+fn internal(e: impl std::fmt::Display) -> EngineError {
+    EngineError::Internal(e.to_string())
+}
+
+impl Checkpointer {
+    /// Opens the store; returns the checkpoint to resume from, if any.
+    pub fn open(
+        options: &CheckpointOptions,
+        plan: &Plan,
+    ) -> Result<(Checkpointer, Option<Snapshot>), EngineError> {
+        let on_corrupt = if options.fall_back_on_corrupt {
+            OnCorrupt::Previous
+        } else {
+            OnCorrupt::Fail
+        };
+        let store =
+            CheckpointStore::open(&options.dir, options.retain, on_corrupt).map_err(internal)?;
+        let query = plan.to_toml();
+        let restored = match store.latest().map_err(internal)? {
+            None => None,
+            Some(l) => {
+                let snap: Snapshot = serde_json::from_slice(&l.payload).map_err(|e| {
+                    EngineError::Internal(format!(
+                        "checkpoint {} in {}: cannot decode: {e}",
+                        l.id,
+                        store.dir().display()
+                    ))
+                })?;
+                if snap.query != query {
+                    return Err(EngineError::Internal(format!(
+                        "checkpoint directory {} holds checkpoints of another query",
+                        store.dir().display()
+                    )));
+                }
+                for skipped in &l.skipped {
+                    eprintln!(
+                        "streamlab microbatch: warning: {skipped}; using checkpoint {}",
+                        l.id
+                    );
+                }
+                Some(snap)
+            }
+        };
+        let interval = options
+            .interval
+            .map(|d| Duration::from_millis(d.ms().max(1) as u64));
+        let ck = Checkpointer {
+            store,
+            query,
+            every_events: options
+                .every_events
+                .or(interval.is_none().then_some(DEFAULT_CHECKPOINT_EVERY)),
+            interval,
+            since_events: 0,
+            since: Instant::now(),
+            written: 0,
+            bytes: 0,
+            busy: Duration::ZERO,
+        };
+        Ok((ck, restored))
+    }
+
+    /// Notes a batch of `events`; whether a checkpoint is due after it.
+    pub fn after_batch(&mut self, events: u64) -> bool {
+        self.since_events += events;
+        self.every_events.is_some_and(|n| self.since_events >= n)
+            || self.interval.is_some_and(|d| self.since.elapsed() >= d)
+    }
+
+    /// Writes `snapshot` as checkpoint `snapshot.batch`; `started`: when taking it began.
+    pub fn write(&mut self, mut snapshot: Snapshot, started: Instant) -> Result<(), EngineError> {
+        snapshot.query.clone_from(&self.query);
+        let payload = serde_json::to_vec(&snapshot)
+            .map_err(|e| EngineError::Internal(format!("encoding a checkpoint: {e}")))?;
+        let written = self
+            .store
+            .write(snapshot.batch, &payload)
+            .map_err(internal)?;
+        self.written += 1;
+        self.bytes += written.bytes;
+        self.busy += started.elapsed();
+        self.since_events = 0;
+        self.since = Instant::now();
+        Ok(())
+    }
+
+    /// A line for the run summary.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} checkpoints written to {} ({} bytes in all, {:.1} ms writing)",
+            self.written,
+            self.store.dir().display(),
+            self.bytes,
+            self.busy.as_secs_f64() * 1e3
+        )
+    }
+}
+
+/// A source that drops the events a restored checkpoint already holds.
+pub struct Resumed {
+    /// The source.
+    pub inner: Box<dyn Source>,
+    /// The first `seq` not in the checkpoint.
+    pub from: u64,
+}
+
+impl Source for Resumed {
+    fn poll(&mut self, buf: &mut Vec<Event>, max: usize) -> Result<Poll, EngineError> {
+        let before = buf.len();
+        loop {
+            let status = self.inner.poll(buf, max)?;
+            let from = self.from;
+            let mut i = 0;
+            buf.retain(|e| {
+                let keep = i < before || e.seq >= from;
+                i += 1;
+                keep
+            });
+            if buf.len() > before || status != Poll::Ready {
+                return Ok(status);
+            }
+        }
+    }
+}
