@@ -128,6 +128,32 @@ struct WorkerReport {
     error: Option<EngineError>,
 }
 
+/// With `--checkpoint`: the coordinator, and the checkpoint to resume from (the sink is
+/// told to keep what that checkpoint committed and drop the rest).
+fn open_checkpoints(
+    config: &Config,
+    plan: &Plan,
+    peers: usize,
+    sink: &mut dyn Sink,
+) -> Result<(Option<Coordinator>, Option<Restored>), EngineError> {
+    let Some(options) = &config.checkpoint else {
+        return Ok((None, None));
+    };
+    if config.cluster.is_some() {
+        return Err(EngineError::Internal(
+            "--checkpoint is not supported in a timely cluster yet (one process only)".into(),
+        ));
+    }
+    if !sink.transactional() {
+        return Err(EngineError::Internal(
+            "--checkpoint needs a transactional sink (an output file)".into(),
+        ));
+    }
+    let (coordinator, restored) = Coordinator::open(options, plan, peers)?;
+    sink.recover(restored.as_ref().map(|r| r.epoch))?;
+    Ok((Some(coordinator), restored))
+}
+
 /// Runs `plan` over `source` into `sink` on `config.workers` timely workers.
 pub fn run(
     config: &Config,
@@ -142,28 +168,8 @@ pub fn run(
         workers: config.workers * config.cluster.as_ref().map_or(1, |c| c.processes),
         ..Default::default()
     };
-    let (checkpoints, restored) = match &config.checkpoint {
-        None => (None, None),
-        Some(options) => {
-            if config.cluster.is_some() {
-                return Err(EngineError::Internal(
-                    "--checkpoint is not supported in a timely cluster yet (one process only)"
-                        .into(),
-                ));
-            }
-            if !sink.transactional() {
-                return Err(EngineError::Internal(
-                    "--checkpoint needs a transactional sink (an output file)".into(),
-                ));
-            }
-            let (coordinator, restored) = Coordinator::open(options, plan, summary.workers)?;
-            (Some(coordinator), restored)
-        }
-    };
     let mut sink = sink;
-    if checkpoints.is_some() {
-        sink.recover(restored.as_ref().map(|r| r.epoch))?;
-    }
+    let (checkpoints, restored) = open_checkpoints(config, plan, summary.workers, sink.as_mut())?;
     if let Some(r) = &restored {
         summary.notes.push(format!(
             "resumed from checkpoint {} (input from offset {})",
