@@ -253,6 +253,39 @@ impl CheckpointStore {
         }
     }
 
+    /// The newest good checkpoint decoded as JSON of `T`, for a run of `query` by
+    /// `engine`: a payload that does not decode, or one taken for another query
+    /// (`query_of` reads it from the payload), is an error naming the directory; corrupt
+    /// newer files skipped on the way are warned about on stderr.
+    pub fn latest_json<T: serde::de::DeserializeOwned>(
+        &self,
+        engine: &str,
+        query: &str,
+        query_of: impl Fn(&T) -> &str,
+    ) -> Result<Option<T>, CheckpointError> {
+        let Some(loaded) = self.latest()? else {
+            return Ok(None);
+        };
+        let payload: T =
+            serde_json::from_slice(&loaded.payload).map_err(|e| CheckpointError::Corrupt {
+                path: self.path_of(loaded.id),
+                reason: format!("cannot decode: {e}"),
+            })?;
+        if query_of(&payload) != query {
+            return Err(CheckpointError::Corrupt {
+                path: self.dir.clone(),
+                reason: "holds checkpoints of another query".into(),
+            });
+        }
+        for skipped in &loaded.skipped {
+            eprintln!(
+                "streamlab {engine}: warning: {skipped}; using checkpoint {}",
+                loaded.id
+            );
+        }
+        Ok(Some(payload))
+    }
+
     fn prune(&self) -> Result<(), CheckpointError> {
         for id in self.ids()?.into_iter().skip(self.retain) {
             let path = self.path_of(id);
@@ -271,6 +304,45 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("slck-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         CheckpointStore::open(dir, 3, on_corrupt).unwrap()
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Payload {
+        query: String,
+        n: u64,
+    }
+
+    #[test]
+    fn json_payloads_are_checked_against_the_query() {
+        let s = store("json", OnCorrupt::Fail);
+        let query_of = |p: &Payload| p.query.clone();
+        assert!(s
+            .latest_json("test", "q1", |p: &Payload| &p.query)
+            .unwrap()
+            .is_none());
+        s.write(1, br#"{"query": "q1", "n": 7}"#).unwrap();
+        let p: Payload = s
+            .latest_json("test", "q1", |p: &Payload| &p.query)
+            .unwrap()
+            .unwrap();
+        assert_eq!((query_of(&p), p.n), ("q1".to_string(), 7));
+        let other = s
+            .latest_json("test", "q2", |p: &Payload| &p.query)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(other.contains("another query"), "{other}");
+        s.write(2, b"not json").unwrap();
+        let bad = s
+            .latest_json("test", "q1", |p: &Payload| &p.query)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            bad.contains("chk-00000000000000000002.bin") && bad.contains("cannot decode"),
+            "{bad}"
+        );
+        fs::remove_dir_all(s.dir()).unwrap();
     }
 
     #[test]

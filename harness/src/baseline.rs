@@ -364,32 +364,14 @@ impl Engine for Baseline {
         };
         let mut resume_seq = 0u64;
         if let Some(c) = ck.as_mut() {
+            let query = plan.to_toml();
             let loaded = c
                 .store
-                .latest()
+                .latest_json("baseline", &query, |s: &Snapshot| &s.query)
                 .map_err(|e| EngineError::Internal(e.to_string()))?;
             match loaded {
                 None => sink.recover(None)?,
-                Some(l) => {
-                    let snap: Snapshot = serde_json::from_slice(&l.payload).map_err(|e| {
-                        EngineError::Internal(format!(
-                            "checkpoint {} in {}: cannot decode: {e}",
-                            l.id,
-                            c.store.dir().display()
-                        ))
-                    })?;
-                    if snap.query != plan.to_toml() {
-                        return Err(EngineError::Internal(format!(
-                            "checkpoint directory {} holds checkpoints of another query",
-                            c.store.dir().display()
-                        )));
-                    }
-                    for skipped in &l.skipped {
-                        eprintln!(
-                            "streamlab baseline: warning: {skipped}; using checkpoint {}",
-                            l.id
-                        );
-                    }
+                Some(snap) => {
                     sink.recover(Some(snap.epoch))?;
                     c.epoch = snap.epoch + 1;
                     resume_seq = snap.next_seq;
@@ -397,7 +379,7 @@ impl Engine for Baseline {
                     lp.restore(snap);
                     lp.summary.notes.push(format!(
                         "resumed from checkpoint {} (input from offset {resume_seq})",
-                        l.id
+                        c.epoch - 1
                     ));
                     if done {
                         sink.finish()?;

@@ -81,31 +81,9 @@ impl Checkpointer {
         let store =
             CheckpointStore::open(&options.dir, options.retain, on_corrupt).map_err(internal)?;
         let query = plan.to_toml();
-        let restored = match store.latest().map_err(internal)? {
-            None => None,
-            Some(l) => {
-                let snap: Snapshot = serde_json::from_slice(&l.payload).map_err(|e| {
-                    EngineError::Internal(format!(
-                        "checkpoint {} in {}: cannot decode: {e}",
-                        l.id,
-                        store.dir().display()
-                    ))
-                })?;
-                if snap.query != query {
-                    return Err(EngineError::Internal(format!(
-                        "checkpoint directory {} holds checkpoints of another query",
-                        store.dir().display()
-                    )));
-                }
-                for skipped in &l.skipped {
-                    eprintln!(
-                        "streamlab microbatch: warning: {skipped}; using checkpoint {}",
-                        l.id
-                    );
-                }
-                Some(snap)
-            }
-        };
+        let restored = store
+            .latest_json("microbatch", &query, |s: &Snapshot| &s.query)
+            .map_err(internal)?;
         let interval = options
             .interval
             .map(|d| Duration::from_millis(d.ms().max(1) as u64));

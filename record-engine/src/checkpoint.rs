@@ -126,36 +126,15 @@ impl Coordinator {
         let store =
             CheckpointStore::open(&options.dir, options.retain, on_corrupt).map_err(internal)?;
         let query = plan.to_toml();
-        let restored = match store.latest().map_err(internal)? {
-            None => None,
-            Some(loaded) => {
-                let p: Payload = serde_json::from_slice(&loaded.payload).map_err(|e| {
-                    EngineError::Internal(format!(
-                        "checkpoint {} in {}: cannot decode: {e}",
-                        loaded.id,
-                        store.dir().display()
-                    ))
-                })?;
-                if p.query != query {
-                    return Err(EngineError::Internal(format!(
-                        "checkpoint directory {} holds checkpoints of another query",
-                        store.dir().display()
-                    )));
-                }
-                for skipped in &loaded.skipped {
-                    eprintln!(
-                        "streamlab record: warning: {skipped}; using checkpoint {}",
-                        loaded.id
-                    );
-                }
-                Some(Restored {
-                    epoch: p.epoch,
-                    done: p.done,
-                    source: p.source,
-                    workers: p.workers,
-                })
-            }
-        };
+        let restored = store
+            .latest_json("record", &query, |p: &Payload| &p.query)
+            .map_err(internal)?
+            .map(|p| Restored {
+                epoch: p.epoch,
+                done: p.done,
+                source: p.source,
+                workers: p.workers,
+            });
         let coordinator = Coordinator {
             store,
             query,
