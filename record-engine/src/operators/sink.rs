@@ -49,36 +49,24 @@ pub struct SinkState {
 impl SinkState {
     /// Hands the source's share of checkpoint `epoch` to the coordinator.
     pub fn source_part(&mut self, epoch: u64, part: SourcePart) {
-        let SinkState {
-            sink,
-            checkpoints,
-            rows_out,
-            error,
-            ..
-        } = self;
-        if let (Some(sink), Some(c)) = (sink.as_mut(), checkpoints.as_mut()) {
-            match c.source_part(epoch, part, sink.as_mut()) {
-                Ok(n) => *rows_out += n,
-                Err(e) => {
-                    error.get_or_insert(e);
-                }
-            }
-        }
+        self.coordinate(|c, sink| c.source_part(epoch, part, sink));
     }
 
     fn worker_part(&mut self, part: WorkerPart) {
-        let SinkState {
-            sink,
-            checkpoints,
-            rows_out,
-            error,
-            ..
-        } = self;
-        if let (Some(sink), Some(c)) = (sink.as_mut(), checkpoints.as_mut()) {
-            match c.worker_part(part, sink.as_mut()) {
-                Ok(n) => *rows_out += n,
+        self.coordinate(|c, sink| c.worker_part(part, sink));
+    }
+
+    /// Runs `step` on the coordinator with the sink, counting the rows it wrote; the first
+    /// failure is kept for the run to report.
+    fn coordinate(
+        &mut self,
+        step: impl FnOnce(&mut Coordinator, &mut dyn Sink) -> Result<u64, EngineError>,
+    ) {
+        if let (Some(sink), Some(c)) = (self.sink.as_mut(), self.checkpoints.as_mut()) {
+            match step(c, sink.as_mut()) {
+                Ok(n) => self.rows_out += n,
                 Err(e) => {
-                    error.get_or_insert(e);
+                    self.error.get_or_insert(e);
                 }
             }
         }
