@@ -177,7 +177,16 @@ pub fn run_experiment(cfg: &ExperimentConfig, out: &Path) -> Result<serde_json::
         },
         cfg.experiment.name()
     );
-    write_folder(out, &readme, cfg, &raw, &summary, &files)?;
+    // The recovery experiment runs each engine once (its kills are the repetitions).
+    let written = ExperimentConfig {
+        reps: if cfg.experiment == Experiment::Recovery {
+            1
+        } else {
+            cfg.reps
+        },
+        ..cfg.clone()
+    };
+    write_folder(out, &readme, &written, &raw, &summary, &files)?;
     eprintln!("streamlab experiment: results in {}", out.display());
     Ok(summary)
 }

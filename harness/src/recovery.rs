@@ -1,7 +1,7 @@
 //! `streamlab experiment recovery`: failure recovery measured on real processes
 //! (measurement.md, "Failure recovery"). For each engine that checkpoints, a generated
 //! stream is run by `streamlab run --checkpoint` as a child process, which is killed with
-//! SIGKILL at pseudo-random points (a few checkpoints after each start, plus 0-3 ms, so
+//! SIGKILL at pseudo-random points (1-5 checkpoint ids after each start, plus 0-3 ms, so
 //! kills land between and during checkpoint writes) and restarted from its checkpoint
 //! directory until it finishes. The output is then checked row by row against a clean run
 //! (lost, duplicated, wrong) and its final answer against the oracle.
@@ -368,7 +368,7 @@ pub fn run(cfg: &RecoveryConfig, raw: &mut RawCsv) -> Result<(serde_json::Value,
         "W1 in update mode (a row per event) over {} generated clicks (1000 keys, 10 % disordered \
          by up to 3 s, 1 % late by 20 s), checkpoints every {} events, run by `streamlab run \
          --checkpoint` in a child process and killed with SIGKILL {} times at pseudo-random \
-         points (1-5 checkpoints after each start, plus 0-3 ms), restarted each time. \
+         points (1-5 checkpoint ids after each start, plus 0-3 ms: the micro-batch engine numbers checkpoints by batch, so there that is 1-3 checkpoints), restarted each time. \
          The micro-batch engine runs batches of half that many events (it checkpoints after a \
          batch). `rows_lost`, `rows_duplicated` and `rows_wrong` compare the final output line by line \
          and row by row with a clean run (exactly-once: all 0). `recovery_ms` is the time from a \
