@@ -3,7 +3,7 @@
 //! after every record (Flink's per-record rule) and at the default interval.
 //!
 //! ```text
-//! cargo run --release -p record-engine --example w1 -- [workers]
+//! cargo run --release -p record-engine --example record_w1 -- [workers]
 //! ```
 #![allow(clippy::unwrap_used)] // an example: a failure should stop it loudly
 
