@@ -37,6 +37,17 @@ pub enum OnCorrupt {
     Previous,
 }
 
+impl OnCorrupt {
+    /// [`OnCorrupt::Previous`] when `fall_back` (the engines' option), else `Fail`.
+    pub fn previous_if(fall_back: bool) -> OnCorrupt {
+        if fall_back {
+            OnCorrupt::Previous
+        } else {
+            OnCorrupt::Fail
+        }
+    }
+}
+
 impl std::str::FromStr for OnCorrupt {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

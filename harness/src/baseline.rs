@@ -340,11 +340,7 @@ impl Engine for Baseline {
                         "--checkpoint needs a transactional sink (an output file)".into(),
                     ));
                 }
-                let on_corrupt = if c.fall_back_on_corrupt {
-                    OnCorrupt::Previous
-                } else {
-                    OnCorrupt::Fail
-                };
+                let on_corrupt = OnCorrupt::previous_if(c.fall_back_on_corrupt);
                 let store = CheckpointStore::open(&c.dir, c.retain, on_corrupt)
                     .map_err(|e| EngineError::Internal(e.to_string()))?;
                 Some(Checkpointer {

@@ -73,11 +73,7 @@ impl Checkpointer {
         options: &CheckpointOptions,
         plan: &Plan,
     ) -> Result<(Checkpointer, Option<Snapshot>), EngineError> {
-        let on_corrupt = if options.fall_back_on_corrupt {
-            OnCorrupt::Previous
-        } else {
-            OnCorrupt::Fail
-        };
+        let on_corrupt = OnCorrupt::previous_if(options.fall_back_on_corrupt);
         let store =
             CheckpointStore::open(&options.dir, options.retain, on_corrupt).map_err(internal)?;
         let query = plan.to_toml();

@@ -118,11 +118,7 @@ impl Coordinator {
         plan: &Plan,
         peers: usize,
     ) -> Result<(Coordinator, Option<Restored>), EngineError> {
-        let on_corrupt = if options.fall_back_on_corrupt {
-            OnCorrupt::Previous
-        } else {
-            OnCorrupt::Fail
-        };
+        let on_corrupt = OnCorrupt::previous_if(options.fall_back_on_corrupt);
         let store =
             CheckpointStore::open(&options.dir, options.retain, on_corrupt).map_err(internal)?;
         let query = plan.to_toml();
