@@ -87,6 +87,27 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ {
     }
 }
 
+/// Ids of the checkpoint files in `dir`, unordered.
+fn ids_in(dir: &Path) -> Result<Vec<u64>, CheckpointError> {
+    Ok(fs::read_dir(dir)
+        .map_err(io(dir))?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            name.strip_prefix("chk-")?
+                .strip_suffix(".bin")?
+                .parse()
+                .ok()
+        })
+        .collect())
+}
+
+/// The newest checkpoint id in `dir`, read from outside the process that writes them
+/// (no directory is created; none, or an unreadable one, gives `None`).
+pub fn newest_id(dir: &Path) -> Option<u64> {
+    ids_in(dir).ok()?.into_iter().max()
+}
+
 /// A checkpoint read back.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Loaded {
@@ -171,17 +192,7 @@ impl CheckpointStore {
 
     /// Ids of the checkpoint files present, newest first.
     pub fn ids(&self) -> Result<Vec<u64>, CheckpointError> {
-        let mut ids: Vec<u64> = fs::read_dir(&self.dir)
-            .map_err(io(&self.dir))?
-            .filter_map(|e| e.ok())
-            .filter_map(|e| {
-                let name = e.file_name().to_string_lossy().to_string();
-                name.strip_prefix("chk-")?
-                    .strip_suffix(".bin")?
-                    .parse()
-                    .ok()
-            })
-            .collect();
+        let mut ids = ids_in(&self.dir)?;
         ids.sort_unstable_by(|a, b| b.cmp(a));
         Ok(ids)
     }

@@ -70,20 +70,6 @@ fn streamlab() -> Command {
     c
 }
 
-/// Newest checkpoint id in `dir` (`chk-<id>.bin`), seen from outside the process.
-fn newest_checkpoint(dir: &Path) -> Option<u64> {
-    std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| {
-            let name = e.ok()?.file_name().to_string_lossy().to_string();
-            name.strip_prefix("chk-")?
-                .strip_suffix(".bin")?
-                .parse()
-                .ok()
-        })
-        .max()
-}
-
 /// Sizes of the checkpoint files in `dir`.
 fn checkpoint_sizes(dir: &Path) -> Vec<u64> {
     std::fs::read_dir(dir)
@@ -248,7 +234,7 @@ pub fn run(cfg: &RecoveryConfig, raw: &mut RawCsv) -> Result<(serde_json::Value,
         let args = with_checkpoints(&out, &ck);
         let mut kills = Vec::new();
         for _ in 0..cfg.kills {
-            let before = newest_checkpoint(&ck);
+            let before = streamlab_checkpoint::newest_id(&ck);
             let started = Instant::now();
             let mut child = streamlab()
                 .args(&args)
@@ -259,7 +245,7 @@ pub fn run(cfg: &RecoveryConfig, raw: &mut RawCsv) -> Result<(serde_json::Value,
             let mut first_output = None;
             let mut finished = false;
             loop {
-                let newest = newest_checkpoint(&ck);
+                let newest = streamlab_checkpoint::newest_id(&ck);
                 if first_output.is_none() && newest.is_some() && newest != before {
                     first_output = Some(started.elapsed().as_secs_f64() * 1e3);
                 }
@@ -279,14 +265,14 @@ pub fn run(cfg: &RecoveryConfig, raw: &mut RawCsv) -> Result<(serde_json::Value,
             kills.push(Kill {
                 resumed_from: before,
                 first_output_ms: first_output,
-                checkpoint_at_kill: newest_checkpoint(&ck),
+                checkpoint_at_kill: streamlab_checkpoint::newest_id(&ck),
                 landed,
             });
             if !landed {
                 break;
             }
         }
-        let last_before = newest_checkpoint(&ck);
+        let last_before = streamlab_checkpoint::newest_id(&ck);
         let restart = Instant::now();
         let (final_summary, _) =
             run_to_end(&args, &dir.join(format!("{engine}-killed.summary.json")))?;

@@ -107,25 +107,11 @@ fn run_args(
     ]
 }
 
-/// The newest checkpoint id in `ck` (progress as seen from outside the process).
-fn newest_checkpoint(ck: &Path) -> Option<u64> {
-    std::fs::read_dir(ck)
-        .ok()?
-        .filter_map(|e| {
-            let name = e.ok()?.file_name().to_string_lossy().to_string();
-            name.strip_prefix("chk-")?
-                .strip_suffix(".bin")?
-                .parse()
-                .ok()
-        })
-        .max()
-}
-
 /// Starts the run, waits until it has written `checkpoints` more checkpoints, then a few
 /// more milliseconds (so the kill lands between or during checkpoint writes), and sends
 /// SIGKILL. True when the kill landed before the run finished.
 fn run_and_kill(args: &[String], ck: &Path, checkpoints: u64, extra: Duration) -> bool {
-    let before = newest_checkpoint(ck);
+    let before = streamlab_checkpoint::newest_id(ck);
     let mut child = streamlab()
         .args(args)
         .stdout(Stdio::null())
@@ -133,7 +119,7 @@ fn run_and_kill(args: &[String], ck: &Path, checkpoints: u64, extra: Duration) -
         .spawn()
         .unwrap();
     let target = before.map_or(checkpoints - 1, |b| b + checkpoints);
-    while newest_checkpoint(ck).is_none_or(|n| n < target) {
+    while streamlab_checkpoint::newest_id(ck).is_none_or(|n| n < target) {
         if child.try_wait().unwrap().is_some() {
             return false;
         }
