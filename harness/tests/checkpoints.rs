@@ -134,17 +134,16 @@ fn crash_and_resume_on(
     assert!(crashed.is_err(), "the first run must fail");
     assert!(!output.exists(), "a crashed run publishes no output");
 
+    // A run that reads the whole input into the output file, with the checkpoints.
+    let resume = || {
+        let input = decode();
+        let sink = TransactionalFileSink::new(&plan, input.keys.clone(), &output).unwrap();
+        let options = checkpointed(kind, &dir, second_workers);
+        run_with_sink(kind, &plan, &options, input, Box::new(sink)).unwrap()
+    };
+
     // Second run: resumes and finishes.
-    let input = decode();
-    let sink = TransactionalFileSink::new(&plan, input.keys.clone(), &output).unwrap();
-    let summary = run_with_sink(
-        kind,
-        &plan,
-        &checkpointed(kind, &dir, second_workers),
-        input,
-        Box::new(sink),
-    )
-    .unwrap();
+    let summary = resume();
     assert!(
         summary
             .notes
@@ -190,16 +189,7 @@ fn crash_and_resume_on(
     }
 
     // Third run on a finished checkpoint: nothing to do, output unchanged.
-    let input = decode();
-    let sink = TransactionalFileSink::new(&plan, input.keys.clone(), &output).unwrap();
-    run_with_sink(
-        kind,
-        &plan,
-        &checkpointed(kind, &dir, second_workers),
-        input,
-        Box::new(sink),
-    )
-    .unwrap();
+    resume();
     assert_eq!(
         sorted_lines(&std::fs::read_to_string(&output).unwrap()),
         got

@@ -74,9 +74,9 @@
 //!   ends, Spark's default.
 //! - **Checkpoints after a batch** ([`checkpoint`]): between batches the partitions are
 //!   idle, so their state stores and the driver's watermarks are a consistent cut with no
-//!   barrier; one checkpoint file serves as Spark's offset and commit logs. W1, 10M events,
-//!   `streamlab run` on 1 worker: 45M events/s without, 39-42M with a checkpoint every
-//!   100 ms (0.7-1.5 MB each, 5-7 ms per checkpoint including the partitions' snapshot).
+//!   barrier; one checkpoint file serves as Spark's offset and commit logs. W1, 10M events
+//!   (the record engine's docs give the commands), `streamlab run` on 1 worker, 3 runs:
+//!   45M events/s without, 39-42M with a checkpoint every 100 ms (0.7-1.5 MB each, 5-7 ms per checkpoint including the partitions' snapshot).
 //!   `streamlab experiment recovery` (results/2026-12-01-vm-recovery): 100 SIGKILLs, 0 rows
 //!   lost, duplicated or wrong.
 
