@@ -70,7 +70,7 @@ impl Inputs {
     }
 }
 
-/// The part of the [`Clock`] a checkpoint keeps, so a resumed run goes on with the stamps
+/// The part of the source's clock a checkpoint keeps, so a resumed run goes on with the stamps
 /// the first run would have used.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClockState {
