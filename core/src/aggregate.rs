@@ -245,6 +245,7 @@ as = "d"
             seq: 0,
             time: 0,
             key: 0,
+            part: 0,
             fields: smallvec![v],
         }
     }

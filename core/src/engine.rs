@@ -3,7 +3,7 @@
 //! oracle implement [`Engine`], so the harness can swap them by name.
 
 use crate::duration::DurationMs;
-use crate::event::Event;
+use crate::event::{Event, Part};
 use crate::query::Plan;
 use crate::row::OutRow;
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,13 @@ pub trait Source: Send {
     /// Appends up to `max` events that are available now to `buf`. May block briefly
     /// (about a millisecond at most) waiting for data before answering `Pending`.
     fn poll(&mut self, buf: &mut Vec<Event>, max: usize) -> Result<Poll, EngineError>;
+
+    /// How many partitions the source reads (events carry their index in
+    /// [`Event::part`]). Each partition holds the watermark back until it has delivered
+    /// events, as every Kafka partition does in Flink and Spark; 1 for a file.
+    fn partitions(&self) -> Part {
+        1
+    }
 }
 
 /// Where rows go. Called from the engine's thread that owns the sink.
@@ -65,18 +72,30 @@ pub trait Sink: Send {
 /// An in-memory source over pre-decoded events (tests, benchmarks).
 pub struct VecSource {
     events: std::vec::IntoIter<Event>,
+    partitions: Part,
 }
 
 impl VecSource {
     /// Serves `events` in order, then ends.
     pub fn new(events: Vec<Event>) -> VecSource {
+        VecSource::with_partitions(events, 1)
+    }
+
+    /// Serves `events`, which come from `partitions` source partitions (their
+    /// [`Event::part`]), in order, then ends.
+    pub fn with_partitions(events: Vec<Event>, partitions: Part) -> VecSource {
         VecSource {
             events: events.into_iter(),
+            partitions,
         }
     }
 }
 
 impl Source for VecSource {
+    fn partitions(&self) -> Part {
+        self.partitions
+    }
+
     fn poll(&mut self, buf: &mut Vec<Event>, max: usize) -> Result<Poll, EngineError> {
         let before = buf.len();
         buf.extend(self.events.by_ref().take(max));

@@ -18,6 +18,10 @@ use std::sync::{Arc, RwLock};
 /// Id of an interned group key (the tuple of group-by values).
 pub type KeyId = u32;
 
+/// Index of the source partition an event came from (a Kafka partition; 0 for a file or
+/// generator). Each partition has its own watermark; see [`crate::watermark::Watermark`].
+pub type Part = u16;
+
 /// The fields an event carries, in the plan's slot order (inline up to three).
 pub type Fields = SmallVec<[Scalar; 3]>;
 
@@ -32,6 +36,9 @@ pub struct Event {
     pub time: i64,
     /// Interned group key.
     pub key: KeyId,
+    /// Source partition (0 unless the source has several).
+    #[serde(default)]
+    pub part: Part,
     /// Filtered and aggregated fields.
     pub fields: Fields,
 }
@@ -375,6 +382,7 @@ impl Decoder {
             seq,
             time,
             key,
+            part: 0,
             fields,
         })
     }

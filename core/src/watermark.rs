@@ -4,47 +4,76 @@
 //! +infinity at the end of a bounded input. A window closes when `end <= W`; an
 //! assignment to a window that closed before the event was processed is late.
 //! Engines differ only in *when* they call [`Watermark::advance`]: per record or every N
-//! records (record engine), at the end of each batch (micro-batch engine).
+//! records (record engine), at the end of each batch (micro-batch engine). With several
+//! source partitions M is the minimum over the partitions (see [`Watermark`]).
+
+use crate::event::Part;
 
 /// The watermark value before any event: nothing has closed.
 pub const MIN_WATERMARK: i64 = i64::MIN;
 /// The watermark value at the end of a bounded input: everything closes.
 pub const MAX_WATERMARK: i64 = i64::MAX;
 
-/// Tracks the largest event time seen and the watermark derived from it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// Tracks the largest event time seen per source partition and the watermark derived
+/// from them.
+///
+/// With several partitions (a Kafka topic's), M is the smallest of the partitions'
+/// largest event times: each partition is a source with its own watermark and the
+/// effective watermark is their minimum, as Flink combines parallel sources (Spark does
+/// the same across input streams; within one Kafka stream it takes the global maximum).
+/// So a partition that lags, or has not delivered anything yet, holds W back instead of
+/// making the other partitions' records late. A partition that stops delivering holds it
+/// back until the input ends (there is no idleness timeout).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Watermark {
     delay: i64,
-    max_event_time: i64,
+    /// Largest event time per partition (`i64::MIN`: none yet).
+    maxima: Vec<i64>,
     current: i64,
 }
 
 impl Watermark {
-    /// A watermark with bounded out-of-orderness `delay` ms, at -infinity.
-    pub fn new(delay: i64) -> Self {
+    /// A watermark with bounded out-of-orderness `delay` ms over `partitions` partitions
+    /// (at least one), at -infinity.
+    pub fn new(delay: i64, partitions: Part) -> Self {
         Watermark {
             delay,
-            max_event_time: i64::MIN,
+            maxima: vec![i64::MIN; usize::from(partitions.max(1))],
             current: MIN_WATERMARK,
         }
     }
 
-    /// Notes an event time. Does not move the watermark: see [`Self::advance`].
+    /// Notes an event time from partition `part`. Does not move the watermark: see
+    /// [`Self::advance`]. A partition beyond those declared joins from now on.
     #[inline]
-    pub fn observe(&mut self, event_time: i64) {
-        if event_time > self.max_event_time {
-            self.max_event_time = event_time;
+    pub fn observe(&mut self, part: Part, event_time: i64) {
+        let part = usize::from(part);
+        if part >= self.maxima.len() {
+            self.maxima.resize(part + 1, i64::MIN);
+        }
+        let max = &mut self.maxima[part];
+        if event_time > *max {
+            *max = event_time;
         }
     }
 
-    /// Moves the watermark to `max event time - delay` if that is later. Returns the new
-    /// value when it moved.
+    /// Notes the largest event time of a group of events from partition `part`.
+    #[inline]
+    pub fn observe_max(&mut self, part: Part, max_event_time: i64) {
+        if max_event_time != i64::MIN {
+            self.observe(part, max_event_time);
+        }
+    }
+
+    /// Moves the watermark to `M - delay` if that is later. Returns the new value when it
+    /// moved.
     #[inline]
     pub fn advance(&mut self) -> Option<i64> {
-        if self.max_event_time == i64::MIN {
+        let m = self.max_event_time();
+        if m == i64::MIN {
             return None;
         }
-        let candidate = self.max_event_time.saturating_sub(self.delay);
+        let candidate = m.saturating_sub(self.delay);
         if candidate > self.current {
             self.current = candidate;
             Some(candidate)
@@ -69,14 +98,61 @@ impl Watermark {
         self.current
     }
 
-    /// The largest event time seen (`i64::MIN` before any).
+    /// M: the smallest of the partitions' largest event times (`i64::MIN` while some
+    /// partition has delivered nothing).
     pub fn max_event_time(&self) -> i64 {
-        self.max_event_time
+        self.maxima.iter().copied().min().unwrap_or(i64::MIN)
+    }
+
+    /// The largest event time of each partition.
+    pub fn partition_maxima(&self) -> &[i64] {
+        &self.maxima
     }
 
     /// The delay D.
     pub fn delay(&self) -> i64 {
         self.delay
+    }
+}
+
+/// Largest event time per partition of a group of events (a batch, a partition's share
+/// of one), merged into a [`Watermark`] afterwards.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PartitionMaxima(Vec<i64>);
+
+impl PartitionMaxima {
+    /// Notes an event time from partition `part`.
+    #[inline]
+    pub fn observe(&mut self, part: Part, event_time: i64) {
+        match self.0.get_mut(usize::from(part)) {
+            Some(max) => *max = (*max).max(event_time),
+            None => self.grow(part, event_time),
+        }
+    }
+
+    #[cold]
+    fn grow(&mut self, part: Part, event_time: i64) {
+        self.0.resize(usize::from(part) + 1, i64::MIN);
+        self.0[usize::from(part)] = event_time;
+    }
+
+    /// Takes in another group's maxima.
+    pub fn merge(&mut self, other: &PartitionMaxima) {
+        for (part, &t) in other.0.iter().enumerate() {
+            self.observe(part as Part, t);
+        }
+    }
+
+    /// Feeds the maxima into `w`.
+    pub fn observe_into(&self, w: &mut Watermark) {
+        for (part, &t) in self.0.iter().enumerate() {
+            w.observe_max(part as Part, t);
+        }
+    }
+
+    /// The largest event time over every partition (`i64::MIN` when empty).
+    pub fn overall(&self) -> i64 {
+        self.0.iter().copied().max().unwrap_or(i64::MIN)
     }
 }
 
@@ -99,16 +175,50 @@ mod tests {
 
     #[test]
     fn watermark_trails_the_max_by_the_delay_and_never_decreases() {
-        let mut w = Watermark::new(5);
+        let mut w = Watermark::new(5, 1);
         assert_eq!(w.current(), MIN_WATERMARK);
-        w.observe(20);
+        w.observe(0, 20);
         assert_eq!(w.current(), MIN_WATERMARK, "observe alone does not move it");
         assert_eq!(w.advance(), Some(15));
-        w.observe(10);
+        w.observe(0, 10);
         assert_eq!(w.advance(), None);
         assert_eq!(w.current(), 15);
         w.finish();
         assert_eq!(w.current(), MAX_WATERMARK);
+    }
+
+    #[test]
+    fn with_partitions_the_slowest_partition_sets_the_watermark() {
+        let mut w = Watermark::new(0, 2);
+        w.observe(0, 100);
+        assert_eq!(w.advance(), None, "partition 1 has delivered nothing yet");
+        w.observe(1, 40);
+        assert_eq!(w.advance(), Some(40));
+        w.observe(1, 70);
+        assert_eq!(w.advance(), Some(70));
+        w.observe(1, 500);
+        assert_eq!(w.advance(), Some(100), "now partition 0 is the slowest");
+        assert_eq!(w.partition_maxima(), &[100, 500]);
+        w.observe(2, 10);
+        assert_eq!(
+            w.advance(),
+            None,
+            "a late-joining partition holds it, never lowers it"
+        );
+        assert_eq!(w.current(), 100);
+    }
+
+    #[test]
+    fn partition_maxima_merge_into_the_watermark() {
+        let (mut a, mut b) = (PartitionMaxima::default(), PartitionMaxima::default());
+        a.observe(0, 5);
+        b.observe(1, 9);
+        b.observe(0, 3);
+        a.merge(&b);
+        assert_eq!(a.overall(), 9);
+        let mut w = Watermark::new(1, 2);
+        a.observe_into(&mut w);
+        assert_eq!(w.advance(), Some(4));
     }
 
     #[test]

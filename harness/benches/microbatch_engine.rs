@@ -157,7 +157,7 @@ fn timely_run(plan: &'static Plan, input: &Held, batch: usize, workers: usize) -
                                     last_seq: None,
                                 };
                                 let out = part.run(&params, &events);
-                                max_time = max_time.max(out.max_time);
+                                max_time = max_time.max(out.maxima.overall());
                                 w = w.max(max_time.saturating_sub(plan.delay_ms));
                                 rows_in_op.set(rows_in_op.get() + out.rows.len() as u64);
                             }

@@ -147,7 +147,7 @@ impl Loop<'_> {
             }
         }
         self.summary.late_dropped += u64::from(late);
-        self.watermark.observe(e.time);
+        self.watermark.observe(e.part, e.time);
         if self.watermark.advance().is_some() && !self.keeps_everything() {
             self.close();
         }
@@ -230,7 +230,7 @@ impl Loop<'_> {
             epoch,
             next_seq,
             done,
-            watermark: self.watermark,
+            watermark: self.watermark.clone(),
             fixed: self
                 .fixed
                 .iter()
@@ -319,7 +319,7 @@ impl Engine for Baseline {
         let started = std::time::Instant::now();
         let mut lp = Loop {
             plan,
-            watermark: Watermark::new(plan.delay_ms),
+            watermark: Watermark::new(plan.delay_ms, source.partitions()),
             fixed: Vec::new(),
             sessions: FxHashMap::default(),
             next_session_end: i64::MAX,

@@ -124,6 +124,10 @@ impl<S: Source> Source for WarmupClock<S> {
         }
         Ok(status)
     }
+
+    fn partitions(&self) -> streamlab_core::Part {
+        self.inner.partitions()
+    }
 }
 
 /// Runs one measured run in this process (the child side of `bench`): generate and decode

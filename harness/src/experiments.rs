@@ -621,12 +621,14 @@ fn kafka_logs(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
             events: None,
         };
         let keys = Arc::new(streamlab_core::KeyTable::default());
+        let parts = partitions(&broker.addr, &topic)?;
         let source = crate::live::spawn_live(
             &plan,
             keys.clone(),
             &topic,
             false,
-            kafka_reader(addr, partitions(&broker.addr, &topic)?),
+            parts.len() as streamlab_core::Part,
+            kafka_reader(addr, parts),
         );
         let stats = source.stats();
         // Latency runs from each line's scheduled send time (its Kafka timestamp, ms since

@@ -90,7 +90,7 @@ impl LiveInput {
         Ok(match self {
             LiveInput::Tcp { addr } => {
                 let name = format!("tcp://{addr}");
-                spawn_live(plan, keys, &name, strict, tcp_reader(addr))
+                spawn_live(plan, keys, &name, strict, 1, tcp_reader(addr))
             }
             LiveInput::Kafka(addr) => {
                 let parts = crate::kafka::check_source(&addr)?;
@@ -100,12 +100,13 @@ impl LiveInput {
                     keys,
                     &name,
                     strict,
+                    parts.len() as streamlab_core::Part,
                     crate::kafka::kafka_reader(addr, parts),
                 )
             }
             LiveInput::Dir { path, idle } => {
                 let name = format!("dir://{}", path.display());
-                spawn_live(plan, keys, &name, strict, dir_reader(path, idle))
+                spawn_live(plan, keys, &name, strict, 1, dir_reader(path, idle))
             }
         })
     }

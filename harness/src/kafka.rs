@@ -234,7 +234,12 @@ fn consume(addr: &KafkaAddr, parts: &[i32], feed: &mut LineFeed) -> Result<()> {
                     continue;
                 }
                 count += 1;
+                let part = parts
+                    .iter()
+                    .position(|&p| p == msg.partition())
+                    .unwrap_or(0);
                 if !feed.line_produced_at(
+                    part as streamlab_core::Part,
                     msg.payload().unwrap_or_default(),
                     msg.timestamp().to_millis(),
                 ) {

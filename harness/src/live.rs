@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use streamlab_core::engine::{EngineError, Poll, Source};
-use streamlab_core::{Decoder, Event, KeyTable, Plan};
+use streamlab_core::watermark::Watermark;
+use streamlab_core::{Decoder, Event, KeyTable, Part, Plan};
 
 /// Lines are handed over in chunks of at most this many events, or sooner when the input
 /// pauses (a chunk is sent as soon as no further line is immediately available).
@@ -30,8 +31,9 @@ pub struct LiveStats {
     /// For latency across a broker: when each line (by seq) was produced, ms since the
     /// epoch, where the input knows it (Kafka's message timestamp).
     pub produced_ms: Mutex<Vec<i64>>,
-    /// (largest event time so far, seq of the event that raised it): what append-row
-    /// triggers are looked up in (see `metrics::AppendTriggers`).
+    /// (the watermark's M so far: the smallest of the partitions' largest event times,
+    /// seq of the event that raised it): what append-row triggers are looked up in (see
+    /// `metrics::AppendTriggers`).
     pub max_steps: Mutex<Vec<(i64, u64)>>,
 }
 
@@ -44,17 +46,21 @@ pub struct LineFeed {
     seq: u64,
     stats: Arc<LiveStats>,
     strict: bool,
+    /// The watermark's M as the input delivers it (min over partitions of their largest
+    /// event time), for `max_steps`.
+    maxima: Watermark,
 }
 
 impl LineFeed {
     /// Decodes one line (without newline); returns false when the engine has gone or
     /// `--strict` met a malformed line.
     pub fn line(&mut self, line: &[u8]) -> bool {
-        self.line_produced_at(line, None)
+        self.line_produced_at(0, line, None)
     }
 
-    /// As [`Self::line`], noting when the line was produced (ms since the epoch).
-    pub fn line_produced_at(&mut self, line: &[u8], produced_ms: Option<i64>) -> bool {
+    /// As [`Self::line`], for a line of source partition `part`, noting when the line was
+    /// produced (ms since the epoch).
+    pub fn line_produced_at(&mut self, part: Part, line: &[u8], produced_ms: Option<i64>) -> bool {
         let seq = self.seq;
         self.seq += 1;
         if let Some(ms) = produced_ms {
@@ -74,16 +80,19 @@ impl LineFeed {
             ))),
         };
         match decoded {
-            Ok(e) => {
-                let mut steps = self
-                    .stats
-                    .max_steps
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner());
-                if steps.last().is_none_or(|&(max, _)| e.time > max) {
-                    steps.push((e.time, e.seq));
+            Ok(mut e) => {
+                e.part = part;
+                let before = self.maxima.max_event_time();
+                self.maxima.observe(part, e.time);
+                let m = self.maxima.max_event_time();
+                if m > before {
+                    let mut steps = self
+                        .stats
+                        .max_steps
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner());
+                    steps.push((m, e.seq));
                 }
-                drop(steps);
                 self.chunk.push(e);
                 self.stats.events.fetch_add(1, Ordering::Relaxed);
                 if self.chunk.len() >= CHUNK {
@@ -126,12 +135,14 @@ impl Drop for LineFeed {
     }
 }
 
-/// Starts `read` on its own thread with a [`LineFeed`]; returns the engine's source.
+/// Starts `read` on its own thread with a [`LineFeed`]; returns the engine's source, which
+/// has `partitions` partitions (see [`Source::partitions`]).
 pub fn spawn_live(
     plan: &Plan,
     keys: Arc<KeyTable>,
     name: &str,
     strict: bool,
+    partitions: Part,
     read: impl FnOnce(&mut LineFeed) + Send + 'static,
 ) -> LiveSource {
     let (tx, rx) = crossbeam_channel::unbounded();
@@ -144,6 +155,7 @@ pub fn spawn_live(
         seq: 0,
         stats: stats.clone(),
         strict,
+        maxima: Watermark::new(0, partitions),
     };
     let thread = std::thread::Builder::new()
         .name(format!("input {name}"))
@@ -157,6 +169,7 @@ pub fn spawn_live(
         pending: Vec::new().into_iter(),
         stats,
         thread: Some(thread),
+        partitions,
     }
 }
 
@@ -166,6 +179,7 @@ pub struct LiveSource {
     pending: std::vec::IntoIter<Event>,
     stats: Arc<LiveStats>,
     thread: Option<std::thread::JoinHandle<()>>,
+    partitions: Part,
 }
 
 impl LiveSource {
@@ -176,6 +190,10 @@ impl LiveSource {
 }
 
 impl Source for LiveSource {
+    fn partitions(&self) -> Part {
+        self.partitions
+    }
+
     fn poll(&mut self, buf: &mut Vec<Event>, max: usize) -> Result<Poll, EngineError> {
         let before = buf.len();
         while buf.len() - before < max {

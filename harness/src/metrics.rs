@@ -266,6 +266,7 @@ mod tests {
             seq,
             time,
             key: 0,
+            part: 0,
             fields: Default::default(),
         }
     }

@@ -403,6 +403,7 @@ mod tests {
                 seq: i,
                 time: i as i64,
                 key: 0,
+                part: 0,
                 fields: Default::default(),
             })
             .collect();

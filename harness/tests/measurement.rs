@@ -25,6 +25,7 @@ fn events(n: u64) -> Vec<Event> {
             seq: i,
             time: i as i64,
             key: 0,
+            part: 0,
             fields: Default::default(),
         })
         .collect()

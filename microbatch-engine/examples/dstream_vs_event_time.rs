@@ -51,6 +51,7 @@ fn events(disorder: f64, max_delay: i64) -> Vec<Event> {
                 seq,
                 time,
                 key: (next() % KEYS) as u32,
+                part: 0,
                 fields: Default::default(),
             }
         })

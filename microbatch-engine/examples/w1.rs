@@ -50,6 +50,7 @@ fn events(n: u64) -> Vec<Event> {
                 seq,
                 time,
                 key: (next() % 10_000) as u32,
+                part: 0,
                 fields: smallvec![Scalar::Int((next() % 100) as i64)],
             }
         })

@@ -160,4 +160,8 @@ impl Source for Resumed {
             }
         }
     }
+
+    fn partitions(&self) -> streamlab_core::Part {
+        self.inner.partitions()
+    }
 }

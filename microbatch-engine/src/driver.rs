@@ -23,7 +23,7 @@ use streamlab_core::engine::{
     processing_time_ms, CheckpointOptions, EngineError, RunSummary, Sink, Source, Trigger,
 };
 use streamlab_core::query::TimeDomain;
-use streamlab_core::watermark::{Watermark, MAX_WATERMARK, MIN_WATERMARK};
+use streamlab_core::watermark::{PartitionMaxima, Watermark, MAX_WATERMARK, MIN_WATERMARK};
 use streamlab_core::{Event, OutputMode, Plan};
 
 /// The settings of one run, after defaults.
@@ -96,7 +96,7 @@ impl Driver<'_, '_> {
                 self.last_seq.map_or(0, |s| s + 1)
             },
             done: last,
-            watermark: self.watermark,
+            watermark: self.watermark.clone(),
             w_prev: self.w_prev,
             w_cur: self.w_cur,
             last_ts: self.last_ts,
@@ -146,7 +146,7 @@ impl Driver<'_, '_> {
         };
         let input_rows = events.len();
         let (outputs, events) = self.pool.run_batch(params, events, meanwhile)?;
-        let mut max_time = i64::MIN;
+        let mut maxima = PartitionMaxima::default();
         let (mut late, mut output_rows) = (0u64, 0usize);
         for out in &outputs {
             if !out.rows.is_empty() {
@@ -155,7 +155,7 @@ impl Driver<'_, '_> {
             output_rows += out.rows.len();
             late += out.late;
             self.summary.filtered += out.filtered;
-            max_time = max_time.max(out.max_time);
+            maxima.merge(&out.maxima);
         }
         self.summary.events_in += input_rows as u64;
         self.summary.late_dropped += late;
@@ -163,9 +163,7 @@ impl Driver<'_, '_> {
         self.summary.emissions += 1;
 
         // W_(k+1), from the events of batches 0..k.
-        if max_time != i64::MIN {
-            self.watermark.observe(max_time);
-        }
+        maxima.observe_into(&mut self.watermark);
         self.watermark.advance();
         self.w_prev = params.close_at;
         self.w_cur = self.watermark.current().max(self.w_prev);
@@ -311,7 +309,7 @@ pub fn run(
         let mut pool = WorkerPool::start(scope, plan, config.workers, config.placement)?;
         let mut resumed_note = None;
         let (mut watermark, mut w_prev, mut w_cur, mut next_id, mut last_ts) = (
-            Watermark::new(plan.delay_ms),
+            Watermark::new(plan.delay_ms, source.partitions()),
             MIN_WATERMARK,
             MIN_WATERMARK,
             0,

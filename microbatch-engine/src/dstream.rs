@@ -18,7 +18,7 @@
 //! use std::sync::{Arc, Mutex};
 //!
 //! let events: Vec<Event> = (0..6)
-//!     .map(|i| Event { seq: i, time: 0, key: (i % 2) as u32, fields: Default::default() })
+//!     .map(|i| Event { seq: i, time: 0, key: (i % 2) as u32, part: 0, fields: Default::default() })
 //!     .collect();
 //! // Batches of 2 events, one per simulated second.
 //! let ssc = StreamingContext::new(BatchClock::Simulated { interval_ms: 1_000, events_per_batch: 2, start_ms: 0 });
@@ -327,6 +327,7 @@ mod tests {
                 seq: i as u64,
                 time: i as i64,
                 key,
+                part: 0,
                 fields: Default::default(),
             })
             .collect()

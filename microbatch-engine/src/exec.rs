@@ -20,7 +20,7 @@
 use crate::output::Emission;
 use crate::state_store::{partition_of, Entry, FixedStore, KeySessions, SessionStore, WindowSlot};
 use std::collections::hash_map::Entry as MapEntry;
-use streamlab_core::watermark::is_late;
+use streamlab_core::watermark::{is_late, PartitionMaxima};
 use streamlab_core::{Event, KeyId, OutRow, OutputMode, Plan, Window, WindowSpec};
 
 /// The watermarks one batch runs under.
@@ -45,9 +45,9 @@ pub struct PartOutput {
     pub late: u64,
     /// Events removed by the filters.
     pub filtered: u64,
-    /// Largest event time among the partition's events that passed the filters
-    /// (`i64::MIN` when none): the input of the next watermark.
-    pub max_time: i64,
+    /// Largest event time per source partition among the events that passed the
+    /// filters: the input of the next watermark.
+    pub maxima: PartitionMaxima,
 }
 
 /// A partition's state between two batches, as a checkpoint holds it.
@@ -145,10 +145,7 @@ impl<'p> Partition<'p> {
         } else {
             i64::MIN
         };
-        let mut out = PartOutput {
-            max_time: i64::MIN,
-            ..Default::default()
-        };
+        let mut out = PartOutput::default();
         match self.plan.window {
             WindowSpec::Session { gap } => {
                 self.ingest_sessions(events, gap, late_bound, &emission, &mut out)
@@ -223,7 +220,7 @@ impl<'p> Partition<'p> {
                 out.filtered += 1;
                 continue;
             }
-            out.max_time = out.max_time.max(e.time);
+            out.maxima.observe(e.part, e.time);
             let mut late = false;
             if tumbling && last.contains(e.time) {
                 fold(last, e, &mut late);
@@ -257,7 +254,7 @@ impl<'p> Partition<'p> {
                 out.filtered += 1;
                 continue;
             }
-            out.max_time = out.max_time.max(e.time);
+            out.maxima.observe(e.part, e.time);
             let own = Window {
                 start: e.time,
                 end: e.time.saturating_add(gap),

@@ -73,6 +73,7 @@ mod tests {
                 seq,
                 time: seq as i64,
                 key: 0,
+                part: 0,
                 fields: Default::default(),
             })
             .collect()

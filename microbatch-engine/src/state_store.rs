@@ -232,6 +232,7 @@ mod tests {
             seq: 0,
             time: 0,
             key: 0,
+            part: 0,
             fields: Default::default(),
         }
     }

@@ -280,7 +280,12 @@ fn worker_main(worker: &mut Worker, config: &Config, plan: &Plan, shared: &Share
     if let Some(mut source) = source {
         let complete_every =
             (plan.mode == streamlab_core::OutputMode::Complete).then_some(config.complete_interval);
-        let mut driver = SourceDriver::new(plan, config.watermark_interval, complete_every);
+        let mut driver = SourceDriver::new(
+            plan,
+            source.partitions(),
+            config.watermark_interval,
+            complete_every,
+        );
         if let Some(c) = &config.checkpoint {
             driver = driver.with_checkpoints(CheckpointSchedule::new(
                 c.every_events,

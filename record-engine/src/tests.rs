@@ -233,6 +233,7 @@ impl Source for Failing {
             seq: 0,
             time: 1,
             key: 0,
+            part: 0,
             fields: Default::default(),
         });
         Ok(Poll::Ready)

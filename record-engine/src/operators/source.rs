@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use streamlab_core::engine::{processing_time_ms, EngineError, Poll, Source};
 use streamlab_core::query::TimeDomain;
 use streamlab_core::watermark::Watermark;
+use streamlab_core::Part;
 use streamlab_core::{Event, Plan};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::{InputHandle, ProbeHandle};
@@ -96,8 +97,8 @@ impl Clock {
     /// Notes a record sent; every `interval` records the watermark catches up with it.
     /// Returns whether the stamp changed.
     #[inline]
-    fn on_record(&mut self, time: i64) -> bool {
-        self.watermark.observe(time);
+    fn on_record(&mut self, part: Part, time: i64) -> bool {
+        self.watermark.observe(part, time);
         self.since += 1;
         if self.since < self.interval {
             return false;
@@ -228,13 +229,19 @@ pub struct SourceDriver<'p> {
 }
 
 impl<'p> SourceDriver<'p> {
-    /// A driver for `plan`, advancing the watermark every `interval` records and, in
-    /// complete mode, starting a new emission epoch every `complete_every`.
-    pub fn new(plan: &'p Plan, interval: u64, complete_every: Option<Duration>) -> Self {
+    /// A driver for `plan` over a source of `partitions` partitions, advancing the
+    /// watermark every `interval` records and, in complete mode, starting a new emission
+    /// epoch every `complete_every`.
+    pub fn new(
+        plan: &'p Plan,
+        partitions: Part,
+        interval: u64,
+        complete_every: Option<Duration>,
+    ) -> Self {
         SourceDriver {
             plan,
             clock: Clock {
-                watermark: Watermark::new(plan.delay_ms),
+                watermark: Watermark::new(plan.delay_ms, partitions),
                 interval: interval.max(1),
                 since: 0,
                 epoch: 0,
@@ -261,7 +268,7 @@ impl<'p> SourceDriver<'p> {
     /// Goes on from a checkpoint's share of the source: its clock, its counts, and the
     /// input after its offset.
     pub fn resume(&mut self, part: &SourcePart) {
-        self.clock.watermark = part.clock.watermark;
+        self.clock.watermark = part.clock.watermark.clone();
         self.clock.since = part.clock.since;
         self.clock.epoch = part.clock.epoch;
         self.clock.sub = 0;
@@ -276,7 +283,7 @@ impl<'p> SourceDriver<'p> {
         SourcePart {
             next_seq: self.stats.last_seq.map_or(self.resume, |s| s + 1),
             clock: ClockState {
-                watermark: self.clock.watermark,
+                watermark: self.clock.watermark.clone(),
                 since: self.clock.since,
                 epoch: self.clock.epoch,
             },
@@ -335,7 +342,7 @@ impl<'p> SourceDriver<'p> {
             // No watermark step inside the chunk (at most one after its last record):
             // send it whole, without copying record by record.
             for e in buf.iter() {
-                self.clock.watermark.observe(e.time);
+                self.clock.watermark.observe(e.part, e.time);
             }
             self.clock.since += n;
             inputs.events.send_batch(buf);
@@ -349,10 +356,10 @@ impl<'p> SourceDriver<'p> {
             }
         } else {
             for e in buf.drain(..) {
-                let time = e.time;
+                let (part, time) = (e.part, e.time);
                 inputs.events.send(e);
                 self.sent += 1;
-                if self.clock.on_record(time) {
+                if self.clock.on_record(part, time) {
                     self.advance(inputs);
                 }
             }
