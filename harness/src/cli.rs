@@ -745,3 +745,69 @@ fn compare_command(args: &CompareArgs) -> Result<i32> {
     }
     Ok(if report.is_exact() { 0 } else { 1 })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gen(args: &[&str]) -> Result<i32> {
+        let argv = ["streamlab", "gen"].iter().chain(args);
+        run(Cli::try_parse_from(argv)?)
+    }
+
+    #[test]
+    fn gen_writes_the_campaign_table_and_refuses_options_of_other_workloads() {
+        let dir = std::env::temp_dir().join(format!("streamlab-gen-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (events, table) = (dir.join("ysb.jsonl"), dir.join("campaigns.csv"));
+        let path = |p: &Path| p.to_str().unwrap().to_owned();
+        let ysb = [
+            "--workload",
+            "ysb",
+            "--events",
+            "100",
+            "--output",
+            &path(&events),
+        ];
+        assert_eq!(
+            gen(&[&ysb[..], &["--campaigns", &path(&table)]].concat()).unwrap(),
+            0
+        );
+        let csv = std::fs::read_to_string(&table).unwrap();
+        assert_eq!(csv.lines().count(), 1 + 1_000);
+        let stream = std::fs::read_to_string(&events).unwrap();
+        assert_eq!(stream.lines().count(), 100);
+        let first: serde_json::Value =
+            serde_json::from_str(stream.lines().next().unwrap()).unwrap();
+        assert!(csv.contains(first["ad_id"].as_str().unwrap()));
+
+        std::fs::remove_file(&events).unwrap();
+        let nexmark = [
+            "--workload",
+            "nexmark",
+            "--events",
+            "100",
+            "--output",
+            &path(&events),
+        ];
+        let err = gen(&[&nexmark[..], &["--campaigns", &path(&table)]].concat()).unwrap_err();
+        assert!(err.to_string().contains("--campaigns"), "{err}");
+        assert!(!events.exists(), "refused before writing the stream");
+        let clicks = [
+            "--workload",
+            "clicks",
+            "--events",
+            "100",
+            "--output",
+            &path(&events),
+        ];
+        let err = gen(&[&clicks[..], &["--kind", "bid"]].concat()).unwrap_err();
+        assert!(err.to_string().contains("--kind"), "{err}");
+        assert_eq!(
+            gen(&[&nexmark[..], &["--kind", "auction"]].concat()).unwrap(),
+            0
+        );
+        assert_eq!(std::fs::read_to_string(&events).unwrap().lines().count(), 6);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
