@@ -687,8 +687,10 @@ impl NexmarkModel {
         buf.extend_from_slice(b"\",\"url\":\"https://www.nexmark.com/");
         // Each channel has one URL: three 5-letter path segments hashed from the seed
         // and the channel, and 9 in 10 plain channels name themselves in the query.
-        let mut h = mix(self.seed ^ mix(channel + u64::from(plain) * CHANNELS));
-        for _ in 0..3 {
+        // One hash per segment: 15 base-26 letters would need more than its 64 bits.
+        let url = mix(self.seed ^ mix(channel + u64::from(plain) * CHANNELS));
+        for segment in 0..3 {
+            let mut h = mix(url ^ segment);
             for _ in 0..5 {
                 buf.push(b'a' + (h % 26) as u8);
                 h /= 26;
@@ -696,7 +698,7 @@ impl NexmarkModel {
             buf.push(b'/');
         }
         buf.extend_from_slice(b"item.htm?query=1");
-        if plain && h % 10 > 0 {
+        if plain && mix(url ^ 3) % 10 > 0 {
             buf.extend_from_slice(b"&channel_id=");
             num(buf, channel);
         }
@@ -923,7 +925,7 @@ mod tests {
         let (bytes, _) = generate_to_vec(&cfg).unwrap();
         let mut persons = 0i64; // ids 1000.. seen so far, in order
         let mut auctions = 0i64;
-        let (mut bids, mut hot_bids) = (0u32, 0u32);
+        let (mut bids, mut hot_bids, mut plain_bids, mut channel_ids) = (0u32, 0u32, 0u32, 0u32);
         for o in objects(&bytes) {
             match text(&o, "kind") {
                 "person" => {
@@ -953,7 +955,12 @@ mod tests {
                         "{o:?}"
                     );
                     assert!((100..=100_000_000).contains(&int(&o, "price")), "{o:?}");
-                    assert!(text(&o, "url").starts_with("https://www.nexmark.com/"));
+                    let url = text(&o, "url");
+                    assert!(url.starts_with("https://www.nexmark.com/"), "{o:?}");
+                    let plain = text(&o, "channel").starts_with("channel-");
+                    channel_ids += u32::from(url.contains("&channel_id="));
+                    plain_bids += u32::from(plain);
+                    assert!(plain || !url.contains("&channel_id="), "{o:?}");
                     bids += 1;
                     hot_bids += u32::from(auction == (auctions - 1) / 100 * 100);
                 }
@@ -964,6 +971,13 @@ mod tests {
         // Half the bids are for the hot auction by rule, a few more by the in-flight draw.
         let hot = f64::from(hot_bids) / f64::from(bids);
         assert!((0.49..0.53).contains(&hot), "hot share {hot}");
+        // Half the bids come through plain channels, 9 in 10 of whose URLs name them.
+        let plain = f64::from(plain_bids) / f64::from(bids);
+        let named = f64::from(channel_ids) / f64::from(plain_bids);
+        assert!(
+            (0.48..0.52).contains(&plain) && (0.85..0.95).contains(&named),
+            "{plain} {named}"
+        );
     }
 
     #[test]
