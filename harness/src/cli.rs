@@ -341,7 +341,8 @@ pub struct GenArgs {
     /// Events per second of event time.
     #[arg(long, default_value_t = 1000.0)]
     pub rate: f64,
-    /// Distinct keys (default depends on the workload).
+    /// Distinct keys (default depends on the workload). nexmark: auctions in flight a
+    /// non-hot bid picks among (100); ysb: ads, 10 per campaign (1000).
     #[arg(long)]
     pub keys: Option<u64>,
     /// Zipf exponent of key popularity (0: uniform).
