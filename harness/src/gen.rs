@@ -1064,6 +1064,27 @@ mod tests {
     }
 
     #[test]
+    fn ysb_zipf_makes_the_first_ad_of_the_table_hottest() {
+        let cfg = GenConfig {
+            zipf: 1.2,
+            ..GenConfig::new(Workload::Ysb, 20_000, 6)
+        };
+        let (bytes, _) = generate_to_vec(&cfg).unwrap();
+        let mut csv = Vec::new();
+        write_campaigns(&cfg, &mut csv).unwrap();
+        let csv = String::from_utf8(csv).unwrap();
+        let ad = |row: usize| csv.lines().nth(1 + row).unwrap().split(',').next().unwrap();
+        let views = |id: &str| {
+            objects(&bytes)
+                .iter()
+                .filter(|o| text(o, "ad_id") == id)
+                .count()
+        };
+        let (first, tenth) = (views(ad(0)), views(ad(9)));
+        assert!(first > tenth * 5, "{first} vs {tenth}");
+    }
+
+    #[test]
     fn kind_campaigns_zipf_and_keys_name_the_workload_they_need() {
         let clicks = GenConfig {
             kind: Some(NexmarkKind::Bid),
