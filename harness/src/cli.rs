@@ -3,7 +3,7 @@
 
 use crate::accuracy::compare;
 use crate::engines::EngineKind;
-use crate::gen::{generate, GenConfig, Workload};
+use crate::gen::{generate, write_campaigns, GenConfig, NexmarkKind, Workload};
 use crate::input::decode_all;
 use crate::runner::read_rows;
 use anyhow::{bail, Context, Result};
@@ -341,7 +341,8 @@ pub struct GenArgs {
     /// Events per second of event time.
     #[arg(long, default_value_t = 1000.0)]
     pub rate: f64,
-    /// Distinct keys (default depends on the workload).
+    /// Distinct keys (default depends on the workload). nexmark: auctions in flight a
+    /// non-hot bid picks among (100); ysb: ads, 10 per campaign (1000).
     #[arg(long)]
     pub keys: Option<u64>,
     /// Zipf exponent of key popularity (0: uniform).
@@ -362,6 +363,13 @@ pub struct GenArgs {
     /// Fraction of lines replaced by malformed ones.
     #[arg(long, default_value_t = 0.0)]
     pub malformed: f64,
+    /// NEXMark only: write just the person, auction or bid lines of the --events-line
+    /// stream (a query reads one kind; the other kinds lack its fields).
+    #[arg(long, value_enum)]
+    pub kind: Option<NexmarkKind>,
+    /// YSB only: also write the campaign table, `ad_id,campaign_id` CSV, to this file.
+    #[arg(long)]
+    pub campaigns: Option<PathBuf>,
     /// Output file (`-` for stdout).
     #[arg(long, short, default_value = "-")]
     pub output: String,
@@ -379,6 +387,7 @@ impl GenArgs {
             late: self.late,
             late_by_ms: self.late_by.ms(),
             malformed: self.malformed,
+            kind: self.kind,
             ..GenConfig::new(self.workload, self.events, self.seed)
         }
     }
@@ -414,15 +423,31 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Gen(args) => {
             let cfg = args.config();
             cfg.validate().map_err(anyhow::Error::msg)?;
+            if args.campaigns.is_some() {
+                cfg.validate_campaigns().map_err(anyhow::Error::msg)?;
+            }
             let mut out = open_output(&args.output)?;
             let started = std::time::Instant::now();
             let stats =
                 generate(&cfg, &mut out).with_context(|| format!("writing {}", args.output))?;
             let secs = started.elapsed().as_secs_f64();
+            if let Some(path) = &args.campaigns {
+                let mut file = std::io::BufWriter::new(
+                    std::fs::File::create(path)
+                        .with_context(|| format!("creating {}", path.display()))?,
+                );
+                let ads = write_campaigns(&cfg, &mut file)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                eprintln!(
+                    "streamlab gen: campaign table of {ads} ads in {}",
+                    path.display()
+                );
+            }
             eprintln!(
-                "streamlab gen: {} {} lines ({} disordered, {} late, {} malformed) in {:.2} s ({:.2}M lines/s)",
+                "streamlab gen: {} {}{} lines ({} disordered, {} late, {} malformed) in {:.2} s ({:.2}M lines/s)",
                 stats.lines,
-                serde_json::to_value(cfg.workload)?.as_str().unwrap_or("?"),
+                cfg.workload.name(),
+                cfg.kind.map(|k| format!(" {}", k.name())).unwrap_or_default(),
                 stats.disordered,
                 stats.late,
                 stats.malformed,
@@ -720,4 +745,70 @@ fn compare_command(args: &CompareArgs) -> Result<i32> {
         );
     }
     Ok(if report.is_exact() { 0 } else { 1 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gen(args: &[&str]) -> Result<i32> {
+        let argv = ["streamlab", "gen"].iter().chain(args);
+        run(Cli::try_parse_from(argv)?)
+    }
+
+    #[test]
+    fn gen_writes_the_campaign_table_and_refuses_options_of_other_workloads() {
+        let dir = std::env::temp_dir().join(format!("streamlab-gen-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (events, table) = (dir.join("ysb.jsonl"), dir.join("campaigns.csv"));
+        let path = |p: &Path| p.to_str().unwrap().to_owned();
+        let ysb = [
+            "--workload",
+            "ysb",
+            "--events",
+            "100",
+            "--output",
+            &path(&events),
+        ];
+        assert_eq!(
+            gen(&[&ysb[..], &["--campaigns", &path(&table)]].concat()).unwrap(),
+            0
+        );
+        let csv = std::fs::read_to_string(&table).unwrap();
+        assert_eq!(csv.lines().count(), 1 + 1_000);
+        let stream = std::fs::read_to_string(&events).unwrap();
+        assert_eq!(stream.lines().count(), 100);
+        let first: serde_json::Value =
+            serde_json::from_str(stream.lines().next().unwrap()).unwrap();
+        assert!(csv.contains(first["ad_id"].as_str().unwrap()));
+
+        std::fs::remove_file(&events).unwrap();
+        let nexmark = [
+            "--workload",
+            "nexmark",
+            "--events",
+            "100",
+            "--output",
+            &path(&events),
+        ];
+        let err = gen(&[&nexmark[..], &["--campaigns", &path(&table)]].concat()).unwrap_err();
+        assert!(err.to_string().contains("--campaigns"), "{err}");
+        assert!(!events.exists(), "refused before writing the stream");
+        let clicks = [
+            "--workload",
+            "clicks",
+            "--events",
+            "100",
+            "--output",
+            &path(&events),
+        ];
+        let err = gen(&[&clicks[..], &["--kind", "bid"]].concat()).unwrap_err();
+        assert!(err.to_string().contains("--kind"), "{err}");
+        assert_eq!(
+            gen(&[&nexmark[..], &["--kind", "auction"]].concat()).unwrap(),
+            0
+        );
+        assert_eq!(std::fs::read_to_string(&events).unwrap().lines().count(), 6);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
