@@ -32,7 +32,26 @@ pub trait Source: Send {
     fn partitions(&self) -> Part {
         1
     }
+
+    /// Where the source stands after the events with `seq < next_seq`, in its own terms
+    /// (Kafka: the next offset of every partition), for a checkpoint. `None` for a source
+    /// that a restart reads again from its start and skips by `seq` (a file, a generator).
+    fn position(&self, _next_seq: u64) -> Option<SourcePosition> {
+        None
+    }
+
+    /// Before the first poll, after a restart: go on from a checkpoint's `position`, so
+    /// that the first event delivered is the one with `seq == next_seq`.
+    fn seek(&mut self, _position: &SourcePosition, _next_seq: u64) -> Result<(), EngineError> {
+        Err(EngineError::Source(
+            "the checkpoint names a source position, but this input cannot seek: resume with the input the checkpoint was written for".into(),
+        ))
+    }
 }
+
+/// A source's position as a checkpoint keeps it: opaque to engines, JSON so that a person
+/// reading the checkpoint sees the offsets (as in Spark's offset log).
+pub type SourcePosition = serde_json::Value;
 
 /// Where rows go. Called from the engine's thread that owns the sink.
 ///

@@ -70,10 +70,24 @@ pub enum Malformed {
     },
 }
 
-/// The group keys seen so far, shared between the decoder (writer) and sinks (readers).
+/// The group keys seen so far, shared between the decoder (writer) and sinks (readers),
+/// and the strings the decoder interned (so that a checkpoint can keep the whole
+/// [`Dictionary`] a resumed decoder needs to give every key and string its old id).
 #[derive(Debug, Default)]
 pub struct KeyTable {
     keys: RwLock<Vec<Box<[FieldValue]>>>,
+    strings: RwLock<Vec<Box<str>>>,
+}
+
+/// Everything a decoder has interned, in id order: what a reader that starts in the
+/// middle of a stream (a Kafka input resumed from a checkpoint's offsets) must know so that
+/// its events carry the ids the checkpointed state refers to.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Dictionary {
+    /// Group keys by [`KeyId`].
+    pub keys: Vec<Box<[FieldValue]>>,
+    /// Strings by [`StrId`] (the plan's constants first).
+    pub strings: Vec<Box<str>>,
 }
 
 impl KeyTable {
@@ -97,6 +111,25 @@ impl KeyTable {
     /// Whether no key has been seen.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// A copy of what has been interned so far.
+    pub fn dictionary(&self) -> Dictionary {
+        Dictionary {
+            keys: self.keys.read().unwrap_or_else(|e| e.into_inner()).clone(),
+            strings: self
+                .strings
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        }
+    }
+
+    fn push_str(&self, s: &str) {
+        self.strings
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(s.into());
     }
 
     fn push(&self, values: Box<[FieldValue]>) -> KeyId {
@@ -299,6 +332,12 @@ impl Decoder {
             .enumerate()
             .map(|(i, s)| (s.as_str().into(), i as StrId))
             .collect();
+        {
+            let mut table = key_table.strings.write().unwrap_or_else(|e| e.into_inner());
+            if table.is_empty() {
+                table.extend(plan.string_constants.iter().map(|s| s.as_str().into()));
+            }
+        }
         Decoder {
             names,
             uses,
@@ -315,6 +354,48 @@ impl Decoder {
     /// The table group keys are interned into.
     pub fn key_table(&self) -> &Arc<KeyTable> {
         &self.key_table
+    }
+
+    /// Goes on with a dictionary a checkpoint kept (before decoding anything): every key
+    /// and string it lists gets its old id, new ones follow. Fails when it was made for
+    /// a query with other string constants.
+    pub fn restore(&mut self, dictionary: &Dictionary) -> Result<(), String> {
+        let n = self.strings.len();
+        if dictionary.strings.len() < n
+            || (0..n).any(|i| self.strings.get(&dictionary.strings[i]) != Some(&(i as StrId)))
+        {
+            return Err(
+                "the checkpoint's dictionary was made for a query with other string constants"
+                    .into(),
+            );
+        }
+        self.strings = dictionary
+            .strings
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.clone(), i as StrId))
+            .collect();
+        *self
+            .key_table
+            .strings
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = dictionary.strings.clone();
+        self.keys.clear();
+        let mut table = self
+            .key_table
+            .keys
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        table.clear();
+        for values in &dictionary.keys {
+            self.group_buf = values.iter().cloned().map(Some).collect();
+            self.key_buf.clear();
+            encode_key(&self.group_buf, &mut self.key_buf);
+            self.keys
+                .insert(self.key_buf.as_slice().into(), table.len() as KeyId);
+            table.push(values.clone());
+        }
+        Ok(())
     }
 
     /// Decodes one line (without its newline) arriving as number `seq`.
@@ -348,6 +429,7 @@ impl Decoder {
             uses,
             strings,
             group_buf,
+            key_table,
             ..
         } = self;
         for (i, raw) in found.iter().enumerate() {
@@ -373,7 +455,7 @@ impl Decoder {
                             other => return Err(wrong(name, "a string, number or boolean", other)),
                         })
                     }
-                    Use::Slot(s, ty) => fields[s] = scalar(strings, name, ty, raw)?,
+                    Use::Slot(s, ty) => fields[s] = scalar(strings, key_table, name, ty, raw)?,
                 }
             }
         }
@@ -389,25 +471,7 @@ impl Decoder {
 
     fn intern_key(&mut self) -> KeyId {
         self.key_buf.clear();
-        for v in self.group_buf.iter().flatten() {
-            match v {
-                FieldValue::Bool(b) => self.key_buf.extend_from_slice(&[0, *b as u8]),
-                FieldValue::Int(i) => {
-                    self.key_buf.push(1);
-                    self.key_buf.extend_from_slice(&i.to_le_bytes());
-                }
-                FieldValue::Float(f) => {
-                    self.key_buf.push(2);
-                    self.key_buf.extend_from_slice(&f.to_bits().to_le_bytes());
-                }
-                FieldValue::Str(s) => {
-                    self.key_buf.push(3);
-                    self.key_buf
-                        .extend_from_slice(&(s.len() as u64).to_le_bytes());
-                    self.key_buf.extend_from_slice(s.as_bytes());
-                }
-            }
-        }
+        encode_key(&self.group_buf, &mut self.key_buf);
         if let Some(&id) = self.keys.get(self.key_buf.as_slice()) {
             return id;
         }
@@ -418,9 +482,32 @@ impl Decoder {
     }
 }
 
+/// The bytes a group key is interned by (type-tagged, so `1` and `"1"` differ).
+fn encode_key(values: &[Option<FieldValue>], buf: &mut Vec<u8>) {
+    for v in values.iter().flatten() {
+        match v {
+            FieldValue::Bool(b) => buf.extend_from_slice(&[0, *b as u8]),
+            FieldValue::Int(i) => {
+                buf.push(1);
+                buf.extend_from_slice(&i.to_le_bytes());
+            }
+            FieldValue::Float(f) => {
+                buf.push(2);
+                buf.extend_from_slice(&f.to_bits().to_le_bytes());
+            }
+            FieldValue::Str(s) => {
+                buf.push(3);
+                buf.extend_from_slice(&(s.len() as u64).to_le_bytes());
+                buf.extend_from_slice(s.as_bytes());
+            }
+        }
+    }
+}
+
 /// Reads a slot field, checking its type.
 fn scalar(
     strings: &mut FxHashMap<Box<str>, StrId>,
+    table: &KeyTable,
     name: &str,
     ty: SlotType,
     raw: &Raw<'_>,
@@ -433,7 +520,9 @@ fn scalar(
     };
     match (ty, raw) {
         (SlotType::Number | SlotType::Any, _) if number.is_some() => Ok(number.expect("checked")),
-        (SlotType::String | SlotType::Any, Raw::Str(s)) => Ok(Scalar::Str(intern_str(strings, s))),
+        (SlotType::String | SlotType::Any, Raw::Str(s)) => {
+            Ok(Scalar::Str(intern_str(strings, table, s)))
+        }
         (SlotType::Bool | SlotType::Any, Raw::Bool(b)) => Ok(Scalar::Bool(*b)),
         (SlotType::Number, other) => Err(wrong(name, "a number", other)),
         (SlotType::String, other) => Err(wrong(name, "a string", other)),
@@ -443,12 +532,14 @@ fn scalar(
 }
 
 /// Interns a string of a slot field (ids are dense, in first-seen order after the plan's constants).
-fn intern_str(strings: &mut FxHashMap<Box<str>, StrId>, s: &str) -> StrId {
+/// New strings also go to the shared table, for a checkpoint's [`Dictionary`].
+fn intern_str(strings: &mut FxHashMap<Box<str>, StrId>, table: &KeyTable, s: &str) -> StrId {
     if let Some(&id) = strings.get(s) {
         return id;
     }
     let id = strings.len() as StrId;
     strings.insert(s.into(), id);
+    table.push_str(s);
     id
 }
 
@@ -484,6 +575,42 @@ as = "total"
 "#,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_restored_dictionary_gives_keys_and_strings_their_old_ids() {
+        let line = |key: &str, kind: &str| {
+            format!(r#"{{"ts": 1, "key": "{key}", "region": 1, "kind": "{kind}", "value": 1}}"#)
+        };
+        let mut first = Decoder::new(&plan());
+        let a = first.decode(&line("a", "click"), 0).unwrap();
+        let b = first.decode(&line("b", "buy"), 1).unwrap();
+        let dictionary = first.key_table().dictionary();
+        assert_eq!(
+            dictionary.strings.len(),
+            3,
+            "the constant `view`, then click and buy"
+        );
+
+        let mut resumed = Decoder::new(&plan());
+        resumed.restore(&dictionary).unwrap();
+        let b2 = resumed.decode(&line("b", "buy"), 2).unwrap();
+        assert_eq!(
+            (b2.key, &b2.fields),
+            (b.key, &b.fields),
+            "old key and string ids"
+        );
+        let c = resumed.decode(&line("c", "view"), 3).unwrap();
+        assert_eq!(c.key, 2, "new keys follow the restored ones");
+        assert_eq!(c.fields[0], Scalar::Str(0), "the constant keeps id 0");
+        let n = resumed.decode(&line("a", "new"), 4).unwrap();
+        assert_eq!((n.key, n.fields[0]), (a.key, Scalar::Str(3)));
+        resumed.key_table().with(b2.key, |v| {
+            assert!(matches!(&v[0], FieldValue::Str(s) if &**s == "b"))
+        });
+
+        let other = Plan::from_toml(&plan().to_toml().replace("\"view\"", "\"click\"")).unwrap();
+        assert!(Decoder::new(&other).restore(&dictionary).is_err());
     }
 
     #[test]

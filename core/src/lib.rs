@@ -26,7 +26,7 @@ pub mod window;
 
 pub use aggregate::{Accs, AggValues};
 pub use engine::{Engine, EngineError, Poll, RunOptions, RunSummary, Sink, Source};
-pub use event::{Decoder, Event, KeyId, KeyTable, Part};
+pub use event::{Decoder, Dictionary, Event, KeyId, KeyTable, Part};
 pub use query::{OutputMode, Plan};
 pub use row::{OutRow, ResultRow};
 pub use window::{Window, WindowSpec};

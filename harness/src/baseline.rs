@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use streamlab_checkpoint::{CheckpointStore, OnCorrupt};
 use streamlab_core::engine::{
     processing_time_ms, Engine, EngineError, Poll, RunOptions, RunSummary, Sink, Source,
+    SourcePosition,
 };
 use streamlab_core::query::TimeDomain;
 use streamlab_core::watermark::{is_closed, is_late, Watermark};
@@ -40,6 +41,9 @@ struct Snapshot {
     epoch: u64,
     /// Events with a smaller seq are in the state.
     next_seq: u64,
+    /// The source's own position at `next_seq` (Kafka offsets), when it has one.
+    #[serde(default)]
+    position: Option<SourcePosition>,
     /// The run had finished: output complete.
     done: bool,
     watermark: Watermark,
@@ -224,11 +228,18 @@ impl Loop<'_> {
 }
 
 impl Loop<'_> {
-    fn snapshot(&self, epoch: u64, next_seq: u64, done: bool) -> Snapshot {
+    fn snapshot(
+        &self,
+        epoch: u64,
+        next_seq: u64,
+        position: Option<SourcePosition>,
+        done: bool,
+    ) -> Snapshot {
         Snapshot {
             query: self.plan.to_toml(),
             epoch,
             next_seq,
+            position,
             done,
             watermark: self.watermark.clone(),
             fixed: self
@@ -279,14 +290,20 @@ impl Checkpointer {
         &mut self,
         lp: &mut Loop<'_>,
         sink: &mut Box<dyn Sink>,
+        source: &dyn Source,
         next_seq: u64,
         done: bool,
     ) -> Result<(), EngineError> {
+        let position = if done {
+            None
+        } else {
+            source.position(next_seq)
+        };
         lp.summary.rows_out += lp.rows.len() as u64;
         sink.emit(&lp.rows)?;
         lp.rows.clear();
         sink.prepare(self.epoch)?;
-        let payload = serde_json::to_vec(&lp.snapshot(self.epoch, next_seq, done))
+        let payload = serde_json::to_vec(&lp.snapshot(self.epoch, next_seq, position, done))
             .map_err(|e| EngineError::Internal(format!("encoding a checkpoint: {e}")))?;
         self.store
             .write(self.epoch, &payload)
@@ -371,6 +388,9 @@ impl Engine for Baseline {
                     sink.recover(Some(snap.epoch))?;
                     c.epoch = snap.epoch + 1;
                     resume_seq = snap.next_seq;
+                    if let Some(position) = &snap.position {
+                        source.seek(position, resume_seq)?;
+                    }
                     let done = snap.done;
                     lp.restore(snap);
                     lp.summary.notes.push(format!(
@@ -407,7 +427,7 @@ impl Engine for Baseline {
                 if let Some(c) = ck.as_mut() {
                     c.since_events += 1;
                     if c.due() {
-                        c.take(&mut lp, &mut sink, e.seq + 1, false)?;
+                        c.take(&mut lp, &mut sink, source.as_ref(), e.seq + 1, false)?;
                     }
                 }
             }
@@ -423,7 +443,7 @@ impl Engine for Baseline {
         lp.finish(last_seq);
         match ck.as_mut() {
             Some(c) => {
-                c.take(&mut lp, &mut sink, u64::MAX, true)?;
+                c.take(&mut lp, &mut sink, source.as_ref(), u64::MAX, true)?;
                 lp.summary.notes.push(format!(
                     "{} checkpoints written to {}",
                     c.written,

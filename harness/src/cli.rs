@@ -635,20 +635,30 @@ fn run_command(kind: EngineKind, io: &IoArgs, options: &RunOptions) -> Result<Ru
         )?
     };
     let decode_ms = input.decode_time.as_secs_f64() * 1e3;
-    let sink = if options.checkpoint.is_some() {
-        if io.output == "-" || io.output.contains("://") {
-            bail!("--checkpoint needs --output to be a file: it is written exactly once, in committed parts");
-        }
-        Box::new(crate::sink::TransactionalFileSink::new(
-            &plan,
-            input.keys.clone(),
-            std::path::Path::new(&io.output),
-        )?)
-    } else {
-        open_sink(&plan, input.keys.clone(), &io.output)?
-    };
+    let sink = checkpointed_sink(&plan, input.keys.clone(), io, options)?;
     let summary = crate::runner::run_with_sink(kind, &plan, options, input, sink)?;
     finish_run(summary, decode_ms, io)
+}
+
+/// The output: with `--checkpoint` a transactional file (rows appear once, in committed
+/// parts), else whatever `--output` names.
+fn checkpointed_sink(
+    plan: &Plan,
+    keys: std::sync::Arc<streamlab_core::KeyTable>,
+    io: &IoArgs,
+    options: &RunOptions,
+) -> Result<Box<dyn streamlab_core::Sink>> {
+    if options.checkpoint.is_none() {
+        return open_sink(plan, keys, &io.output);
+    }
+    if io.output == "-" || io.output.contains("://") {
+        bail!("--checkpoint needs --output to be a file: it is written exactly once, in committed parts");
+    }
+    Ok(Box::new(crate::sink::TransactionalFileSink::new(
+        plan,
+        keys,
+        std::path::Path::new(&io.output),
+    )?))
 }
 
 /// Rows of a process that has no output (a timely cluster's processes other than 0).
@@ -684,10 +694,13 @@ fn run_live(
     plan: &Plan,
     live: crate::inputs::LiveInput,
 ) -> Result<RunReport> {
+    if options.checkpoint.is_some() && matches!(live, crate::inputs::LiveInput::Tcp { .. }) {
+        bail!("--checkpoint cannot resume a tcp:// input (a socket cannot be read again): use a file, dir:// or kafka:// input");
+    }
     let keys = std::sync::Arc::new(streamlab_core::KeyTable::default());
     let source = live.start(plan, keys.clone(), io.strict)?;
     let stats = source.stats();
-    let sink = open_sink(plan, keys, &io.output)?;
+    let sink = checkpointed_sink(plan, keys, io, options)?;
     let mut summary = kind
         .build()
         .run(plan, options, Box::new(source), sink)

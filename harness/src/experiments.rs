@@ -593,9 +593,7 @@ fn scaling(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
 }
 
 fn kafka_logs(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
-    use crate::kafka::{
-        ensure_topic, kafka_reader, partitions, Broker, KafkaAddr, LineProducer, Start,
-    };
+    use crate::kafka::{ensure_topic, partitions, Broker, KafkaAddr, LineProducer, Start};
     use crate::metrics::{LatencyRecorder, MeasuringSink, Percentiles};
     use std::sync::{Arc, Mutex};
     use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -622,14 +620,7 @@ fn kafka_logs(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
         };
         let keys = Arc::new(streamlab_core::KeyTable::default());
         let parts = partitions(&broker.addr, &topic)?;
-        let source = crate::live::spawn_live(
-            &plan,
-            keys.clone(),
-            &topic,
-            false,
-            parts.len() as streamlab_core::Part,
-            kafka_reader(addr, parts),
-        );
+        let source = crate::kafka::kafka_source(&plan, keys.clone(), false, addr, parts);
         let stats = source.stats();
         // Latency runs from each line's scheduled send time (its Kafka timestamp, ms since
         // the epoch) to the emission; append rows are charged to the line that raised the

@@ -94,15 +94,7 @@ impl LiveInput {
             }
             LiveInput::Kafka(addr) => {
                 let parts = crate::kafka::check_source(&addr)?;
-                let name = format!("kafka://{}/{}", addr.brokers, addr.topic);
-                spawn_live(
-                    plan,
-                    keys,
-                    &name,
-                    strict,
-                    parts.len() as streamlab_core::Part,
-                    crate::kafka::kafka_reader(addr, parts),
-                )
+                crate::kafka::kafka_source(plan, keys, strict, addr, parts)
             }
             LiveInput::Dir { path, idle } => {
                 let name = format!("dir://{}", path.display());

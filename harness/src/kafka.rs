@@ -7,7 +7,8 @@
 //! The source stops when every partition has delivered its marker, or after `events=N`
 //! events when that option is given; without either it runs until interrupted.
 
-use crate::live::LineFeed;
+use crate::kafka_position::{KafkaPosition, OffsetLog};
+use crate::live::{LineFeed, Rewind};
 use anyhow::{bail, Context, Result};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -16,7 +17,10 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use streamlab_core::engine::{EngineError, SourcePosition};
 
 /// Header that marks the end of a partition.
 pub const END_HEADER: &str = "streamlab-end";
@@ -175,19 +179,113 @@ pub fn check_source(addr: &KafkaAddr) -> Result<Vec<i32>> {
     partitions(&addr.brokers, &addr.topic)
 }
 
-/// The reader of a Kafka live input: every partition of the topic, from `start`.
-pub fn kafka_reader(
+/// A Kafka live input: every partition of the topic is a source partition (its own
+/// watermark), read from `start`, or from a checkpoint's offsets when the engine seeks.
+pub fn kafka_source(
+    plan: &streamlab_core::Plan,
+    keys: std::sync::Arc<streamlab_core::KeyTable>,
+    strict: bool,
     addr: KafkaAddr,
     parts: Vec<i32>,
-) -> impl FnOnce(&mut LineFeed) + Send + 'static {
-    move |feed: &mut LineFeed| {
-        if let Err(e) = consume(&addr, &parts, feed) {
+) -> crate::live::LiveSource {
+    let name = format!("kafka://{}/{}", addr.brokers, addr.topic);
+    let log = Arc::new(Mutex::new(OffsetLog::default()));
+    let (gate, wait) = crossbeam_channel::bounded::<Option<Resume>>(1);
+    let rewind = KafkaRewind {
+        topic: addr.topic.clone(),
+        parts: parts.clone(),
+        log: log.clone(),
+        keys: keys.clone(),
+        gate,
+    };
+    let n = parts.len() as streamlab_core::Part;
+    crate::live::spawn_live(plan, keys, &name, strict, n, move |feed: &mut LineFeed| {
+        // Wait for the engine: it either starts the input or seeks it first.
+        let Ok(from) = wait.recv() else { return };
+        if let Err(e) = consume(&addr, &parts, from, &log, feed) {
             feed.fail(format!("kafka://{}/{}: {e:#}", addr.brokers, addr.topic));
         }
+    })
+    .with_rewind(Box::new(rewind))
+}
+
+/// Where a restarted reader begins: per partition id the next offset, and the seq of the
+/// first line.
+struct Resume {
+    offsets: BTreeMap<i32, i64>,
+    dictionary: streamlab_core::Dictionary,
+    next_seq: u64,
+}
+
+struct KafkaRewind {
+    topic: String,
+    parts: Vec<i32>,
+    log: Arc<Mutex<OffsetLog>>,
+    keys: Arc<streamlab_core::KeyTable>,
+    gate: crossbeam_channel::Sender<Option<Resume>>,
+}
+
+impl Rewind for KafkaRewind {
+    fn position(&self, next_seq: u64) -> Option<SourcePosition> {
+        let next = self
+            .log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .next_offsets(next_seq, self.parts.len());
+        let offsets = self
+            .parts
+            .iter()
+            .zip(next)
+            .filter_map(|(&p, o)| Some((p, o?)))
+            .collect();
+        Some(
+            KafkaPosition {
+                topic: self.topic.clone(),
+                offsets,
+                dictionary: self.keys.dictionary(),
+            }
+            .to_position(),
+        )
+    }
+
+    fn start(&mut self, from: Option<(&SourcePosition, u64)>) -> Result<(), EngineError> {
+        let resume = match from {
+            None => None,
+            Some((position, next_seq)) => {
+                let p = KafkaPosition::from_position(position, &self.topic)
+                    .map_err(|e| EngineError::Source(format!("{e:#}")))?;
+                if let Some(p) = p.offsets.keys().find(|p| !self.parts.contains(p)) {
+                    return Err(EngineError::Source(format!(
+                        "the checkpoint has offsets for partition {p} of `{}`, which the topic no longer has",
+                        self.topic
+                    )));
+                }
+                *self.log.lock().unwrap_or_else(|e| e.into_inner()) = OffsetLog::resumed(
+                    self.parts
+                        .iter()
+                        .map(|part| p.offsets.get(part).copied())
+                        .collect(),
+                );
+                Some(Resume {
+                    offsets: p.offsets,
+                    dictionary: p.dictionary,
+                    next_seq,
+                })
+            }
+        };
+        // The reader may have stopped already (a failed connection): it reports that.
+        let _ = self.gate.try_send(resume);
+        Ok(())
     }
 }
 
-fn consume(addr: &KafkaAddr, parts: &[i32], feed: &mut LineFeed) -> Result<()> {
+fn consume(
+    addr: &KafkaAddr,
+    parts: &[i32],
+    from: Option<Resume>,
+    log: &Mutex<OffsetLog>,
+    feed: &mut LineFeed,
+) -> Result<()> {
     let consumer: BaseConsumer = base_config(&addr.brokers)
         .set("group.id", &addr.group)
         .set("enable.auto.commit", "false")
@@ -196,17 +294,32 @@ fn consume(addr: &KafkaAddr, parts: &[i32], feed: &mut LineFeed) -> Result<()> {
         .set("fetch.queue.backoff.ms", "1")
         .create()?;
     let mut tpl = TopicPartitionList::new();
+    let start = match addr.start {
+        Start::Earliest => Offset::Beginning,
+        Start::Latest => Offset::End,
+        Start::Committed => Offset::Stored,
+    };
     for &p in parts {
-        let offset = match addr.start {
-            Start::Earliest => Offset::Beginning,
-            Start::Latest => Offset::End,
-            Start::Committed => Offset::Stored,
+        // From a checkpoint: its offset; a partition that had delivered nothing before
+        // the checkpoint starts where the address says.
+        let offset = match &from {
+            Some(r) => r.offsets.get(&p).map_or(start, |&o| Offset::Offset(o)),
+            None => start,
         };
         tpl.add_partition_offset(&addr.topic, p, offset)?;
     }
     consumer.assign(&tpl)?;
-    let mut ended = vec![false; parts.len()];
     let mut count = 0u64;
+    if let Some(r) = &from {
+        eprintln!(
+            "streamlab: kafka://{}/{}: resuming at offsets {:?} (partition: next offset) from the checkpoint, line {}",
+            addr.brokers, addr.topic, r.offsets, r.next_seq
+        );
+        feed.resume(r.next_seq, &r.dictionary)
+            .map_err(|e| anyhow::anyhow!("resuming from the checkpoint: {e}"))?;
+        count = r.next_seq;
+    }
+    let mut ended = vec![false; parts.len()];
     let mut last_seen = Instant::now();
     loop {
         if ended.iter().all(|e| *e) || addr.events.is_some_and(|n| count >= n) {
@@ -238,6 +351,11 @@ fn consume(addr: &KafkaAddr, parts: &[i32], feed: &mut LineFeed) -> Result<()> {
                     .iter()
                     .position(|&p| p == msg.partition())
                     .unwrap_or(0);
+                log.lock().unwrap_or_else(|e| e.into_inner()).record(
+                    part,
+                    feed.next_seq(),
+                    msg.offset(),
+                );
                 if !feed.line_produced_at(
                     part as streamlab_core::Part,
                     msg.payload().unwrap_or_default(),

@@ -37,6 +37,7 @@ pub mod golden;
 pub mod input;
 pub mod inputs;
 pub mod kafka;
+pub mod kafka_position;
 pub mod live;
 pub mod metrics;
 pub mod oracle;

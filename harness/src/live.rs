@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use streamlab_core::engine::{EngineError, Poll, Source};
+use streamlab_core::engine::{EngineError, Poll, Source, SourcePosition};
 use streamlab_core::watermark::Watermark;
 use streamlab_core::{Decoder, Event, KeyTable, Part, Plan};
 
@@ -114,6 +114,22 @@ impl LineFeed {
         true
     }
 
+    /// The `seq` the next line gets.
+    pub fn next_seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Goes on from a checkpoint: the next line is number `seq`, and keys and strings keep
+    /// the ids `dictionary` gave them.
+    pub fn resume(
+        &mut self,
+        seq: u64,
+        dictionary: &streamlab_core::Dictionary,
+    ) -> Result<(), String> {
+        self.seq = seq;
+        self.decoder.restore(dictionary)
+    }
+
     /// Sends what is gathered; false when the engine has gone.
     pub fn flush(&mut self) -> bool {
         if self.chunk.is_empty() {
@@ -170,7 +186,19 @@ pub fn spawn_live(
         stats,
         thread: Some(thread),
         partitions,
+        rewind: None,
+        started: false,
     }
+}
+
+/// What a live input that can be read again from a position (Kafka) adds to its
+/// [`LiveSource`]: its reader waits for [`Rewind::start`] before reading.
+pub trait Rewind: Send {
+    /// See [`Source::position`].
+    fn position(&self, next_seq: u64) -> Option<SourcePosition>;
+    /// Lets the reader begin: where the input's address says (`None`), or at a
+    /// checkpoint's position, numbering lines from its `seq`.
+    fn start(&mut self, from: Option<(&SourcePosition, u64)>) -> Result<(), EngineError>;
 }
 
 /// The engine's end of a live input.
@@ -180,12 +208,28 @@ pub struct LiveSource {
     stats: Arc<LiveStats>,
     thread: Option<std::thread::JoinHandle<()>>,
     partitions: Part,
+    rewind: Option<Box<dyn Rewind>>,
+    started: bool,
 }
 
 impl LiveSource {
     /// Counters of the reader.
     pub fn stats(&self) -> Arc<LiveStats> {
         self.stats.clone()
+    }
+
+    /// Makes the source replayable from a position (its reader waits for `rewind`).
+    pub fn with_rewind(mut self, rewind: Box<dyn Rewind>) -> LiveSource {
+        self.rewind = Some(rewind);
+        self
+    }
+
+    fn begin(&mut self, from: Option<(&SourcePosition, u64)>) -> Result<(), EngineError> {
+        self.started = true;
+        match self.rewind.as_mut() {
+            Some(r) => r.start(from),
+            None => Ok(()),
+        }
     }
 }
 
@@ -194,7 +238,28 @@ impl Source for LiveSource {
         self.partitions
     }
 
+    fn position(&self, next_seq: u64) -> Option<SourcePosition> {
+        self.rewind.as_ref()?.position(next_seq)
+    }
+
+    fn seek(&mut self, position: &SourcePosition, next_seq: u64) -> Result<(), EngineError> {
+        if self.started {
+            return Err(EngineError::Internal(
+                "a source can only seek before it is read".into(),
+            ));
+        }
+        if self.rewind.is_none() {
+            return Err(EngineError::Source(
+                "the checkpoint names a position in a replayable input (Kafka), but this input cannot seek: resume with the input the checkpoint was written for".into(),
+            ));
+        }
+        self.begin(Some((position, next_seq)))
+    }
+
     fn poll(&mut self, buf: &mut Vec<Event>, max: usize) -> Result<Poll, EngineError> {
+        if !self.started {
+            self.begin(None)?;
+        }
         let before = buf.len();
         while buf.len() - before < max {
             if self.pending.len() > 0 {

@@ -3,6 +3,8 @@
 //! `STREAMLAB_KAFKA=HOST:PORT`). Outside CI, without a broker, these tests say so and pass;
 //! in CI a missing broker is a failure.
 
+mod common;
+
 use harness::engines::EngineKind;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
@@ -246,6 +248,110 @@ fn per_partition_watermarks_make_an_ordered_topic_exact_with_delay_zero() {
             exact,
             "{} differs from the oracle",
             kind.name()
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Kafka offsets in checkpoints: each engine reading a 3-partition topic with
+/// `--checkpoint` is killed with SIGKILL three times and restarted; a restart seeks every
+/// partition to the offsets of the last checkpoint (and gives keys their old ids), so the
+/// output equals the oracle's, nothing lost, nothing twice.
+#[test]
+fn killed_while_reading_a_topic_every_engine_resumes_from_the_checkpointed_offsets() {
+    let Some(broker) = broker() else { return };
+    let dir = std::env::temp_dir().join(unique("streamlab-kafka-kill"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let events = dir.join("logs.jsonl");
+    let query = dir.join("q.toml");
+    std::fs::write(&query, ERRORS_APPEND_NO_DELAY).unwrap();
+    let out = streamlab(&[
+        "gen",
+        "--workload",
+        "logs",
+        "--events",
+        "100000",
+        "--rate",
+        "2000",
+        "--seed",
+        "3",
+        "--malformed",
+        "0.001",
+        "--output",
+        events.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let topic = unique("kill");
+    let url = format!("kafka://{broker}/{topic}");
+    let out = streamlab(&[
+        "produce",
+        "--input",
+        events.to_str().unwrap(),
+        "--to",
+        &url,
+        "--partitions",
+        "3",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exact = streamlab(&[
+        "oracle",
+        "--query",
+        query.to_str().unwrap(),
+        "--input",
+        events.to_str().unwrap(),
+    ]);
+    let exact = sorted(&String::from_utf8_lossy(&exact.stdout));
+    for (engine, extra) in [
+        ("baseline", vec![]),
+        ("microbatch", vec!["--max-records-per-batch", "1000"]),
+        ("record", vec!["--workers", "2"]),
+    ] {
+        let output = dir.join(format!("{engine}.jsonl"));
+        let ck = dir.join(format!("{engine}-checkpoints"));
+        let mut args: Vec<String> = [
+            "run",
+            "--engine",
+            engine,
+            "--query",
+            query.to_str().unwrap(),
+            "--input",
+            &format!("{url}?group={}", unique(engine)),
+            "--output",
+            output.to_str().unwrap(),
+            "--checkpoint",
+            ck.to_str().unwrap(),
+            "--checkpoint-every",
+            "2000",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut landed = 0;
+        for kill in 0..3u64 {
+            landed += u32::from(common::run_and_kill(
+                &args,
+                &ck,
+                1 + kill % 2,
+                Duration::from_millis(kill),
+            ));
+        }
+        assert!(landed > 0, "{engine}: every run finished before its kill");
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = streamlab(&args);
+        assert!(
+            out.status.success(),
+            "{engine}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            sorted(&std::fs::read_to_string(&output).unwrap()),
+            exact,
+            "{engine} after {landed} kills differs from the oracle"
         );
     }
     std::fs::remove_dir_all(&dir).unwrap();

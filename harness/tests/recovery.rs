@@ -6,6 +6,9 @@
 //! Every engine implements the protocol: the baseline, the record engine (on 1 and 2
 //! workers) and the micro-batch engine (batches of 1000 and 100 000 events).
 
+mod common;
+
+use common::run_and_kill;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -105,31 +108,6 @@ fn run_args(
         "--checkpoint-every".into(),
         every.to_string(),
     ]
-}
-
-/// Starts the run, waits until it has written `checkpoints` more checkpoints, then a few
-/// more milliseconds (so the kill lands between or during checkpoint writes), and sends
-/// SIGKILL. True when the kill landed before the run finished.
-fn run_and_kill(args: &[String], ck: &Path, checkpoints: u64, extra: Duration) -> bool {
-    let before = streamlab_checkpoint::newest_id(ck);
-    let mut child = streamlab()
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let target = before.map_or(checkpoints - 1, |b| b + checkpoints);
-    while streamlab_checkpoint::newest_id(ck).is_none_or(|n| n < target) {
-        if child.try_wait().unwrap().is_some() {
-            return false;
-        }
-        std::thread::sleep(Duration::from_micros(200));
-    }
-    std::thread::sleep(extra);
-    let finished = child.try_wait().unwrap().is_some();
-    let _ = child.kill(); // SIGKILL
-    let _ = child.wait();
-    !finished
 }
 
 #[test]

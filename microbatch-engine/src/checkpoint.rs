@@ -15,7 +15,9 @@
 use crate::exec::PartitionState;
 use std::time::{Duration, Instant};
 use streamlab_checkpoint::{CheckpointStore, OnCorrupt};
-use streamlab_core::engine::{CheckpointOptions, EngineError, Poll, RunSummary, Source};
+use streamlab_core::engine::{
+    CheckpointOptions, EngineError, Poll, RunSummary, Source, SourcePosition,
+};
 use streamlab_core::watermark::Watermark;
 use streamlab_core::{Event, Plan};
 
@@ -31,6 +33,10 @@ pub struct Snapshot {
     pub batch: u64,
     /// Events with a smaller `seq` are in the state.
     pub next_seq: u64,
+    /// The source's own position at `next_seq` (Kafka offsets), when it has one: the end
+    /// of the last batch's offset range, as in Spark's offset log.
+    #[serde(default)]
+    pub position: Option<SourcePosition>,
     /// The run had finished.
     pub done: bool,
     /// The watermark generator after the batch.
@@ -163,5 +169,13 @@ impl Source for Resumed {
 
     fn partitions(&self) -> streamlab_core::Part {
         self.inner.partitions()
+    }
+
+    fn position(&self, next_seq: u64) -> Option<SourcePosition> {
+        self.inner.position(next_seq)
+    }
+
+    fn seek(&mut self, position: &SourcePosition, next_seq: u64) -> Result<(), EngineError> {
+        self.inner.seek(position, next_seq)
     }
 }

@@ -77,7 +77,12 @@ struct Driver<'a, 'p> {
 impl Driver<'_, '_> {
     /// After a batch: a checkpoint when one is due, and always after the final batch
     /// (the run is then done). Two-phase commit: prepare the rows, write, commit.
-    fn checkpoint_after(&mut self, events: u64, last: bool) -> Result<(), EngineError> {
+    fn checkpoint_after(
+        &mut self,
+        source: &dyn Source,
+        events: u64,
+        last: bool,
+    ) -> Result<(), EngineError> {
         let Some(c) = self.checkpoints.as_mut() else {
             return Ok(());
         };
@@ -94,6 +99,13 @@ impl Driver<'_, '_> {
                 u64::MAX
             } else {
                 self.last_seq.map_or(0, |s| s + 1)
+            },
+            // The batch's offset range ends at next_seq (read-ahead of the next batch
+            // does not move it: positions are asked for by seq).
+            position: if last {
+                None
+            } else {
+                self.last_seq.and_then(|s| source.position(s + 1))
             },
             done: last,
             watermark: self.watermark.clone(),
@@ -168,7 +180,6 @@ impl Driver<'_, '_> {
         self.w_prev = params.close_at;
         self.w_cur = self.watermark.current().max(self.w_prev);
         self.next_id += 1;
-        self.checkpoint_after(input_rows as u64, kind == BatchKind::Final)?;
 
         let duration = started.elapsed();
         match kind {
@@ -220,6 +231,7 @@ impl Driver<'_, '_> {
             // source has at trigger time, up to the bound.
             let available = planner.plan(source, &mut next, bound)?;
             let batch = std::mem::replace(&mut next, std::mem::take(&mut spare));
+            let rows = batch.len() as u64;
             let mut ran = true;
             if !batch.is_empty() {
                 // Only a full batch leaves data behind: read it while this batch runs (it
@@ -233,12 +245,14 @@ impl Driver<'_, '_> {
                         &mut nothing
                     };
                 spare = self.run_batch(BatchKind::Data, batch, started, meanwhile)?;
+                self.checkpoint_after(source, rows, false)?;
             } else if !self.complete()
                 && self.w_cur > self.w_prev
                 && available != Availability::Ended
             {
                 // At the end of input the final batch closes everything anyway.
                 spare = self.run_batch(BatchKind::NoData, batch, started, &mut nothing)?;
+                self.checkpoint_after(source, 0, false)?;
             } else {
                 spare = batch;
                 ran = false;
@@ -258,9 +272,10 @@ impl Driver<'_, '_> {
         debug_assert!(next.is_empty(), "only a full batch plans ahead");
         if !self.complete() && self.next_id > 0 {
             self.run_batch(BatchKind::Final, spare, Instant::now(), &mut nothing)?;
+            self.checkpoint_after(source, 0, true)?;
         } else if self.next_id > 0 {
             // Complete mode has no final batch: the last one with input ends the run.
-            self.checkpoint_after(0, true)?;
+            self.checkpoint_after(source, 0, true)?;
         }
         Ok(())
     }
@@ -299,6 +314,9 @@ pub fn run(
                 snap.batch
             )];
             return Ok(summary.timed(started.elapsed()));
+        }
+        if let Some(position) = &snap.position {
+            source.seek(position, snap.next_seq)?;
         }
         source = Box::new(Resumed {
             inner: source,

@@ -36,6 +36,9 @@ pub const DEFAULT_CHECKPOINT_EVERY: u64 = 100_000;
 pub struct SourcePart {
     /// Events with a smaller `seq` are in the checkpoint's state.
     pub next_seq: u64,
+    /// The source's own position at `next_seq` (Kafka offsets), when it has one.
+    #[serde(default)]
+    pub position: Option<streamlab_core::engine::SourcePosition>,
     /// The watermark generator and epoch counter, to go on with the same stamps.
     pub clock: ClockState,
     /// Valid events read so far.

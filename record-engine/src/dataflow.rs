@@ -295,6 +295,9 @@ fn worker_main(worker: &mut Worker, config: &Config, plan: &Plan, shared: &Share
         }
         if let Some(r) = &shared.restored {
             driver.resume(&r.source);
+            if let Some(position) = &r.source.position {
+                report.error = source.seek(position, r.source.next_seq).err();
+            }
         }
         let deposit = |part: Option<(u64, crate::checkpoint::SourcePart)>| {
             if let Some((epoch, part)) = part {
@@ -309,7 +312,7 @@ fn worker_main(worker: &mut Worker, config: &Config, plan: &Plan, shared: &Share
         // Whether the input was read to its end: only then is the last epoch a checkpoint
         // of a finished run (a failed run must resume, not look done).
         let mut complete = false;
-        loop {
+        while report.error.is_none() {
             if shared
                 .sink
                 .lock()

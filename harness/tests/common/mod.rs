@@ -60,3 +60,33 @@ pub fn answer(rows: &[ResultRow], mode: OutputMode) -> Answer {
         .map(|r| (r.window, r.group, r.values))
         .collect()
 }
+
+/// Starts the run, waits until it has written `checkpoints` more checkpoints, then a few
+/// more milliseconds (so the kill lands between or during checkpoint writes), and sends
+/// SIGKILL. True when the kill landed before the run finished.
+pub fn run_and_kill(
+    args: &[String],
+    ck: &std::path::Path,
+    checkpoints: u64,
+    extra: std::time::Duration,
+) -> bool {
+    let before = streamlab_checkpoint::newest_id(ck);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_streamlab"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let target = before.map_or(checkpoints - 1, |b| b + checkpoints);
+    while streamlab_checkpoint::newest_id(ck).is_none_or(|n| n < target) {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+    std::thread::sleep(extra);
+    let finished = child.try_wait().unwrap().is_some();
+    let _ = child.kill(); // SIGKILL
+    let _ = child.wait();
+    !finished
+}

@@ -279,9 +279,11 @@ impl<'p> SourceDriver<'p> {
     }
 
     /// The source's share of the boundary just passed.
-    fn part(&self) -> SourcePart {
+    fn part(&self, source: Option<&dyn Source>) -> SourcePart {
+        let next_seq = self.stats.last_seq.map_or(self.resume, |s| s + 1);
         SourcePart {
-            next_seq: self.stats.last_seq.map_or(self.resume, |s| s + 1),
+            next_seq,
+            position: source.and_then(|s| s.position(next_seq)),
             clock: ClockState {
                 watermark: self.clock.watermark.clone(),
                 since: self.clock.since,
@@ -293,14 +295,14 @@ impl<'p> SourceDriver<'p> {
     }
 
     /// Ends the current epoch; with checkpoints on, returns the source's share of it.
-    fn tick(&mut self, inputs: &mut Inputs) -> Option<(u64, SourcePart)> {
+    fn tick(&mut self, source: &dyn Source, inputs: &mut Inputs) -> Option<(u64, SourcePart)> {
         let boundary = u64::from(self.clock.epoch);
         self.clock.tick();
         self.advance(inputs);
         let c = self.checkpoints.as_mut()?;
         c.since_events = 0;
         c.last = Instant::now();
-        Some((boundary, self.part()))
+        Some((boundary, self.part(Some(source))))
     }
 
     fn advance(&mut self, inputs: &mut Inputs) {
@@ -368,7 +370,7 @@ impl<'p> SourceDriver<'p> {
         if let Some(every) = self.complete_every {
             let now = Instant::now();
             if now >= self.next_tick {
-                checkpoint = self.tick(inputs);
+                checkpoint = self.tick(&*source, inputs);
                 while self.next_tick <= now {
                     self.next_tick += every;
                 }
@@ -377,7 +379,7 @@ impl<'p> SourceDriver<'p> {
         if let Some(c) = self.checkpoints.as_mut() {
             c.since_events += read as u64;
             if c.due() && checkpoint.is_none() {
-                checkpoint = self.tick(inputs);
+                checkpoint = self.tick(&*source, inputs);
             }
         }
         // Caught up with the input: let the watermark reach the records sent, and close the
@@ -419,7 +421,7 @@ impl<'p> SourceDriver<'p> {
             });
         }
         self.checkpoints.as_ref()?;
-        let mut part = self.part();
+        let mut part = self.part(None);
         part.next_seq = u64::MAX;
         Some((emit - 1, part))
     }
