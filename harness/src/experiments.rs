@@ -616,7 +616,8 @@ fn kafka_logs(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
             topic: topic.clone(),
             group: topic.clone(),
             start: Start::Earliest,
-            events: None,
+            // The count is known: the run does not depend on the end markers arriving.
+            events: Some(events),
         };
         let keys = Arc::new(streamlab_core::KeyTable::default());
         let parts = partitions(&broker.addr, &topic)?;
@@ -667,7 +668,7 @@ fn kafka_logs(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
             .collect();
         let brokers = broker.addr.clone();
         let producer_topic = topic.clone();
-        let producer = std::thread::spawn(move || -> Result<Instant> {
+        let produce_paced = move || -> Result<Instant> {
             let mut p = LineProducer::new(&brokers, &producer_topic, 3)?;
             let schedule = crate::replay::Schedule::new(rate, &Profile::Constant);
             let t0 = base_instant + Duration::from_millis((start_ms - base_ms).max(0) as u64);
@@ -681,18 +682,58 @@ fn kafka_logs(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
             }
             p.finish()?;
             Ok(Instant::now())
+        };
+        // A failed producer ends the run at once (the engine would wait for lines that
+        // never come).
+        let producer_failed = Arc::new(Mutex::new(None::<String>));
+        let failed = producer_failed.clone();
+        let producer = std::thread::spawn(move || -> Result<Instant> {
+            let r = produce_paced();
+            if let Err(e) = &r {
+                *failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!("{e:#}"));
+            }
+            r
         });
         eprintln!(
             "kafka-logs: {} reading {topic} while {events} logs are produced at {rate:.0}/s",
             kind.name()
         );
         let started = Instant::now();
-        let summary = kind.build().run(
-            &plan,
-            &RunOptions::default(),
-            Box::new(source),
-            Box::new(sink),
-        )?;
+        // A stalled broker or consumer must end the experiment with an error, not hang
+        // it: the engine runs on its own thread, waited for up to the produce time + 60 s.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let engine_plan = plan.clone();
+        std::thread::spawn(move || {
+            let r = kind.build().run(
+                &engine_plan,
+                &RunOptions::default(),
+                Box::new(source),
+                Box::new(sink),
+            );
+            let _ = tx.send(r);
+        });
+        let deadline = Instant::now() + Duration::from_secs_f64(secs + 60.0);
+        let summary = loop {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(r) => break r?,
+                Err(_) if producer_failed.lock().unwrap_or_else(|e| e.into_inner()).is_some() => {
+                    let why = producer_failed.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    anyhow::bail!(
+                        "kafka-logs: producing to {topic} failed: {}",
+                        why.unwrap_or_default()
+                    )
+                }
+                Err(_) if Instant::now() > deadline => anyhow::bail!(
+                    "kafka-logs: {} had read {} of {events} logs from {topic} {:.0} s after the producer \
+                     started sending them (over {secs:.0} s): the broker or the consumer stalled",
+                    kind.name(),
+                    stats.events.load(std::sync::atomic::Ordering::Relaxed)
+                        + stats.malformed.load(std::sync::atomic::Ordering::Relaxed),
+                    started.elapsed().as_secs_f64()
+                ),
+                Err(_) => {}
+            }
+        };
         let done = Instant::now();
         let elapsed = (done - started).as_secs_f64();
         let produced_at = producer
