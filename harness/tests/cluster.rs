@@ -194,3 +194,115 @@ fn a_missing_peer_is_an_error_not_a_hang() {
     assert!(stderr.contains("did not form within 2 s"), "{stderr}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Checkpoints in a timely cluster: both processes of a 2-process run share the
+/// checkpoint directory (process 0 writes, every process restores its workers' share),
+/// are killed with SIGKILL together twice mid-run and restarted; the output equals a
+/// clean single-process run's, nothing lost, nothing twice.
+#[test]
+fn a_killed_cluster_resumes_from_its_checkpoints() {
+    let dir = std::env::temp_dir().join(format!("streamlab-cluster-ck-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("clicks.jsonl");
+    let query = Path::new(env!("CARGO_MANIFEST_DIR")).join("../queries/w1_update.toml");
+    let (input_s, query_s) = (input.to_str().unwrap(), query.to_str().unwrap());
+    let gen = streamlab(&[
+        "gen",
+        "--workload",
+        "clicks",
+        "--events",
+        "400000",
+        "--seed",
+        "8",
+        "--disorder",
+        "0.05",
+        "--max-delay",
+        "3s",
+        "--output",
+        input_s,
+    ])
+    .spawn()
+    .unwrap();
+    wait(gen, Duration::from_secs(60), "gen");
+    let clean = dir.join("clean.jsonl");
+    let single = streamlab(&[
+        "run",
+        "--engine",
+        "record",
+        "--query",
+        query_s,
+        "--input",
+        input_s,
+        "--output",
+        clean.to_str().unwrap(),
+    ])
+    .spawn()
+    .unwrap();
+    wait(single, Duration::from_secs(60), "clean run");
+
+    let (out, ck) = (dir.join("out.jsonl"), dir.join("checkpoints"));
+    let start = |attempt: usize| {
+        // Fresh ports per attempt: a killed process's may still be held.
+        let hosts = dir.join(format!("hosts{attempt}"));
+        std::fs::write(
+            &hosts,
+            format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
+        )
+        .unwrap();
+        let process = |i: &str| {
+            streamlab(&[
+                "run",
+                "--engine",
+                "record",
+                "--processes",
+                "2",
+                "--process",
+                i,
+                "--hostfile",
+                hosts.to_str().unwrap(),
+                "--query",
+                query_s,
+                "--input",
+                input_s,
+                "--output",
+                out.to_str().unwrap(),
+                "--checkpoint",
+                ck.to_str().unwrap(),
+                "--checkpoint-every",
+                "20000",
+            ])
+            .spawn()
+            .unwrap()
+        };
+        (process("1"), process("0"))
+    };
+    let mut landed = 0;
+    for attempt in 0..2 {
+        let before = streamlab_checkpoint::newest_id(&ck);
+        let (mut p1, mut p0) = start(attempt);
+        let target = before.map_or(1, |b| b + 2);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while streamlab_checkpoint::newest_id(&ck).is_none_or(|n| n < target)
+            && p0.try_wait().unwrap().is_none()
+        {
+            assert!(Instant::now() < deadline, "no checkpoint within 60 s");
+            std::thread::sleep(Duration::from_micros(300));
+        }
+        landed += usize::from(p0.try_wait().unwrap().is_none());
+        let _ = p0.kill(); // SIGKILL
+        let _ = p1.kill();
+        let _ = (p0.wait(), p1.wait());
+    }
+    assert!(landed > 0, "every attempt finished before its kill");
+    let (p1, p0) = start(9);
+    let stderr = wait(p0, Duration::from_secs(90), "process 0 after the kills");
+    wait(p1, Duration::from_secs(90), "process 1 after the kills");
+    assert!(stderr.contains("resumed from checkpoint"), "{stderr}");
+    assert_eq!(
+        rows(&out),
+        rows(&clean),
+        "after {landed} kills the cluster's output differs"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

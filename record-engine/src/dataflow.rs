@@ -139,10 +139,12 @@ fn open_checkpoints(
     let Some(options) = &config.checkpoint else {
         return Ok((None, None));
     };
-    if config.cluster.is_some() {
-        return Err(EngineError::Internal(
-            "--checkpoint is not supported in a timely cluster yet (one process only)".into(),
-        ));
+    // In a timely cluster every process restores its workers' share of the same
+    // checkpoint, so DIR must be storage all processes see (as Flink's checkpoint storage
+    // must be); process 0, which has the source and the output, writes the checkpoints.
+    if config.cluster.as_ref().is_some_and(|c| c.process != 0) {
+        let (_, restored) = Coordinator::open(options, plan, peers)?;
+        return Ok((None, restored));
     }
     if !sink.transactional() {
         return Err(EngineError::Internal(
