@@ -6,7 +6,7 @@
 //! rules, reading only the fields the plan needs. It interns group keys into a shared
 //! [`KeyTable`] so sinks can print them back exactly as they appeared.
 
-use crate::query::{Plan, SlotType, TimeDomain};
+use crate::query::{Plan, SlotType};
 use crate::value::{FieldValue, Scalar, StrId};
 use rustc_hash::FxHashMap;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
@@ -221,6 +221,38 @@ enum Use {
 
 const NOT_OBJECT: &str = "\u{0}streamlab: not an object";
 
+/// The fields a line is read for, and what each one is used as.
+struct Layout {
+    names: Vec<Box<str>>,
+    uses: Vec<SmallVec<[Use; 2]>>,
+}
+
+impl Layout {
+    fn new(plan: &Plan, time_field: Option<&str>) -> Layout {
+        let mut names: Vec<Box<str>> = Vec::new();
+        let mut uses: Vec<SmallVec<[Use; 2]>> = Vec::new();
+        let mut add = |name: &str, u: Use| match names.iter().position(|n| **n == *name) {
+            Some(i) => uses[i].push(u),
+            None => {
+                names.push(name.into());
+                uses.push(smallvec::smallvec![u]);
+            }
+        };
+        // Read the event time whenever the plan names it: processing-time plans still
+        // need it for the exact (event-time) answer they are measured against.
+        if let Some(f) = time_field {
+            add(f, Use::Time);
+        }
+        for (i, g) in plan.group_by().iter().enumerate() {
+            add(g, Use::Group(i));
+        }
+        for (i, s) in plan.slots.iter().enumerate() {
+            add(&s.field, Use::Slot(i, s.ty));
+        }
+        Layout { names, uses }
+    }
+}
+
 /// Reads one line's top-level object, keeping only the needed fields.
 struct LineSeed<'s, 'de> {
     names: &'s [Box<str>],
@@ -285,8 +317,9 @@ impl<'de> Visitor<'de> for LineSeed<'_, 'de> {
 /// assert!(decoder.decode(r#"{"ts": 12, "key": "a"}"#, 1).is_err());
 /// ```
 pub struct Decoder {
-    names: Vec<Box<str>>,
-    uses: Vec<SmallVec<[Use; 2]>>,
+    /// Per input of the plan (one when it names none): the fields read and their uses,
+    /// which differ only in the event-time field.
+    layouts: Vec<Layout>,
     group_len: usize,
     slot_len: usize,
     keys: FxHashMap<Box<[u8]>, KeyId>,
@@ -304,28 +337,14 @@ impl Decoder {
 
     /// A decoder writing into an existing (empty) key table.
     pub fn with_key_table(plan: &Plan, key_table: Arc<KeyTable>) -> Decoder {
-        let mut names: Vec<Box<str>> = Vec::new();
-        let mut uses: Vec<SmallVec<[Use; 2]>> = Vec::new();
-        let mut add = |name: &str, u: Use| match names.iter().position(|n| **n == *name) {
-            Some(i) => uses[i].push(u),
-            None => {
-                names.push(name.into());
-                uses.push(smallvec::smallvec![u]);
-            }
+        let layouts = if plan.inputs.is_empty() {
+            vec![Layout::new(plan, plan.event_time_field())]
+        } else {
+            plan.inputs
+                .iter()
+                .map(|i| Layout::new(plan, i.time_field.as_deref()))
+                .collect()
         };
-        // Read the event time whenever the plan names it: processing-time plans still
-        // need it for the exact (event-time) answer they are measured against.
-        let required_time = plan.time == TimeDomain::Event;
-        if let Some(f) = plan.event_time_field() {
-            add(f, Use::Time);
-        }
-        debug_assert!(!required_time || plan.event_time_field().is_some());
-        for (i, g) in plan.group_by().iter().enumerate() {
-            add(g, Use::Group(i));
-        }
-        for (i, s) in plan.slots.iter().enumerate() {
-            add(&s.field, Use::Slot(i, s.ty));
-        }
         let strings = plan
             .string_constants
             .iter()
@@ -339,8 +358,7 @@ impl Decoder {
             }
         }
         Decoder {
-            names,
-            uses,
+            layouts,
             group_len: plan.group_by().len(),
             slot_len: plan.slots.len(),
             keys: FxHashMap::default(),
@@ -400,14 +418,21 @@ impl Decoder {
 
     /// Decodes one line (without its newline) arriving as number `seq`.
     pub fn decode(&mut self, line: &str, seq: u64) -> Result<Event, Malformed> {
+        self.decode_input(0, line, seq)
+    }
+
+    /// Decodes a line of the plan's input number `input` (its own event-time field); the
+    /// event's [`Event::part`] is `input`, so each input keeps its own watermark.
+    pub fn decode_input(&mut self, input: Part, line: &str, seq: u64) -> Result<Event, Malformed> {
         if line.trim().is_empty() {
             return Err(Malformed::Empty);
         }
-        let mut found: SmallVec<[Option<Raw<'_>>; 8]> =
-            (0..self.names.len()).map(|_| None).collect();
+        let layout = usize::from(input).min(self.layouts.len() - 1);
+        let names = &self.layouts[layout].names;
+        let mut found: SmallVec<[Option<Raw<'_>>; 8]> = (0..names.len()).map(|_| None).collect();
         let mut de = serde_json::Deserializer::from_str(line);
         LineSeed {
-            names: &self.names,
+            names,
             found: &mut found,
         }
         .deserialize(&mut de)
@@ -425,13 +450,13 @@ impl Decoder {
         self.group_buf.clear();
         self.group_buf.resize(self.group_len, None);
         let Decoder {
-            names,
-            uses,
+            layouts,
             strings,
             group_buf,
             key_table,
             ..
         } = self;
+        let Layout { names, uses } = &layouts[layout];
         for (i, raw) in found.iter().enumerate() {
             let name = &names[i];
             let raw = raw
@@ -464,7 +489,7 @@ impl Decoder {
             seq,
             time,
             key,
-            part: 0,
+            part: input,
             fields,
         })
     }

@@ -200,6 +200,25 @@ pub struct AggregateQuery {
     pub name: String,
 }
 
+/// `[[input]]`: one of several named inputs the query reads the union of, each a source
+/// with its own event-time field and watermark delay (its own watermark; the query's is
+/// the minimum over the inputs, as Spark's `multipleWatermarkPolicy = min` and Flink's
+/// union of streams have it).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputQuery {
+    /// Name, unique among the inputs (for messages and results).
+    pub name: String,
+    /// JSON Lines file; a relative path is relative to the query file's directory.
+    pub path: String,
+    /// Its integer millisecond event-time field (default: the query's `event_time`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_time: Option<String>,
+    /// Its watermark delay (default: the query's `[watermark] delay`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watermark_delay: Option<DurationMs>,
+}
+
 /// A query file, key for key.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -224,6 +243,9 @@ pub struct Query {
     /// Aggregates (one or more).
     #[serde(default, rename = "aggregate")]
     pub aggregates: Vec<AggregateQuery>,
+    /// Several inputs whose union is read (none: the input comes from `--input`).
+    #[serde(default, rename = "input", skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<InputQuery>,
 }
 
 /// A query that cannot run, naming the file (when there is one) and the key at fault.
@@ -326,6 +348,19 @@ pub struct AggSpec {
     pub name: String,
 }
 
+/// A compiled `[[input]]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputSpec {
+    /// Name.
+    pub name: String,
+    /// File, as written in the query (relative to the query file).
+    pub path: String,
+    /// Event-time field (None only for processing-time plans without one).
+    pub time_field: Option<String>,
+    /// Watermark delay in ms.
+    pub delay_ms: i64,
+}
+
 /// A validated query, ready for the engines.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
@@ -347,6 +382,9 @@ pub struct Plan {
     pub aggregates: Vec<AggSpec>,
     /// String constants of the filters; constant `i` is interned as id `i`.
     pub string_constants: Vec<String>,
+    /// Named inputs, whose index is their events' [`crate::event::Event::part`] (empty:
+    /// one input from the command line).
+    pub inputs: Vec<InputSpec>,
 }
 
 const RESERVED: [&str; 3] = ["window_start", "window_end", "emit"];
@@ -437,11 +475,51 @@ impl Plan {
                 }
             }
         };
-        if w.time == TimeDomain::Event && query.event_time.is_none() {
+        let every_input_has_time =
+            !query.inputs.is_empty() && query.inputs.iter().all(|i| i.event_time.is_some());
+        if w.time == TimeDomain::Event && query.event_time.is_none() && !every_input_has_time {
             return Err(invalid(
                 "event_time",
                 "required for event-time windows: name the integer millisecond field",
             ));
+        }
+        let mut inputs = Vec::new();
+        for (i, input) in query.inputs.iter().enumerate() {
+            let key = format!("input[{i}]");
+            if input.name.is_empty() {
+                return Err(invalid(format!("{key}.name"), "must not be empty"));
+            }
+            if query.inputs[..i].iter().any(|o| o.name == input.name) {
+                return Err(invalid(
+                    format!("{key}.name"),
+                    format!("`{}` names two inputs", input.name),
+                ));
+            }
+            if input.path.is_empty() {
+                return Err(invalid(format!("{key}.path"), "must not be empty"));
+            }
+            if input.event_time.as_deref() == Some("") {
+                return Err(invalid(format!("{key}.event_time"), "must not be empty"));
+            }
+            let delay_ms = input.watermark_delay.unwrap_or(query.watermark.delay).ms();
+            if delay_ms < 0 {
+                return Err(invalid(
+                    format!("{key}.watermark_delay"),
+                    "must not be negative",
+                ));
+            }
+            inputs.push(InputSpec {
+                name: input.name.clone(),
+                path: input.path.clone(),
+                time_field: input
+                    .event_time
+                    .clone()
+                    .or_else(|| query.event_time.clone()),
+                delay_ms,
+            });
+        }
+        if inputs.len() > usize::from(crate::event::Part::MAX) {
+            return Err(invalid("input", "too many inputs"));
         }
         if query.event_time.as_deref() == Some("") {
             return Err(invalid("event_time", "must not be empty"));
@@ -594,6 +672,7 @@ impl Plan {
             filters,
             aggregates,
             string_constants,
+            inputs,
             query,
         })
     }
@@ -743,6 +822,7 @@ impl PlanBuilder {
             window,
             filters: self.filters,
             aggregates: self.aggregates,
+            inputs: Vec::new(),
         })
     }
 }

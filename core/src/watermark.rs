@@ -29,6 +29,9 @@ pub struct Watermark {
     delay: i64,
     /// Largest event time per partition (`i64::MIN`: none yet).
     maxima: Vec<i64>,
+    /// Delay per partition where they differ (a query's named inputs); empty: `delay`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    delays: Vec<i64>,
     current: i64,
 }
 
@@ -39,8 +42,20 @@ impl Watermark {
         Watermark {
             delay,
             maxima: vec![i64::MIN; usize::from(partitions.max(1))],
+            delays: Vec::new(),
             current: MIN_WATERMARK,
         }
+    }
+
+    /// The watermark of `plan` over a source of `partitions` partitions: with named inputs
+    /// (`[[input]]`, one partition each) every input has its own delay, and W is the
+    /// minimum over the inputs of (largest event time - delay).
+    pub fn for_plan(plan: &crate::query::Plan, partitions: Part) -> Self {
+        let mut w = Watermark::new(plan.delay_ms, partitions.max(plan.inputs.len() as Part));
+        if plan.inputs.iter().any(|i| i.delay_ms != plan.delay_ms) {
+            w.delays = plan.inputs.iter().map(|i| i.delay_ms).collect();
+        }
+        w
     }
 
     /// Notes an event time from partition `part`. Does not move the watermark: see
@@ -69,11 +84,22 @@ impl Watermark {
     /// moved.
     #[inline]
     pub fn advance(&mut self) -> Option<i64> {
-        let m = self.max_event_time();
-        if m == i64::MIN {
-            return None;
-        }
-        let candidate = m.saturating_sub(self.delay);
+        let candidate = if self.delays.is_empty() {
+            let m = self.max_event_time();
+            if m == i64::MIN {
+                return None;
+            }
+            m.saturating_sub(self.delay)
+        } else {
+            let mut w = i64::MAX;
+            for (p, &m) in self.maxima.iter().enumerate() {
+                if m == i64::MIN {
+                    return None;
+                }
+                w = w.min(m.saturating_sub(self.delays.get(p).copied().unwrap_or(self.delay)));
+            }
+            w
+        };
         if candidate > self.current {
             self.current = candidate;
             Some(candidate)
@@ -206,6 +232,28 @@ mod tests {
             "a late-joining partition holds it, never lowers it"
         );
         assert_eq!(w.current(), 100);
+    }
+
+    #[test]
+    fn each_named_input_trails_its_own_maximum_by_its_own_delay() {
+        let plan = crate::query::Plan::from_toml(
+            "event_time = \"ts\"\n[watermark]\ndelay = 10\n[window]\nkind = \"tumbling\"\nsize = 5\n\
+             [[aggregate]]\nfn = \"count\"\nas = \"n\"\n\
+             [[input]]\nname = \"web\"\npath = \"web.jsonl\"\n\
+             [[input]]\nname = \"mobile\"\npath = \"m.jsonl\"\nwatermark_delay = 100\n",
+        )
+        .unwrap();
+        let mut w = Watermark::for_plan(&plan, 1);
+        w.observe(0, 1_000);
+        assert_eq!(w.advance(), None, "the mobile input has delivered nothing");
+        w.observe(1, 1_050);
+        assert_eq!(
+            w.advance(),
+            Some(950),
+            "mobile: 1050 - 100 is below web: 1000 - 10"
+        );
+        w.observe(1, 2_000);
+        assert_eq!(w.advance(), Some(990));
     }
 
     #[test]

@@ -336,7 +336,7 @@ impl Engine for Baseline {
         let started = std::time::Instant::now();
         let mut lp = Loop {
             plan,
-            watermark: Watermark::new(plan.delay_ms, source.partitions()),
+            watermark: Watermark::for_plan(plan, source.partitions()),
             fixed: Vec::new(),
             sessions: FxHashMap::default(),
             next_session_end: i64::MAX,

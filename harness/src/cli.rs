@@ -193,7 +193,8 @@ pub struct IoArgs {
     /// Input events, JSON Lines: a file, `-` for stdin, `tcp://HOST:PORT` (read from a
     /// server, e.g. `nc -lk`), `dir://PATH[?idle=5s]` (files in name order, new ones as they
     /// appear), `kafka://HOST:PORT/TOPIC[?group=G&start=earliest|latest|committed]`.
-    #[arg(long, short)]
+    /// Left out when the query names its inputs (`[[input]]`).
+    #[arg(long, short, default_value = "")]
     pub input: String,
     /// Output rows: JSON Lines to a file or `-` (stdout), or `kafka://HOST:PORT/TOPIC`.
     #[arg(long, short, default_value = "-")]
@@ -607,15 +608,33 @@ fn run_command(kind: EngineKind, io: &IoArgs, options: &RunOptions) -> Result<Ru
             malformed: 0,
             keys: Default::default(),
             decode_time: Default::default(),
+            partitions: 1,
         };
         let summary =
             crate::runner::run_with_sink(kind, &plan, options, input, Box::new(DiscardSink))?;
         return finish_run(summary, 0.0, io);
     }
+    match (plan.inputs.is_empty(), io.input.is_empty()) {
+        (false, false) => bail!(
+            "{} names its inputs ([[input]]): leave out --input",
+            io.query.display()
+        ),
+        (true, true) => {
+            bail!("--input is required (or name the inputs in the query file with [[input]])")
+        }
+        _ => {}
+    }
     if let Some(live) = crate::inputs::LiveInput::parse(&io.input)? {
         return run_live(kind, io, options, &plan, live);
     }
-    let input = if io.input == "-" {
+    let input = if !plan.inputs.is_empty() {
+        crate::input::decode_inputs(
+            &plan,
+            io.query.parent().unwrap_or(std::path::Path::new(".")),
+            io.strict,
+            &mut std::io::stderr(),
+        )?
+    } else if io.input == "-" {
         decode_all(
             std::io::stdin().lock(),
             "<stdin>",

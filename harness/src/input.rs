@@ -23,6 +23,8 @@ pub struct DecodedInput {
     pub keys: Arc<KeyTable>,
     /// Time spent reading and decoding.
     pub decode_time: std::time::Duration,
+    /// Source partitions the events come from (the query's named inputs; 1 for a file).
+    pub partitions: streamlab_core::Part,
 }
 
 /// Reports malformed lines: the first few in full, then only a total.
@@ -105,6 +107,78 @@ pub fn decode_all(
         malformed,
         keys: decoder.key_table().clone(),
         decode_time: started.elapsed(),
+        partitions: 1,
+    })
+}
+
+/// Reads and decodes the query's named inputs (`[[input]]`; relative paths from `base`,
+/// the query file's directory) into one stream, each event tagged with its input as its
+/// partition. The union arrives as concurrent sources would deliver it: each input in its
+/// own line order, the inputs interleaved in proportion to their lengths (deterministic,
+/// so a replay is reproducible). `seq` numbers the merged stream.
+pub fn decode_inputs(
+    plan: &Plan,
+    base: &std::path::Path,
+    strict: bool,
+    report: &mut dyn Write,
+) -> Result<DecodedInput> {
+    let started = std::time::Instant::now();
+    let mut files = Vec::new();
+    for input in &plan.inputs {
+        let path = base.join(&input.path);
+        let text = std::fs::read(&path)
+            .with_context(|| format!("cannot read input `{}` ({})", input.name, path.display()))?;
+        let lines: Vec<Vec<u8>> = text.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
+        // A final newline leaves an empty last piece, which is not a line.
+        let n = lines.len() - usize::from(text.ends_with(b"\n") || text.is_empty());
+        files.push((input, path, lines, n));
+    }
+    let mut decoder = Decoder::new(plan);
+    let mut taken = vec![0usize; files.len()];
+    let mut events = Vec::new();
+    let malformed;
+    {
+        let mut report = MalformedReport::new(&mut *report, "");
+        let total: usize = files.iter().map(|f| f.3).sum();
+        for seq in 0..total as u64 {
+            // The input furthest behind its share of the merged stream goes next.
+            let i = (0..files.len())
+                .filter(|&i| taken[i] < files[i].3)
+                .min_by(|&a, &b| {
+                    let at = |i: usize| (taken[i] as f64 + 0.5) / files[i].3 as f64;
+                    at(a).total_cmp(&at(b))
+                })
+                .expect("lines remain");
+            let (input, path, lines, _) = &files[i];
+            let line = &lines[taken[i]];
+            taken[i] += 1;
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let decoded = match std::str::from_utf8(line) {
+                Ok(text) => decoder.decode_input(i as streamlab_core::Part, text, seq),
+                Err(e) => Err(Malformed::NotJson(format!("not UTF-8: {e}"))),
+            };
+            match decoded {
+                Ok(e) => events.push(e),
+                Err(why) if strict => bail!(
+                    "input `{}` ({}):{}: malformed line: {why} (stopped: --strict)",
+                    input.name,
+                    path.display(),
+                    taken[i]
+                ),
+                Err(why) => {
+                    report.source = format!("input `{}` ({})", input.name, path.display());
+                    report.line(taken[i] as u64, &why);
+                }
+            }
+        }
+        malformed = report.finish();
+    }
+    Ok(DecodedInput {
+        events,
+        malformed,
+        keys: decoder.key_table().clone(),
+        decode_time: started.elapsed(),
+        partitions: plan.inputs.len() as streamlab_core::Part,
     })
 }
 

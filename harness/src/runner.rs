@@ -35,7 +35,12 @@ pub fn run_with_sink(
     let engine = kind.build();
     engine.check_options(options)?;
     let mut summary = engine
-        .run(plan, options, Box::new(VecSource::new(input.events)), sink)
+        .run(
+            plan,
+            options,
+            Box::new(VecSource::with_partitions(input.events, input.partitions)),
+            sink,
+        )
         .with_context(|| format!("engine `{}` failed", kind.name()))?;
     summary.malformed = input.malformed;
     Ok(summary)

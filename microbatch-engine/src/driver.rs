@@ -327,7 +327,7 @@ pub fn run(
         let mut pool = WorkerPool::start(scope, plan, config.workers, config.placement)?;
         let mut resumed_note = None;
         let (mut watermark, mut w_prev, mut w_cur, mut next_id, mut last_ts) = (
-            Watermark::new(plan.delay_ms, source.partitions()),
+            Watermark::for_plan(plan, source.partitions()),
             MIN_WATERMARK,
             MIN_WATERMARK,
             0,

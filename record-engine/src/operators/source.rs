@@ -241,7 +241,7 @@ impl<'p> SourceDriver<'p> {
         SourceDriver {
             plan,
             clock: Clock {
-                watermark: Watermark::new(plan.delay_ms, partitions),
+                watermark: Watermark::for_plan(plan, partitions),
                 interval: interval.max(1),
                 since: 0,
                 epoch: 0,
