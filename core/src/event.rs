@@ -6,6 +6,7 @@
 //! rules, reading only the fields the plan needs. It interns group keys into a shared
 //! [`KeyTable`] so sinks can print them back exactly as they appeared.
 
+use crate::join::{JoinKey, StaticTable};
 use crate::query::{Plan, SlotType};
 use crate::value::{FieldValue, Scalar, StrId};
 use rustc_hash::FxHashMap;
@@ -58,6 +59,15 @@ pub enum Malformed {
     /// A field the query needs is absent.
     #[error("missing field `{0}`")]
     Missing(String),
+    /// Stream-static join: no row of the table has the event's `on` value. Not a broken
+    /// line: an inner join drops the event, and it is counted with the filtered ones.
+    #[error("no row of the joined table has `{field}` = {value}")]
+    Unmatched {
+        /// The `on` field.
+        field: String,
+        /// Its value in the line.
+        value: String,
+    },
     /// A field has the wrong type.
     #[error("field `{field}` must be {expected}, found {found}")]
     WrongType {
@@ -225,6 +235,10 @@ const NOT_OBJECT: &str = "\u{0}streamlab: not an object";
 struct Layout {
     names: Vec<Box<str>>,
     uses: Vec<SmallVec<[Use; 2]>>,
+    /// With a stream-static join: which names are columns of the table (taken from the
+    /// joined row, not the line), and which name is the `on` field.
+    from_table: Vec<Option<usize>>,
+    on: Option<usize>,
 }
 
 impl Layout {
@@ -249,7 +263,30 @@ impl Layout {
         for (i, s) in plan.slots.iter().enumerate() {
             add(&s.field, Use::Slot(i, s.ty));
         }
-        Layout { names, uses }
+        let (mut from_table, mut on) = (vec![None; names.len()], None);
+        if let Some(table) = &plan.table {
+            let t = &table.0;
+            on = Some(match names.iter().position(|n| **n == *t.on()) {
+                Some(i) => i,
+                None => {
+                    names.push(t.on().into());
+                    uses.push(SmallVec::new());
+                    from_table.push(None);
+                    names.len() - 1
+                }
+            });
+            for (i, n) in names.iter().enumerate() {
+                if **n != *t.on() {
+                    from_table[i] = t.column(n);
+                }
+            }
+        }
+        Layout {
+            names,
+            uses,
+            from_table,
+            on,
+        }
     }
 }
 
@@ -320,6 +357,8 @@ pub struct Decoder {
     /// Per input of the plan (one when it names none): the fields read and their uses,
     /// which differ only in the event-time field.
     layouts: Vec<Layout>,
+    /// The stream-static join's table, if the plan has one.
+    table: Option<Arc<StaticTable>>,
     group_len: usize,
     slot_len: usize,
     keys: FxHashMap<Box<[u8]>, KeyId>,
@@ -359,6 +398,7 @@ impl Decoder {
         }
         Decoder {
             layouts,
+            table: plan.table.as_ref().map(|t| t.0.clone()),
             group_len: plan.group_by().len(),
             slot_len: plan.slots.len(),
             keys: FxHashMap::default(),
@@ -427,6 +467,8 @@ impl Decoder {
         if line.trim().is_empty() {
             return Err(Malformed::Empty);
         }
+        // Declared before `found`, which may borrow joined values from it.
+        let table = self.table.clone();
         let layout = usize::from(input).min(self.layouts.len() - 1);
         let names = &self.layouts[layout].names;
         let mut found: SmallVec<[Option<Raw<'_>>; 8]> = (0..names.len()).map(|_| None).collect();
@@ -445,6 +487,33 @@ impl Decoder {
             }
         })?;
 
+        if let (Some(table), Some(on)) = (&table, self.layouts[layout].on) {
+            let names = &self.layouts[layout].names;
+            let key = match &found[on] {
+                None => return Err(Malformed::Missing(names[on].to_string())),
+                Some(Raw::Str(s)) => JoinKey::Str(s.as_ref().into()),
+                Some(Raw::Int(v)) => JoinKey::Int(*v),
+                Some(other) => return Err(wrong(&names[on], "a string or an integer", other)),
+            };
+            let row = table.row(&key).ok_or_else(|| Malformed::Unmatched {
+                field: names[on].to_string(),
+                value: match &key {
+                    JoinKey::Str(s) => format!("{s:?}"),
+                    JoinKey::Int(v) => v.to_string(),
+                },
+            })?;
+            for (i, col) in self.layouts[layout].from_table.iter().enumerate() {
+                if let Some(c) = *col {
+                    found[i] = Some(match &row[c] {
+                        FieldValue::Str(s) => Raw::Str(std::borrow::Cow::Borrowed(&**s)),
+                        FieldValue::Int(v) => Raw::Int(*v),
+                        FieldValue::Float(v) => Raw::Float(*v),
+                        FieldValue::Bool(v) => Raw::Bool(*v),
+                    });
+                }
+            }
+        }
+
         let mut time = 0i64;
         let mut fields: Fields = smallvec::smallvec![Scalar::Bool(false); self.slot_len];
         self.group_buf.clear();
@@ -456,7 +525,7 @@ impl Decoder {
             key_table,
             ..
         } = self;
-        let Layout { names, uses } = &layouts[layout];
+        let Layout { names, uses, .. } = &layouts[layout];
         for (i, raw) in found.iter().enumerate() {
             let name = &names[i];
             let raw = raw

@@ -18,6 +18,7 @@ pub mod aggregate;
 pub mod duration;
 pub mod engine;
 pub mod event;
+pub mod join;
 pub mod query;
 pub mod row;
 pub mod value;

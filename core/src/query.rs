@@ -219,6 +219,26 @@ pub struct InputQuery {
     pub watermark_delay: Option<DurationMs>,
 }
 
+/// How a `[[join]]` joins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JoinKind {
+    /// With a fixed table (stream-static join).
+    Static,
+}
+
+/// `[[join]]`: enrich every event with a table's row (see [`crate::join`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinQuery {
+    /// `static`.
+    pub kind: JoinKind,
+    /// CSV (with a header line) or JSON Lines file; relative to the query file.
+    pub table: String,
+    /// The field of the events and the column of the table that must be equal.
+    pub on: String,
+}
+
 /// A query file, key for key.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -246,6 +266,9 @@ pub struct Query {
     /// Several inputs whose union is read (none: the input comes from `--input`).
     #[serde(default, rename = "input", skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<InputQuery>,
+    /// A stream-static join (at most one).
+    #[serde(default, rename = "join", skip_serializing_if = "Vec::is_empty")]
+    pub joins: Vec<JoinQuery>,
 }
 
 /// A query that cannot run, naming the file (when there is one) and the key at fault.
@@ -385,6 +408,19 @@ pub struct Plan {
     /// Named inputs, whose index is their events' [`crate::event::Event::part`] (empty:
     /// one input from the command line).
     pub inputs: Vec<InputSpec>,
+    /// The stream-static join's table, once loaded (the harness reads the file named by
+    /// `query.joins`; see [`Plan::with_table`]).
+    pub table: Option<LoadedTable>,
+}
+
+/// A loaded join table, shared by every decoder of the plan.
+#[derive(Clone, Debug)]
+pub struct LoadedTable(pub std::sync::Arc<crate::join::StaticTable>);
+
+impl PartialEq for LoadedTable {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 const RESERVED: [&str; 3] = ["window_start", "window_end", "emit"];
@@ -517,6 +553,18 @@ impl Plan {
                     .or_else(|| query.event_time.clone()),
                 delay_ms,
             });
+        }
+        match query.joins.as_slice() {
+            [] => {}
+            [j] => {
+                if j.table.is_empty() {
+                    return Err(invalid("join[0].table", "must not be empty"));
+                }
+                if j.on.is_empty() {
+                    return Err(invalid("join[0].on", "must not be empty"));
+                }
+            }
+            _ => return Err(invalid("join", "one [[join]] per query for now")),
         }
         if inputs.len() > usize::from(crate::event::Part::MAX) {
             return Err(invalid("input", "too many inputs"));
@@ -673,8 +721,25 @@ impl Plan {
             aggregates,
             string_constants,
             inputs,
+            table: None,
             query,
         })
+    }
+
+    /// The plan with its join table loaded: decoders then read the table's columns as
+    /// fields of every event. Fails when the table was made for another `on` column.
+    pub fn with_table(mut self, table: crate::join::StaticTable) -> Result<Plan, QueryError> {
+        match self.query.joins.first() {
+            Some(j) if j.on == table.on() => {
+                self.table = Some(LoadedTable(std::sync::Arc::new(table)));
+                Ok(self)
+            }
+            Some(j) => Err(invalid(
+                "join[0].on",
+                format!("the table was indexed by `{}`, not `{}`", table.on(), j.on),
+            )),
+            None => Err(invalid("join", "the query has no [[join]] for a table")),
+        }
     }
 
     /// Starts a plan in Rust instead of TOML.
@@ -823,6 +888,7 @@ impl PlanBuilder {
             filters: self.filters,
             aggregates: self.aggregates,
             inputs: Vec::new(),
+            joins: Vec::new(),
         })
     }
 }

@@ -509,7 +509,13 @@ pub fn bench_config(args: &BenchArgs) -> Result<crate::suite::SuiteConfig> {
     use crate::replay::Rate;
     let query = match &args.query {
         Some(path) => {
-            Plan::from_file(path)?;
+            let plan = Plan::from_file(path)?;
+            if !plan.query.joins.is_empty() || !plan.query.inputs.is_empty() {
+                bail!(
+                    "{}: bench generates its input and does not load [[input]] files or join tables yet; measure it with `streamlab run --summary`",
+                    path.display()
+                );
+            }
             std::fs::read_to_string(path)?
         }
         None => crate::demo::W1_QUERY.to_owned(),
@@ -592,7 +598,7 @@ fn open_output(path: &str) -> Result<Box<dyn Write + Send>> {
 }
 
 fn run_command(kind: EngineKind, io: &IoArgs, options: &RunOptions) -> Result<RunReport> {
-    let plan = Plan::from_file(&io.query)?;
+    let plan = crate::tables::load_plan(&io.query)?;
     kind.build().check_options(options)?;
     if let Some(cluster) = options.cluster.as_ref().filter(|c| c.process != 0) {
         // In a timely cluster process 0 reads the input and writes the output; the others
@@ -609,6 +615,7 @@ fn run_command(kind: EngineKind, io: &IoArgs, options: &RunOptions) -> Result<Ru
             keys: Default::default(),
             decode_time: Default::default(),
             partitions: 1,
+            unmatched: 0,
         };
         let summary =
             crate::runner::run_with_sink(kind, &plan, options, input, Box::new(DiscardSink))?;
@@ -725,6 +732,7 @@ fn run_live(
         .run(plan, options, Box::new(source), sink)
         .with_context(|| format!("engine `{}` failed on {}", kind.name(), io.input))?;
     summary.malformed = stats.malformed.load(std::sync::atomic::Ordering::Relaxed);
+    summary.filtered += stats.unmatched.load(std::sync::atomic::Ordering::Relaxed);
     finish_run(summary, 0.0, io)
 }
 

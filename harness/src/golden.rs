@@ -14,7 +14,7 @@ use clap::Parser;
 use std::path::{Path, PathBuf};
 use streamlab_core::engine::RunOptions;
 use streamlab_core::row::final_rows;
-use streamlab_core::{Plan, ResultRow};
+use streamlab_core::ResultRow;
 
 /// The folder holding the cases.
 pub fn cases_dir() -> PathBuf {
@@ -73,7 +73,7 @@ pub fn check_case(dir: &Path, kind: EngineKind, label: &str, options: &RunOption
         bail!("case {name}: not a run command");
     };
     let options = merge(run.options()?, options);
-    let plan = Plan::from_file(&run.io.query)?;
+    let plan = crate::tables::load_plan(&run.io.query)?;
     let events = std::fs::read(dir.join("events.jsonl"))?;
     let input = decode_all(
         events.as_slice(),

@@ -25,6 +25,8 @@ pub struct DecodedInput {
     pub decode_time: std::time::Duration,
     /// Source partitions the events come from (the query's named inputs; 1 for a file).
     pub partitions: streamlab_core::Part,
+    /// Lines dropped by the stream-static join (no table row): counted as filtered.
+    pub unmatched: u64,
 }
 
 /// Reports malformed lines: the first few in full, then only a total.
@@ -82,6 +84,7 @@ pub fn decode_all(
     let mut decoder = Decoder::new(plan);
     let mut report = MalformedReport::new(report, source_name);
     let mut events = Vec::new();
+    let mut unmatched = 0;
     // `split` yields no empty piece after a final newline, so only real blank lines count.
     for (i, line) in reader.split(b'\n').enumerate() {
         let line = line.with_context(|| format!("reading {source_name}"))?;
@@ -92,6 +95,7 @@ pub fn decode_all(
         };
         match decoded {
             Ok(e) => events.push(e),
+            Err(Malformed::Unmatched { .. }) => unmatched += 1,
             Err(why) if strict => {
                 bail!(
                     "{source_name}:{}: malformed line: {why} (stopped: --strict)",
@@ -108,6 +112,7 @@ pub fn decode_all(
         keys: decoder.key_table().clone(),
         decode_time: started.elapsed(),
         partitions: 1,
+        unmatched,
     })
 }
 
@@ -136,6 +141,7 @@ pub fn decode_inputs(
     let mut decoder = Decoder::new(plan);
     let mut taken = vec![0usize; files.len()];
     let mut events = Vec::new();
+    let mut unmatched = 0;
     let malformed;
     {
         let mut report = MalformedReport::new(&mut *report, "");
@@ -159,6 +165,7 @@ pub fn decode_inputs(
             };
             match decoded {
                 Ok(e) => events.push(e),
+                Err(Malformed::Unmatched { .. }) => unmatched += 1,
                 Err(why) if strict => bail!(
                     "input `{}` ({}):{}: malformed line: {why} (stopped: --strict)",
                     input.name,
@@ -179,6 +186,7 @@ pub fn decode_inputs(
         keys: decoder.key_table().clone(),
         decode_time: started.elapsed(),
         partitions: plan.inputs.len() as streamlab_core::Part,
+        unmatched,
     })
 }
 

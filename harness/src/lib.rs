@@ -49,3 +49,4 @@ pub mod results;
 pub mod runner;
 pub mod sink;
 pub mod suite;
+pub mod tables;

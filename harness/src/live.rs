@@ -26,6 +26,8 @@ pub struct LiveStats {
     pub malformed: AtomicU64,
     /// Valid events decoded.
     pub events: AtomicU64,
+    /// Lines dropped by the stream-static join (counted as filtered).
+    pub unmatched: AtomicU64,
     /// The error that ended the input, if any.
     pub error: Mutex<Option<String>>,
     /// For latency across a broker: when each line (by seq) was produced, ms since the
@@ -98,6 +100,9 @@ impl LineFeed {
                 if self.chunk.len() >= CHUNK {
                     return self.flush();
                 }
+            }
+            Err(streamlab_core::event::Malformed::Unmatched { .. }) => {
+                self.stats.unmatched.fetch_add(1, Ordering::Relaxed);
             }
             Err(why) => {
                 if self.strict {

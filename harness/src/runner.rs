@@ -43,6 +43,7 @@ pub fn run_with_sink(
         )
         .with_context(|| format!("engine `{}` failed", kind.name()))?;
     summary.malformed = input.malformed;
+    summary.filtered += input.unmatched;
     Ok(summary)
 }
 

@@ -1,0 +1,146 @@
+//! The stream-static join (`[[join]] kind = "static"`): every event is enriched with the
+//! row of a fixed table whose `on` column equals the event's `on` field, as the Yahoo
+//! Streaming Benchmark joins ad events with the campaign table. Inner join: an event with
+//! no row is dropped (counted with the filtered events).
+//!
+//! The join is a lookup with no state and no timing, the same work in every execution
+//! model, so it runs where lines become events: the [`crate::event::Decoder`] reads the
+//! table's columns as if they were fields of the line (a query may group, filter and
+//! aggregate by them). Its cost is in decoding, which measurements keep out of engine
+//! throughput like JSON parsing; the oracle sees the same joined events.
+
+use crate::value::FieldValue;
+use rustc_hash::FxHashMap;
+
+/// A join key: the `on` value of a row or an event (strings and integers; two values
+/// join when they are equal as written, `7` and `"7"` do not).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum JoinKey {
+    /// A string value.
+    Str(Box<str>),
+    /// An integer value.
+    Int(i64),
+}
+
+/// The table of a stream-static join, indexed by its `on` column.
+#[derive(Debug, Default)]
+pub struct StaticTable {
+    on: String,
+    columns: Vec<String>,
+    rows: FxHashMap<JoinKey, Vec<FieldValue>>,
+}
+
+impl StaticTable {
+    /// A table with `columns` (one of them `on`) and `rows` of as many values each.
+    /// Fails when `on` is not a column, a row has another length, an `on` value is not a
+    /// string or an integer, or two rows share one (which row would an event get?).
+    pub fn new(
+        on: &str,
+        columns: Vec<String>,
+        rows: Vec<Vec<FieldValue>>,
+    ) -> Result<StaticTable, String> {
+        let at = columns
+            .iter()
+            .position(|c| c == on)
+            .ok_or_else(|| format!("the table has no column `{on}` to join on"))?;
+        let mut index = FxHashMap::default();
+        for (i, row) in rows.into_iter().enumerate() {
+            if row.len() != columns.len() {
+                return Err(format!(
+                    "row {} has {} values, the header {}",
+                    i + 1,
+                    row.len(),
+                    columns.len()
+                ));
+            }
+            let key = match &row[at] {
+                FieldValue::Str(s) => JoinKey::Str(s.clone()),
+                FieldValue::Int(v) => JoinKey::Int(*v),
+                other => {
+                    return Err(format!(
+                        "row {}: `{on}` must be a string or an integer, found {other:?}",
+                        i + 1
+                    ))
+                }
+            };
+            if index.insert(key, row).is_some() {
+                return Err(format!(
+                    "row {}: a second row for the same `{on}` value",
+                    i + 1
+                ));
+            }
+        }
+        Ok(StaticTable {
+            on: on.to_owned(),
+            columns,
+            rows: index,
+        })
+    }
+
+    /// The column joined on.
+    pub fn on(&self) -> &str {
+        &self.on
+    }
+
+    /// Column names, in row order.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// Index of column `name`.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == name)
+    }
+
+    /// The row joined to an event whose `on` field is `key`.
+    #[inline]
+    pub fn row(&self, key: &JoinKey) -> Option<&[FieldValue]> {
+        self.rows.get(key).map(Vec::as_slice)
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether the table has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> FieldValue {
+        FieldValue::Str(v.into())
+    }
+
+    #[test]
+    fn rows_are_found_by_their_on_value_and_bad_tables_say_why() {
+        let cols = vec!["ad_id".to_string(), "campaign_id".to_string()];
+        let t = StaticTable::new(
+            "ad_id",
+            cols.clone(),
+            vec![vec![s("a1"), s("c1")], vec![s("a2"), s("c1")]],
+        )
+        .unwrap();
+        assert_eq!(t.len(), 2);
+        assert!(
+            matches!(t.row(&JoinKey::Str("a2".into())), Some([_, FieldValue::Str(c)]) if &**c == "c1")
+        );
+        assert!(t.row(&JoinKey::Str("a3".into())).is_none());
+        assert!(t.row(&JoinKey::Int(1)).is_none());
+        let no_col = StaticTable::new("ad", cols.clone(), vec![]).unwrap_err();
+        assert!(no_col.contains("no column `ad`"), "{no_col}");
+        let dup = StaticTable::new(
+            "ad_id",
+            cols.clone(),
+            vec![vec![s("a"), s("c")], vec![s("a"), s("d")]],
+        );
+        assert!(dup.unwrap_err().contains("row 2: a second row"));
+        let short = StaticTable::new("ad_id", cols, vec![vec![s("a")]]).unwrap_err();
+        assert!(short.contains("row 1 has 1 values"), "{short}");
+    }
+}
