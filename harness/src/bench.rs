@@ -133,7 +133,7 @@ impl<S: Source> Source for WarmupClock<S> {
 /// Runs one measured run in this process (the child side of `bench`): generate and decode
 /// the input first (not measured), then [`measure`].
 pub fn run_one(spec: &RunSpec) -> Result<RunMetrics> {
-    let plan = Plan::from_toml(&spec.query)?;
+    let plan = crate::tables::with_generated_table(Plan::from_toml(&spec.query)?, &spec.gen)?;
     let options = spec.options()?;
     let engine = spec.kind()?.build();
     engine.check_options(&options)?;

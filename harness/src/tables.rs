@@ -37,6 +37,26 @@ pub fn with_join_table(plan: Plan, base: &Path) -> Result<Plan> {
     Ok(plan.with_table(table)?)
 }
 
+/// Loads the join table of `plan` for a generated input: the YSB generator's campaign
+/// table, which the seed alone determines (so a benchmark child makes the same table as
+/// `streamlab gen --campaigns` writes, without a file).
+pub fn with_generated_table(plan: Plan, gen: &crate::gen::GenConfig) -> Result<Plan> {
+    let Some(join) = plan.query.joins.first().cloned() else {
+        return Ok(plan);
+    };
+    if gen.workload != crate::gen::Workload::Ysb {
+        bail!(
+            "the query joins with a table, but only the ysb workload generates one (its campaigns); use streamlab run with the table file"
+        );
+    }
+    let mut csv = Vec::new();
+    crate::gen::write_campaigns(gen, &mut csv)?;
+    let (columns, rows) = csv_rows(std::str::from_utf8(&csv)?)?;
+    let table = StaticTable::new(&join.on, columns, rows)
+        .map_err(|e| anyhow::anyhow!("the generated campaign table: {e}"))?;
+    Ok(plan.with_table(table)?)
+}
+
 fn csv_cell(cell: &str) -> FieldValue {
     if let Ok(v) = cell.parse::<i64>() {
         FieldValue::Int(v)
