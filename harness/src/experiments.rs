@@ -377,36 +377,38 @@ fn watermark_accuracy(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcom
                 "event",
             )?;
             let (input, exact) = decode_with_exact(&bytes, &plan)?;
-            for kind in engines() {
-                eprintln!(
-                    "watermark-accuracy: disorder {disorder}, delay {delay} ms, {}",
-                    kind.name()
-                );
-                let (m, rows) = run_collect(
-                    kind,
-                    &plan,
-                    &input,
-                    Rate::PerSecond(rate),
-                    &RunOptions::default(),
-                )?;
-                let acc = compare(&rows, &exact, &plan);
-                let setting = format!("disorder={disorder};delay_ms={delay}");
-                record(raw, &m, &setting, 0);
-                raw.row(&m.engine, &setting, 0, "rows_exact", acc.exact as f64);
-                raw.row(&m.engine, &setting, 0, "rows_missing", acc.missing as f64);
-                raw.row(&m.engine, &setting, 0, "rows_wrong", acc.wrong as f64);
-                raw.row(
-                    &m.engine,
-                    &setting,
-                    0,
-                    "relative_error_n",
-                    acc.relative_error["n"],
-                );
-                points.push(
-                    json!({"engine": kind.name(), "disorder": disorder, "delay_ms": delay,
-                                   "late_dropped": m.late_dropped, "accuracy": acc,
-                                   "latency_us": m.latency_us}),
-                );
+            for rep in 0..cfg.reps {
+                for kind in engines() {
+                    eprintln!(
+                        "watermark-accuracy: disorder {disorder}, delay {delay} ms, {}",
+                        kind.name()
+                    );
+                    let (m, rows) = run_collect(
+                        kind,
+                        &plan,
+                        &input,
+                        Rate::PerSecond(rate),
+                        &RunOptions::default(),
+                    )?;
+                    let acc = compare(&rows, &exact, &plan);
+                    let setting = format!("disorder={disorder};delay_ms={delay}");
+                    record(raw, &m, &setting, rep);
+                    raw.row(&m.engine, &setting, rep, "rows_exact", acc.exact as f64);
+                    raw.row(&m.engine, &setting, rep, "rows_missing", acc.missing as f64);
+                    raw.row(&m.engine, &setting, rep, "rows_wrong", acc.wrong as f64);
+                    raw.row(
+                        &m.engine,
+                        &setting,
+                        rep,
+                        "relative_error_n",
+                        acc.relative_error["n"],
+                    );
+                    points.push(
+                        json!({"engine": kind.name(), "rep": rep, "disorder": disorder, "delay_ms": delay,
+                                       "late_dropped": m.late_dropped, "accuracy": acc,
+                                       "latency_us": m.latency_us}),
+                    );
+                }
             }
         }
     }
@@ -436,22 +438,24 @@ fn output_modes(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
     for mode in ["append", "update", "complete"] {
         let (_, plan) = query("kind = \"tumbling\"\nsize = \"10s\"", mode, 5_000, "event")?;
         let (input, exact) = decode_with_exact(&bytes, &plan)?;
-        for kind in engines() {
-            eprintln!("output-modes: {mode}, {}", kind.name());
-            let (m, rows) = run_collect(
-                kind,
-                &plan,
-                &input,
-                Rate::PerSecond(rate),
-                &RunOptions::default(),
-            )?;
-            let acc = compare(&rows, &exact, &plan);
-            record(raw, &m, &format!("mode={mode}"), 0);
-            points.push(
-                json!({"engine": kind.name(), "mode": mode, "rows_out": m.rows_out,
-                               "final_rows": acc.rows_actual, "exact": acc.is_exact(),
-                               "latency_us": m.latency_us, "late_dropped": m.late_dropped}),
-            );
+        for rep in 0..cfg.reps {
+            for kind in engines() {
+                eprintln!("output-modes: {mode}, {}", kind.name());
+                let (m, rows) = run_collect(
+                    kind,
+                    &plan,
+                    &input,
+                    Rate::PerSecond(rate),
+                    &RunOptions::default(),
+                )?;
+                let acc = compare(&rows, &exact, &plan);
+                record(raw, &m, &format!("mode={mode}"), rep);
+                points.push(
+                    json!({"engine": kind.name(), "rep": rep, "mode": mode, "rows_out": m.rows_out,
+                                   "final_rows": acc.rows_actual, "exact": acc.is_exact(),
+                                   "latency_us": m.latency_us, "late_dropped": m.late_dropped}),
+                );
+            }
         }
     }
     Ok((
@@ -491,48 +495,50 @@ fn time_domains(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
                  [window]\nkind = \"tumbling\"\nsize = \"1s\"\ntime = \"{time}\"\n[[aggregate]]\nfn = \"count\"\nas = \"likes\"\n"
             );
             let plan = Plan::from_toml(&text)?;
-            for kind in engines() {
-                let mut input = decode_all(
-                    bytes.as_slice(),
-                    "<generated>",
-                    &plan,
-                    false,
-                    &mut std::io::sink(),
-                )?;
-                eprintln!(
-                    "time-domains: disorder {disorder}, {time} time, {}",
-                    kind.name()
-                );
-                // Align event time with the replay clock just before the replay starts:
-                // event 0 happens now, event i at its scheduled arrival.
-                let shift = streamlab_core::engine::processing_time_ms() - gen.start_ms;
-                for e in &mut input.events {
-                    e.time += shift;
+            for rep in 0..cfg.reps {
+                for kind in engines() {
+                    let mut input = decode_all(
+                        bytes.as_slice(),
+                        "<generated>",
+                        &plan,
+                        false,
+                        &mut std::io::sink(),
+                    )?;
+                    eprintln!(
+                        "time-domains: disorder {disorder}, {time} time, {}",
+                        kind.name()
+                    );
+                    // Align event time with the replay clock just before the replay starts:
+                    // event 0 happens now, event i at its scheduled arrival.
+                    let shift = streamlab_core::engine::processing_time_ms() - gen.start_ms;
+                    for e in &mut input.events {
+                        e.time += shift;
+                    }
+                    let (m, rows) = run_collect(
+                        kind,
+                        &plan,
+                        &input,
+                        Rate::PerSecond(rate),
+                        &RunOptions::default(),
+                    )?;
+                    let (exact, _) = Oracle::answer(&plan, &input.events)?;
+                    let exact = to_result_rows(&exact, &input.keys);
+                    let acc = compare(&rows, &exact, &plan);
+                    let setting = format!("disorder={disorder};time={time}");
+                    record(raw, &m, &setting, rep);
+                    raw.row(
+                        &m.engine,
+                        &setting,
+                        rep,
+                        "relative_error_likes",
+                        acc.relative_error["likes"],
+                    );
+                    raw.row(&m.engine, &setting, rep, "rows_exact", acc.exact as f64);
+                    points.push(
+                        json!({"engine": kind.name(), "rep": rep, "disorder": disorder, "time": time,
+                                       "accuracy": acc, "late_dropped": m.late_dropped}),
+                    );
                 }
-                let (m, rows) = run_collect(
-                    kind,
-                    &plan,
-                    &input,
-                    Rate::PerSecond(rate),
-                    &RunOptions::default(),
-                )?;
-                let (exact, _) = Oracle::answer(&plan, &input.events)?;
-                let exact = to_result_rows(&exact, &input.keys);
-                let acc = compare(&rows, &exact, &plan);
-                let setting = format!("disorder={disorder};time={time}");
-                record(raw, &m, &setting, 0);
-                raw.row(
-                    &m.engine,
-                    &setting,
-                    0,
-                    "relative_error_likes",
-                    acc.relative_error["likes"],
-                );
-                raw.row(&m.engine, &setting, 0, "rows_exact", acc.exact as f64);
-                points.push(
-                    json!({"engine": kind.name(), "disorder": disorder, "time": time,
-                                   "accuracy": acc, "late_dropped": m.late_dropped}),
-                );
             }
         }
     }

@@ -128,15 +128,25 @@ pub fn decode_inputs(
     report: &mut dyn Write,
 ) -> Result<DecodedInput> {
     let started = std::time::Instant::now();
+    // Per input: its text and the (start, end) of every line in it.
     let mut files = Vec::new();
     for input in &plan.inputs {
         let path = base.join(&input.path);
         let text = std::fs::read(&path)
             .with_context(|| format!("cannot read input `{}` ({})", input.name, path.display()))?;
-        let lines: Vec<Vec<u8>> = text.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
-        // A final newline leaves an empty last piece, which is not a line.
-        let n = lines.len() - usize::from(text.ends_with(b"\n") || text.is_empty());
-        files.push((input, path, lines, n));
+        let mut lines = Vec::new();
+        let mut start = 0;
+        for (i, &b) in text.iter().enumerate() {
+            if b == b'\n' {
+                lines.push((start, i));
+                start = i + 1;
+            }
+        }
+        if start < text.len() {
+            lines.push((start, text.len())); // a last line without a newline
+        }
+        let n = lines.len();
+        files.push((input, path, (text, lines), n));
     }
     let mut decoder = Decoder::new(plan);
     let mut taken = vec![0usize; files.len()];
@@ -155,8 +165,9 @@ pub fn decode_inputs(
                     at(a).total_cmp(&at(b))
                 })
                 .expect("lines remain");
-            let (input, path, lines, _) = &files[i];
-            let line = &lines[taken[i]];
+            let (input, path, (text, lines), _) = &files[i];
+            let (a, b) = lines[taken[i]];
+            let line = &text[a..b];
             taken[i] += 1;
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             let decoded = match std::str::from_utf8(line) {
