@@ -74,30 +74,26 @@ fn last_table(text: &str) -> Vec<String> {
     out
 }
 
-#[test]
-fn every_engine_reading_a_three_partition_topic_gives_the_exact_answer() {
-    let Some(broker) = broker() else { return };
-    let dir = std::env::temp_dir().join(unique("streamlab-kafka"));
+/// A generated logs stream produced to a fresh 3-partition topic, with the oracle's output
+/// for `query` over the same lines: what every test that reads a topic starts from.
+struct LogsTopic {
+    dir: std::path::PathBuf,
+    query: std::path::PathBuf,
+    url: String,
+    /// The oracle's stdout over the generated lines.
+    exact: String,
+}
+
+fn logs_topic(broker: &str, name: &str, query: &str, gen: &[&str]) -> LogsTopic {
+    let dir = std::env::temp_dir().join(unique(&format!("streamlab-{name}")));
     std::fs::create_dir_all(&dir).unwrap();
-    let events = dir.join("logs.jsonl");
-    let query = dir.join("q.toml");
-    std::fs::write(&query, ERRORS_COMPLETE).unwrap();
-    let out = streamlab(&[
-        "gen",
-        "--workload",
-        "logs",
-        "--events",
-        "30000",
-        "--seed",
-        "5",
-        "--malformed",
-        "0.01",
-        "--output",
-        events.to_str().unwrap(),
-    ]);
-    assert!(out.status.success());
-    let topic = unique("logs");
-    let url = format!("kafka://{broker}/{topic}");
+    let (events, query_path) = (dir.join("logs.jsonl"), dir.join("q.toml"));
+    std::fs::write(&query_path, query).unwrap();
+    let mut args = vec!["gen", "--workload", "logs"];
+    args.extend_from_slice(gen);
+    args.extend_from_slice(&["--output", events.to_str().unwrap()]);
+    assert!(streamlab(&args).status.success());
+    let url = format!("kafka://{broker}/{}", unique(name));
     let out = streamlab(&[
         "produce",
         "--input",
@@ -115,11 +111,29 @@ fn every_engine_reading_a_three_partition_topic_gives_the_exact_answer() {
     let exact = streamlab(&[
         "oracle",
         "--query",
-        query.to_str().unwrap(),
+        query_path.to_str().unwrap(),
         "--input",
         events.to_str().unwrap(),
     ]);
-    let exact = last_table(&String::from_utf8_lossy(&exact.stdout));
+    LogsTopic {
+        dir,
+        query: query_path,
+        url,
+        exact: String::from_utf8_lossy(&exact.stdout).to_string(),
+    }
+}
+
+#[test]
+fn every_engine_reading_a_three_partition_topic_gives_the_exact_answer() {
+    let Some(broker) = broker() else { return };
+    let t = logs_topic(
+        &broker,
+        "logs",
+        ERRORS_COMPLETE,
+        &["--events", "30000", "--seed", "5", "--malformed", "0.01"],
+    );
+    let (dir, query, url) = (&t.dir, &t.query, &t.url);
+    let exact = last_table(&t.exact);
     assert!(!exact.is_empty());
     for kind in EngineKind::all()
         .into_iter()
@@ -158,7 +172,7 @@ fn every_engine_reading_a_three_partition_topic_gives_the_exact_answer() {
             "malformed lines must be counted: {s}"
         );
     }
-    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 const ERRORS_APPEND_NO_DELAY: &str =
@@ -173,49 +187,14 @@ const ERRORS_APPEND_NO_DELAY: &str =
 #[test]
 fn per_partition_watermarks_make_an_ordered_topic_exact_with_delay_zero() {
     let Some(broker) = broker() else { return };
-    let dir = std::env::temp_dir().join(unique("streamlab-kafka-wm"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let events = dir.join("logs.jsonl");
-    let query = dir.join("q.toml");
-    std::fs::write(&query, ERRORS_APPEND_NO_DELAY).unwrap();
-    let out = streamlab(&[
-        "gen",
-        "--workload",
-        "logs",
-        "--events",
-        "60000",
-        "--rate",
-        "2000",
-        "--seed",
-        "9",
-        "--output",
-        events.to_str().unwrap(),
-    ]);
-    assert!(out.status.success());
-    let topic = unique("ordered");
-    let url = format!("kafka://{broker}/{topic}");
-    let out = streamlab(&[
-        "produce",
-        "--input",
-        events.to_str().unwrap(),
-        "--to",
-        &url,
-        "--partitions",
-        "3",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let t = logs_topic(
+        &broker,
+        "ordered",
+        ERRORS_APPEND_NO_DELAY,
+        &["--events", "60000", "--rate", "2000", "--seed", "9"],
     );
-    let exact = streamlab(&[
-        "oracle",
-        "--query",
-        query.to_str().unwrap(),
-        "--input",
-        events.to_str().unwrap(),
-    ]);
-    let exact = sorted(&String::from_utf8_lossy(&exact.stdout));
+    let (dir, query, url) = (&t.dir, &t.query, &t.url);
+    let exact = sorted(&t.exact);
     assert!(exact.len() > 100);
     for kind in EngineKind::all()
         .into_iter()
@@ -250,7 +229,7 @@ fn per_partition_watermarks_make_an_ordered_topic_exact_with_delay_zero() {
             kind.name()
         );
     }
-    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// Kafka offsets in checkpoints: each engine reading a 3-partition topic with
@@ -260,51 +239,23 @@ fn per_partition_watermarks_make_an_ordered_topic_exact_with_delay_zero() {
 #[test]
 fn killed_while_reading_a_topic_every_engine_resumes_from_the_checkpointed_offsets() {
     let Some(broker) = broker() else { return };
-    let dir = std::env::temp_dir().join(unique("streamlab-kafka-kill"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let events = dir.join("logs.jsonl");
-    let query = dir.join("q.toml");
-    std::fs::write(&query, ERRORS_APPEND_NO_DELAY).unwrap();
-    let out = streamlab(&[
-        "gen",
-        "--workload",
-        "logs",
-        "--events",
-        "100000",
-        "--rate",
-        "2000",
-        "--seed",
-        "3",
-        "--malformed",
-        "0.001",
-        "--output",
-        events.to_str().unwrap(),
-    ]);
-    assert!(out.status.success());
-    let topic = unique("kill");
-    let url = format!("kafka://{broker}/{topic}");
-    let out = streamlab(&[
-        "produce",
-        "--input",
-        events.to_str().unwrap(),
-        "--to",
-        &url,
-        "--partitions",
-        "3",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let t = logs_topic(
+        &broker,
+        "kill",
+        ERRORS_APPEND_NO_DELAY,
+        &[
+            "--events",
+            "100000",
+            "--rate",
+            "2000",
+            "--seed",
+            "3",
+            "--malformed",
+            "0.001",
+        ],
     );
-    let exact = streamlab(&[
-        "oracle",
-        "--query",
-        query.to_str().unwrap(),
-        "--input",
-        events.to_str().unwrap(),
-    ]);
-    let exact = sorted(&String::from_utf8_lossy(&exact.stdout));
+    let (dir, query, url) = (&t.dir, &t.query, &t.url);
+    let exact = sorted(&t.exact);
     for (engine, extra) in [
         ("baseline", vec![]),
         ("microbatch", vec!["--max-records-per-batch", "1000"]),
@@ -354,7 +305,7 @@ fn killed_while_reading_a_topic_every_engine_resumes_from_the_checkpointed_offse
             "{engine} after {landed} kills differs from the oracle"
         );
     }
-    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
