@@ -6,7 +6,7 @@
 //! rules, reading only the fields the plan needs. It interns group keys into a shared
 //! [`KeyTable`] so sinks can print them back exactly as they appeared.
 
-use crate::join::{JoinKey, StaticTable};
+use crate::join::StaticTable;
 use crate::query::{Plan, SlotType};
 use crate::value::{FieldValue, Scalar, StrId};
 use rustc_hash::FxHashMap;
@@ -467,8 +467,6 @@ impl Decoder {
         if line.trim().is_empty() {
             return Err(Malformed::Empty);
         }
-        // Declared before `found`, which may borrow joined values from it.
-        let table = self.table.clone();
         let layout = usize::from(input).min(self.layouts.len() - 1);
         let names = &self.layouts[layout].names;
         let mut found: SmallVec<[Option<Raw<'_>>; 8]> = (0..names.len()).map(|_| None).collect();
@@ -487,22 +485,41 @@ impl Decoder {
             }
         })?;
 
-        if let (Some(table), Some(on)) = (&table, self.layouts[layout].on) {
-            let names = &self.layouts[layout].names;
-            let key = match &found[on] {
+        let mut time = 0i64;
+        let mut fields: Fields = smallvec::smallvec![Scalar::Bool(false); self.slot_len];
+        self.group_buf.clear();
+        self.group_buf.resize(self.group_len, None);
+        let Decoder {
+            layouts,
+            table,
+            strings,
+            group_buf,
+            key_table,
+            ..
+        } = self;
+        let Layout {
+            names,
+            uses,
+            from_table,
+            on,
+        } = &layouts[layout];
+        if let (Some(table), Some(on)) = (table.as_deref(), *on) {
+            // The joined row's columns stand in for fields of the line.
+            let row = match &found[on] {
                 None => return Err(Malformed::Missing(names[on].to_string())),
-                Some(Raw::Str(s)) => JoinKey::Str(s.as_ref().into()),
-                Some(Raw::Int(v)) => JoinKey::Int(*v),
+                Some(Raw::Str(s)) => table.row_for_str(s),
+                Some(Raw::Int(v)) => table.row_for_int(*v),
                 Some(other) => return Err(wrong(&names[on], "a string or an integer", other)),
             };
-            let row = table.row(&key).ok_or_else(|| Malformed::Unmatched {
+            let row = row.ok_or_else(|| Malformed::Unmatched {
                 field: names[on].to_string(),
-                value: match &key {
-                    JoinKey::Str(s) => format!("{s:?}"),
-                    JoinKey::Int(v) => v.to_string(),
+                value: match &found[on] {
+                    Some(Raw::Str(s)) => format!("{s:?}"),
+                    Some(Raw::Int(v)) => v.to_string(),
+                    _ => String::new(),
                 },
             })?;
-            for (i, col) in self.layouts[layout].from_table.iter().enumerate() {
+            for (i, col) in from_table.iter().enumerate() {
                 if let Some(c) = *col {
                     found[i] = Some(match &row[c] {
                         FieldValue::Str(s) => Raw::Str(std::borrow::Cow::Borrowed(&**s)),
@@ -513,19 +530,6 @@ impl Decoder {
                 }
             }
         }
-
-        let mut time = 0i64;
-        let mut fields: Fields = smallvec::smallvec![Scalar::Bool(false); self.slot_len];
-        self.group_buf.clear();
-        self.group_buf.resize(self.group_len, None);
-        let Decoder {
-            layouts,
-            strings,
-            group_buf,
-            key_table,
-            ..
-        } = self;
-        let Layout { names, uses, .. } = &layouts[layout];
         for (i, raw) in found.iter().enumerate() {
             let name = &names[i];
             let raw = raw
@@ -553,6 +557,7 @@ impl Decoder {
                 }
             }
         }
+        drop(found); // it may borrow from the join table, a field of `self`
         let key = self.intern_key();
         Ok(Event {
             seq,

@@ -12,22 +12,16 @@
 use crate::value::FieldValue;
 use rustc_hash::FxHashMap;
 
-/// A join key: the `on` value of a row or an event (strings and integers; two values
-/// join when they are equal as written, `7` and `"7"` do not).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum JoinKey {
-    /// A string value.
-    Str(Box<str>),
-    /// An integer value.
-    Int(i64),
-}
-
-/// The table of a stream-static join, indexed by its `on` column.
+/// The table of a stream-static join, indexed by its `on` column. Two values join when
+/// they are equal as written: strings with strings, integers with integers (`7` and `"7"`
+/// do not). Lookups take the event's value as it is, without allocating.
 #[derive(Debug, Default)]
 pub struct StaticTable {
     on: String,
     columns: Vec<String>,
-    rows: FxHashMap<JoinKey, Vec<FieldValue>>,
+    rows: Vec<Vec<FieldValue>>,
+    by_str: FxHashMap<Box<str>, usize>,
+    by_int: FxHashMap<i64, usize>,
 }
 
 impl StaticTable {
@@ -43,8 +37,8 @@ impl StaticTable {
             .iter()
             .position(|c| c == on)
             .ok_or_else(|| format!("the table has no column `{on}` to join on"))?;
-        let mut index = FxHashMap::default();
-        for (i, row) in rows.into_iter().enumerate() {
+        let (mut by_str, mut by_int) = (FxHashMap::default(), FxHashMap::default());
+        for (i, row) in rows.iter().enumerate() {
             if row.len() != columns.len() {
                 return Err(format!(
                     "row {} has {} values, the header {}",
@@ -53,9 +47,9 @@ impl StaticTable {
                     columns.len()
                 ));
             }
-            let key = match &row[at] {
-                FieldValue::Str(s) => JoinKey::Str(s.clone()),
-                FieldValue::Int(v) => JoinKey::Int(*v),
+            let first = match &row[at] {
+                FieldValue::Str(s) => by_str.insert(s.clone(), i).is_none(),
+                FieldValue::Int(v) => by_int.insert(*v, i).is_none(),
                 other => {
                     return Err(format!(
                         "row {}: `{on}` must be a string or an integer, found {other:?}",
@@ -63,7 +57,7 @@ impl StaticTable {
                     ))
                 }
             };
-            if index.insert(key, row).is_some() {
+            if !first {
                 return Err(format!(
                     "row {}: a second row for the same `{on}` value",
                     i + 1
@@ -73,7 +67,9 @@ impl StaticTable {
         Ok(StaticTable {
             on: on.to_owned(),
             columns,
-            rows: index,
+            rows,
+            by_str,
+            by_int,
         })
     }
 
@@ -92,10 +88,16 @@ impl StaticTable {
         self.columns.iter().position(|c| c == name)
     }
 
-    /// The row joined to an event whose `on` field is `key`.
+    /// The row joined to an event whose `on` field is the string `key`.
     #[inline]
-    pub fn row(&self, key: &JoinKey) -> Option<&[FieldValue]> {
-        self.rows.get(key).map(Vec::as_slice)
+    pub fn row_for_str(&self, key: &str) -> Option<&[FieldValue]> {
+        self.by_str.get(key).map(|&i| self.rows[i].as_slice())
+    }
+
+    /// The row joined to an event whose `on` field is the integer `key`.
+    #[inline]
+    pub fn row_for_int(&self, key: i64) -> Option<&[FieldValue]> {
+        self.by_int.get(&key).map(|&i| self.rows[i].as_slice())
     }
 
     /// Number of rows.
@@ -127,11 +129,19 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.len(), 2);
+        assert!(matches!(t.row_for_str("a2"), Some([_, FieldValue::Str(c)]) if &**c == "c1"));
+        assert!(t.row_for_str("a3").is_none());
+        assert!(t.row_for_int(1).is_none());
+        let ints = StaticTable::new(
+            "ad_id",
+            cols.clone(),
+            vec![vec![FieldValue::Int(7), s("c7")]],
+        )
+        .unwrap();
         assert!(
-            matches!(t.row(&JoinKey::Str("a2".into())), Some([_, FieldValue::Str(c)]) if &**c == "c1")
+            ints.row_for_int(7).is_some() && ints.row_for_str("7").is_none(),
+            "7 is not \"7\""
         );
-        assert!(t.row(&JoinKey::Str("a3".into())).is_none());
-        assert!(t.row(&JoinKey::Int(1)).is_none());
         let no_col = StaticTable::new("ad", cols.clone(), vec![]).unwrap_err();
         assert!(no_col.contains("no column `ad`"), "{no_col}");
         let dup = StaticTable::new(
