@@ -189,6 +189,7 @@ pub fn decode_inputs(
                 }
             }
         }
+        report.source = "the query's inputs".into(); // the closing count covers them all
         malformed = report.finish();
     }
     Ok(DecodedInput {

@@ -32,8 +32,24 @@ pub fn with_join_table(plan: Plan, base: &Path) -> Result<Plan> {
         csv_rows(&text)
     }
     .with_context(|| format!("join table {}", path.display()))?;
-    let table = StaticTable::new(&join.on, columns, rows)
-        .map_err(|e| anyhow::anyhow!("join table {}: {e}", path.display()))?;
+    indexed(
+        plan,
+        &join.on,
+        columns,
+        rows,
+        &format!("join table {}", path.display()),
+    )
+}
+
+/// The plan with the table of `rows` indexed by `on`; errors name the table as `what`.
+fn indexed(
+    plan: Plan,
+    on: &str,
+    columns: Vec<String>,
+    rows: Vec<Vec<FieldValue>>,
+    what: &str,
+) -> Result<Plan> {
+    let table = StaticTable::new(on, columns, rows).map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
     Ok(plan.with_table(table)?)
 }
 
@@ -52,9 +68,13 @@ pub fn with_generated_table(plan: Plan, gen: &crate::gen::GenConfig) -> Result<P
     let mut csv = Vec::new();
     crate::gen::write_campaigns(gen, &mut csv)?;
     let (columns, rows) = csv_rows(std::str::from_utf8(&csv)?)?;
-    let table = StaticTable::new(&join.on, columns, rows)
-        .map_err(|e| anyhow::anyhow!("the generated campaign table: {e}"))?;
-    Ok(plan.with_table(table)?)
+    indexed(
+        plan,
+        &join.on,
+        columns,
+        rows,
+        "the generated campaign table",
+    )
 }
 
 fn csv_cell(cell: &str) -> FieldValue {

@@ -49,6 +49,34 @@ fn wait(child: Child, limit: Duration, what: &str) -> String {
     stderr
 }
 
+/// `streamlab gen --workload clicks ARGS --output input`.
+fn gen_clicks(input: &Path, args: &[&str]) {
+    let mut all = vec!["gen", "--workload", "clicks"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--output", input.to_str().unwrap()]);
+    wait(
+        streamlab(&all).spawn().unwrap(),
+        Duration::from_secs(60),
+        "gen",
+    );
+}
+
+/// The record engine in one process, the reference a cluster's rows are compared with.
+fn one_process(query: &Path, input: &Path, out: &Path, what: &str) {
+    let mut run = streamlab(&[
+        "run",
+        "--engine",
+        "record",
+        "--query",
+        query.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    wait(run.spawn().unwrap(), Duration::from_secs(60), what);
+}
+
 fn rows(path: &Path) -> Vec<String> {
     let mut lines: Vec<String> = std::fs::read_to_string(path)
         .unwrap()
@@ -66,44 +94,26 @@ fn two_processes_answer_as_one() {
     let input = dir.join("clicks.jsonl");
     let query = Path::new(env!("CARGO_MANIFEST_DIR")).join("../queries/w1.toml");
     let (input_s, query_s) = (input.to_str().unwrap(), query.to_str().unwrap());
-    let gen = streamlab(&[
-        "gen",
-        "--workload",
-        "clicks",
-        "--events",
-        "60000",
-        "--seed",
-        "5",
-        "--disorder",
-        "0.05",
-        "--max-delay",
-        "3s",
-        "--late",
-        "0.002",
-        "--late-by",
-        "60s",
-        "--output",
-        input_s,
-    ])
-    .spawn()
-    .unwrap();
-    wait(gen, Duration::from_secs(60), "gen");
+    gen_clicks(
+        &input,
+        &[
+            "--events",
+            "60000",
+            "--seed",
+            "5",
+            "--disorder",
+            "0.05",
+            "--max-delay",
+            "3s",
+            "--late",
+            "0.002",
+            "--late-by",
+            "60s",
+        ],
+    );
 
     let one = dir.join("one.jsonl");
-    let single = streamlab(&[
-        "run",
-        "--engine",
-        "record",
-        "--query",
-        query_s,
-        "--input",
-        input_s,
-        "--output",
-        one.to_str().unwrap(),
-    ])
-    .spawn()
-    .unwrap();
-    wait(single, Duration::from_secs(60), "single process");
+    one_process(&query, &input, &one, "single process");
 
     let hosts = dir.join("hosts");
     std::fs::write(
@@ -207,39 +217,21 @@ fn a_killed_cluster_resumes_from_its_checkpoints() {
     let input = dir.join("clicks.jsonl");
     let query = Path::new(env!("CARGO_MANIFEST_DIR")).join("../queries/w1_update.toml");
     let (input_s, query_s) = (input.to_str().unwrap(), query.to_str().unwrap());
-    let gen = streamlab(&[
-        "gen",
-        "--workload",
-        "clicks",
-        "--events",
-        "400000",
-        "--seed",
-        "8",
-        "--disorder",
-        "0.05",
-        "--max-delay",
-        "3s",
-        "--output",
-        input_s,
-    ])
-    .spawn()
-    .unwrap();
-    wait(gen, Duration::from_secs(60), "gen");
+    gen_clicks(
+        &input,
+        &[
+            "--events",
+            "400000",
+            "--seed",
+            "8",
+            "--disorder",
+            "0.05",
+            "--max-delay",
+            "3s",
+        ],
+    );
     let clean = dir.join("clean.jsonl");
-    let single = streamlab(&[
-        "run",
-        "--engine",
-        "record",
-        "--query",
-        query_s,
-        "--input",
-        input_s,
-        "--output",
-        clean.to_str().unwrap(),
-    ])
-    .spawn()
-    .unwrap();
-    wait(single, Duration::from_secs(60), "clean run");
+    one_process(&query, &input, &clean, "clean run");
 
     let (out, ck) = (dir.join("out.jsonl"), dir.join("checkpoints"));
     let start = |attempt: usize| {

@@ -84,6 +84,34 @@ struct LogsTopic {
     exact: String,
 }
 
+impl LogsTopic {
+    /// `streamlab run --engine kind` over the whole topic (from the start, with a group of
+    /// its own): its stdout and its summary.
+    fn run(&self, kind: EngineKind) -> (String, serde_json::Value) {
+        let input = format!("{}?group={}&start=earliest", self.url, unique(&kind.name()));
+        let summary = self.dir.join(format!("{}.json", kind.name()));
+        let out = streamlab(&[
+            "run",
+            "--engine",
+            &kind.name(),
+            "--query",
+            self.query.to_str().unwrap(),
+            "--input",
+            &input,
+            "--summary",
+            summary.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            kind.name(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let s = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+        (String::from_utf8_lossy(&out.stdout).to_string(), s)
+    }
+}
+
 fn logs_topic(broker: &str, name: &str, query: &str, gen: &[&str]) -> LogsTopic {
     let dir = std::env::temp_dir().join(unique(&format!("streamlab-{name}")));
     std::fs::create_dir_all(&dir).unwrap();
@@ -132,41 +160,20 @@ fn every_engine_reading_a_three_partition_topic_gives_the_exact_answer() {
         ERRORS_COMPLETE,
         &["--events", "30000", "--seed", "5", "--malformed", "0.01"],
     );
-    let (dir, query, url) = (&t.dir, &t.query, &t.url);
+    let dir = &t.dir;
     let exact = last_table(&t.exact);
     assert!(!exact.is_empty());
     for kind in EngineKind::all()
         .into_iter()
         .filter(|k| *k != EngineKind::Oracle)
     {
-        // Each engine reads the whole topic from the start with its own group.
-        let input = format!("{url}?group={}&start=earliest", unique(&kind.name()));
-        let summary = dir.join(format!("{}.json", kind.name()));
-        let out = streamlab(&[
-            "run",
-            "--engine",
-            &kind.name(),
-            "--query",
-            query.to_str().unwrap(),
-            "--input",
-            &input,
-            "--summary",
-            summary.to_str().unwrap(),
-        ]);
-        assert!(
-            out.status.success(),
-            "{}: {}",
-            kind.name(),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let (stdout, s) = t.run(kind);
         assert_eq!(
-            last_table(&String::from_utf8_lossy(&out.stdout)),
+            last_table(&stdout),
             exact,
             "{} differs from the oracle",
             kind.name()
         );
-        let s: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
         assert!(
             s["malformed"].as_u64().unwrap() > 100,
             "malformed lines must be counted: {s}"
@@ -193,37 +200,17 @@ fn per_partition_watermarks_make_an_ordered_topic_exact_with_delay_zero() {
         ERRORS_APPEND_NO_DELAY,
         &["--events", "60000", "--rate", "2000", "--seed", "9"],
     );
-    let (dir, query, url) = (&t.dir, &t.query, &t.url);
+    let dir = &t.dir;
     let exact = sorted(&t.exact);
     assert!(exact.len() > 100);
     for kind in EngineKind::all()
         .into_iter()
         .filter(|k| *k != EngineKind::Oracle)
     {
-        let input = format!("{url}?group={}&start=earliest", unique(&kind.name()));
-        let summary = dir.join(format!("{}.json", kind.name()));
-        let out = streamlab(&[
-            "run",
-            "--engine",
-            &kind.name(),
-            "--query",
-            query.to_str().unwrap(),
-            "--input",
-            &input,
-            "--summary",
-            summary.to_str().unwrap(),
-        ]);
-        assert!(
-            out.status.success(),
-            "{}: {}",
-            kind.name(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let s: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+        let (stdout, s) = t.run(kind);
         assert_eq!(s["late_dropped"], 0, "{}: {s}", kind.name());
         assert_eq!(
-            sorted(&String::from_utf8_lossy(&out.stdout)),
+            sorted(&stdout),
             exact,
             "{} differs from the oracle",
             kind.name()
