@@ -139,11 +139,6 @@ impl Watermark {
         self.maxima.iter().copied().min().unwrap_or(i64::MIN)
     }
 
-    /// The largest event time of each partition.
-    pub fn partition_maxima(&self) -> &[i64] {
-        &self.maxima
-    }
-
     /// The delay D.
     pub fn delay(&self) -> i64 {
         self.delay
@@ -233,7 +228,7 @@ mod tests {
         assert_eq!(w.advance(), Some(70));
         w.observe(1, 500);
         assert_eq!(w.advance(), Some(100), "now partition 0 is the slowest");
-        assert_eq!(w.partition_maxima(), &[100, 500]);
+        assert_eq!(w.max_event_time(), 100);
         w.observe(2, 10);
         assert_eq!(
             w.advance(),
