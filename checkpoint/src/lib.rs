@@ -1,10 +1,14 @@
 //! streamlab-checkpoint: where engines keep their checkpoints.
 //!
-//! A checkpoint is an opaque payload (the engine's state and source offsets, encoded by
-//! the engine) stored as one file `chk-<id>.bin` in a directory:
+//! A checkpoint is the source's position (JSON: where the input resumes, readable without
+//! the engine, so the harness can open the input there before the engine starts) and an
+//! opaque payload (the engine's state, encoded by the engine; [`CheckpointStore::write_state`]
+//! uses bincode, because large state must load in well under a second), stored as one file
+//! `chk-<id>.bin` in a directory:
 //!
 //! ```text
-//! magic "SLCK" | format version u32 | checkpoint id u64 | payload length u64 | CRC-32 u32 | payload
+//! magic "SLCK" | format version u32 | checkpoint id u64 | position length u64
+//!   | payload length u64 | CRC-32 u32 of position and payload | position | payload
 //! ```
 //!
 //! Files are written to a temporary name, fsynced, renamed into place and the directory
@@ -15,17 +19,24 @@
 //! Old checkpoints beyond `retain` are pruned after each write.
 //!
 //! # Layout
-//! One module: [`CheckpointStore`] (open, write, latest) with its error type.
+//! - this module: [`CheckpointStore`] (open, write, latest) with its error type;
+//! - [`sized`]: deserializers that read large state collections in one allocation.
+
+pub mod sized;
 
 use std::fs::{self, File};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const MAGIC: &[u8; 4] = b"SLCK";
 /// The format version written; files of another version are refused, not misread.
-pub const FORMAT_VERSION: u32 = 1;
-const HEADER_LEN: usize = 4 + 4 + 8 + 8 + 4;
+pub const FORMAT_VERSION: u32 = 2;
+const HEADER_LEN: usize = 4 + 4 + 8 + 8 + 8 + 4;
+
+/// Where a source resumes: JSON text the source defines (file line and byte offset, Kafka
+/// partition offsets, with the decoder's dictionary).
+pub type Position = String;
 
 /// What to do with a corrupt or truncated checkpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -108,11 +119,27 @@ pub fn newest_id(dir: &Path) -> Option<u64> {
     ids_in(dir).ok()?.into_iter().max()
 }
 
+/// The source position of the newest good checkpoint in `dir` (the one a restarted
+/// engine resumes from, chosen by the same rule), read by the harness before the run so
+/// it can open the input there. `None`: no checkpoint, or one without a position.
+pub fn resume_position(
+    dir: &Path,
+    on_corrupt: OnCorrupt,
+) -> Result<Option<(u64, Position)>, CheckpointError> {
+    if !dir.exists() {
+        return Ok(None);
+    }
+    let store = CheckpointStore::open(dir, usize::MAX, on_corrupt)?;
+    Ok(store.latest()?.and_then(|l| l.position.map(|p| (l.id, p))))
+}
+
 /// A checkpoint read back.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Loaded {
     /// Its id (increasing with each checkpoint of a run).
     pub id: u64,
+    /// The source's position, when it has one.
+    pub position: Option<Position>,
     /// The engine's payload.
     pub payload: Vec<u8>,
     /// Corrupt newer checkpoints skipped on the way (with `OnCorrupt::Previous`).
@@ -162,21 +189,35 @@ impl CheckpointStore {
         self.dir.join(format!("chk-{id:020}.bin"))
     }
 
-    /// Writes checkpoint `id` durably and atomically, then prunes old ones.
-    pub fn write(&self, id: u64, payload: &[u8]) -> Result<Written, CheckpointError> {
+    /// Writes checkpoint `id` (the source's `position`, the engine's `payload`) durably
+    /// and atomically, then prunes old ones.
+    pub fn write(
+        &self,
+        id: u64,
+        position: Option<&str>,
+        payload: &[u8],
+    ) -> Result<Written, CheckpointError> {
         let started = Instant::now();
         let path = self.path_of(id);
         let tmp = self.dir.join(format!(".chk-{id:020}.tmp"));
+        let position = position.map_or(&[][..], |p| p.as_bytes());
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(position);
+        crc.update(payload);
         let mut header = Vec::with_capacity(HEADER_LEN);
         header.extend_from_slice(MAGIC);
         header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         header.extend_from_slice(&id.to_le_bytes());
+        header.extend_from_slice(&(position.len() as u64).to_le_bytes());
         header.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        header.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+        header.extend_from_slice(&crc.finalize().to_le_bytes());
         {
-            let mut f = File::create(&tmp).map_err(io(&tmp))?;
+            let mut f =
+                std::io::BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(io(&tmp))?);
             f.write_all(&header).map_err(io(&tmp))?;
+            f.write_all(position).map_err(io(&tmp))?;
             f.write_all(payload).map_err(io(&tmp))?;
+            let f = f.into_inner().map_err(|e| io(&tmp)(e.into_error()))?;
             f.sync_all().map_err(io(&tmp))?;
         }
         fs::rename(&tmp, &path).map_err(io(&path))?;
@@ -185,9 +226,23 @@ impl CheckpointStore {
             .map_err(io(&self.dir))?;
         self.prune()?;
         Ok(Written {
-            bytes: (HEADER_LEN + payload.len()) as u64,
+            bytes: (HEADER_LEN + position.len() + payload.len()) as u64,
             duration: started.elapsed(),
         })
+    }
+
+    /// Writes checkpoint `id` with the engine's `state` encoded as bincode.
+    pub fn write_state<T: serde::Serialize>(
+        &self,
+        id: u64,
+        position: Option<&str>,
+        state: &T,
+    ) -> Result<Written, CheckpointError> {
+        let payload = bincode::serialize(state).map_err(|e| CheckpointError::Corrupt {
+            path: self.path_of(id),
+            reason: format!("cannot encode the engine's state: {e}"),
+        })?;
+        self.write(id, position, &payload)
     }
 
     /// Ids of the checkpoint files present, newest first.
@@ -197,17 +252,15 @@ impl CheckpointStore {
         Ok(ids)
     }
 
-    /// Reads and checks checkpoint `id`.
-    pub fn read(&self, id: u64) -> Result<Vec<u8>, CheckpointError> {
+    /// Reads and checks checkpoint `id`: its position and payload.
+    pub fn read(&self, id: u64) -> Result<(Option<Position>, Vec<u8>), CheckpointError> {
         let path = self.path_of(id);
         let corrupt = |reason: String| CheckpointError::Corrupt {
             path: path.clone(),
             reason,
         };
-        let mut bytes = Vec::new();
-        File::open(&path)
-            .and_then(|mut f| f.read_to_end(&mut bytes))
-            .map_err(io(&path))?;
+        // One allocation of the file's size: checkpoints of large state are tens of MB.
+        let bytes = fs::read(&path).map_err(io(&path))?;
         if bytes.len() < HEADER_LEN {
             return Err(corrupt(format!(
                 "truncated: {} bytes, shorter than the {HEADER_LEN}-byte header",
@@ -228,18 +281,28 @@ impl CheckpointStore {
         if u64_at(8) != id {
             return Err(corrupt(format!("holds checkpoint {}, not {id}", u64_at(8))));
         }
-        let len = u64_at(16) as usize;
-        let payload = &bytes[HEADER_LEN..];
-        if payload.len() != len {
+        let (position_len, payload_len) = (u64_at(16), u64_at(24));
+        let body = &bytes[HEADER_LEN..];
+        if position_len.checked_add(payload_len) != Some(body.len() as u64) {
             return Err(corrupt(format!(
-                "truncated: payload of {} bytes, header says {len}",
-                payload.len()
+                "truncated: {} bytes after the header, header says {position_len} + {payload_len}",
+                body.len()
             )));
         }
-        if crc32fast::hash(payload) != u32_at(24) {
+        if crc32fast::hash(body) != u32_at(32) {
             return Err(corrupt("checksum mismatch".into()));
         }
-        Ok(payload.to_vec())
+        let (position, payload) = body.split_at(position_len as usize);
+        let position = if position.is_empty() {
+            None
+        } else {
+            Some(
+                String::from_utf8(position.to_vec())
+                    .map_err(|e| corrupt(format!("the source position is not text: {e}")))?,
+            )
+        };
+        let payload = payload.to_vec();
+        Ok((position, payload))
     }
 
     /// The newest good checkpoint, if any. A corrupt one is an error with
@@ -249,9 +312,10 @@ impl CheckpointStore {
         let mut skipped = Vec::new();
         for id in self.ids()? {
             match self.read(id) {
-                Ok(payload) => {
+                Ok((position, payload)) => {
                     return Ok(Some(Loaded {
                         id,
+                        position,
                         payload,
                         skipped,
                     }))
@@ -275,25 +339,26 @@ impl CheckpointStore {
         }
     }
 
-    /// The newest good checkpoint decoded as JSON of `T`, for a run of `query` by
+    /// The newest good checkpoint's state (bincode of `T`, see
+    /// [`CheckpointStore::write_state`]) and source position, for a run of `query` by
     /// `engine`: a payload that does not decode, or one taken for another query
-    /// (`query_of` reads it from the payload), is an error naming the directory; corrupt
-    /// newer files skipped on the way are warned about on stderr.
-    pub fn latest_json<T: serde::de::DeserializeOwned>(
+    /// (`query_of` reads it from the state), is an error naming the file; corrupt newer
+    /// files skipped on the way are warned about on stderr.
+    pub fn latest_state<T: serde::de::DeserializeOwned>(
         &self,
         engine: &str,
         query: &str,
         query_of: impl Fn(&T) -> &str,
-    ) -> Result<Option<T>, CheckpointError> {
+    ) -> Result<Option<(T, Option<Position>)>, CheckpointError> {
         let Some(loaded) = self.latest()? else {
             return Ok(None);
         };
-        let payload: T =
-            serde_json::from_slice(&loaded.payload).map_err(|e| CheckpointError::Corrupt {
+        let state: T =
+            bincode::deserialize(&loaded.payload).map_err(|e| CheckpointError::Corrupt {
                 path: self.path_of(loaded.id),
-                reason: format!("cannot decode: {e}"),
+                reason: format!("cannot decode the engine's state: {e}"),
             })?;
-        if query_of(&payload) != query {
+        if query_of(&state) != query {
             return Err(CheckpointError::Corrupt {
                 path: self.dir.clone(),
                 reason: "holds checkpoints of another query".into(),
@@ -305,7 +370,7 @@ impl CheckpointStore {
                 loaded.id
             );
         }
-        Ok(Some(payload))
+        Ok(Some((state, loaded.position)))
     }
 
     fn prune(&self) -> Result<(), CheckpointError> {
@@ -328,35 +393,46 @@ mod tests {
         CheckpointStore::open(dir, 3, on_corrupt).unwrap()
     }
 
-    #[derive(serde::Deserialize)]
+    #[derive(serde::Serialize, serde::Deserialize)]
     struct Payload {
         query: String,
         n: u64,
     }
 
     #[test]
-    fn json_payloads_are_checked_against_the_query() {
-        let s = store("json", OnCorrupt::Fail);
+    fn states_are_checked_against_the_query_and_positions_read_from_outside() {
+        let s = store("state", OnCorrupt::Fail);
         let query_of = |p: &Payload| p.query.clone();
         assert!(s
-            .latest_json("test", "q1", |p: &Payload| &p.query)
+            .latest_state("test", "q1", |p: &Payload| &p.query)
             .unwrap()
             .is_none());
-        s.write(1, br#"{"query": "q1", "n": 7}"#).unwrap();
-        let p: Payload = s
-            .latest_json("test", "q1", |p: &Payload| &p.query)
+        assert_eq!(resume_position(s.dir(), OnCorrupt::Fail).unwrap(), None);
+        let at = r#"{"line": 12, "byte": 345}"#.to_string();
+        let state = Payload {
+            query: "q1".into(),
+            n: 7,
+        };
+        s.write_state(1, Some(&at), &state).unwrap();
+        let (p, position) = s
+            .latest_state("test", "q1", |p: &Payload| &p.query)
             .unwrap()
             .unwrap();
         assert_eq!((query_of(&p), p.n), ("q1".to_string(), 7));
+        assert_eq!(position.as_ref(), Some(&at));
+        assert_eq!(
+            resume_position(s.dir(), OnCorrupt::Fail).unwrap(),
+            Some((1, at))
+        );
         let other = s
-            .latest_json("test", "q2", |p: &Payload| &p.query)
+            .latest_state("test", "q2", |p: &Payload| &p.query)
             .err()
             .unwrap()
             .to_string();
         assert!(other.contains("another query"), "{other}");
-        s.write(2, b"not json").unwrap();
+        s.write(2, None, b"no").unwrap();
         let bad = s
-            .latest_json("test", "q1", |p: &Payload| &p.query)
+            .latest_state("test", "q1", |p: &Payload| &p.query)
             .err()
             .unwrap()
             .to_string();
@@ -364,6 +440,7 @@ mod tests {
             bad.contains("chk-00000000000000000002.bin") && bad.contains("cannot decode"),
             "{bad}"
         );
+        assert_eq!(resume_position(s.dir(), OnCorrupt::Fail).unwrap(), None);
         fs::remove_dir_all(s.dir()).unwrap();
     }
 
@@ -371,12 +448,13 @@ mod tests {
     fn writes_read_back_and_old_ones_are_pruned() {
         let s = store("prune", OnCorrupt::Fail);
         for id in 1..=5u64 {
-            let w = s.write(id, format!("state {id}").as_bytes()).unwrap();
+            let w = s.write(id, None, format!("state {id}").as_bytes()).unwrap();
             assert_eq!(w.bytes, (HEADER_LEN + 7) as u64);
         }
         assert_eq!(s.ids().unwrap(), vec![5, 4, 3]);
         let l = s.latest().unwrap().unwrap();
         assert_eq!((l.id, l.payload.as_slice()), (5, b"state 5".as_slice()));
+        assert_eq!(l.position, None);
         assert!(!s.dir().join(".chk-00000000000000000005.tmp").exists());
         fs::remove_dir_all(s.dir()).unwrap();
     }
@@ -384,8 +462,8 @@ mod tests {
     #[test]
     fn a_corrupt_checkpoint_falls_back_to_the_previous_one_by_name() {
         let s = store("fallback", OnCorrupt::Previous);
-        s.write(1, b"one").unwrap();
-        s.write(2, b"two").unwrap();
+        s.write(1, None, b"one").unwrap();
+        s.write(2, None, b"two").unwrap();
         let newest = s.path_of(2);
         let mut bytes = fs::read(&newest).unwrap();
         *bytes.last_mut().unwrap() ^= 0xff;
@@ -405,7 +483,7 @@ mod tests {
     #[test]
     fn fail_mode_names_the_file_and_truncation_is_caught() {
         let s = store("fail", OnCorrupt::Fail);
-        s.write(7, b"payload").unwrap();
+        s.write(7, None, b"payload").unwrap();
         let path = s.path_of(7);
         let bytes = fs::read(&path).unwrap();
         fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
@@ -424,7 +502,7 @@ mod tests {
     #[test]
     fn all_corrupt_is_an_error_not_a_silent_fresh_start() {
         let s = store("allbad", OnCorrupt::Previous);
-        s.write(1, b"x").unwrap();
+        s.write(1, None, b"x").unwrap();
         fs::write(s.path_of(1), b"garbage").unwrap();
         assert!(s
             .latest()

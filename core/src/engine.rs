@@ -7,6 +7,7 @@ use crate::event::{Event, Part};
 use crate::query::Plan;
 use crate::row::OutRow;
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::sync::{Arc, Mutex};
 
 /// What a [`Source`] had.
@@ -49,9 +50,52 @@ pub trait Source: Send {
     }
 }
 
-/// A source's position as a checkpoint keeps it: opaque to engines, JSON so that a person
-/// reading the checkpoint sees the offsets (as in Spark's offset log).
-pub type SourcePosition = serde_json::Value;
+/// A source's position as a checkpoint keeps it: opaque to engines, JSON the source
+/// defines, so that a person reading the checkpoint sees the offsets (as in Spark's
+/// offset log). Kept as text, not as a parsed tree: a position can carry the decoder's
+/// dictionary of a million keys, and is cloned and stored at every checkpoint.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct SourcePosition(String);
+
+impl SourcePosition {
+    /// `value` as JSON.
+    pub fn encode<T: serde::Serialize>(value: &T) -> Result<SourcePosition, serde_json::Error> {
+        serde_json::to_string(value).map(SourcePosition)
+    }
+
+    /// A position from JSON text (as the checkpoint store gives it back).
+    pub fn from_json(text: String) -> SourcePosition {
+        SourcePosition(text)
+    }
+
+    /// The position as the source's own type.
+    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(&self.0)
+    }
+
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Shows the start of the text only: a dictionary can make it megabytes long.
+impl fmt::Display for SourcePosition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 120;
+        match self.0.char_indices().nth(SHOWN) {
+            Some((i, _)) => write!(f, "{}...", &self.0[..i]),
+            None => f.write_str(&self.0),
+        }
+    }
+}
+
+impl fmt::Debug for SourcePosition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SourcePosition({self})")
+    }
+}
 
 /// Where rows go. Called from the engine's thread that owns the sink.
 ///
@@ -309,8 +353,9 @@ pub struct RunSummary {
     pub workers: usize,
     /// Emission points (batches for micro-batch, emissions for the others).
     pub emissions: u64,
-    /// Free-form remarks the user should see (e.g. how end of input was handled).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Free-form remarks the user should see (e.g. how end of input was handled). Always
+    /// serialized: checkpoints encode summaries with bincode, which has no optional fields.
+    #[serde(default)]
     pub notes: Vec<String>,
 }
 

@@ -123,6 +123,15 @@ impl KeyTable {
         self.len() == 0
     }
 
+    /// How many keys and strings have been interned (both only grow, so a copy of the
+    /// dictionary is current while these are unchanged).
+    pub fn sizes(&self) -> (usize, usize) {
+        (
+            self.len(),
+            self.strings.read().unwrap_or_else(|e| e.into_inner()).len(),
+        )
+    }
+
     /// A copy of what has been interned so far.
     pub fn dictionary(&self) -> Dictionary {
         Dictionary {
@@ -417,7 +426,7 @@ impl Decoder {
     /// Goes on with a dictionary a checkpoint kept (before decoding anything): every key
     /// and string it lists gets its old id, new ones follow. Fails when it was made for
     /// a query with other string constants.
-    pub fn restore(&mut self, dictionary: &Dictionary) -> Result<(), String> {
+    pub fn restore(&mut self, dictionary: Dictionary) -> Result<(), String> {
         let n = self.strings.len();
         if dictionary.strings.len() < n
             || (0..n).any(|i| self.strings.get(&dictionary.strings[i]) != Some(&(i as StrId)))
@@ -437,22 +446,20 @@ impl Decoder {
             .key_table
             .strings
             .write()
-            .unwrap_or_else(|e| e.into_inner()) = dictionary.strings.clone();
-        self.keys.clear();
-        let mut table = self
+            .unwrap_or_else(|e| e.into_inner()) = dictionary.strings;
+        // Sized once: a dictionary can hold millions of keys, and a restart waits for it.
+        self.keys = FxHashMap::with_capacity_and_hasher(dictionary.keys.len(), Default::default());
+        for (id, values) in dictionary.keys.iter().enumerate() {
+            self.key_buf.clear();
+            encode_values(values, &mut self.key_buf);
+            self.keys
+                .insert(self.key_buf.as_slice().into(), id as KeyId);
+        }
+        *self
             .key_table
             .keys
             .write()
-            .unwrap_or_else(|e| e.into_inner());
-        table.clear();
-        for values in &dictionary.keys {
-            self.group_buf = values.iter().cloned().map(Some).collect();
-            self.key_buf.clear();
-            encode_key(&self.group_buf, &mut self.key_buf);
-            self.keys
-                .insert(self.key_buf.as_slice().into(), table.len() as KeyId);
-            table.push(values.clone());
-        }
+            .unwrap_or_else(|e| e.into_inner()) = dictionary.keys;
         Ok(())
     }
 
@@ -584,21 +591,32 @@ impl Decoder {
 /// The bytes a group key is interned by (type-tagged, so `1` and `"1"` differ).
 fn encode_key(values: &[Option<FieldValue>], buf: &mut Vec<u8>) {
     for v in values.iter().flatten() {
-        match v {
-            FieldValue::Bool(b) => buf.extend_from_slice(&[0, *b as u8]),
-            FieldValue::Int(i) => {
-                buf.push(1);
-                buf.extend_from_slice(&i.to_le_bytes());
-            }
-            FieldValue::Float(f) => {
-                buf.push(2);
-                buf.extend_from_slice(&f.to_bits().to_le_bytes());
-            }
-            FieldValue::Str(s) => {
-                buf.push(3);
-                buf.extend_from_slice(&(s.len() as u64).to_le_bytes());
-                buf.extend_from_slice(s.as_bytes());
-            }
+        encode_value(v, buf);
+    }
+}
+
+/// [`encode_key`] of a key's values as the key table holds them.
+fn encode_values(values: &[FieldValue], buf: &mut Vec<u8>) {
+    for v in values {
+        encode_value(v, buf);
+    }
+}
+
+fn encode_value(v: &FieldValue, buf: &mut Vec<u8>) {
+    match v {
+        FieldValue::Bool(b) => buf.extend_from_slice(&[0, *b as u8]),
+        FieldValue::Int(i) => {
+            buf.push(1);
+            buf.extend_from_slice(&i.to_le_bytes());
+        }
+        FieldValue::Float(f) => {
+            buf.push(2);
+            buf.extend_from_slice(&f.to_bits().to_le_bytes());
+        }
+        FieldValue::Str(s) => {
+            buf.push(3);
+            buf.extend_from_slice(&(s.len() as u64).to_le_bytes());
+            buf.extend_from_slice(s.as_bytes());
         }
     }
 }
@@ -692,7 +710,7 @@ as = "total"
         );
 
         let mut resumed = Decoder::new(&plan());
-        resumed.restore(&dictionary).unwrap();
+        resumed.restore(dictionary.clone()).unwrap();
         let b2 = resumed.decode(&line("b", "buy"), 2).unwrap();
         assert_eq!(
             (b2.key, &b2.fields),
@@ -709,7 +727,7 @@ as = "total"
         });
 
         let other = Plan::from_toml(&plan().to_toml().replace("\"view\"", "\"click\"")).unwrap();
-        assert!(Decoder::new(&other).restore(&dictionary).is_err());
+        assert!(Decoder::new(&other).restore(dictionary).is_err());
     }
 
     #[test]

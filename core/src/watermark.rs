@@ -30,7 +30,7 @@ pub struct Watermark {
     /// Largest event time per partition (`i64::MIN`: none yet).
     maxima: Vec<i64>,
     /// Delay per partition where they differ (a query's named inputs); empty: `delay`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     delays: Vec<i64>,
     current: i64,
 }

@@ -41,12 +41,14 @@ struct Snapshot {
     epoch: u64,
     /// Events with a smaller seq are in the state.
     next_seq: u64,
-    /// The source's own position at `next_seq` (Kafka offsets), when it has one.
-    #[serde(default)]
+    /// The source's own position at `next_seq` (file or Kafka offsets), when it has one;
+    /// stored beside the state (the harness reads it before the run).
+    #[serde(skip)]
     position: Option<SourcePosition>,
     /// The run had finished: output complete.
     done: bool,
     watermark: Watermark,
+    #[serde(deserialize_with = "streamlab_checkpoint::sized::vec_of_rows")]
     fixed: Vec<(Window, Vec<(KeyId, Accs)>)>,
     sessions: Vec<(KeyId, SessionSet<Accs>)>,
     next_session_end: i64,
@@ -303,10 +305,13 @@ impl Checkpointer {
         sink.emit(&lp.rows)?;
         lp.rows.clear();
         sink.prepare(self.epoch)?;
-        let payload = serde_json::to_vec(&lp.snapshot(self.epoch, next_seq, position, done))
-            .map_err(|e| EngineError::Internal(format!("encoding a checkpoint: {e}")))?;
+        let snapshot = lp.snapshot(self.epoch, next_seq, position, done);
         self.store
-            .write(self.epoch, &payload)
+            .write_state(
+                self.epoch,
+                snapshot.position.as_ref().map(|p| p.as_str()),
+                &snapshot,
+            )
             .map_err(|e| EngineError::Internal(e.to_string()))?;
         sink.commit(self.epoch)?;
         self.epoch += 1;
@@ -380,11 +385,12 @@ impl Engine for Baseline {
             let query = plan.to_toml();
             let loaded = c
                 .store
-                .latest_json("baseline", &query, |s: &Snapshot| &s.query)
+                .latest_state("baseline", &query, |s: &Snapshot| &s.query)
                 .map_err(|e| EngineError::Internal(e.to_string()))?;
             match loaded {
                 None => sink.recover(None)?,
-                Some(snap) => {
+                Some((mut snap, position)) => {
+                    snap.position = position.map(SourcePosition::from_json);
                     sink.recover(Some(snap.epoch))?;
                     c.epoch = snap.epoch + 1;
                     resume_seq = snap.next_seq;
@@ -393,10 +399,13 @@ impl Engine for Baseline {
                     }
                     let done = snap.done;
                     lp.restore(snap);
-                    lp.summary.notes.push(format!(
-                        "resumed from checkpoint {} (input from offset {resume_seq})",
-                        c.epoch - 1
-                    ));
+                    let note = format!(
+                        "resumed from checkpoint {} (input from offset {resume_seq}) in {:.0} ms",
+                        c.epoch - 1,
+                        started.elapsed().as_secs_f64() * 1e3
+                    );
+                    eprintln!("streamlab baseline: {note}");
+                    lp.summary.notes.push(note);
                     if done {
                         sink.finish()?;
                         return Ok(lp.summary.clone().timed(started.elapsed()));

@@ -81,6 +81,10 @@ pub struct ExperimentConfig {
     pub kills: Option<usize>,
     /// `recovery` only: events in the stream.
     pub events: Option<u64>,
+    /// `recovery` only: distinct keys.
+    pub keys: Option<u64>,
+    /// `recovery` only: events between checkpoints.
+    pub checkpoint_every: Option<u64>,
 }
 
 /// Engines measured (every registered engine but the oracle, baseline last).
@@ -125,9 +129,13 @@ fn spec(kind: EngineKind, gen: &GenConfig, rate: Option<f64>) -> RunSpec {
 pub fn run_experiment(cfg: &ExperimentConfig, out: &Path) -> Result<serde_json::Value> {
     let mut raw = RawCsv::new();
     let mut files = Vec::new();
-    let recovery_only = !cfg.engines.is_empty() || cfg.kills.is_some() || cfg.events.is_some();
+    let recovery_only = !cfg.engines.is_empty()
+        || cfg.kills.is_some()
+        || cfg.events.is_some()
+        || cfg.keys.is_some()
+        || cfg.checkpoint_every.is_some();
     if recovery_only && cfg.experiment != Experiment::Recovery {
-        bail!("--engine, --kills and --events are options of `experiment recovery` only");
+        bail!("--engine, --kills, --events, --keys and --checkpoint-every are options of `experiment recovery` only");
     }
     let measured = match cfg.experiment {
         Experiment::Recovery => crate::recovery::checkpointing(&cfg.engines)?,
@@ -149,7 +157,8 @@ pub fn run_experiment(cfg: &ExperimentConfig, out: &Path) -> Result<serde_json::
                     .events
                     .unwrap_or(if cfg.quick { 100_000 } else { 1_000_000 }),
                 seed: cfg.seed,
-                checkpoint_every: 2_000,
+                keys: cfg.keys.unwrap_or(1_000),
+                checkpoint_every: cfg.checkpoint_every.unwrap_or(2_000),
             },
             &mut raw,
         )?,

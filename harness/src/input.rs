@@ -4,6 +4,7 @@
 //! and the first few are reported with their line number (semantics.md, "Events and
 //! time"). With `strict`, the first malformed line stops the run with that message.
 
+use crate::file_position::{FilePosition, LineIndex};
 use anyhow::{bail, Context, Result};
 use std::io::{BufRead, Write};
 use std::sync::Arc;
@@ -27,6 +28,8 @@ pub struct DecodedInput {
     pub partitions: streamlab_core::Part,
     /// Lines dropped by the stream-static join (no table row): counted as filtered.
     pub unmatched: u64,
+    /// Part of `decode_time` spent restoring a checkpoint's dictionary (zero from the top).
+    pub restore_time: std::time::Duration,
 }
 
 /// Reports malformed lines: the first few in full, then only a total.
@@ -80,40 +83,96 @@ pub fn decode_all(
     strict: bool,
     report: &mut dyn Write,
 ) -> Result<DecodedInput> {
+    decode_from(reader, source_name, plan, strict, report, None, false).map(|(input, _)| input)
+}
+
+/// Decodes `reader`, which is positioned at `resume` (a checkpoint's line; `None`: the
+/// top), and with `index` also notes where every line starts, for a [`FileSource`]
+/// that checkpoints its position.
+///
+/// [`FileSource`]: crate::file_position::FileSource
+pub fn decode_from(
+    mut reader: impl BufRead,
+    source_name: &str,
+    plan: &Plan,
+    strict: bool,
+    report: &mut dyn Write,
+    resume: Option<FilePosition>,
+    index: bool,
+) -> Result<(DecodedInput, Option<LineIndex>)> {
     let started = std::time::Instant::now();
     let mut decoder = Decoder::new(plan);
+    let mut lines = LineIndex {
+        file: source_name.to_owned(),
+        ..LineIndex::default()
+    };
+    let mut byte = 0;
+    if let Some(at) = resume {
+        decoder
+            .restore(at.dictionary)
+            .map_err(|e| anyhow::anyhow!("resuming {source_name} at line {}: {e}", at.line + 1))?;
+        lines.first_line = at.line;
+        lines.malformed_before = at.malformed;
+        lines.unmatched_before = at.unmatched;
+        byte = at.byte;
+    }
+    let restore_time = started.elapsed();
     let mut report = MalformedReport::new(report, source_name);
     let mut events = Vec::new();
     let mut unmatched = 0;
-    // `split` yields no empty piece after a final newline, so only real blank lines count.
-    for (i, line) in reader.split(b'\n').enumerate() {
-        let line = line.with_context(|| format!("reading {source_name}"))?;
-        let line = line.strip_suffix(b"\r").unwrap_or(&line);
+    let mut buf = Vec::with_capacity(256);
+    for i in lines.first_line.. {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .with_context(|| format!("reading {source_name}"))?;
+        if n == 0 {
+            break;
+        }
+        if index {
+            lines.starts.push(byte);
+        }
+        byte += n as u64;
+        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         let decoded = match std::str::from_utf8(line) {
-            Ok(text) => decoder.decode(text, i as u64),
+            Ok(text) => decoder.decode(text, i),
             Err(e) => Err(Malformed::NotJson(format!("not UTF-8: {e}"))),
         };
         match decoded {
             Ok(e) => events.push(e),
-            Err(Malformed::Unmatched { .. }) => unmatched += 1,
+            Err(Malformed::Unmatched { .. }) => {
+                unmatched += 1;
+                if index {
+                    lines.unmatched.push(i);
+                }
+            }
             Err(why) if strict => {
                 bail!(
                     "{source_name}:{}: malformed line: {why} (stopped: --strict)",
                     i + 1
                 )
             }
-            Err(why) => report.line(i as u64 + 1, &why),
+            Err(why) => {
+                report.line(i + 1, &why);
+                if index {
+                    lines.malformed.push(i);
+                }
+            }
         }
     }
-    let malformed = report.finish();
-    Ok(DecodedInput {
+    lines.starts.push(byte);
+    let malformed = report.finish() + lines.malformed_before;
+    let input = DecodedInput {
         events,
         malformed,
         keys: decoder.key_table().clone(),
         decode_time: started.elapsed(),
         partitions: 1,
-        unmatched,
-    })
+        unmatched: unmatched + lines.unmatched_before,
+        restore_time,
+    };
+    Ok((input, index.then_some(lines)))
 }
 
 /// Reads and decodes the query's named inputs (`[[input]]`; relative paths from `base`,
@@ -199,6 +258,7 @@ pub fn decode_inputs(
         decode_time: started.elapsed(),
         partitions: plan.inputs.len() as streamlab_core::Part,
         unmatched,
+        restore_time: Default::default(),
     })
 }
 

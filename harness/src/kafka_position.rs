@@ -105,13 +105,13 @@ pub struct KafkaPosition {
 impl KafkaPosition {
     /// As a checkpoint stores it.
     pub fn to_position(&self) -> SourcePosition {
-        serde_json::to_value(self).unwrap_or_default()
+        SourcePosition::encode(self).expect("a Kafka position is plain data")
     }
 
     /// Reads a checkpoint's position for `topic`; a position of another topic or another
     /// kind of input is an error naming both.
     pub fn from_position(position: &SourcePosition, topic: &str) -> Result<KafkaPosition> {
-        let p: KafkaPosition = serde_json::from_value(position.clone()).with_context(|| {
+        let p: KafkaPosition = position.decode().with_context(|| {
             format!("the checkpoint's input position {position} is not a Kafka position")
         })?;
         if p.topic != topic {
@@ -171,14 +171,15 @@ mod tests {
         };
         let json = p.to_position();
         assert_eq!(
-            json.to_string(),
-            r#"{"dictionary":{"keys":[],"strings":[]},"offsets":{"0":5,"2":9},"topic":"logs"}"#
+            json.as_str(),
+            r#"{"topic":"logs","offsets":{"0":5,"2":9},"dictionary":{"keys":[],"strings":[]}}"#
         );
         let back = KafkaPosition::from_position(&json, "logs").unwrap();
         assert_eq!((back.topic, back.offsets), (p.topic, p.offsets));
         let err = KafkaPosition::from_position(&json, "other").unwrap_err();
         assert!(err.to_string().contains("`logs`, not `other`"), "{err}");
-        let err = KafkaPosition::from_position(&serde_json::json!(17), "logs").unwrap_err();
+        let err = KafkaPosition::from_position(&SourcePosition::from_json("17".into()), "logs")
+            .unwrap_err();
         assert!(err.to_string().contains("not a Kafka position"), "{err}");
     }
 }

@@ -6,6 +6,7 @@
 //! - [`oracle`]: the exact answer, the reference every engine is checked against.
 //! - [`baseline`]: the single-threaded hand-written loop every throughput is compared with.
 //! - [`input`]: reading and decoding JSON Lines, malformed-line reporting, `--strict`.
+//! - [`file_position`]: a file input resumed at a checkpoint's line and byte offset.
 //! - [`inputs`]: `--input` addresses (file, stdin, tcp://, dir://, kafka://).
 //! - [`kafka`]: Kafka source, sink and producer (end markers close partitions).
 //! - [`live`]: live inputs decoded as they arrive: socket, directory (and Kafka).
@@ -32,6 +33,7 @@ pub mod cli;
 pub mod demo;
 pub mod engines;
 pub mod experiments;
+pub mod file_position;
 pub mod gen;
 pub mod golden;
 pub mod input;

@@ -132,7 +132,7 @@ impl LineFeed {
         dictionary: &streamlab_core::Dictionary,
     ) -> Result<(), String> {
         self.seq = seq;
-        self.decoder.restore(dictionary)
+        self.decoder.restore(dictionary.clone())
     }
 
     /// Sends what is gathered; false when the engine has gone.

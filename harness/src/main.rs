@@ -2,6 +2,11 @@
 
 use clap::Parser;
 
+/// mimalloc, not the system allocator: restoring a checkpoint of a million keys makes
+/// millions of small allocations, and glibc's malloc spent most of a restart in them.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = harness::cli::Cli::parse();
     match harness::cli::run(cli) {

@@ -2,12 +2,13 @@
 //! share, so every path through streamlab runs engines the same way.
 
 use crate::engines::EngineKind;
+use crate::file_position::{FileSource, LineIndex};
 use crate::input::{decode_all, DecodedInput};
 use crate::sink::{JsonLinesSink, SharedBuffer};
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::Path;
-use streamlab_core::engine::{RunOptions, RunSummary, VecSource};
+use streamlab_core::engine::{RunOptions, RunSummary, Source, VecSource};
 use streamlab_core::{Plan, ResultRow};
 
 /// Runs `kind` over pre-decoded input, writing JSON Lines rows to `out`.
@@ -32,18 +33,31 @@ pub fn run_with_sink(
     input: DecodedInput,
     sink: Box<dyn streamlab_core::Sink>,
 ) -> Result<RunSummary> {
+    run_indexed(kind, plan, options, input, None, sink)
+}
+
+/// Runs `kind` over pre-decoded input; with the file's `lines`, the source can tell a
+/// checkpoint where the file resumes (see [`crate::file_position`]).
+pub fn run_indexed(
+    kind: EngineKind,
+    plan: &Plan,
+    options: &RunOptions,
+    input: DecodedInput,
+    lines: Option<LineIndex>,
+    sink: Box<dyn streamlab_core::Sink>,
+) -> Result<RunSummary> {
     let engine = kind.build();
     engine.check_options(options)?;
+    let (malformed, unmatched) = (input.malformed, input.unmatched);
+    let source: Box<dyn Source> = match lines {
+        Some(lines) => Box::new(FileSource::new(input, lines)),
+        None => Box::new(VecSource::with_partitions(input.events, input.partitions)),
+    };
     let mut summary = engine
-        .run(
-            plan,
-            options,
-            Box::new(VecSource::with_partitions(input.events, input.partitions)),
-            sink,
-        )
+        .run(plan, options, source, sink)
         .with_context(|| format!("engine `{}` failed", kind.name()))?;
-    summary.malformed = input.malformed;
-    summary.filtered += input.unmatched;
+    summary.malformed = malformed;
+    summary.filtered += unmatched;
     Ok(summary)
 }
 

@@ -332,6 +332,20 @@ fn experiment_recovery_reports_exactly_once_for_every_checkpointing_engine() {
         for k in ["rows_lost", "rows_duplicated", "rows_wrong"] {
             assert_eq!(e[k], 0, "{}: {k}", e["engine"]);
         }
+        // Each restart after a kill reports when the engine was back at work.
+        let restarted = e["per_kill"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| !k["resumed_from"].is_null() && k["landed"] == true)
+            .count();
+        let restores = e["per_kill"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["restore_ms"].as_f64().is_some_and(|ms| ms > 0.0))
+            .count();
+        assert_eq!(restores, restarted, "{}: {e}", e["engine"]);
     }
     for f in ["README.md", "config.toml", "machine.json", "raw.csv"] {
         assert!(dir.join("results").join(f).exists(), "{f} missing");
@@ -343,5 +357,103 @@ fn experiment_recovery_reports_exactly_once_for_every_checkpointing_engine() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--kills"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_restarted_baseline_reads_the_file_from_the_checkpoints_line_on() {
+    resumes_mid_file("baseline", &[]);
+}
+
+#[test]
+fn a_restarted_record_engine_reads_the_file_from_the_checkpoints_line_on() {
+    resumes_mid_file("record", &["--workers", "2"]);
+}
+
+#[test]
+fn a_restarted_micro_batch_engine_reads_the_file_from_the_checkpoints_line_on() {
+    resumes_mid_file("microbatch", &["--max-records-per-batch", "1000"]);
+}
+
+/// A run over a file with malformed lines, killed mid-run, resumes at the checkpoint's
+/// line and byte offset instead of decoding the file again: it says so, its counts (events,
+/// malformed lines) and rows equal a clean run's, and a file that is no longer the one the
+/// checkpoint was taken over is refused by name.
+fn resumes_mid_file(engine: &str, extra: &[&str]) {
+    let dir = workdir(&format!("midfile-{engine}"));
+    let good = generate(&dir, 200_000);
+    let events = dir.join("with-malformed.jsonl");
+    let mut text = String::new();
+    for (i, line) in std::fs::read_to_string(&good).unwrap().lines().enumerate() {
+        text.push_str(line);
+        text.push('\n');
+        if i % 997 == 0 {
+            text.push_str("{\"ts\": \"not a number\"}\n");
+        }
+    }
+    std::fs::write(&events, &text).unwrap();
+    let query = w1_update(&dir);
+    let summary_of = |path: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let clean = dir.join("clean.jsonl");
+    let mut clean_args = run_args(engine, &query, &events, &clean, &dir.join("unused"), 1);
+    clean_args.truncate(9); // without --checkpoint
+    clean_args.extend(extra.iter().map(|s| s.to_string()));
+    let clean_summary = dir.join("clean.summary.json");
+    let out = streamlab()
+        .args(&clean_args)
+        .args(["--summary", clean_summary.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let (output, ck) = (dir.join("out.jsonl"), dir.join("checkpoints"));
+    let mut args = run_args(engine, &query, &events, &output, &ck, 2000);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    assert!(
+        run_and_kill(&args, &ck, 5, Duration::ZERO),
+        "the run finished before the kill"
+    );
+    let summary = dir.join("resumed.summary.json");
+    let out = streamlab()
+        .args(&args)
+        .args(["--summary", summary.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let line: u64 = err
+        .split(" at line ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no `resuming ... at line N` on stderr: {err}"));
+    assert!(line > 1, "resumed at line {line}: {err}");
+    assert!(err.contains("resumed from checkpoint"), "{err}");
+    let (got, want) = (summary_of(&summary), summary_of(&clean_summary));
+    for count in ["events_in", "malformed", "late_dropped"] {
+        assert_eq!(got[count], want[count], "{count} after the restart: {err}");
+    }
+    assert!(want["malformed"].as_u64().unwrap() > 200);
+    assert_eq!(sorted_lines(&output), sorted_lines(&clean));
+
+    // The checkpoints now name a line of the old file; a shorter file is refused.
+    std::fs::remove_file(&output).unwrap();
+    let _ = std::fs::remove_dir_all(dir.join("out.jsonl.parts"));
+    let newest = streamlab_checkpoint::newest_id(&ck).unwrap();
+    std::fs::remove_file(ck.join(format!("chk-{newest:020}.bin"))).unwrap(); // the finished run's
+    std::fs::write(&events, &text[..text.len() / 4]).unwrap();
+    let out = streamlab().args(&args).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("with-malformed.jsonl") && err.contains("not the file the checkpoint"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

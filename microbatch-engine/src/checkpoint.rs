@@ -34,8 +34,9 @@ pub struct Snapshot {
     /// Events with a smaller `seq` are in the state.
     pub next_seq: u64,
     /// The source's own position at `next_seq` (Kafka offsets), when it has one: the end
-    /// of the last batch's offset range, as in Spark's offset log.
-    #[serde(default)]
+    /// of the last batch's offset range, as in Spark's offset log. Stored beside the
+    /// state (the harness reads it before the run).
+    #[serde(skip)]
     pub position: Option<SourcePosition>,
     /// The run had finished.
     pub done: bool,
@@ -84,8 +85,12 @@ impl Checkpointer {
             CheckpointStore::open(&options.dir, options.retain, on_corrupt).map_err(internal)?;
         let query = plan.to_toml();
         let restored = store
-            .latest_json("microbatch", &query, |s: &Snapshot| &s.query)
-            .map_err(internal)?;
+            .latest_state("microbatch", &query, |s: &Snapshot| &s.query)
+            .map_err(internal)?
+            .map(|(mut snapshot, position): (Snapshot, _)| {
+                snapshot.position = position.map(SourcePosition::from_json);
+                snapshot
+            });
         let interval = options
             .interval
             .map(|d| Duration::from_millis(d.ms().max(1) as u64));
@@ -115,11 +120,13 @@ impl Checkpointer {
     /// Writes `snapshot` as checkpoint `snapshot.batch`; `started`: when taking it began.
     pub fn write(&mut self, mut snapshot: Snapshot, started: Instant) -> Result<(), EngineError> {
         snapshot.query.clone_from(&self.query);
-        let payload = serde_json::to_vec(&snapshot)
-            .map_err(|e| EngineError::Internal(format!("encoding a checkpoint: {e}")))?;
         let written = self
             .store
-            .write(snapshot.batch, &payload)
+            .write_state(
+                snapshot.batch,
+                snapshot.position.as_ref().map(|p| p.as_str()),
+                &snapshot,
+            )
             .map_err(internal)?;
         self.written += 1;
         self.bytes += written.bytes;

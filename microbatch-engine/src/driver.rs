@@ -354,10 +354,15 @@ pub fn run(
                 notes: Vec::new(),
                 ..snap.summary
             };
-            resumed_note = Some(format!(
-                "resumed from checkpoint {} (input from offset {})",
-                snap.batch, snap.next_seq
-            ));
+            let note = format!(
+                "resumed from checkpoint {} (input from offset {}) in {:.0} ms",
+                snap.batch,
+                snap.next_seq,
+                started.elapsed().as_secs_f64() * 1e3
+            );
+            // Now, not with the summary: how long a restart takes to be back at work.
+            eprintln!("streamlab microbatch: {note}");
+            resumed_note = Some(note);
         }
         summary.notes.extend(resumed_note);
         let mut driver = Driver {

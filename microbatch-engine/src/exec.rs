@@ -128,6 +128,19 @@ impl<'p> Partition<'p> {
         }
     }
 
+    /// Takes over `part`, the snapshot of this same partition (same `me` of the same `n`).
+    pub fn adopt(&mut self, part: PartitionState) {
+        for slot in part.fixed {
+            self.fixed.adopt(slot);
+        }
+        for (key, ks) in part.sessions {
+            for (w, _) in ks.set.sessions() {
+                self.sessions.note_end(w.end);
+            }
+            self.sessions.keys.insert(key, ks);
+        }
+    }
+
     /// Open (window, key) rows in this partition's state store.
     pub fn state_rows(&self) -> usize {
         self.fixed.rows() + self.sessions.rows()

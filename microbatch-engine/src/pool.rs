@@ -22,6 +22,8 @@ enum Job {
     Snapshot,
     /// Take the keys it owns from these snapshots (a restart).
     Restore(Arc<Vec<PartitionState>>),
+    /// Take over this snapshot of its own partition (a restart with as many partitions).
+    Adopt(PartitionState),
 }
 
 /// What a helper answers.
@@ -38,6 +40,10 @@ impl Partition<'_> {
             Job::Snapshot => Done::Snapshot(self.snapshot()),
             Job::Restore(parts) => {
                 self.restore(&parts);
+                Done::Restored
+            }
+            Job::Adopt(part) => {
+                self.adopt(part);
                 Done::Restored
             }
         }
@@ -161,6 +167,21 @@ impl<'p> WorkerPool<'p> {
 
     /// Every partition takes the keys it owns from `parts` (a restart).
     pub fn restore(&mut self, parts: Vec<PartitionState>) -> Result<(), EngineError> {
+        if parts.len() == self.outputs.len() {
+            // Same partitioning as the run that wrote them: partition `i` holds exactly
+            // the keys partition `i` owns now, so each takes its snapshot over whole, without
+            // copying or rehashing a row (a million-key restore waits for nothing else).
+            let mut parts = parts.into_iter();
+            if let Some(local) = self.local.as_mut() {
+                local.adopt(parts.next().expect("one snapshot per partition"));
+            }
+            for (tx, part) in self.jobs.iter().zip(parts) {
+                tx.send(Job::Adopt(part))
+                    .map_err(|_| EngineError::Internal("a worker thread stopped".into()))?;
+            }
+            self.collect("a restore")?;
+            return Ok(());
+        }
         let parts = Arc::new(parts);
         for tx in &self.jobs {
             tx.send(Job::Restore(Arc::clone(&parts)))

@@ -56,6 +56,7 @@ pub struct WindowSlot {
     /// The window.
     pub window: Window,
     /// Its rows by key.
+    #[serde(deserialize_with = "streamlab_checkpoint::sized::map")]
     pub rows: FxHashMap<KeyId, Entry>,
 }
 
@@ -93,6 +94,18 @@ impl FixedStore {
         }
         self.last = at;
         &mut self.windows[at]
+    }
+
+    /// Adds a whole window slot (a restart): its map is kept as it is.
+    pub fn adopt(&mut self, slot: WindowSlot) {
+        let w = slot.window;
+        let at = self
+            .windows
+            .partition_point(|s| (s.window.end, s.window.start) < (w.end, w.start));
+        match self.windows.get_mut(at) {
+            Some(s) if s.window == w => s.rows.extend(slot.rows),
+            _ => self.windows.insert(at, slot),
+        }
     }
 
     /// The row of `(w, key)`, if open.

@@ -36,8 +36,9 @@ pub const DEFAULT_CHECKPOINT_EVERY: u64 = 100_000;
 pub struct SourcePart {
     /// Events with a smaller `seq` are in the checkpoint's state.
     pub next_seq: u64,
-    /// The source's own position at `next_seq` (Kafka offsets), when it has one.
-    #[serde(default)]
+    /// The source's own position at `next_seq` (file or Kafka offsets), when it has one;
+    /// stored beside the state (the harness reads it before the run).
+    #[serde(skip)]
     pub position: Option<streamlab_core::engine::SourcePosition>,
     /// The watermark generator and epoch counter, to go on with the same stamps.
     pub clock: ClockState,
@@ -126,13 +127,16 @@ impl Coordinator {
             CheckpointStore::open(&options.dir, options.retain, on_corrupt).map_err(internal)?;
         let query = plan.to_toml();
         let restored = store
-            .latest_json("record", &query, |p: &Payload| &p.query)
+            .latest_state("record", &query, |p: &Payload| &p.query)
             .map_err(internal)?
-            .map(|p| Restored {
-                epoch: p.epoch,
-                done: p.done,
-                source: p.source,
-                workers: p.workers,
+            .map(|(mut p, position): (Payload, _)| {
+                p.source.position = position.map(streamlab_core::engine::SourcePosition::from_json);
+                Restored {
+                    epoch: p.epoch,
+                    done: p.done,
+                    source: p.source,
+                    workers: p.workers,
+                }
             });
         let coordinator = Coordinator {
             store,
@@ -185,15 +189,21 @@ impl Coordinator {
                 workers.push(part.state);
             }
             sink.prepare(epoch)?;
-            let payload = serde_json::to_vec(&Payload {
+            let payload = Payload {
                 query: self.query.clone(),
                 epoch,
                 done,
                 source,
                 workers,
-            })
-            .map_err(|e| EngineError::Internal(format!("encoding a checkpoint: {e}")))?;
-            let written = self.store.write(epoch, &payload).map_err(internal)?;
+            };
+            let written = self
+                .store
+                .write_state(
+                    epoch,
+                    payload.source.position.as_ref().map(|p| p.as_str()),
+                    &payload,
+                )
+                .map_err(internal)?;
             sink.commit(epoch)?;
             self.written += 1;
             self.bytes += written.bytes;

@@ -119,6 +119,8 @@ struct Shared {
     source: Mutex<Option<Box<dyn Source>>>,
     sink: SharedSink,
     restored: Option<Arc<Restored>>,
+    /// When the run started (a restart reports how long it took to be back at work).
+    started: std::time::Instant,
 }
 
 /// What a worker reports when the dataflow is done.
@@ -193,6 +195,7 @@ pub fn run(
             ..Default::default()
         })),
         restored,
+        started,
     });
     let plan = Arc::new(plan.clone());
     let worker_shared = Arc::clone(&shared);
@@ -300,6 +303,13 @@ fn worker_main(worker: &mut Worker, config: &Config, plan: &Plan, shared: &Share
             if let Some(position) = &r.source.position {
                 report.error = source.seek(position, r.source.next_seq).err();
             }
+            // The state is loaded and this worker's share rebuilt: reading resumes now.
+            eprintln!(
+                "streamlab record: resumed from checkpoint {} (input from offset {}) in {:.0} ms",
+                r.epoch,
+                r.source.next_seq,
+                shared.started.elapsed().as_secs_f64() * 1e3
+            );
         }
         let deposit = |part: Option<(u64, crate::checkpoint::SourcePart)>| {
             if let Some((epoch, part)) = part {

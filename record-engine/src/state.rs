@@ -35,6 +35,7 @@ pub struct WorkerStats {
 /// One worker's state at an epoch boundary, as a checkpoint holds it.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WindowSnapshot {
+    #[serde(deserialize_with = "streamlab_checkpoint::sized::vec_of_rows")]
     fixed: Vec<(Window, Vec<(KeyId, Accs)>)>,
     sessions: Vec<(KeyId, SessionSet<Accs>)>,
     closed: i64,
