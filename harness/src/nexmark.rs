@@ -429,3 +429,32 @@ fn readme_table(queries: &[serde_json::Value]) -> String {
     }
     t
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_published_rows_are_consistent_as_transcribed() {
+        // The table's Throughput/Cores is 100M / Time(s) / Cores: a mistyped cell shows.
+        for f in NEXMARK_FLINK {
+            let per_core = f.events_per_s() / f.cores;
+            assert!(
+                (per_core - f.per_core_eps).abs() / f.per_core_eps < 0.01,
+                "{}: {per_core} vs {}",
+                f.query,
+                f.per_core_eps
+            );
+        }
+        assert!(published("q5").is_some() && published("q6").is_none());
+    }
+
+    #[test]
+    fn query_names_are_unique_and_name_their_file() {
+        for (i, q) in QUERIES.iter().enumerate() {
+            assert!(q.file.starts_with("queries/nexmark_") && q.file.ends_with(".toml"));
+            assert!(q.file.contains(&q.name[1..]), "{} names {}", q.name, q.file);
+            assert!(QUERIES[..i].iter().all(|p| p.name != q.name), "{}", q.name);
+        }
+    }
+}
