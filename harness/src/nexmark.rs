@@ -366,7 +366,7 @@ pub(crate) fn run(
             String::new()
         } else {
             format!(
-                "\nSkipped (the query model does not compile them yet): {}\n",
+                "\nSkipped (the query model or the oracle refuses them): {}\n",
                 skipped
                     .iter()
                     .map(|s| format!(
