@@ -241,21 +241,21 @@ pub(crate) fn closed_loop(
 pub(crate) fn throughput_table(
     runs: &std::collections::BTreeMap<String, Vec<RunMetrics>>,
 ) -> serde_json::Value {
-    let median = |rs: &[RunMetrics], f: fn(&RunMetrics) -> f64| {
+    let spread = |rs: &[RunMetrics], f: fn(&RunMetrics) -> f64| {
         Spread::of(&rs.iter().map(f).collect::<Vec<_>>())
     };
     let baseline = runs
         .get(&EngineKind::Baseline.name())
-        .map(|rs| median(rs, |r| r.throughput_eps).median);
+        .map(|rs| spread(rs, |r| r.throughput_eps).median);
     let mut table = serde_json::Map::new();
     for (engine, rs) in runs {
-        let throughput = median(rs, |r| r.throughput_eps);
+        let throughput = spread(rs, |r| r.throughput_eps);
         table.insert(
             engine.clone(),
             json!({
                 "throughput_eps": throughput,
-                "events_per_core_s": median(rs, |r| r.events_per_core_s).median,
-                "cores_used": median(rs, |r| r.cores_used).median,
+                "events_per_core_s": spread(rs, |r| r.events_per_core_s).median,
+                "cores_used": spread(rs, |r| r.cores_used).median,
                 "ratio_to_baseline": baseline.filter(|b| *b > 0.0).map(|b| throughput.median / b),
                 "reps": rs.len(),
             }),

@@ -5,7 +5,7 @@
 //!
 //! Two measurements, as the benchmark reports them:
 //! - **throughput**: closed loop over pre-generated input, each run in its own process,
-//!   engines interleaved, medians over `--reps` ([`crate::experiments::closed_loop`]);
+//!   engines interleaved, medians over `--reps` (as `streamlab bench` measures);
 //! - **latency, window end to result** ([`crate::window_latency`]): an open-loop replay at a
 //!   fixed offered rate; for each output row, its emit time minus the scheduled arrival of
 //!   the first event at or past the window's end. Event time advances `time_scale` times as
