@@ -177,6 +177,26 @@ pub fn measure(
     warmup: f64,
     output: Option<Box<dyn streamlab_core::Sink>>,
 ) -> Result<RunMetrics> {
+    measure_observed(
+        engine, plan, options, events, rate, profile, warmup, output, None,
+    )
+}
+
+/// [`measure`], and for an open-loop run the instant event 0 was due is stored in
+/// `replay_start` before the engine starts: a sink that measures against the schedule by
+/// another rule (the YSB window-end latency, [`crate::window_latency`]) needs it.
+#[allow(clippy::too_many_arguments)]
+pub fn measure_observed(
+    engine: &dyn streamlab_core::Engine,
+    plan: &Plan,
+    options: &RunOptions,
+    events: Vec<Event>,
+    rate: Rate,
+    profile: &Profile,
+    warmup: f64,
+    output: Option<Box<dyn streamlab_core::Sink>>,
+    replay_start: Option<&std::sync::OnceLock<Instant>>,
+) -> Result<RunMetrics> {
     let n = events.len() as u64;
     let warmup_n = (n as f64 * warmup) as u64;
     let warm_at = Arc::new(Mutex::new(None));
@@ -219,6 +239,9 @@ pub fn measure(
                 .map(|e| e.seq)
                 .unwrap_or(u64::MAX);
             let (replay, source) = Replay::start(events, rate, profile);
+            if let Some(cell) = replay_start {
+                let _ = cell.set(replay.start);
+            }
             let due = {
                 let start = replay.start;
                 let schedule = replay.schedule.clone();

@@ -12,6 +12,8 @@
 //! | `scaling` | 1 and 2 workers: throughput and events per core-second |
 //! | `kafka-logs` | web logs produced to Kafka at a fixed rate, errors per service per 10 s window, end-to-end latency through the broker |
 //! | `recovery` | SIGKILL at random points, restart from checkpoints: rows lost / duplicated / wrong, time to first new output, checkpoint cost ([`crate::recovery`]) |
+//! | `ysb` | the Yahoo Streaming Benchmark: closed-loop throughput and window-end-to-result latency, checked against the oracle ([`crate::ysb`]) |
+//! | `nexmark` | the NEXMark queries the query model expresses: closed-loop throughput beside nexmark-flink's published table, checked against the oracle ([`crate::nexmark`]) |
 
 use crate::accuracy::compare;
 use crate::bench::{measure, run_in_child, sustained, RunMetrics, RunSpec, Spread};
@@ -51,6 +53,10 @@ pub enum Experiment {
     KafkaLogs,
     /// Processes killed and restarted from their checkpoints.
     Recovery,
+    /// The Yahoo Streaming Benchmark: throughput and window-end-to-result latency.
+    Ysb,
+    /// NEXMark queries: throughput beside the published nexmark-flink figures.
+    Nexmark,
 }
 
 impl Experiment {
@@ -88,7 +94,7 @@ pub struct ExperimentConfig {
 }
 
 /// Engines measured (every registered engine but the oracle, baseline last).
-fn engines() -> Vec<EngineKind> {
+pub(crate) fn engines() -> Vec<EngineKind> {
     let mut v: Vec<EngineKind> = EngineKind::all()
         .into_iter()
         .filter(|k| *k != EngineKind::Oracle && *k != EngineKind::Baseline)
@@ -111,9 +117,19 @@ fn w1_gen(events: u64, seed: u64) -> GenConfig {
 }
 
 fn spec(kind: EngineKind, gen: &GenConfig, rate: Option<f64>) -> RunSpec {
+    query_spec(kind, crate::demo::W1_QUERY, gen, rate)
+}
+
+/// A measured run of `query` (TOML text) over `gen` with the engine's default options.
+pub(crate) fn query_spec(
+    kind: EngineKind,
+    query: &str,
+    gen: &GenConfig,
+    rate: Option<f64>,
+) -> RunSpec {
     RunSpec {
         engine: kind.name(),
-        query: crate::demo::W1_QUERY.to_owned(),
+        query: query.to_owned(),
         gen: gen.clone(),
         rate,
         profile: "constant".into(),
@@ -149,6 +165,8 @@ pub fn run_experiment(cfg: &ExperimentConfig, out: &Path) -> Result<serde_json::
         Experiment::TimeDomains => time_domains(cfg, &mut raw)?,
         Experiment::Scaling => scaling(cfg, &mut raw)?,
         Experiment::KafkaLogs => kafka_logs(cfg, &mut raw)?,
+        Experiment::Ysb => crate::ysb::run(cfg, &mut raw, &mut files)?,
+        Experiment::Nexmark => crate::nexmark::run(cfg, &mut raw, &mut files)?,
         Experiment::Recovery => crate::recovery::run(
             &crate::recovery::RecoveryConfig {
                 engines: measured.clone(),
@@ -179,10 +197,10 @@ pub fn run_experiment(cfg: &ExperimentConfig, out: &Path) -> Result<serde_json::
         } else {
             ""
         },
-        if files.is_empty() {
-            ""
-        } else {
+        if files.iter().any(|(name, _)| name.ends_with(".hgrm")) {
             ", `*.hgrm` latency histograms"
+        } else {
+            ""
         },
         cfg.experiment.name()
     );
@@ -200,7 +218,60 @@ pub fn run_experiment(cfg: &ExperimentConfig, out: &Path) -> Result<serde_json::
     Ok(summary)
 }
 
-type Outcome = (serde_json::Value, String);
+/// What an experiment returns: its summary and the paragraph of its README.
+pub(crate) type Outcome = (serde_json::Value, String);
+
+/// Closed-loop max throughput of every engine in `engines` over `gen`: `reps` runs each,
+/// every run in its own process, engines interleaved (A B C A B C); each run is recorded
+/// in `raw` under `setting`.
+pub(crate) fn closed_loop(
+    label: &str,
+    query: &str,
+    gen: &GenConfig,
+    engines: &[EngineKind],
+    reps: usize,
+    setting: &str,
+    raw: &mut RawCsv,
+) -> Result<std::collections::BTreeMap<String, Vec<RunMetrics>>> {
+    let mut runs: std::collections::BTreeMap<String, Vec<RunMetrics>> = Default::default();
+    for rep in 0..reps {
+        for &kind in engines {
+            eprintln!("{label}: {} closed loop, rep {}", kind.name(), rep + 1);
+            let m = run_in_child(&query_spec(kind, query, gen, None))?;
+            record(raw, &m, setting, rep);
+            runs.entry(kind.name()).or_default().push(m);
+        }
+    }
+    Ok(runs)
+}
+
+/// Per engine: throughput median/min/max, median events per core-second and the ratio of
+/// the median to the baseline's median (when the baseline ran).
+pub(crate) fn throughput_table(
+    runs: &std::collections::BTreeMap<String, Vec<RunMetrics>>,
+) -> serde_json::Value {
+    let spread = |rs: &[RunMetrics], f: fn(&RunMetrics) -> f64| {
+        Spread::of(&rs.iter().map(f).collect::<Vec<_>>())
+    };
+    let baseline = runs
+        .get(&EngineKind::Baseline.name())
+        .map(|rs| spread(rs, |r| r.throughput_eps).median);
+    let mut table = serde_json::Map::new();
+    for (engine, rs) in runs {
+        let throughput = spread(rs, |r| r.throughput_eps);
+        table.insert(
+            engine.clone(),
+            json!({
+                "throughput_eps": throughput,
+                "events_per_core_s": spread(rs, |r| r.events_per_core_s).median,
+                "cores_used": spread(rs, |r| r.cores_used).median,
+                "ratio_to_baseline": baseline.filter(|b| *b > 0.0).map(|b| throughput.median / b),
+                "reps": rs.len(),
+            }),
+        );
+    }
+    serde_json::Value::Object(table)
+}
 
 fn latency_throughput(
     cfg: &ExperimentConfig,

@@ -19,6 +19,8 @@
 //! - [`bench`]: measured runs in child processes, the sustainable-throughput search.
 //! - [`suite`]: `streamlab bench`: repetitions, interleaving, table, results folder.
 //! - [`experiments`]: `streamlab experiment NAME`: the teaching experiments.
+//! - [`ysb`], [`nexmark`]: `experiment ysb` and `experiment nexmark`, the two published
+//!   benchmarks; [`window_latency`]: YSB's window-end-to-result latency.
 //! - [`results`]: results folders (README, config, machine, raw CSV, summary, histograms).
 //! - [`runner`]: running one engine over decoded input (shared by CLI, demo and tests).
 //! - [`accuracy`]: comparing final answers (exact / missing / extra / wrong, relative error).
@@ -42,6 +44,7 @@ pub mod kafka;
 pub mod kafka_position;
 pub mod live;
 pub mod metrics;
+pub mod nexmark;
 pub mod oracle;
 pub mod produce;
 pub mod progress;
@@ -52,3 +55,5 @@ pub mod runner;
 pub mod sink;
 pub mod suite;
 pub mod tables;
+pub mod window_latency;
+pub mod ysb;

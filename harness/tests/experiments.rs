@@ -1,0 +1,136 @@
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+//! `streamlab experiment ysb` and `experiment nexmark` with `--quick`: each writes the
+//! results layout of measurement.md, measures every engine and the baseline, and every
+//! engine's rows equal the oracle's. No speed is asserted; the YSB latency must include the
+//! watermark delay (an append row cannot leave before the watermark passes its window).
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const ENGINES: [&str; 3] = ["record", "microbatch", "baseline"];
+
+fn run_quick(experiment: &str) -> PathBuf {
+    let out = std::env::temp_dir().join(format!(
+        "streamlab-experiment-{experiment}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&out);
+    let status = Command::new(env!("CARGO_BIN_EXE_streamlab"))
+        .args(["experiment", experiment, "--quick", "--out"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success(), "experiment {experiment} failed: {status}");
+    for file in [
+        "README.md",
+        "config.toml",
+        "machine.json",
+        "raw.csv",
+        "summary.json",
+    ] {
+        assert!(out.join(file).is_file(), "{experiment}: {file} missing");
+    }
+    out
+}
+
+fn summary(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+fn raw_has(dir: &Path, engine: &str, setting: &str, metric: &str) -> bool {
+    std::fs::read_to_string(dir.join("raw.csv"))
+        .unwrap()
+        .lines()
+        .any(|l| {
+            l.starts_with(&format!("{engine},{setting},")) && l.contains(&format!(",{metric},"))
+        })
+}
+
+#[test]
+fn ysb_measures_every_engine_and_every_engine_is_exact() {
+    let dir = run_quick("ysb");
+    let s = summary(&dir);
+    assert_eq!(s["all_exact"], true, "{}", s["oracle"]);
+    let delay_wall_us = s["latency"]["watermark_delay_wall_ms"].as_f64().unwrap() * 1e3;
+    for engine in ENGINES {
+        let o = &s["oracle"][engine];
+        assert_eq!(o["exact_runs"], o["runs"], "{engine}: {o}");
+        assert!(o["rows_expected"].as_u64().unwrap() > 0, "{engine}: {o}");
+        assert_eq!(o["rows_exact"], o["rows_expected"], "{engine}: {o}");
+        let tp = &s["throughput"]["engines"][engine]["throughput_eps"]["median"];
+        assert!(tp.as_f64().unwrap() > 0.0, "{engine}: no throughput");
+        assert!(raw_has(
+            &dir,
+            engine,
+            "measure=throughput",
+            "throughput_eps"
+        ));
+        assert!(dir.join(format!("{engine}-rate100000.hgrm")).is_file());
+    }
+    let points = s["latency"]["points"].as_array().unwrap();
+    assert_eq!(points.len(), ENGINES.len(), "one latency run per engine");
+    for p in points {
+        assert!(p["rows_measured"].as_u64().unwrap() > 0, "{p}");
+        let p50 = p["ysb_latency_us"]["p50"].as_f64().unwrap();
+        assert!(
+            p50 >= 0.9 * delay_wall_us,
+            "{}: p50 {p50} µs is less than the watermark delay ({delay_wall_us} µs of replay)",
+            p["engine"]
+        );
+        assert!(
+            p["rows_closed_by_end"].as_u64().unwrap() > 0,
+            "the last window is closed by the end of input and not measured: {p}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn nexmark_measures_every_query_on_every_engine_and_every_engine_is_exact() {
+    let dir = run_quick("nexmark");
+    let s = summary(&dir);
+    assert_eq!(s["all_exact"], true);
+    let queries = s["queries"].as_array().unwrap();
+    let names: Vec<&str> = queries
+        .iter()
+        .map(|q| q["query"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"q5") && names.contains(&"q7"), "{names:?}");
+    let csv = std::fs::read_to_string(dir.join("throughput.csv")).unwrap();
+    assert!(csv
+        .lines()
+        .next()
+        .unwrap()
+        .ends_with("published_nexmark_flink_eps,published_nexmark_flink_per_core_eps"));
+    for q in queries {
+        let name = q["query"].as_str().unwrap();
+        assert_eq!(q["refused"], serde_json::json!({}), "{name}");
+        for engine in ENGINES {
+            let o = &q["oracle"][engine];
+            assert_eq!(o["exact"], true, "{name} {engine}: {o}");
+            assert!(o["rows_expected"].as_u64().unwrap() > 0, "{name}: {o}");
+            let tp = &q["engines"][engine]["throughput_eps"]["median"];
+            assert!(tp.as_f64().unwrap() > 0.0, "{name} {engine}");
+            assert!(raw_has(
+                &dir,
+                engine,
+                &format!("query={name}"),
+                "throughput_eps"
+            ));
+            assert!(
+                csv.lines()
+                    .any(|l| l.starts_with(&format!("{name},{engine},"))),
+                "{name} {engine} not in throughput.csv"
+            );
+        }
+    }
+    // The published figures sit beside ours, labelled, with their source.
+    let q5 = &s["published_nexmark_flink"]["queries"]["q5"];
+    assert!((q5["events_per_s"].as_f64().unwrap() - 1e8 / 418.242).abs() < 1.0);
+    assert!(s["published_nexmark_flink"]["source"]
+        .as_str()
+        .unwrap()
+        .contains("github.com/nexmark/nexmark"));
+    std::fs::remove_dir_all(&dir).ok();
+}
