@@ -35,8 +35,9 @@ pub trait Source: Send {
     }
 
     /// Where the source stands after the events with `seq < next_seq`, in its own terms
-    /// (Kafka: the next offset of every partition), for a checkpoint. `None` for a source
-    /// that a restart reads again from its start and skips by `seq` (a file, a generator).
+    /// (a file: the line and its byte offset; Kafka: the next offset of every partition),
+    /// for a checkpoint. `None` for a source that a restart reads again from its start and
+    /// skips by `seq` (events in memory, a generator).
     fn position(&self, _next_seq: u64) -> Option<SourcePosition> {
         None
     }

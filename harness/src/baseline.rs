@@ -295,9 +295,12 @@ impl Checkpointer {
         source: &dyn Source,
         next_seq: u64,
         done: bool,
+        last_seq: Option<u64>,
     ) -> Result<(), EngineError> {
+        // A finished run's checkpoint also says where its input ended, so a restart
+        // need not read the input again only to learn that nothing is left.
         let position = if done {
-            None
+            source.position(last_seq.map_or(0, |s| s + 1))
         } else {
             source.position(next_seq)
         };
@@ -394,10 +397,10 @@ impl Engine for Baseline {
                     sink.recover(Some(snap.epoch))?;
                     c.epoch = snap.epoch + 1;
                     resume_seq = snap.next_seq;
-                    if let Some(position) = &snap.position {
+                    let done = snap.done;
+                    if let Some(position) = snap.position.as_ref().filter(|_| !done) {
                         source.seek(position, resume_seq)?;
                     }
-                    let done = snap.done;
                     lp.restore(snap);
                     let note = format!(
                         "resumed from checkpoint {} (input from offset {resume_seq}) in {:.0} ms",
@@ -436,7 +439,7 @@ impl Engine for Baseline {
                 if let Some(c) = ck.as_mut() {
                     c.since_events += 1;
                     if c.due() {
-                        c.take(&mut lp, &mut sink, source.as_ref(), e.seq + 1, false)?;
+                        c.take(&mut lp, &mut sink, source.as_ref(), e.seq + 1, false, None)?;
                     }
                 }
             }
@@ -452,7 +455,7 @@ impl Engine for Baseline {
         lp.finish(last_seq);
         match ck.as_mut() {
             Some(c) => {
-                c.take(&mut lp, &mut sink, source.as_ref(), u64::MAX, true)?;
+                c.take(&mut lp, &mut sink, source.as_ref(), u64::MAX, true, last_seq)?;
                 lp.summary.notes.push(format!(
                     "{} checkpoints written to {}",
                     c.written,

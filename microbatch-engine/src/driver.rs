@@ -101,12 +101,9 @@ impl Driver<'_, '_> {
                 self.last_seq.map_or(0, |s| s + 1)
             },
             // The batch's offset range ends at next_seq (read-ahead of the next batch
-            // does not move it: positions are asked for by seq).
-            position: if last {
-                None
-            } else {
-                self.last_seq.and_then(|s| source.position(s + 1))
-            },
+            // does not move it: positions are asked for by seq). A finished run's says
+            // where the input ended, so a restart need not read it again.
+            position: self.last_seq.and_then(|s| source.position(s + 1)),
             done: last,
             watermark: self.watermark.clone(),
             w_prev: self.w_prev,

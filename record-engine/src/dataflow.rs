@@ -352,7 +352,7 @@ fn worker_main(worker: &mut Worker, config: &Config, plan: &Plan, shared: &Share
                 }
             }
         }
-        let last = driver.finish(&mut inputs, worker.peers());
+        let last = driver.finish(&mut inputs, worker.peers(), Some(source.as_ref()));
         if complete {
             deposit(last);
         }

@@ -412,7 +412,14 @@ impl<'p> SourceDriver<'p> {
     /// End of input: tells every worker the number of the final complete-mode table (the
     /// final epoch is boundary `emit - 1`); with checkpoints on, returns the source's share
     /// of that last boundary (nothing left to read).
-    pub fn finish(&mut self, inputs: &mut Inputs, peers: usize) -> Option<(u64, SourcePart)> {
+    /// `source`: for the position where the input ended (a restart of a finished run
+    /// then need not read the input again).
+    pub fn finish(
+        &mut self,
+        inputs: &mut Inputs,
+        peers: usize,
+        source: Option<&dyn Source>,
+    ) -> Option<(u64, SourcePart)> {
         let emit = u64::from(self.clock.epoch) + 1;
         for to in 0..peers as u64 {
             inputs.control.send(Control {
@@ -421,7 +428,7 @@ impl<'p> SourceDriver<'p> {
             });
         }
         self.checkpoints.as_ref()?;
-        let mut part = self.part(None);
+        let mut part = self.part(source);
         part.next_seq = u64::MAX;
         Some((emit - 1, part))
     }
