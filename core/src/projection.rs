@@ -345,6 +345,23 @@ impl Projection {
     }
 }
 
+/// Checkpoints are not there yet for projections (a row is final when its event arrives,
+/// so exactly-once output needs only the input offset with the committed rows; no engine
+/// has that path yet): a run asking for one is refused rather than left without it.
+pub fn refuse_checkpoints(
+    plan: &crate::Plan,
+    options: &crate::engine::RunOptions,
+    engine: &str,
+) -> Result<(), crate::engine::EngineError> {
+    if plan.projection.is_some() && options.checkpoint.is_some() {
+        return Err(crate::engine::EngineError::Unsupported {
+            engine: engine.into(),
+            flag: "--checkpoint with a query without [window] (one row per event)".into(),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use crate::event::Decoder;
