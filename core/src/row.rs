@@ -200,7 +200,27 @@ pub fn final_rows(rows: &[ResultRow], mode: OutputMode) -> Vec<ResultRow> {
                 .collect()
         }
     };
-    out.sort_by(|a, b| a.window.cmp(&b.window).then_with(|| a.group.cmp(&b.group)));
+    // Values break ties: a projection's rows share their (empty) window and may share
+    // their text columns.
+    out.sort_by(|a, b| {
+        a.window
+            .cmp(&b.window)
+            .then_with(|| a.group.cmp(&b.group))
+            .then_with(|| {
+                let key = |r: &ResultRow| -> Vec<(bool, f64)> {
+                    r.values
+                        .iter()
+                        .map(|v| (matches!(v, AggValue::Float(_)), v.as_f64()))
+                        .collect()
+                };
+                let (x, y) = (key(a), key(b));
+                x.iter()
+                    .zip(&y)
+                    .map(|((fa, va), (fb, vb))| fa.cmp(fb).then(va.total_cmp(vb)))
+                    .find(|o| o.is_ne())
+                    .unwrap_or(x.len().cmp(&y.len()))
+            })
+    });
     out
 }
 
