@@ -406,8 +406,7 @@ impl Decoder {
         Decoder {
             layouts,
             table: plan.table.as_ref().map(|t| t.0.clone()),
-            group_len: plan.group_by().len()
-                + plan.projection.as_ref().map_or(0, |p| p.text.len()),
+            group_len: plan.group_by().len() + plan.projection.as_ref().map_or(0, |p| p.text.len()),
             slot_len: plan.slots.len(),
             keys: FxHashMap::default(),
             key_table,

@@ -440,7 +440,10 @@ fn tokenize(text: &str) -> Result<Vec<(usize, Token)>, String> {
                     }
                 }
                 if i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
-                    return Err(at(format!("`{}` is not a number", chars[start..=i].iter().collect::<String>())));
+                    return Err(at(format!(
+                        "`{}` is not a number",
+                        chars[start..=i].iter().collect::<String>()
+                    )));
                 }
                 let s: String = chars[start..i].iter().collect();
                 let is_float = s.contains(['.', 'e', 'E']);
@@ -552,9 +555,15 @@ mod tests {
         assert!(holds("a <> 1", &f));
         assert!(holds("b < 1", &f) && holds("b <= 0.5", &f) && holds("b >= 0.5", &f));
         assert!(!holds("b > 0.5", &f));
-        assert!(!holds("a / 0 = a / 0", &f), "no value is not equal to itself");
+        assert!(
+            !holds("a / 0 = a / 0", &f),
+            "no value is not equal to itself"
+        );
         assert!(!holds("a / 0 != 1", &f), "nor unequal to anything");
-        assert!(holds("9007199254740993 > 9007199254740992", &f), "integers exactly");
+        assert!(
+            holds("9007199254740993 > 9007199254740992", &f),
+            "integers exactly"
+        );
     }
 
     #[test]
@@ -572,7 +581,11 @@ mod tests {
             err("price 2"),
             "at column 7: expected an operator or the end, found `2`"
         );
-        assert!(err("price # 2").contains("unexpected `#`"), "{}", err("price # 2"));
+        assert!(
+            err("price # 2").contains("unexpected `#`"),
+            "{}",
+            err("price # 2")
+        );
         assert!(err("9223372036854775808").contains("64-bit"));
         assert!(err("999999999999999999999999999999999999999999").contains("64-bit"));
         assert!(err("1.2.3").contains("not a finite number"));
@@ -639,7 +652,13 @@ mod tests {
     }
 
     fn int() -> impl Strategy<Value = i64> {
-        prop_oneof![-20i64..20, any::<i64>(), Just(i64::MIN), Just(i64::MAX), Just(0)]
+        prop_oneof![
+            -20i64..20,
+            any::<i64>(),
+            Just(i64::MIN),
+            Just(i64::MAX),
+            Just(0)
+        ]
     }
 
     fn tree() -> impl Strategy<Value = Expr> {
@@ -658,8 +677,11 @@ mod tests {
             ];
             prop_oneof![
                 inner.clone().prop_map(|e| Expr::Neg(Box::new(e))),
-                (op, inner.clone(), inner)
-                    .prop_map(|(op, a, b)| Expr::Bin(op, Box::new(a), Box::new(b))),
+                (op, inner.clone(), inner).prop_map(|(op, a, b)| Expr::Bin(
+                    op,
+                    Box::new(a),
+                    Box::new(b)
+                )),
             ]
         })
     }

@@ -137,9 +137,7 @@ pub(crate) fn check_query(query: &crate::query::Query) -> Result<(), QueryError>
             format!("{why}, final when its event arrives: only `append`"),
         ));
     }
-    if query.watermark.delay.ms() != 0
-        || query.inputs.iter().any(|i| i.watermark_delay.is_some())
-    {
+    if query.watermark.delay.ms() != 0 || query.inputs.iter().any(|i| i.watermark_delay.is_some()) {
         return Err(invalid(
             "watermark",
             format!("{why}: no window waits for a watermark, so a delay has no meaning"),
@@ -312,11 +310,15 @@ impl Projection {
         for c in &self.columns {
             let v = obj.get(&c.name);
             match (&c.source, v) {
-                (ColumnSource::Text(_), Some(v @ (serde_json::Value::String(_) | serde_json::Value::Bool(_)))) => {
-                    group.push(FieldValue::from_json(v).expect("a string or boolean"))
-                }
+                (
+                    ColumnSource::Text(_),
+                    Some(v @ (serde_json::Value::String(_) | serde_json::Value::Bool(_))),
+                ) => group.push(FieldValue::from_json(v).expect("a string or boolean")),
                 (ColumnSource::Text(_), _) => {
-                    return Err(format!("column `{}` missing or not a string or boolean", c.name))
+                    return Err(format!(
+                        "column `{}` missing or not a string or boolean",
+                        c.name
+                    ))
                 }
                 (_, Some(serde_json::Value::Number(n))) => values.push(match n.as_i64() {
                     Some(i) => AggValue::Int(i),
@@ -394,7 +396,10 @@ where = "auction % 2 = 0"
         let p = plan.projection.as_ref().unwrap();
         let mut d = Decoder::new(&plan);
         let e = d
-            .decode(r#"{"auction": 4, "channel": "a\"b", "price": 1000, "x": 1}"#, 9)
+            .decode(
+                r#"{"auction": 4, "channel": "a\"b", "price": 1000, "x": 1}"#,
+                9,
+            )
             .unwrap();
         assert!(p.keeps(&plan.filters, &e));
         let row = p.row(&e);
@@ -423,12 +428,20 @@ where = "auction % 2 = 0"
         let err = d
             .decode(r#"{"auction": 4, "channel": 3, "price": 1}"#, 0)
             .unwrap_err();
-        assert!(err.to_string().contains("`channel` must be a string"), "{err}");
+        assert!(
+            err.to_string().contains("`channel` must be a string"),
+            "{err}"
+        );
         let err = d
             .decode(r#"{"auction": "4", "channel": "c", "price": 1}"#, 0)
             .unwrap_err();
-        assert!(err.to_string().contains("`auction` must be a number"), "{err}");
-        let err = d.decode(r#"{"auction": 4, "channel": "c"}"#, 0).unwrap_err();
+        assert!(
+            err.to_string().contains("`auction` must be a number"),
+            "{err}"
+        );
+        let err = d
+            .decode(r#"{"auction": 4, "channel": "c"}"#, 0)
+            .unwrap_err();
         assert!(err.to_string().contains("`price`"), "{err}");
     }
 
@@ -440,13 +453,19 @@ where = "auction % 2 = 0"
         let e = err("[[select]]\nexpr = \"a + 1\"\n");
         assert!(e.contains("select[0].as"), "{e}");
         let e = err("[[select]]\nfield = \"a\"\n[[select]]\nas = \"b\"\nexpr = \"a +\"\n");
-        assert!(e.contains("select[1].expr") && e.contains("column 4"), "{e}");
+        assert!(
+            e.contains("select[1].expr") && e.contains("column 4"),
+            "{e}"
+        );
         let e = err("[[select]]\nfield = \"a\"\nexpr = \"a\"\nas = \"b\"\n");
         assert!(e.contains("select[0].expr"), "{e}");
         let e = err("[[select]]\nas = \"b\"\n");
         assert!(e.contains("select[0]"), "{e}");
         let e = err("[[select]]\nfield = \"a\"\n[[select]]\nfield = \"b\"\nas = \"a\"\n");
-        assert!(e.contains("select[1].as") && e.contains("two columns"), "{e}");
+        assert!(
+            e.contains("select[1].as") && e.contains("two columns"),
+            "{e}"
+        );
         let e = err("[[select]]\nas = \"b\"\nexpr = \"1\"\ntype = \"string\"\n");
         assert!(e.contains("select[0].type"), "{e}");
         let e = err("[[select]]\nfield = \"a\"\ntype = \"text\"\n");

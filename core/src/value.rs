@@ -184,9 +184,7 @@ impl PartialEq for AggValue {
             (AggValue::Int(a), AggValue::Int(b)) => a == b,
             (a, b) => {
                 let (x, y) = (a.as_f64(), b.as_f64());
-                x == y
-                    || (x - y).abs() <= 1e-9 * x.abs().max(y.abs())
-                    || (x.is_nan() && y.is_nan())
+                x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs()) || (x.is_nan() && y.is_nan())
             }
         }
     }

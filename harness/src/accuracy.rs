@@ -134,7 +134,8 @@ fn compare_projected(actual: &[ResultRow], expected: &[ResultRow], p: &Projectio
         .map(|(i, _)| i)
         .collect();
     type Full = (Vec<FieldValue>, Vec<(u8, u64)>);
-    let full = |r: &ResultRow| -> Full { (r.group.clone(), r.values.iter().map(value_key).collect()) };
+    let full =
+        |r: &ResultRow| -> Full { (r.group.clone(), r.values.iter().map(value_key).collect()) };
     let selected = |r: &ResultRow| -> Full {
         (
             r.group.clone(),
@@ -146,7 +147,13 @@ fn compare_projected(actual: &[ResultRow], expected: &[ResultRow], p: &Projectio
         rows_actual: actual.len(),
         ..Default::default()
     };
-    let size = |v: &AggValue| if v.as_f64().is_finite() { v.as_f64().abs() } else { 0.0 };
+    let size = |v: &AggValue| {
+        if v.as_f64().is_finite() {
+            v.as_f64().abs()
+        } else {
+            0.0
+        }
+    };
     let mut err_num = vec![0.0f64; computed.len()];
     let mut err_den = vec![0.0f64; computed.len()];
     let mut want: BTreeMap<Full, Vec<&ResultRow>> = BTreeMap::new();
@@ -174,7 +181,11 @@ fn compare_projected(actual: &[ResultRow], expected: &[ResultRow], p: &Projectio
                 for (j, (i, _)) in computed.iter().enumerate() {
                     let (a, x) = (r.values[*i].as_f64(), e.values[*i].as_f64());
                     if a != x && !(a.is_nan() && x.is_nan()) {
-                        err_num[j] += if (a - x).is_finite() { (a - x).abs() } else { f64::INFINITY };
+                        err_num[j] += if (a - x).is_finite() {
+                            (a - x).abs()
+                        } else {
+                            f64::INFINITY
+                        };
                     }
                 }
             }
@@ -193,7 +204,9 @@ fn compare_projected(actual: &[ResultRow], expected: &[ResultRow], p: &Projectio
         }
     }
     for (j, (_, name)) in computed.into_iter().enumerate() {
-        report.relative_error.insert(name, relative(err_num[j], err_den[j]));
+        report
+            .relative_error
+            .insert(name, relative(err_num[j], err_den[j]));
     }
     report
 }
@@ -296,12 +309,27 @@ mod tests {
             values: vec![AggValue::Int(a), AggValue::Float(x)],
             emit: None,
         };
-        let exact = vec![row("p", 2, 1.0), row("p", 2, 1.0), row("q", 4, 2.0), row("r", 6, f64::NAN)];
+        let exact = vec![
+            row("p", 2, 1.0),
+            row("p", 2, 1.0),
+            row("q", 4, 2.0),
+            row("r", 6, f64::NAN),
+        ];
         // Another order, with the null row matching itself.
-        let shuffled = vec![exact[3].clone(), exact[2].clone(), exact[0].clone(), exact[1].clone()];
+        let shuffled = vec![
+            exact[3].clone(),
+            exact[2].clone(),
+            exact[0].clone(),
+            exact[1].clone(),
+        ];
         assert!(compare(&shuffled, &exact, &plan).is_exact());
         // One copy short, one computed value off, one row nobody expected.
-        let got = vec![row("p", 2, 1.0), row("q", 4, 2.5), row("r", 6, f64::NAN), row("s", 1, 0.5)];
+        let got = vec![
+            row("p", 2, 1.0),
+            row("q", 4, 2.5),
+            row("r", 6, f64::NAN),
+            row("s", 1, 0.5),
+        ];
         let acc = compare(&got, &exact, &plan);
         assert_eq!(
             (acc.exact, acc.missing, acc.extra, acc.wrong, acc.duplicated),

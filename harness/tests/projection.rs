@@ -117,7 +117,10 @@ const ENGINES: [(&str, &[&str]); 6] = [
     ("baseline", &[]),
     ("microbatch", &[]),
     ("microbatch", &["--max-records-per-batch", "500"]),
-    ("microbatch", &["--workers", "2", "--max-records-per-batch", "3000"]),
+    (
+        "microbatch",
+        &["--workers", "2", "--max-records-per-batch", "3000"],
+    ),
     ("record", &[]),
     ("record", &["--workers", "2", "--watermark-interval", "1"]),
 ];
@@ -168,7 +171,8 @@ fn every_engine_gives_the_direct_rows(malformed: &str, extra_lines: &str) {
             ];
             args.extend_from_slice(extra);
             let rows = lines(&ok(&args));
-            let s: Value = serde_json::from_str(&std::fs::read_to_string(summary).unwrap()).unwrap();
+            let s: Value =
+                serde_json::from_str(&std::fs::read_to_string(summary).unwrap()).unwrap();
             (rows, s)
         };
         let (exact, summary) = run("oracle", &[]);

@@ -5,10 +5,10 @@
 //! its inputs at once (else the frontier would never move) and only steps the dataflow.
 
 use crate::checkpoint::{Coordinator, Restored};
+use crate::operators::project::Project;
 use crate::operators::sink::{EmitRows, SharedSink, SinkState};
 use crate::operators::source::CheckpointSchedule;
 use crate::operators::source::{Inputs, SourceDriver, SourceStats};
-use crate::operators::project::Project;
 use crate::operators::window::WindowAggregate;
 use crate::stamp::Stamp;
 use std::sync::{Arc, Mutex};
