@@ -291,3 +291,82 @@ fn compare_counts_a_changed_computed_value_as_wrong_and_checkpoints_are_refused(
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+mod random_streams {
+    use harness::accuracy::compare;
+    use harness::engines::EngineKind;
+    use harness::runner::run_text;
+    use proptest::prelude::*;
+    use streamlab_core::engine::RunOptions;
+    use streamlab_core::Plan;
+
+    /// Every arithmetic rule at once: integer and float columns, division and remainder
+    /// (by zero too), a text column, a filter and a `where`.
+    const QUERY: &str = r#"
+where = "a % 3 != 1"
+[[filter]]
+field = "b"
+op = "ge"
+value = -40
+[[select]]
+field = "k"
+type = "string"
+[[select]]
+field = "a"
+[[select]]
+as = "q"
+expr = "(a * b - 7) / (b % 5)"
+[[select]]
+as = "f"
+expr = "a * 0.25 + b / 3.0"
+"#;
+
+    /// Lines with small integers (zero often), some floats, some broken ones.
+    fn stream() -> impl Strategy<Value = String> {
+        let line = prop_oneof![
+            8 => (0..4u8, -60i64..60, -60i64..60)
+                .prop_map(|(k, a, b)| format!("{{\"k\":\"k{k}\",\"a\":{a},\"b\":{b}}}")),
+            2 => (0..4u8, -60i64..60, -60.0f64..60.0)
+                .prop_map(|(k, a, b)| format!("{{\"k\":\"k{k}\",\"a\":{a},\"b\":{b:?}}}")),
+            1 => (0..4u8, -60i64..60).prop_map(|(k, a)| format!("{{\"k\":\"k{k}\",\"a\":\"{a}\",\"b\":1}}")),
+            1 => (-60i64..60).prop_map(|a| format!("{{\"k\":{a},\"a\":{a},\"b\":1}}")),
+        ];
+        proptest::collection::vec(line, 1..200).prop_map(|v| v.join("\n") + "\n")
+    }
+
+    fn configs() -> Vec<(EngineKind, RunOptions)> {
+        let o = |workers: Option<usize>, batch: Option<usize>, interval: Option<u64>| RunOptions {
+            workers,
+            max_records_per_batch: batch,
+            watermark_interval: interval,
+            ..Default::default()
+        };
+        vec![
+            (EngineKind::Baseline, o(None, None, None)),
+            (EngineKind::Microbatch, o(None, Some(7), None)),
+            (EngineKind::Microbatch, o(Some(2), Some(13), None)),
+            (EngineKind::Record, o(None, None, None)),
+            (EngineKind::Record, o(Some(2), None, Some(1))),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn every_engine_gives_the_oracles_rows(input in stream()) {
+            let plan = Plan::from_toml(QUERY).unwrap();
+            let (want, exact) = run_text(EngineKind::Oracle, &plan, &RunOptions::default(), &input).unwrap();
+            for (kind, options) in configs() {
+                let (got, rows) = run_text(kind, &plan, &options, &input).unwrap();
+                let acc = compare(&rows, &exact, &plan);
+                prop_assert!(acc.is_exact(), "{:?} {:?}: {}", kind, options.workers, acc);
+                prop_assert_eq!(
+                    (got.events_in, got.malformed, got.filtered, got.rows_out),
+                    (want.events_in, want.malformed, want.filtered, want.rows_out),
+                    "{:?}", kind
+                );
+            }
+        }
+    }
+}
