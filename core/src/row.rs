@@ -207,18 +207,18 @@ pub fn final_rows(rows: &[ResultRow], mode: OutputMode) -> Vec<ResultRow> {
             .cmp(&b.window)
             .then_with(|| a.group.cmp(&b.group))
             .then_with(|| {
-                let key = |r: &ResultRow| -> Vec<(bool, f64)> {
-                    r.values
-                        .iter()
-                        .map(|v| (matches!(v, AggValue::Float(_)), v.as_f64()))
-                        .collect()
+                let order = |x: &AggValue, y: &AggValue| match (x, y) {
+                    (AggValue::Int(a), AggValue::Int(b)) => a.cmp(b),
+                    (AggValue::Float(a), AggValue::Float(b)) => a.total_cmp(b),
+                    (AggValue::Int(_), AggValue::Float(_)) => std::cmp::Ordering::Less,
+                    (AggValue::Float(_), AggValue::Int(_)) => std::cmp::Ordering::Greater,
                 };
-                let (x, y) = (key(a), key(b));
-                x.iter()
-                    .zip(&y)
-                    .map(|((fa, va), (fb, vb))| fa.cmp(fb).then(va.total_cmp(vb)))
+                a.values
+                    .iter()
+                    .zip(&b.values)
+                    .map(|(x, y)| order(x, y))
                     .find(|o| o.is_ne())
-                    .unwrap_or(x.len().cmp(&y.len()))
+                    .unwrap_or(a.values.len().cmp(&b.values.len()))
             })
     });
     out
