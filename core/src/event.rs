@@ -235,6 +235,8 @@ impl<'de> Deserialize<'de> for Raw<'de> {
 enum Use {
     Time,
     Group(usize),
+    /// A projection's string or boolean column: part of the key, of a declared type.
+    Text(usize, SlotType),
     Slot(usize, SlotType),
 }
 
@@ -268,6 +270,11 @@ impl Layout {
         }
         for (i, g) in plan.group_by().iter().enumerate() {
             add(g, Use::Group(i));
+        }
+        if let Some(p) = &plan.projection {
+            for (i, (f, ty)) in p.text.iter().enumerate() {
+                add(f, Use::Text(i, *ty));
+            }
         }
         for (i, s) in plan.slots.iter().enumerate() {
             add(&s.field, Use::Slot(i, s.ty));
@@ -408,7 +415,7 @@ impl Decoder {
         Decoder {
             layouts,
             table: plan.table.as_ref().map(|t| t.0.clone()),
-            group_len: plan.group_by().len(),
+            group_len: plan.group_by().len() + plan.projection.as_ref().map_or(0, |p| p.text.len()),
             slot_len: plan.slots.len(),
             keys: FxHashMap::default(),
             key_table,
@@ -558,6 +565,14 @@ impl Decoder {
                             Raw::Float(v) => FieldValue::Float(*v),
                             Raw::Bool(v) => FieldValue::Bool(*v),
                             other => return Err(wrong(name, "a string, number or boolean", other)),
+                        })
+                    }
+                    Use::Text(g, ty) => {
+                        group_buf[g] = Some(match (ty, raw) {
+                            (SlotType::String, Raw::Str(s)) => FieldValue::Str(s.as_ref().into()),
+                            (SlotType::Bool, Raw::Bool(b)) => FieldValue::Bool(*b),
+                            (SlotType::Bool, other) => return Err(wrong(name, "a boolean", other)),
+                            (_, other) => return Err(wrong(name, "a string", other)),
                         })
                     }
                     Use::Slot(s, ty) => fields[s] = scalar(strings, key_table, name, ty, raw)?,

@@ -5,6 +5,9 @@
 //! - [`duration`]: `"10s"`-style durations of query files.
 //! - [`query`]: the query file format ([`query::Query`]), its validation and the compiled
 //!   [`query::Plan`] (plus a builder for the same plan in Rust).
+//! - [`expr`]: the arithmetic of computed columns and conditions (`price * 0.908`).
+//! - [`projection`]: queries without windows: one row per event, selected and computed
+//!   columns (NEXMark Q0-Q2).
 //! - [`value`]: group-by values as in the input, hot-path scalars, aggregate results.
 //! - [`event`]: the [`event::Event`] engines process and the JSON Lines
 //!   [`event::Decoder`] with semantics.md's malformed rules.
@@ -18,7 +21,9 @@ pub mod aggregate;
 pub mod duration;
 pub mod engine;
 pub mod event;
+pub mod expr;
 pub mod join;
+pub mod projection;
 pub mod query;
 pub mod row;
 pub mod value;

@@ -255,8 +255,9 @@ pub struct Query {
     /// Watermark settings (delay 0 when absent).
     #[serde(default)]
     pub watermark: WatermarkQuery,
-    /// Window settings.
-    pub window: WindowQuery,
+    /// Window settings (absent: a projection, one row per event; see [`crate::projection`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<WindowQuery>,
     /// Filters, all of which must hold.
     #[serde(default, rename = "filter", skip_serializing_if = "Vec::is_empty")]
     pub filters: Vec<FilterQuery>,
@@ -269,6 +270,12 @@ pub struct Query {
     /// A stream-static join (at most one).
     #[serde(default, rename = "join", skip_serializing_if = "Vec::is_empty")]
     pub joins: Vec<JoinQuery>,
+    /// Columns of a query without `[window]` (one row per event).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub select: Vec<crate::projection::SelectQuery>,
+    /// A projection's condition on computed values, e.g. `auction % 123 = 0`.
+    #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
 }
 
 /// A query that cannot run, naming the file (when there is one) and the key at fault.
@@ -411,6 +418,9 @@ pub struct Plan {
     /// The stream-static join's table, once loaded (the harness reads the file named by
     /// `query.joins`; see [`Plan::with_table`]).
     pub table: Option<LoadedTable>,
+    /// A query without `[window]`: its columns. Engines branch on it before anything
+    /// windowed; `window` is then an unused 1 ms tumbling window and `aggregates` empty.
+    pub projection: Option<crate::projection::Projection>,
 }
 
 /// A loaded join table, shared by every decoder of the plan.
@@ -459,7 +469,28 @@ impl Plan {
 
     /// Validates a query and resolves its fields.
     pub fn compile(query: Query) -> Result<Plan, QueryError> {
-        let w = &query.window;
+        let projected = query.window.is_none();
+        if projected {
+            crate::projection::check_query(&query)?;
+        } else if !query.select.is_empty() {
+            return Err(invalid(
+                "select",
+                "a query with [window] aggregates: its columns are the [[aggregate]]s (leave out [window] for one row per event)",
+            ));
+        } else if query.condition.is_some() {
+            return Err(invalid(
+                "where",
+                "only for queries without [window]; a windowed query filters with [[filter]]",
+            ));
+        }
+        const NO_WINDOW: WindowQuery = WindowQuery {
+            kind: WindowKind::Tumbling,
+            size: Some(DurationMs(1)),
+            slide: None,
+            gap: None,
+            time: TimeDomain::Event,
+        };
+        let w = query.window.as_ref().unwrap_or(&NO_WINDOW);
         let positive = |key: &str, d: Option<DurationMs>| -> Result<i64, QueryError> {
             match d {
                 None => Err(invalid(
@@ -513,7 +544,11 @@ impl Plan {
         };
         let every_input_has_time =
             !query.inputs.is_empty() && query.inputs.iter().all(|i| i.event_time.is_some());
-        if w.time == TimeDomain::Event && query.event_time.is_none() && !every_input_has_time {
+        if !projected
+            && w.time == TimeDomain::Event
+            && query.event_time.is_none()
+            && !every_input_has_time
+        {
             return Err(invalid(
                 "event_time",
                 "required for event-time windows: name the integer millisecond field",
@@ -586,7 +621,7 @@ impl Plan {
                 ));
             }
         }
-        if query.aggregates.is_empty() {
+        if query.aggregates.is_empty() && !projected {
             return Err(invalid(
                 "aggregate",
                 "at least one [[aggregate]] is required",
@@ -711,7 +746,30 @@ impl Plan {
             });
         }
 
+        let projection = if projected {
+            let p = crate::projection::compile(
+                &query.select,
+                query.condition.as_deref(),
+                &mut slot_for,
+            )?;
+            for (field, ty) in &p.text {
+                if let Some(s) = slots.iter().find(|s| s.field == *field && s.ty != *ty) {
+                    return Err(invalid(
+                        "select",
+                        format!(
+                            "field `{field}` is selected as {ty:?} but used as {:?}: no event could satisfy both",
+                            s.ty
+                        )
+                        .to_lowercase(),
+                    ));
+                }
+            }
+            Some(p)
+        } else {
+            None
+        };
         Ok(Plan {
+            projection,
             window,
             time: w.time,
             delay_ms: query.watermark.delay.ms(),
@@ -884,11 +942,13 @@ impl PlanBuilder {
             watermark: WatermarkQuery {
                 delay: DurationMs(self.delay),
             },
-            window,
+            window: Some(window),
             filters: self.filters,
             aggregates: self.aggregates,
             inputs: Vec::new(),
             joins: Vec::new(),
+            select: Vec::new(),
+            condition: None,
         })
     }
 }

@@ -31,12 +31,14 @@ pub struct OutRow {
 /// Prints [`OutRow`]s as JSON objects: `window_start`, `window_end`, group fields,
 /// aggregates, then `emit` for update and complete modes.
 pub struct RowFormat {
+    /// A projection prints its own columns.
+    projection: Option<crate::projection::Projection>,
     prefixes_group: Vec<Vec<u8>>,
     prefixes_agg: Vec<Vec<u8>>,
     with_emit: bool,
 }
 
-fn json_key(name: &str, first: bool) -> Vec<u8> {
+pub(crate) fn json_key(name: &str, first: bool) -> Vec<u8> {
     let mut out = Vec::new();
     if !first {
         out.push(b',');
@@ -50,6 +52,7 @@ impl RowFormat {
     /// The format for a plan's rows.
     pub fn new(plan: &Plan) -> RowFormat {
         RowFormat {
+            projection: plan.projection.clone(),
             prefixes_group: plan.group_by().iter().map(|g| json_key(g, false)).collect(),
             prefixes_agg: plan
                 .aggregates
@@ -62,6 +65,9 @@ impl RowFormat {
 
     /// Appends one row and a newline to `out`.
     pub fn write(&self, row: &OutRow, key: &[FieldValue], out: &mut Vec<u8>) {
+        if let Some(p) = &self.projection {
+            return p.write(row, key, out);
+        }
         out.extend_from_slice(b"{\"window_start\":");
         out.extend_from_slice(itoa::Buffer::new().format(row.window.start).as_bytes());
         out.extend_from_slice(b",\"window_end\":");
@@ -91,7 +97,7 @@ impl RowFormat {
     }
 }
 
-fn write_field(v: &FieldValue, out: &mut Vec<u8>) {
+pub(crate) fn write_field(v: &FieldValue, out: &mut Vec<u8>) {
     match v {
         FieldValue::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         FieldValue::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
@@ -126,6 +132,9 @@ impl ResultRow {
         let v: serde_json::Value =
             serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
         let obj = v.as_object().ok_or("not a JSON object")?;
+        if let Some(p) = &plan.projection {
+            return p.parse_row(obj);
+        }
         let int = |name: &str| -> Result<i64, String> {
             obj.get(name)
                 .and_then(|v| v.as_i64())
@@ -191,7 +200,27 @@ pub fn final_rows(rows: &[ResultRow], mode: OutputMode) -> Vec<ResultRow> {
                 .collect()
         }
     };
-    out.sort_by(|a, b| a.window.cmp(&b.window).then_with(|| a.group.cmp(&b.group)));
+    // Values break ties: a projection's rows share their (empty) window and may share
+    // their text columns.
+    out.sort_by(|a, b| {
+        a.window
+            .cmp(&b.window)
+            .then_with(|| a.group.cmp(&b.group))
+            .then_with(|| {
+                let order = |x: &AggValue, y: &AggValue| match (x, y) {
+                    (AggValue::Int(a), AggValue::Int(b)) => a.cmp(b),
+                    (AggValue::Float(a), AggValue::Float(b)) => a.total_cmp(b),
+                    (AggValue::Int(_), AggValue::Float(_)) => std::cmp::Ordering::Less,
+                    (AggValue::Float(_), AggValue::Int(_)) => std::cmp::Ordering::Greater,
+                };
+                a.values
+                    .iter()
+                    .zip(&b.values)
+                    .map(|(x, y)| order(x, y))
+                    .find(|o| o.is_ne())
+                    .unwrap_or(a.values.len().cmp(&b.values.len()))
+            })
+    });
     out
 }
 

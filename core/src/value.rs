@@ -176,14 +176,15 @@ impl AggValue {
 }
 
 /// Exact equality for integers; floats equal within a relative 1e-9, because engines
-/// that sum partial aggregates in a different order round differently.
+/// that sum partial aggregates in a different order round differently; no value (NaN,
+/// printed `null`) equals no value, as two answers that both have none agree.
 impl PartialEq for AggValue {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
             (AggValue::Int(a), AggValue::Int(b)) => a == b,
             (a, b) => {
                 let (x, y) = (a.as_f64(), b.as_f64());
-                x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs())
+                x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs()) || (x.is_nan() && y.is_nan())
             }
         }
     }
@@ -206,6 +207,8 @@ mod tests {
         assert_eq!(AggValue::Float(0.1 + 0.2), AggValue::Float(0.3));
         assert_ne!(AggValue::Float(0.3), AggValue::Float(0.31));
         assert_ne!(AggValue::Int(3), AggValue::Int(4));
+        assert_eq!(AggValue::Float(f64::NAN), AggValue::Float(f64::NAN));
+        assert_ne!(AggValue::Float(f64::NAN), AggValue::Float(0.0));
     }
 
     #[test]

@@ -13,6 +13,8 @@
 //! restores the newest good checkpoint, tells the sink to recover to its epoch, and skips
 //! the events before its offset: the output after any number of crashes is one clean run.
 
+mod projection;
+
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use streamlab_checkpoint::{CheckpointStore, OnCorrupt};
@@ -341,6 +343,10 @@ impl Engine for Baseline {
         mut source: Box<dyn Source>,
         mut sink: Box<dyn Sink>,
     ) -> Result<RunSummary, EngineError> {
+        if let Some(p) = &plan.projection {
+            streamlab_core::projection::refuse_checkpoints(plan, options, self.name())?;
+            return projection::run(plan, p, source, sink);
+        }
         let started = std::time::Instant::now();
         let mut lp = Loop {
             plan,
@@ -455,7 +461,14 @@ impl Engine for Baseline {
         lp.finish(last_seq);
         match ck.as_mut() {
             Some(c) => {
-                c.take(&mut lp, &mut sink, source.as_ref(), u64::MAX, true, last_seq)?;
+                c.take(
+                    &mut lp,
+                    &mut sink,
+                    source.as_ref(),
+                    u64::MAX,
+                    true,
+                    last_seq,
+                )?;
                 lp.summary.notes.push(format!(
                     "{} checkpoints written to {}",
                     c.written,

@@ -62,6 +62,10 @@ pub struct BenchArgs {
     /// Workload generated as input.
     #[arg(long, short, value_enum, default_value = "clicks")]
     pub workload: Workload,
+    /// NEXMark only: generate just the person, auction or bid lines (a query reads one
+    /// kind; the others would be malformed lines for it).
+    #[arg(long, value_enum)]
+    pub kind: Option<NexmarkKind>,
     /// Events per run.
     #[arg(long, short = 'n', default_value_t = 10_000_000)]
     pub events: u64,
@@ -540,6 +544,7 @@ pub fn bench_config(args: &BenchArgs) -> Result<crate::suite::SuiteConfig> {
         keys: args.keys.unwrap_or(args.workload.default_keys()),
         disorder: args.disorder,
         max_delay_ms: args.max_delay.ms(),
+        kind: args.kind,
         ..GenConfig::new(args.workload, args.events, args.seed)
     };
     gen.validate().map_err(anyhow::Error::msg)?;

@@ -55,6 +55,9 @@ macro_rules! nexmark_query {
 
 /// The queries measured. Each file's header says how far it is from the NEXMark query.
 pub const QUERIES: &[NexmarkQuery] = &[
+    nexmark_query!("q0", "nexmark_q0_passthrough.toml", Some(NexmarkKind::Bid)),
+    nexmark_query!("q1", "nexmark_q1_currency.toml", Some(NexmarkKind::Bid)),
+    nexmark_query!("q2", "nexmark_q2_selection.toml", Some(NexmarkKind::Bid)),
     nexmark_query!("q5", "nexmark_q5_hot_items.toml", Some(NexmarkKind::Bid)),
     nexmark_query!("q7", "nexmark_q7_max_price.toml", Some(NexmarkKind::Bid)),
 ];

@@ -91,7 +91,13 @@ fn checkpoints_written(summary: &serde_json::Value) -> u64 {
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|n| n.as_str()?.split(" checkpoints written").next()?.parse().ok())
+        .filter_map(|n| {
+            n.as_str()?
+                .split(" checkpoints written")
+                .next()?
+                .parse()
+                .ok()
+        })
         .next()
         .unwrap_or(0)
 }

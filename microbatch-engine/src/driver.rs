@@ -409,7 +409,7 @@ pub fn run(
         tally.busy.as_secs_f64() * 1e3,
         tally.longest.as_secs_f64() * 1e3,
     ));
-    if plan.mode != OutputMode::Complete && tally.finals > 0 {
+    if plan.projection.is_none() && plan.mode != OutputMode::Complete && tally.finals > 0 {
         summary.notes.push(
             "end of input closed every window with watermark +inf \
              (Spark itself never closes the last windows)"

@@ -148,6 +148,9 @@ impl<'p> Partition<'p> {
 
     /// Runs one batch over this partition's share of `events`.
     pub fn run(&mut self, params: &BatchParams, events: &[Event]) -> PartOutput {
+        if let Some(p) = &self.plan.projection {
+            return crate::projection::project(self.plan, p, self.me, self.n, events);
+        }
         let emission = Emission {
             mode: self.plan.mode,
             batch: params.id,

@@ -16,6 +16,7 @@
 //! - [`pool`]: batch execution across `--workers` partitions on threads.
 //! - [`exec`]: what one partition does with one batch (filter, lateness, assignment,
 //!   aggregation, closing).
+//! - [`projection`]: a query without windows: one row per event, per batch.
 //! - [`state_store`]: per-partition keyed state: fixed windows by end, sessions by key.
 //! - [`output`]: which rows a batch emits in each output mode, with `emit` = batch id.
 //! - [`batch_log`]: the per-batch log (id, offsets, rows, duration, watermarks).
@@ -88,6 +89,7 @@ pub mod exec;
 pub mod output;
 pub mod planner;
 pub mod pool;
+pub mod projection;
 pub mod state_store;
 pub mod trigger;
 
@@ -178,6 +180,7 @@ impl Engine for MicrobatchEngine {
         sink: Box<dyn Sink>,
     ) -> Result<RunSummary, EngineError> {
         self.check_options(options)?;
+        streamlab_core::projection::refuse_checkpoints(plan, options, self.name())?;
         driver::run(self.config(options), plan, source, sink, self.log.as_ref())
     }
 }

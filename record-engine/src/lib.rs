@@ -19,6 +19,7 @@
 //! - [`operators::source`]: worker 0 reads the harness's source, filters, generates the
 //!   watermark every `--watermark-interval` records, bounds the records in flight.
 //! - [`operators::window`]: the keyed window operator; closes windows at the frontier.
+//! - [`operators::project`]: a query without windows: one row per record, no state.
 //! - [`state`]: one worker's window state (fixed windows by end, sessions by key).
 //! - [`operators::sink`]: rows to the harness's sink in process 0; the counts.
 //! - [`checkpoint`]: epoch-aligned snapshots, two-phase commit with the sink, restore.
@@ -163,6 +164,7 @@ impl Engine for RecordEngine {
         sink: Box<dyn Sink>,
     ) -> Result<RunSummary, EngineError> {
         self.check_options(options)?;
+        streamlab_core::projection::refuse_checkpoints(plan, options, self.name())?;
         dataflow::run(&self.config(options), plan, source, sink)
     }
 }

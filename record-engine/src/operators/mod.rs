@@ -1,6 +1,8 @@
 //! The dataflow's operators, one per module, in data-flow order:
-//! [`source`] → [`window`] → [`sink`].
+//! [`source`] → [`window`] → [`sink`], or [`source`] → [`project`] → [`sink`] for a query
+//! without windows.
 
+pub mod project;
 pub mod sink;
 pub mod source;
 pub mod window;

@@ -335,7 +335,11 @@ impl<'p> SourceDriver<'p> {
                 e.time = processing_time_ms();
             }
         }
-        if !filters.is_empty() {
+        if let Some(p) = &self.plan.projection {
+            // A projection's `where` is a filter too, applied where the filters are.
+            buf.retain(|e| p.keeps(filters, e));
+            self.stats.filtered += (read - buf.len()) as u64;
+        } else if !filters.is_empty() {
             buf.retain(|e| filters.iter().all(|p| p.holds(e.fields[p.slot])));
             self.stats.filtered += (read - buf.len()) as u64;
         }

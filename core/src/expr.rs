@@ -1,0 +1,712 @@
+//! Arithmetic over an event's numeric fields: the `expr` of a projection's computed
+//! column (`price * 0.908`) and the two sides of its `where` condition
+//! (`auction % 123 = 0`).
+//!
+//! # Language
+//! - Operands: integer literals (`123`, an `i64`), float literals (`0.908`, `1e3`: a `.`
+//!   or an exponent makes a float) and field names (`[A-Za-z_][A-Za-z0-9_]*`).
+//! - Operators, loosest first: `+ -`, then `* / %`, then unary `-`; left-associative;
+//!   parentheses group. A condition is `expr op expr` with op one of
+//!   `= == != <> < <= > >=`.
+//!
+//! # Values
+//! - Integer op integer is an integer (`/` truncates toward zero, `%` takes the sign of
+//!   the dividend, as in SQL and Rust); as soon as one side is a float both are floats.
+//! - There is no value (JSON `null` in the output) when an integer operation overflows,
+//!   on division or remainder by zero, and when a float operation's result is not a
+//!   finite number; an operation with no value on either side has none either. A
+//!   condition with no value on either side does not hold (SQL's unknown).
+//! - A field an expression reads must be a JSON number in every event: the plan gives it
+//!   a [`SlotType::Number`](crate::query::SlotType) slot, so a line where it is missing
+//!   or not a number is malformed (semantics.md) and never reaches an engine.
+
+use crate::query::CmpOp;
+use crate::value::{AggValue, Scalar};
+use std::fmt;
+
+/// A number an expression computes, or none (see the module doc).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Num {
+    /// An integer.
+    Int(i64),
+    /// A finite float.
+    Float(f64),
+    /// No value: overflow, division by zero, a non-finite float.
+    Null,
+}
+
+impl Num {
+    fn float(f: f64) -> Num {
+        if f.is_finite() {
+            Num::Float(f)
+        } else {
+            Num::Null
+        }
+    }
+
+    fn as_f64(self) -> Option<f64> {
+        match self {
+            Num::Int(i) => Some(i as f64),
+            Num::Float(f) => Some(f),
+            Num::Null => None,
+        }
+    }
+
+    /// The value as a result-row value; no value is a NaN float, which rows print as
+    /// `null`.
+    pub fn to_agg(self) -> AggValue {
+        match self {
+            Num::Int(i) => AggValue::Int(i),
+            Num::Float(f) => AggValue::Float(f),
+            Num::Null => AggValue::Float(f64::NAN),
+        }
+    }
+}
+
+/// A binary arithmetic operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `%`
+    Rem,
+}
+
+impl BinOp {
+    fn symbol(self) -> char {
+        match self {
+            BinOp::Add => '+',
+            BinOp::Sub => '-',
+            BinOp::Mul => '*',
+            BinOp::Div => '/',
+            BinOp::Rem => '%',
+        }
+    }
+
+    /// Applies the operator by the rules of the module doc.
+    pub fn apply(self, a: Num, b: Num) -> Num {
+        match (a, b) {
+            (Num::Null, _) | (_, Num::Null) => Num::Null,
+            (Num::Int(x), Num::Int(y)) => {
+                let r = match self {
+                    BinOp::Add => x.checked_add(y),
+                    BinOp::Sub => x.checked_sub(y),
+                    BinOp::Mul => x.checked_mul(y),
+                    BinOp::Div => x.checked_div(y),
+                    // i64::MIN % -1 is 0, not an overflow.
+                    BinOp::Rem => (y != 0).then(|| x.wrapping_rem(y)),
+                };
+                r.map_or(Num::Null, Num::Int)
+            }
+            (a, b) => {
+                let (x, y) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
+                Num::float(match self {
+                    BinOp::Add => x + y,
+                    BinOp::Sub => x - y,
+                    BinOp::Mul => x * y,
+                    BinOp::Div => x / y,
+                    BinOp::Rem => x % y,
+                })
+            }
+        }
+    }
+}
+
+/// A parsed expression. Field operands carry the event slot they read, set by
+/// [`Expr::resolve`] when the plan is compiled.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    /// An integer literal.
+    Int(i64),
+    /// A float literal.
+    Float(f64),
+    /// A field: its name and its slot in [`crate::event::Event::fields`].
+    Field(String, usize),
+    /// Unary minus.
+    Neg(Box<Expr>),
+    /// `left op right`.
+    Bin(BinOp, Box<Expr>, Box<Expr>),
+}
+
+impl Expr {
+    /// Parses an arithmetic expression; the error says where and what was expected.
+    pub fn parse(text: &str) -> Result<Expr, String> {
+        let mut p = Parser::new(text)?;
+        let e = p.sum()?;
+        p.end()?;
+        Ok(e)
+    }
+
+    /// Gives every field its slot (`slot_for` adds the field to the plan as a number).
+    pub fn resolve<E>(
+        &mut self,
+        slot_for: &mut dyn FnMut(&str) -> Result<usize, E>,
+    ) -> Result<(), E> {
+        match self {
+            Expr::Int(_) | Expr::Float(_) => Ok(()),
+            Expr::Field(name, slot) => {
+                *slot = slot_for(name)?;
+                Ok(())
+            }
+            Expr::Neg(e) => e.resolve(slot_for),
+            Expr::Bin(_, a, b) => {
+                a.resolve(slot_for)?;
+                b.resolve(slot_for)
+            }
+        }
+    }
+
+    /// The value over an event's fields.
+    pub fn eval(&self, fields: &[Scalar]) -> Num {
+        match self {
+            Expr::Int(i) => Num::Int(*i),
+            Expr::Float(f) => Num::Float(*f),
+            Expr::Field(_, slot) => match fields[*slot] {
+                Scalar::Int(i) => Num::Int(i),
+                Scalar::Float(f) => Num::float(f),
+                // The decoder gives expression fields number slots only.
+                Scalar::Bool(_) | Scalar::Str(_) => Num::Null,
+            },
+            Expr::Neg(e) => match e.eval(fields) {
+                Num::Int(i) => i.checked_neg().map_or(Num::Null, Num::Int),
+                Num::Float(f) => Num::Float(-f),
+                Num::Null => Num::Null,
+            },
+            Expr::Bin(op, a, b) => op.apply(a.eval(fields), b.eval(fields)),
+        }
+    }
+}
+
+/// Prints the expression fully parenthesized (it parses back to the same tree).
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expr::Int(i) => write!(f, "{i}"),
+            Expr::Float(x) => write!(f, "{x:?}"),
+            Expr::Field(name, _) => f.write_str(name),
+            Expr::Neg(e) => write!(f, "-({e})"),
+            Expr::Bin(op, a, b) => write!(f, "({a} {} {b})", op.symbol()),
+        }
+    }
+}
+
+/// `left op right`: a projection's `where`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Condition {
+    /// Left side.
+    pub left: Expr,
+    /// Comparison.
+    pub op: CmpOp,
+    /// Right side.
+    pub right: Expr,
+}
+
+impl Condition {
+    /// Parses `expr op expr`.
+    pub fn parse(text: &str) -> Result<Condition, String> {
+        let mut p = Parser::new(text)?;
+        let left = p.sum()?;
+        let op = match p.peek() {
+            Some(Token::Cmp(op)) => {
+                p.pos += 1;
+                op
+            }
+            _ => return Err(p.expected("a comparison (= != < <= > >=)")),
+        };
+        let right = p.sum()?;
+        p.end()?;
+        Ok(Condition { left, op, right })
+    }
+
+    /// Gives every field its slot.
+    pub fn resolve<E>(
+        &mut self,
+        slot_for: &mut dyn FnMut(&str) -> Result<usize, E>,
+    ) -> Result<(), E> {
+        self.left.resolve(slot_for)?;
+        self.right.resolve(slot_for)
+    }
+
+    /// Whether the event satisfies the condition (never when a side has no value).
+    pub fn holds(&self, fields: &[Scalar]) -> bool {
+        compare(self.left.eval(fields), self.op, self.right.eval(fields))
+    }
+}
+
+/// `a op b` on numbers: integers exactly, otherwise as floats; false with no value.
+pub fn compare(a: Num, op: CmpOp, b: Num) -> bool {
+    use std::cmp::Ordering::*;
+    let ord = match (a, b) {
+        (Num::Int(x), Num::Int(y)) => Some(x.cmp(&y)),
+        (a, b) => match (a.as_f64(), b.as_f64()) {
+            (Some(x), Some(y)) => x.partial_cmp(&y),
+            _ => None,
+        },
+    };
+    let Some(ord) = ord else { return false };
+    match op {
+        CmpOp::Eq => ord == Equal,
+        CmpOp::Ne => ord != Equal,
+        CmpOp::Lt => ord == Less,
+        CmpOp::Le => ord != Greater,
+        CmpOp::Gt => ord == Greater,
+        CmpOp::Ge => ord != Less,
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Token {
+    /// Unsigned as written; the parser checks the range (`-9223372036854775808` fits).
+    Int(i128),
+    Float(f64),
+    Name(String),
+    Op(BinOp),
+    Cmp(CmpOp),
+    Open,
+    Close,
+}
+
+/// Recursive descent over the tokens, remembering where each one started (for errors).
+struct Parser {
+    tokens: Vec<(usize, Token)>,
+    pos: usize,
+    len: usize,
+}
+
+impl Parser {
+    fn new(text: &str) -> Result<Parser, String> {
+        Ok(Parser {
+            tokens: tokenize(text)?,
+            pos: 0,
+            len: text.chars().count(),
+        })
+    }
+
+    fn peek(&self) -> Option<Token> {
+        self.tokens.get(self.pos).map(|(_, t)| t.clone())
+    }
+
+    fn expected(&self, what: &str) -> String {
+        match self.tokens.get(self.pos) {
+            Some((at, t)) => format!("at column {}: expected {what}, found {t}", at + 1),
+            None => format!("at column {}: expected {what}, found the end", self.len + 1),
+        }
+    }
+
+    fn end(&self) -> Result<(), String> {
+        match self.tokens.get(self.pos) {
+            None => Ok(()),
+            Some(_) => Err(self.expected("an operator or the end")),
+        }
+    }
+
+    /// sum := product (('+' | '-') product)*
+    fn sum(&mut self) -> Result<Expr, String> {
+        let mut left = self.product()?;
+        while let Some(Token::Op(op @ (BinOp::Add | BinOp::Sub))) = self.peek() {
+            self.pos += 1;
+            left = Expr::Bin(op, Box::new(left), Box::new(self.product()?));
+        }
+        Ok(left)
+    }
+
+    /// product := unary (('*' | '/' | '%') unary)*
+    fn product(&mut self) -> Result<Expr, String> {
+        let mut left = self.unary()?;
+        while let Some(Token::Op(op @ (BinOp::Mul | BinOp::Div | BinOp::Rem))) = self.peek() {
+            self.pos += 1;
+            left = Expr::Bin(op, Box::new(left), Box::new(self.unary()?));
+        }
+        Ok(left)
+    }
+
+    /// unary := '-' unary | atom; a minus right before a literal makes a negative literal.
+    fn unary(&mut self) -> Result<Expr, String> {
+        if self.peek() == Some(Token::Op(BinOp::Sub)) {
+            self.pos += 1;
+            match self.peek() {
+                Some(Token::Int(i)) => {
+                    let e = Expr::Int(self.fit(-i)?);
+                    self.pos += 1;
+                    return Ok(e);
+                }
+                Some(Token::Float(f)) => {
+                    self.pos += 1;
+                    return Ok(Expr::Float(-f));
+                }
+                _ => return Ok(Expr::Neg(Box::new(self.unary()?))),
+            }
+        }
+        self.atom()
+    }
+
+    /// The integer literal at the current token, if it fits an `i64`.
+    fn fit(&self, i: i128) -> Result<i64, String> {
+        i64::try_from(i).map_err(|_| {
+            let at = self.tokens.get(self.pos).map_or(self.len, |(at, _)| *at);
+            format!("at column {}: `{i}` does not fit a 64-bit integer", at + 1)
+        })
+    }
+
+    /// atom := integer | float | field | '(' sum ')'
+    fn atom(&mut self) -> Result<Expr, String> {
+        let e = match self.peek() {
+            Some(Token::Int(i)) => Expr::Int(self.fit(i)?),
+            Some(Token::Float(f)) => Expr::Float(f),
+            Some(Token::Name(n)) => Expr::Field(n, usize::MAX),
+            Some(Token::Open) => {
+                self.pos += 1;
+                let e = self.sum()?;
+                if self.peek() != Some(Token::Close) {
+                    return Err(self.expected("`)`"));
+                }
+                e
+            }
+            _ => return Err(self.expected("a number, a field or `(`")),
+        };
+        self.pos += 1;
+        Ok(e)
+    }
+}
+
+impl fmt::Display for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Token::Int(i) => write!(f, "`{i}`"),
+            Token::Float(x) => write!(f, "`{x:?}`"),
+            Token::Name(n) => write!(f, "`{n}`"),
+            Token::Op(op) => write!(f, "`{}`", op.symbol()),
+            Token::Cmp(op) => write!(f, "comparison `{op:?}`"),
+            Token::Open => f.write_str("`(`"),
+            Token::Close => f.write_str("`)`"),
+        }
+    }
+}
+
+fn tokenize(text: &str) -> Result<Vec<(usize, Token)>, String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let start = i;
+        let at = |what: String| format!("at column {}: {what}", start + 1);
+        let token = match c {
+            c if c.is_whitespace() => {
+                i += 1;
+                continue;
+            }
+            '+' => Token::Op(BinOp::Add),
+            '-' => Token::Op(BinOp::Sub),
+            '*' => Token::Op(BinOp::Mul),
+            '/' => Token::Op(BinOp::Div),
+            '%' => Token::Op(BinOp::Rem),
+            '(' => Token::Open,
+            ')' => Token::Close,
+            '=' | '!' | '<' | '>' => {
+                let next = chars.get(i + 1).copied();
+                let (op, width) = match (c, next) {
+                    ('=', Some('=')) => (CmpOp::Eq, 2),
+                    ('=', _) => (CmpOp::Eq, 1),
+                    ('!', Some('=')) => (CmpOp::Ne, 2),
+                    ('<', Some('>')) => (CmpOp::Ne, 2),
+                    ('<', Some('=')) => (CmpOp::Le, 2),
+                    ('<', _) => (CmpOp::Lt, 1),
+                    ('>', Some('=')) => (CmpOp::Ge, 2),
+                    ('>', _) => (CmpOp::Gt, 1),
+                    _ => return Err(at("`!` must be followed by `=`".into())),
+                };
+                i += width;
+                tokens.push((start, Token::Cmp(op)));
+                continue;
+            }
+            c if c.is_ascii_digit() || c == '.' => {
+                while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+                    i += 1;
+                }
+                if i < chars.len() && matches!(chars[i], 'e' | 'E') {
+                    i += 1;
+                    if i < chars.len() && matches!(chars[i], '+' | '-') {
+                        i += 1;
+                    }
+                    while i < chars.len() && chars[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                }
+                if i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+                    return Err(at(format!(
+                        "`{}` is not a number",
+                        chars[start..=i].iter().collect::<String>()
+                    )));
+                }
+                let s: String = chars[start..i].iter().collect();
+                let is_float = s.contains(['.', 'e', 'E']);
+                tokens.push((
+                    start,
+                    if is_float {
+                        match s.parse::<f64>() {
+                            Ok(f) if f.is_finite() => Token::Float(f),
+                            _ => return Err(at(format!("`{s}` is not a finite number"))),
+                        }
+                    } else {
+                        Token::Int(
+                            s.parse::<i128>()
+                                .map_err(|_| at(format!("`{s}` does not fit a 64-bit integer")))?,
+                        )
+                    },
+                ));
+                continue;
+            }
+            c if c.is_ascii_alphabetic() || c == '_' => {
+                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+                    i += 1;
+                }
+                tokens.push((start, Token::Name(chars[start..i].iter().collect())));
+                continue;
+            }
+            other => return Err(at(format!("unexpected `{other}`"))),
+        };
+        tokens.push((start, token));
+        i += 1;
+    }
+    Ok(tokens)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Parses with fields `a` = slot 0, `b` = slot 1, `c` = slot 2.
+    fn compile(text: &str) -> Expr {
+        let mut e = Expr::parse(text).unwrap();
+        e.resolve::<String>(&mut |name| {
+            ["a", "b", "c"]
+                .iter()
+                .position(|n| *n == name)
+                .ok_or(format!("no field {name}"))
+        })
+        .unwrap();
+        e
+    }
+
+    fn eval(text: &str, fields: &[Scalar]) -> Num {
+        compile(text).eval(fields)
+    }
+
+    const F: [Scalar; 3] = [Scalar::Int(7), Scalar::Float(2.5), Scalar::Int(-3)];
+
+    #[test]
+    fn precedence_and_associativity_follow_arithmetic() {
+        assert_eq!(eval("1 + 2 * 3", &F), Num::Int(7));
+        assert_eq!(eval("(1 + 2) * 3", &F), Num::Int(9));
+        assert_eq!(eval("10 - 4 - 3", &F), Num::Int(3));
+        assert_eq!(eval("100 / 10 / 5", &F), Num::Int(2));
+        assert_eq!(eval("-a * 2", &F), Num::Int(-14));
+        assert_eq!(eval("- -a", &F), Num::Int(7));
+        assert_eq!(eval("a % 4 + c", &F), Num::Int(0));
+        assert_eq!(eval("2 * -c", &F), Num::Int(6));
+    }
+
+    #[test]
+    fn integers_stay_integers_until_a_float_joins() {
+        assert_eq!(eval("a / 2", &F), Num::Int(3), "truncates");
+        assert_eq!(eval("c / 2", &F), Num::Int(-1), "toward zero");
+        assert_eq!(eval("c % 2", &F), Num::Int(-1), "sign of the dividend");
+        assert_eq!(eval("a / 2.0", &F), Num::Float(3.5));
+        assert_eq!(eval("a * b", &F), Num::Float(17.5));
+        assert_eq!(eval("1e3", &F), Num::Float(1000.0));
+        assert_eq!(eval("b % 1", &F), Num::Float(0.5));
+    }
+
+    #[test]
+    fn overflow_and_division_by_zero_have_no_value() {
+        assert_eq!(eval("a / 0", &F), Num::Null);
+        assert_eq!(eval("a % 0", &F), Num::Null);
+        assert_eq!(eval("a / 0.0", &F), Num::Null, "infinity is not a value");
+        assert_eq!(eval("0.0 / 0.0", &F), Num::Null);
+        assert_eq!(eval("9223372036854775807 + 1", &F), Num::Null);
+        assert_eq!(eval("-9223372036854775808 - 1", &F), Num::Null);
+        assert_eq!(eval("-9223372036854775808 % -1", &F), Num::Int(0));
+        assert_eq!(eval("-9223372036854775808 / -1", &F), Num::Null);
+        assert_eq!(eval("-(-9223372036854775808)", &F), Num::Null);
+        assert_eq!(eval("(a / 0) * 0", &F), Num::Null, "no value propagates");
+        assert!(eval("a / 0", &F).to_agg().as_f64().is_nan());
+    }
+
+    #[test]
+    fn conditions_compare_numbers_and_fail_without_a_value() {
+        let holds = |text: &str, fields: &[Scalar]| {
+            let mut c = Condition::parse(text).unwrap();
+            c.resolve::<String>(&mut |name| Ok(usize::from(name == "b")))
+                .unwrap();
+            c.holds(fields)
+        };
+        let f = [Scalar::Int(246), Scalar::Float(0.5)];
+        assert!(holds("a % 123 = 0", &f));
+        assert!(holds("a % 123 == 0", &f));
+        assert!(!holds("a % 123 != 0", &f));
+        assert!(holds("a <> 1", &f));
+        assert!(holds("b < 1", &f) && holds("b <= 0.5", &f) && holds("b >= 0.5", &f));
+        assert!(!holds("b > 0.5", &f));
+        assert!(
+            !holds("a / 0 = a / 0", &f),
+            "no value is not equal to itself"
+        );
+        assert!(!holds("a / 0 != 1", &f), "nor unequal to anything");
+        assert!(
+            holds("9007199254740993 > 9007199254740992", &f),
+            "integers exactly"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_say_where_and_what() {
+        let err = |text: &str| Expr::parse(text).unwrap_err();
+        assert_eq!(
+            err("price *"),
+            "at column 8: expected a number, a field or `(`, found the end"
+        );
+        assert_eq!(
+            err("(price + 1"),
+            "at column 11: expected `)`, found the end"
+        );
+        assert_eq!(
+            err("price 2"),
+            "at column 7: expected an operator or the end, found `2`"
+        );
+        assert!(
+            err("price # 2").contains("unexpected `#`"),
+            "{}",
+            err("price # 2")
+        );
+        assert!(err("9223372036854775808").contains("64-bit"));
+        assert!(err("999999999999999999999999999999999999999999").contains("64-bit"));
+        assert!(err("1.2.3").contains("not a finite number"));
+        assert!(err("2x").contains("`2x` is not a number"));
+        assert!(err("a = 1").contains("found comparison"));
+        let c = Condition::parse("a + 1").unwrap_err();
+        assert!(c.contains("expected a comparison"), "{c}");
+    }
+
+    /// The model the evaluator is checked against: integers in i128 (exact, then checked
+    /// against the i64 range), floats in f64, straight from the definition.
+    fn direct(e: &Expr, fields: &[Scalar]) -> Num {
+        fn num(i: i128) -> Num {
+            i64::try_from(i).map_or(Num::Null, Num::Int)
+        }
+        match e {
+            Expr::Int(i) => Num::Int(*i),
+            Expr::Float(f) => Num::Float(*f),
+            Expr::Field(_, s) => match fields[*s] {
+                Scalar::Int(i) => Num::Int(i),
+                Scalar::Float(f) => Num::Float(f),
+                _ => unreachable!("fields are numbers"),
+            },
+            Expr::Neg(x) => match direct(x, fields) {
+                Num::Int(i) => num(-i128::from(i)),
+                Num::Float(f) => Num::Float(-f),
+                Num::Null => Num::Null,
+            },
+            Expr::Bin(op, a, b) => match (direct(a, fields), direct(b, fields)) {
+                (Num::Null, _) | (_, Num::Null) => Num::Null,
+                (Num::Int(x), Num::Int(y)) => {
+                    let (x, y) = (i128::from(x), i128::from(y));
+                    match op {
+                        BinOp::Add => num(x + y),
+                        BinOp::Sub => num(x - y),
+                        BinOp::Mul => num(x * y),
+                        BinOp::Div if y == 0 => Num::Null,
+                        BinOp::Div => num(x / y),
+                        BinOp::Rem if y == 0 => Num::Null,
+                        BinOp::Rem => num(x % y),
+                    }
+                }
+                (a, b) => {
+                    let f = |n: Num| match n {
+                        Num::Int(i) => i as f64,
+                        Num::Float(f) => f,
+                        Num::Null => unreachable!(),
+                    };
+                    let r = match op {
+                        BinOp::Add => f(a) + f(b),
+                        BinOp::Sub => f(a) - f(b),
+                        BinOp::Mul => f(a) * f(b),
+                        BinOp::Div => f(a) / f(b),
+                        BinOp::Rem => f(a) % f(b),
+                    };
+                    if r.is_finite() {
+                        Num::Float(r)
+                    } else {
+                        Num::Null
+                    }
+                }
+            },
+        }
+    }
+
+    fn int() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            -20i64..20,
+            any::<i64>(),
+            Just(i64::MIN),
+            Just(i64::MAX),
+            Just(0)
+        ]
+    }
+
+    fn tree() -> impl Strategy<Value = Expr> {
+        let leaf = prop_oneof![
+            int().prop_map(Expr::Int),
+            (-1e6f64..1e6).prop_map(Expr::Float),
+            (0usize..3).prop_map(|s| Expr::Field(["a", "b", "c"][s].into(), s)),
+        ];
+        leaf.prop_recursive(5, 40, 2, |inner| {
+            let op = prop_oneof![
+                Just(BinOp::Add),
+                Just(BinOp::Sub),
+                Just(BinOp::Mul),
+                Just(BinOp::Div),
+                Just(BinOp::Rem)
+            ];
+            prop_oneof![
+                inner.clone().prop_map(|e| Expr::Neg(Box::new(e))),
+                (op, inner.clone(), inner).prop_map(|(op, a, b)| Expr::Bin(
+                    op,
+                    Box::new(a),
+                    Box::new(b)
+                )),
+            ]
+        })
+    }
+
+    fn same(a: Num, b: Num) -> bool {
+        match (a, b) {
+            (Num::Float(x), Num::Float(y)) => x.to_bits() == y.to_bits(),
+            (a, b) => a == b,
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_evaluator_agrees_with_the_direct_definition(
+            e in tree(),
+            a in int(),
+            b in -1e9f64..1e9,
+            c in int(),
+        ) {
+            let fields = [Scalar::Int(a), Scalar::Float(b), Scalar::Int(c)];
+            // Through the text: printing and parsing back gives the same tree.
+            let parsed = compile(&e.to_string());
+            prop_assert_eq!(&parsed, &e);
+            let (got, want) = (parsed.eval(&fields), direct(&e, &fields));
+            prop_assert!(same(got, want), "{} = {:?}, directly {:?}", e, got, want);
+        }
+    }
+}

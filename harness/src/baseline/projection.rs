@@ -1,0 +1,47 @@
+//! The baseline's loop for a query without windows: filter, map, emit, nothing kept.
+
+use streamlab_core::engine::{EngineError, Poll, RunSummary, Sink, Source};
+use streamlab_core::projection::Projection;
+use streamlab_core::{Event, OutRow, Plan};
+
+/// Events read per poll, and so the most rows per emission.
+const CHUNK: usize = 4096;
+
+/// Runs projection `p` of `plan`: each polled chunk's rows go to the sink together.
+pub(super) fn run(
+    plan: &Plan,
+    p: &Projection,
+    mut source: Box<dyn Source>,
+    mut sink: Box<dyn Sink>,
+) -> Result<RunSummary, EngineError> {
+    let started = std::time::Instant::now();
+    let mut summary = RunSummary {
+        engine: "baseline".into(),
+        workers: 1,
+        ..Default::default()
+    };
+    let mut buf: Vec<Event> = Vec::with_capacity(CHUNK);
+    let mut rows: Vec<OutRow> = Vec::with_capacity(CHUNK);
+    loop {
+        buf.clear();
+        let status = source.poll(&mut buf, CHUNK)?;
+        for e in &buf {
+            if p.keeps(&plan.filters, e) {
+                rows.push(p.row(e));
+            }
+        }
+        summary.events_in += buf.len() as u64;
+        summary.filtered += (buf.len() - rows.len()) as u64;
+        if !rows.is_empty() {
+            summary.rows_out += rows.len() as u64;
+            summary.emissions += 1;
+            sink.emit(&rows)?;
+            rows.clear();
+        }
+        if status == Poll::End {
+            break;
+        }
+    }
+    sink.finish()?;
+    Ok(summary.timed(started.elapsed()))
+}
