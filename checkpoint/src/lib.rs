@@ -130,7 +130,60 @@ pub fn resume_position(
         return Ok(None);
     }
     let store = CheckpointStore::open(dir, usize::MAX, on_corrupt)?;
-    Ok(store.latest()?.and_then(|l| l.position.map(|p| (l.id, p))))
+    let Some(loaded) = store.latest()? else {
+        return Ok(None);
+    };
+    let path = store.path_of(loaded.id);
+    let found = loaded.position.clone().map(|p| (loaded.id, p));
+    if let Some(stamp) = FileStamp::of(&path) {
+        *PRELOADED.lock().unwrap_or_else(|e| e.into_inner()) = Some(Preloaded {
+            path,
+            stamp,
+            position: loaded.position,
+            payload: loaded.payload,
+        });
+    }
+    Ok(found)
+}
+
+/// The checkpoint [`resume_position`] read, kept for the engine of the same process,
+/// which reads the same file next: a checkpoint of large state is then read and checked
+/// once, not twice, on the way to being back at work.
+static PRELOADED: std::sync::Mutex<Option<Preloaded>> = std::sync::Mutex::new(None);
+
+struct Preloaded {
+    path: PathBuf,
+    stamp: FileStamp,
+    position: Option<Position>,
+    payload: Vec<u8>,
+}
+
+/// What tells that a file has not changed since it was read.
+#[derive(PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified: std::time::SystemTime,
+}
+
+impl FileStamp {
+    fn of(path: &Path) -> Option<FileStamp> {
+        let m = fs::metadata(path).ok()?;
+        Some(FileStamp {
+            len: m.len(),
+            modified: m.modified().ok()?,
+        })
+    }
+}
+
+/// The preloaded checkpoint at `path`, if it is that file unchanged (taken: used once).
+fn take_preloaded(path: &Path) -> Option<(Option<Position>, Vec<u8>)> {
+    let mut slot = PRELOADED.lock().unwrap_or_else(|e| e.into_inner());
+    let p = slot.take()?;
+    if p.path == path && FileStamp::of(path).is_some_and(|s| s == p.stamp) {
+        Some((p.position, p.payload))
+    } else {
+        None
+    }
 }
 
 /// A checkpoint read back.
@@ -255,12 +308,15 @@ impl CheckpointStore {
     /// Reads and checks checkpoint `id`: its position and payload.
     pub fn read(&self, id: u64) -> Result<(Option<Position>, Vec<u8>), CheckpointError> {
         let path = self.path_of(id);
+        if let Some(preloaded) = take_preloaded(&path) {
+            return Ok(preloaded);
+        }
         let corrupt = |reason: String| CheckpointError::Corrupt {
             path: path.clone(),
             reason,
         };
         // One allocation of the file's size: checkpoints of large state are tens of MB.
-        let bytes = fs::read(&path).map_err(io(&path))?;
+        let mut bytes = fs::read(&path).map_err(io(&path))?;
         if bytes.len() < HEADER_LEN {
             return Err(corrupt(format!(
                 "truncated: {} bytes, shorter than the {HEADER_LEN}-byte header",
@@ -292,7 +348,7 @@ impl CheckpointStore {
         if crc32fast::hash(body) != u32_at(32) {
             return Err(corrupt("checksum mismatch".into()));
         }
-        let (position, payload) = body.split_at(position_len as usize);
+        let position = &body[..position_len as usize];
         let position = if position.is_empty() {
             None
         } else {
@@ -301,8 +357,9 @@ impl CheckpointStore {
                     .map_err(|e| corrupt(format!("the source position is not text: {e}")))?,
             )
         };
-        let payload = payload.to_vec();
-        Ok((position, payload))
+        // The payload stays in the buffer it was read into (tens of MB are not copied).
+        bytes.drain(..HEADER_LEN + position_len as usize);
+        Ok((position, bytes))
     }
 
     /// The newest good checkpoint, if any. A corrupt one is an error with
@@ -441,6 +498,24 @@ mod tests {
             "{bad}"
         );
         assert_eq!(resume_position(s.dir(), OnCorrupt::Fail).unwrap(), None);
+        fs::remove_dir_all(s.dir()).unwrap();
+    }
+
+    #[test]
+    fn the_checkpoint_read_for_its_position_is_not_read_again_unless_it_changed() {
+        let s = store("preload", OnCorrupt::Fail);
+        s.write(1, Some("{}"), b"first").unwrap();
+        assert!(resume_position(s.dir(), OnCorrupt::Fail).unwrap().is_some());
+        assert_eq!(s.latest().unwrap().unwrap().payload, b"first");
+        // Read once: the next read is the file's again, and sees what it now holds.
+        let path = s.path_of(1);
+        let mut bytes = fs::read(&path).unwrap();
+        let n = bytes.len();
+        bytes[n - 1] ^= 0x01;
+        assert!(resume_position(s.dir(), OnCorrupt::Fail).unwrap().is_some());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(&path, &bytes).unwrap();
+        assert!(s.latest().unwrap_err().to_string().contains("checksum"));
         fs::remove_dir_all(s.dir()).unwrap();
     }
 

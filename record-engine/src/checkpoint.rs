@@ -86,8 +86,33 @@ pub struct Restored {
     pub done: bool,
     /// The source's share.
     pub source: SourcePart,
-    /// Every worker's state.
-    pub workers: Vec<WindowSnapshot>,
+    /// Every worker's state, by worker index; each taken by the worker of that index
+    /// when the run has as many workers (see [`Restored::take`]).
+    pub workers: Vec<std::sync::Mutex<Option<WindowSnapshot>>>,
+}
+
+impl Restored {
+    /// Worker `me`'s own snapshot, moved out, when the run has as many workers as the
+    /// one that wrote it: worker `me` then owns exactly the keys worker `me` had, and
+    /// takes its state over without copying a row. `None`: the worker count changed, and
+    /// every worker picks its keys from all snapshots ([`Restored::all`]).
+    pub fn take(&self, me: usize, peers: usize) -> Option<WindowSnapshot> {
+        if self.workers.len() != peers {
+            return None;
+        }
+        self.workers[me]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+
+    /// Every snapshot (for a run on another number of workers, where none is taken).
+    pub fn all(&self) -> Vec<WindowSnapshot> {
+        self.workers
+            .iter()
+            .filter_map(|w| w.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .collect()
+    }
 }
 
 #[derive(Default)]
@@ -135,7 +160,11 @@ impl Coordinator {
                     epoch: p.epoch,
                     done: p.done,
                     source: p.source,
-                    workers: p.workers,
+                    workers: p
+                        .workers
+                        .into_iter()
+                        .map(|w| std::sync::Mutex::new(Some(w)))
+                        .collect(),
                 }
             });
         let coordinator = Coordinator {

@@ -105,6 +105,40 @@ impl WindowState {
         }
     }
 
+    /// Restores worker `me` of `peers` from a checkpoint: its own snapshot whole when the
+    /// worker count is the same, else the keys `owns` accepts from every snapshot.
+    pub fn restore_from(
+        &mut self,
+        restored: &crate::checkpoint::Restored,
+        me: usize,
+        peers: usize,
+        owns: impl Fn(KeyId) -> bool,
+    ) {
+        match restored.take(me, peers) {
+            Some(own) => self.adopt(own),
+            None => self.restore(&restored.all(), owns, me == 0),
+        }
+    }
+
+    /// Takes over `part`, this worker's own snapshot (same index, same worker count), with
+    /// its counts (the run's are the sum over workers, as they were).
+    fn adopt(&mut self, part: WindowSnapshot) {
+        for (window, rows) in part.fixed {
+            let i = self.slot(window);
+            self.fixed[i].rows.extend(rows);
+        }
+        for (key, set) in part.sessions {
+            for (w, _) in set.sessions() {
+                self.session_ends.push(Reverse((w.end, key)));
+            }
+            self.sessions.insert(key, set);
+        }
+        self.closed = self.closed.max(part.closed);
+        self.last_seq = self.last_seq.max(part.last_seq);
+        self.stats.late_dropped += part.stats.late_dropped;
+        self.stats.emissions += part.stats.emissions;
+    }
+
     /// Restores the keys `owns` accepts from the snapshots of every worker of the run that
     /// wrote them (so a run may resume on another number of workers). Counts go to the
     /// worker with `counts` set (one per run), so their sum is restored once.

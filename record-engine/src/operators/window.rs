@@ -181,7 +181,9 @@ impl<'scope> WindowAggregate<'scope> for StreamVec<'scope, Stamp, Event> {
                 if let Some(r) = restored {
                     worker
                         .state
-                        .restore(&r.workers, |key| key_hash(key) % peers == me, me == 0);
+                        .restore_from(&r, me as usize, peers as usize, |key| {
+                            key_hash(key) % peers == me
+                        });
                     worker.next_boundary = u32::try_from(r.epoch + 1).unwrap_or(u32::MAX);
                 }
                 move |(events, event_frontier), (control, control_frontier), output| {
