@@ -242,7 +242,15 @@ struct Layout {
 }
 
 impl Layout {
-    fn new(plan: &Plan, time_field: Option<&str>) -> Layout {
+    /// The layout of the plan's input number `input` (`None`: the one input of a plan
+    /// without `[[input]]`s).
+    fn new(plan: &Plan, input: Option<usize>) -> Layout {
+        let spec = input.map(|i| &plan.inputs[i]);
+        let time_field = match spec {
+            Some(spec) => spec.time_field.as_deref(),
+            None => plan.event_time_field(),
+        };
+        let group_by = spec.map_or(plan.group_by(), |s| &s.group_by[..]);
         let mut names: Vec<Box<str>> = Vec::new();
         let mut uses: Vec<SmallVec<[Use; 2]>> = Vec::new();
         let mut add = |name: &str, u: Use| match names.iter().position(|n| **n == *name) {
@@ -257,11 +265,14 @@ impl Layout {
         if let Some(f) = time_field {
             add(f, Use::Time);
         }
-        for (i, g) in plan.group_by().iter().enumerate() {
+        for (i, g) in group_by.iter().enumerate() {
             add(g, Use::Group(i));
         }
         for (i, s) in plan.slots.iter().enumerate() {
-            add(&s.field, Use::Slot(i, s.ty));
+            // A slot of another input stays unread (its default value is never used).
+            if s.input.is_none_or(|p| Some(usize::from(p)) == input) {
+                add(&s.field, Use::Slot(i, s.ty));
+            }
         }
         let (mut from_table, mut on) = (vec![None; names.len()], None);
         if let Some(table) = &plan.table {
@@ -377,11 +388,10 @@ impl Decoder {
     /// A decoder writing into an existing (empty) key table.
     pub fn with_key_table(plan: &Plan, key_table: Arc<KeyTable>) -> Decoder {
         let layouts = if plan.inputs.is_empty() {
-            vec![Layout::new(plan, plan.event_time_field())]
+            vec![Layout::new(plan, None)]
         } else {
-            plan.inputs
-                .iter()
-                .map(|i| Layout::new(plan, i.time_field.as_deref()))
+            (0..plan.inputs.len())
+                .map(|i| Layout::new(plan, Some(i)))
                 .collect()
         };
         let strings = plan
