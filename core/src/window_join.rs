@@ -27,13 +27,13 @@ use crate::query::{AggFn, AggSpec};
 use crate::value::AggValue;
 
 /// How the accumulators of a (window, key) become its result row.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RowRule {
     /// `None`: a plain aggregation, every (window, key) with state has a row.
     join: Option<Box<Join>>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Join {
     /// Per input, the accumulator counting its events.
     counts: Vec<usize>,
@@ -41,7 +41,7 @@ struct Join {
     columns: Vec<Column>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Column {
     /// The finished accumulator at this index.
     Acc(usize),

@@ -139,6 +139,7 @@ impl<'p> Partition<'p> {
             mode: self.plan.mode,
             batch: params.id,
             last_seq: params.last_seq,
+            rule: &self.plan.row_rule,
         };
         let late_bound = if emission.drops_late() {
             params.late_bound
@@ -174,7 +175,7 @@ impl<'p> Partition<'p> {
         emission: &Emission,
         out: &mut PartOutput,
     ) {
-        let aggs = &self.plan.aggregates[..];
+        let aggs = &self.plan.accumulators[..];
         let mark = emission.mark();
         let track = emission.mode == OutputMode::Update;
         let filtered = !self.plan.filters.is_empty();
@@ -242,7 +243,7 @@ impl<'p> Partition<'p> {
         emission: &Emission,
         out: &mut PartOutput,
     ) {
-        let aggs = &self.plan.aggregates[..];
+        let aggs = &self.plan.accumulators[..];
         let mark = emission.mark();
         let track = emission.mode == OutputMode::Update;
         let mut merge = |a: &mut Entry, b: Entry| a.merge(b);
@@ -285,7 +286,7 @@ impl<'p> Partition<'p> {
             OutputMode::Update => {
                 for (w, key) in self.changed.drain(..) {
                     if let Some(entry) = self.fixed.get(w, key) {
-                        rows.push(emission.changed(w, key, entry));
+                        rows.extend(emission.changed(w, key, entry));
                     }
                 }
                 for key in self.changed_keys.drain(..) {
@@ -295,7 +296,7 @@ impl<'p> Partition<'p> {
                                 .sessions()
                                 .iter()
                                 .filter(|(_, en)| en.changed == mark)
-                                .map(|(w, en)| emission.changed(*w, key, en)),
+                                .filter_map(|(w, en)| emission.changed(*w, key, en)),
                         );
                     }
                 }
@@ -308,11 +309,11 @@ impl<'p> Partition<'p> {
                     keys.sort_unstable_by_key(|(k, _)| **k);
                     rows.extend(
                         keys.into_iter()
-                            .map(|(k, en)| emission.closed(slot.window, *k, en)),
+                            .filter_map(|(k, en)| emission.closed(slot.window, *k, en)),
                     );
                 });
                 self.sessions.close(close_at, |w, key, en| {
-                    rows.push(emission.closed(w, key, &en))
+                    rows.extend(emission.closed(w, key, &en))
                 });
             }
             OutputMode::Complete => {
@@ -320,7 +321,7 @@ impl<'p> Partition<'p> {
                     rows.extend(
                         slot.rows
                             .iter()
-                            .map(|(k, en)| emission.table(slot.window, *k, en)),
+                            .filter_map(|(k, en)| emission.table(slot.window, *k, en)),
                     );
                 }
                 for (key, ks) in &self.sessions.keys {
@@ -328,7 +329,7 @@ impl<'p> Partition<'p> {
                         ks.set
                             .sessions()
                             .iter()
-                            .map(|(w, en)| emission.table(*w, *key, en)),
+                            .filter_map(|(w, en)| emission.table(*w, *key, en)),
                     );
                 }
             }

@@ -14,6 +14,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use streamlab_core::watermark::{is_closed, is_late, MIN_WATERMARK};
 use streamlab_core::window::SessionSet;
+use streamlab_core::query::RowRule;
 use streamlab_core::{Accs, Event, KeyId, OutRow, OutputMode, Plan, Window, WindowSpec};
 
 /// One open fixed window and its rows by key.
@@ -46,7 +47,10 @@ pub struct WindowSnapshot {
 pub struct WindowState {
     window: WindowSpec,
     mode: OutputMode,
+    /// The accumulators of every (window, key) (the plan's `accumulators`).
     aggregates: Vec<streamlab_core::query::AggSpec>,
+    /// Which (window, key)s make a row, with which values (core's rule).
+    rule: RowRule,
     /// Open fixed windows, sorted by (end, start).
     fixed: Vec<FixedWindow>,
     /// Index into `fixed` of the window used last.
@@ -68,7 +72,8 @@ impl WindowState {
         WindowState {
             window: plan.window,
             mode: plan.mode,
-            aggregates: plan.aggregates.clone(),
+            aggregates: plan.accumulators.clone(),
+            rule: plan.row_rule.clone(),
             fixed: Vec::new(),
             last: 0,
             sessions: FxHashMap::default(),
@@ -179,7 +184,7 @@ impl WindowState {
                         .or_insert_with(|| Accs::new(aggregates));
                     accs.update(aggregates, e);
                     if update {
-                        out.push(update_row(w, e, accs));
+                        out.extend(update_row(&self.rule, w, e, accs));
                     }
                 });
                 late
@@ -209,7 +214,7 @@ impl WindowState {
             let accs = set
                 .get_mut(r.window)
                 .expect("the session was just inserted");
-            out.push(update_row(r.window, e, accs));
+            out.extend(update_row(&self.rule, r.window, e, accs));
         }
         false
     }
@@ -256,10 +261,11 @@ impl WindowState {
             for f in self.fixed.drain(..n) {
                 if append {
                     let start = out.len();
+                    let rule = &self.rule;
                     out.extend(
                         f.rows
                             .into_iter()
-                            .map(|(key, accs)| final_row(f.window, key, &accs)),
+                            .filter_map(|(key, accs)| final_row(rule, f.window, key, &accs)),
                     );
                     out[start..].sort_unstable_by_key(|r| r.key);
                 }
@@ -277,7 +283,7 @@ impl WindowState {
                 // closed session ended (see SessionSet::is_late).
                 set.close(watermark, |window, accs| {
                     if append {
-                        closed_sessions.push(final_row(window, key, &accs));
+                        closed_sessions.extend(final_row(&self.rule, window, key, &accs));
                     }
                 });
             }
@@ -290,45 +296,55 @@ impl WindowState {
     /// Complete mode: pushes the whole table (every window and key), numbered `emit`.
     pub fn table(&mut self, emit: u64, out: &mut Vec<OutRow>) {
         let start = out.len();
-        for f in &self.fixed {
-            out.extend(f.rows.iter().map(|(&key, accs)| OutRow {
+        let (rule, trigger) = (&self.rule, self.last_seq);
+        let table_row = |window, key, accs| {
+            final_row(rule, window, key, accs).map(|row| OutRow {
                 emit: Some(emit),
-                trigger: self.last_seq,
-                ..final_row(f.window, key, accs)
-            }));
+                trigger,
+                ..row
+            })
+        };
+        for f in &self.fixed {
+            out.extend(
+                f.rows
+                    .iter()
+                    .filter_map(|(&key, accs)| table_row(f.window, key, accs)),
+            );
         }
         for (&key, set) in &self.sessions {
-            out.extend(set.sessions().iter().map(|(window, accs)| OutRow {
-                emit: Some(emit),
-                trigger: self.last_seq,
-                ..final_row(*window, key, accs)
-            }));
+            out.extend(
+                set.sessions()
+                    .iter()
+                    .filter_map(|(window, accs)| table_row(*window, key, accs)),
+            );
         }
         out[start..].sort_unstable_by_key(|r| (r.window, r.key));
         self.stats.emissions += 1;
     }
 }
 
-/// An update-mode row: the record's arrival `seq` is both the emission point and the
-/// trigger (every record that changes a row is an emission point).
+/// An update-mode row, if the (window, key) has one: the record's arrival `seq` is both
+/// the emission point and the trigger (every record that changes a row is an emission
+/// point).
 #[inline]
-fn update_row(window: Window, e: &Event, accs: &Accs) -> OutRow {
-    OutRow {
+fn update_row(rule: &RowRule, window: Window, e: &Event, accs: &Accs) -> Option<OutRow> {
+    Some(OutRow {
         window,
         key: e.key,
-        values: accs.finish(),
+        values: rule.values(accs)?,
         emit: Some(e.seq),
         trigger: Some(e.seq),
-    }
+    })
 }
 
-/// A closed window's row (append mode: the harness derives its trigger from the input).
-fn final_row(window: Window, key: KeyId, accs: &Accs) -> OutRow {
-    OutRow {
+/// A closed window's row, if it has one (append mode: the harness derives its trigger
+/// from the input).
+fn final_row(rule: &RowRule, window: Window, key: KeyId, accs: &Accs) -> Option<OutRow> {
+    Some(OutRow {
         window,
         key,
-        values: accs.finish(),
+        values: rule.values(accs)?,
         emit: None,
         trigger: None,
-    }
+    })
 }
