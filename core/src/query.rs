@@ -5,9 +5,9 @@
 //! carry ([`Slot`]s), with which type, and resolves filters and aggregates to them.
 
 use crate::duration::DurationMs;
-pub use crate::window_join::RowRule;
 use crate::value::Scalar;
 use crate::window::WindowSpec;
+pub use crate::window_join::RowRule;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -780,12 +780,10 @@ impl Plan {
             }
             let input = match &a.input {
                 None => None,
-                Some(_) if !window_join => {
-                    return Err(invalid(
-                        format!("{key}.input"),
-                        "only a window join ([[join]] kind = \"window\") has aggregates of one input",
-                    ))
-                }
+                Some(_) if !window_join => return Err(invalid(
+                    format!("{key}.input"),
+                    "only a window join ([[join]] kind = \"window\") has aggregates of one input",
+                )),
                 Some(name) => match inputs.iter().position(|i| i.name == *name) {
                     Some(i) => Some(i as crate::event::Part),
                     None => {
@@ -871,7 +869,10 @@ impl Plan {
                 "join[0].on",
                 format!("the table was indexed by `{}`, not `{on}`", table.on()),
             )),
-            None => Err(invalid("join", "the query has no static [[join]] for a table")),
+            None => Err(invalid(
+                "join",
+                "the query has no static [[join]] for a table",
+            )),
         }
     }
 

@@ -21,7 +21,7 @@
 //! the pairs comes out (a grouped query over the join); the state is O(1) per (window,
 //! key) instead of the buffered events.
 
-use crate::aggregate::{Acc, AggValues, Accs};
+use crate::aggregate::{Acc, Accs, AggValues};
 use crate::event::Part;
 use crate::query::{AggFn, AggSpec};
 use crate::value::AggValue;
@@ -211,10 +211,19 @@ as = "top"
         let err = |text: &str| Plan::from_toml(text).unwrap_err().to_string();
         let e = err(&JOIN.replace("input = \"auctions\"\nas = \"top\"", "as = \"top\""));
         assert!(e.contains("aggregate[2].input") && e.contains("max"), "{e}");
-        let e = err(&JOIN.replace("input = \"auctions\"\nas = \"auctions\"", "input = \"bids\"\nas = \"auctions\""));
-        assert!(e.contains("aggregate[1].input") && e.contains("`bids`"), "{e}");
+        let e = err(&JOIN.replace(
+            "input = \"auctions\"\nas = \"auctions\"",
+            "input = \"bids\"\nas = \"auctions\"",
+        ));
+        assert!(
+            e.contains("aggregate[1].input") && e.contains("`bids`"),
+            "{e}"
+        );
         let e = err(&JOIN.replace("group_by = [\"seller\"]", "group_by = [\"seller\", \"x\"]"));
-        assert!(e.contains("input[1].group_by") && e.contains("arity"), "{e}");
+        assert!(
+            e.contains("input[1].group_by") && e.contains("arity"),
+            "{e}"
+        );
         let e = err(&JOIN.replace("kind = \"window\"", "kind = \"window\"\non = \"id\""));
         assert!(e.contains("join[0].on"), "{e}");
         let one_input = JOIN.replace(
@@ -222,10 +231,16 @@ as = "top"
             "",
         );
         let e = err(&one_input);
-        assert!(e.contains("join[0].kind") && e.contains("two or more"), "{e}");
+        assert!(
+            e.contains("join[0].kind") && e.contains("two or more"),
+            "{e}"
+        );
         let no_join = JOIN.replace("[[join]]\nkind = \"window\"\n", "");
         let e = err(&no_join);
-        assert!(e.contains("aggregate[1].input") && e.contains("window join"), "{e}");
+        assert!(
+            e.contains("aggregate[1].input") && e.contains("window join"),
+            "{e}"
+        );
         let e = err(&JOIN.replace("kind = \"window\"", "kind = \"static\""));
         assert!(e.contains("join[0].table"), "{e}");
     }

@@ -98,8 +98,6 @@ impl Loop<'_> {
         self.emit += 1;
     }
 
-
-
     fn on_event(&mut self, e: &Event) {
         let plan = self.plan;
         if !plan.filters.iter().all(|p| p.holds(e.fields[p.slot])) {

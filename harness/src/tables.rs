@@ -17,7 +17,10 @@ pub fn load_plan(query: &Path) -> Result<Plan> {
 
 /// Loads the join table of `plan`, if it has a join; `base` resolves a relative path.
 pub fn with_join_table(plan: Plan, base: &Path) -> Result<Plan> {
-    let Some((table, on)) = plan.static_join().map(|(t, o)| (t.to_owned(), o.to_owned())) else {
+    let Some((table, on)) = plan
+        .static_join()
+        .map(|(t, o)| (t.to_owned(), o.to_owned()))
+    else {
         return Ok(plan);
     };
     let path = base.join(&table);

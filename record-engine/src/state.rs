@@ -12,9 +12,9 @@
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use streamlab_core::query::RowRule;
 use streamlab_core::watermark::{is_closed, is_late, MIN_WATERMARK};
 use streamlab_core::window::SessionSet;
-use streamlab_core::query::RowRule;
 use streamlab_core::{Accs, Event, KeyId, OutRow, OutputMode, Plan, Window, WindowSpec};
 
 /// One open fixed window and its rows by key.
