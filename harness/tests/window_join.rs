@@ -304,3 +304,51 @@ fn a_late_event_is_counted_and_only_its_join_is_lost() {
         }
     }
 }
+
+/// A bad window-join query is refused before anything runs, naming the file and the key.
+#[test]
+fn bad_join_queries_are_refused_naming_the_file_and_key() {
+    let dir = std::env::temp_dir().join(format!("streamlab-join-errors-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = plan(WINDOWS[0], "append", 0, 0).to_toml();
+    let cases = [
+        (
+            good.replace("as = \"hb\"\ninput = \"b\"", "as = \"hb\""),
+            "aggregate[4].input",
+            "must name the input",
+        ),
+        (
+            good.replace("as = \"na\"\ninput = \"a\"", "as = \"na\"\ninput = \"c\""),
+            "aggregate[1].input",
+            "no [[input]] is named `c`",
+        ),
+        (
+            good.replace("group_by = [\"k\"]", "group_by = []"),
+            "input[1].group_by",
+            "same arity",
+        ),
+        (
+            good.replace("kind = \"window\"", "kind = \"window\"\ntable = \"t.csv\""),
+            "join[0].table",
+            "not used by a window join",
+        ),
+    ];
+    for (i, (text, key, message)) in cases.iter().enumerate() {
+        assert_ne!(text, &good, "case {i} changed nothing");
+        let q = dir.join(format!("bad{i}.toml"));
+        std::fs::write(&q, text).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_streamlab"))
+            .args(["run", "--engine", "oracle", "--query", q.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "case {i} ran");
+        assert!(
+            stderr.contains(&format!("bad{i}.toml"))
+                && stderr.contains(key)
+                && stderr.contains(message),
+            "case {i}: {stderr}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
