@@ -170,6 +170,7 @@ impl Loop<'_> {
             if append {
                 let mut keys: Vec<_> = keys.into_iter().collect();
                 keys.sort_unstable_by_key(|(k, _)| *k);
+                self.rows.reserve(keys.len());
                 for (key, accs) in keys {
                     self.rows.extend(final_row(self.plan, window, key, &accs));
                 }

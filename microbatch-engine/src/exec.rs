@@ -307,6 +307,7 @@ impl<'p> Partition<'p> {
                 self.fixed.close(close_at, |slot| {
                     let mut keys: Vec<(&KeyId, &Entry)> = slot.rows.iter().collect();
                     keys.sort_unstable_by_key(|(k, _)| **k);
+                    rows.reserve(keys.len()); // filter_map below gives no size hint
                     rows.extend(
                         keys.into_iter()
                             .filter_map(|(k, en)| emission.closed(slot.window, *k, en)),
@@ -318,6 +319,7 @@ impl<'p> Partition<'p> {
             }
             OutputMode::Complete => {
                 for slot in self.fixed.windows() {
+                    rows.reserve(slot.rows.len());
                     rows.extend(
                         slot.rows
                             .iter()

@@ -262,6 +262,7 @@ impl WindowState {
                 if append {
                     let start = out.len();
                     let rule = &self.rule;
+                    out.reserve(f.rows.len()); // filter_map below gives no size hint
                     out.extend(
                         f.rows
                             .into_iter()
@@ -305,6 +306,7 @@ impl WindowState {
             })
         };
         for f in &self.fixed {
+            out.reserve(f.rows.len());
             out.extend(
                 f.rows
                     .iter()
