@@ -4,7 +4,7 @@
 //! it ([`Accs::update`]), combine partial results ([`Accs::merge`], for batch partials and
 //! session merging) and read the final values ([`Accs::finish`]).
 
-use crate::event::{Event, Part};
+use crate::event::Event;
 use crate::query::{AggFn, AggSpec};
 use crate::value::{AggValue, Scalar};
 use rustc_hash::FxHashSet;
@@ -40,21 +40,10 @@ pub enum Acc {
     },
     /// Distinct values seen.
     Distinct(Box<FxHashSet<Scalar>>),
-    /// An accumulator that sees only the events of one input (a window join's,
-    /// [`crate::window_join`]); a variant rather than a check in [`Accs::update`], so a
-    /// plan without one pays nothing per event.
-    Of(Part, Box<Acc>),
 }
 
 impl Acc {
-    fn empty(spec: &AggSpec) -> Acc {
-        if let Some(input) = spec.input {
-            return Acc::Of(input, Box::new(Acc::empty_of(spec.func)));
-        }
-        Acc::empty_of(spec.func)
-    }
-
-    fn empty_of(func: AggFn) -> Acc {
+    fn empty(func: AggFn) -> Acc {
         match func {
             AggFn::Count => Acc::Count(0),
             AggFn::Sum => Acc::Sum {
@@ -69,9 +58,8 @@ impl Acc {
         }
     }
 
-    /// Folds in the value `v` of an event from input `part`.
     #[inline]
-    fn add(&mut self, v: Option<Scalar>, part: Part) {
+    fn add(&mut self, v: Option<Scalar>) {
         match (self, v) {
             (Acc::Count(n), _) => *n += 1,
             (Acc::Sum { int, .. }, Some(Scalar::Int(i))) => *int = int.wrapping_add(i),
@@ -101,7 +89,6 @@ impl Acc {
             (Acc::Distinct(set), Some(x)) => {
                 set.insert(x);
             }
-            (Acc::Of(input, acc), v) if *input == part => acc.add(v, part),
             // The decoder guarantees aggregated fields are present and of the right type.
             _ => {}
         }
@@ -127,9 +114,8 @@ impl Acc {
                 *any_float |= a2;
             }
             (a @ Acc::Min(_), Acc::Min(Some(x))) | (a @ Acc::Max(_), Acc::Max(Some(x))) => {
-                a.add(Some(x), 0)
+                a.add(Some(x))
             }
-            (Acc::Of(_, a), Acc::Of(_, b)) => a.merge(*b),
             (Acc::Avg { sum, n }, Acc::Avg { sum: s2, n: n2 }) => {
                 *sum += s2;
                 *n += n2;
@@ -169,16 +155,6 @@ impl Acc {
                 AggValue::Float(if *n == 0 { f64::NAN } else { *sum / *n as f64 })
             }
             Acc::Distinct(set) => AggValue::Int(set.len() as i64),
-            Acc::Of(_, acc) => acc.finish(),
-        }
-    }
-
-    /// The number of events counted, for a count (of one input or all); 0 otherwise.
-    pub fn count(&self) -> i64 {
-        match self {
-            Acc::Count(n) => *n,
-            Acc::Of(_, acc) => acc.count(),
-            _ => 0,
         }
     }
 }
@@ -190,7 +166,7 @@ pub struct Accs(pub SmallVec<[Acc; 2]>);
 impl Accs {
     /// Empty accumulators for the plan's aggregates.
     pub fn new(aggs: &[AggSpec]) -> Accs {
-        Accs(aggs.iter().map(Acc::empty).collect())
+        Accs(aggs.iter().map(|a| Acc::empty(a.func)).collect())
     }
 
     /// Accumulators holding one event.
@@ -205,7 +181,10 @@ impl Accs {
     #[inline]
     pub fn update(&mut self, aggs: &[AggSpec], event: &Event) {
         for (acc, spec) in self.0.iter_mut().zip(aggs) {
-            acc.add(spec.slot.map(|s| event.fields[s]), event.part);
+            // An accumulator of one input (window join) sees only that input's events.
+            if spec.input.is_none_or(|p| p == event.part) {
+                acc.add(spec.slot.map(|s| event.fields[s]));
+            }
         }
     }
 

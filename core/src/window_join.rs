@@ -21,7 +21,7 @@
 //! the pairs comes out (a grouped query over the join); the state is O(1) per (window,
 //! key) instead of the buffered events.
 
-use crate::aggregate::{Accs, AggValues};
+use crate::aggregate::{Acc, Accs, AggValues};
 use crate::event::Part;
 use crate::query::{AggFn, AggSpec};
 use crate::value::AggValue;
@@ -68,9 +68,13 @@ impl RowRule {
 
 impl Join {
     fn values(&self, accs: &Accs) -> Option<AggValues> {
+        let count = |i: usize| match accs.0[i] {
+            Acc::Count(n) => n,
+            _ => unreachable!("compile() puts a count at every index of `counts`"),
+        };
         let mut pairs = 1i64;
         for &i in &self.counts {
-            let n = accs.0[i].count();
+            let n = count(i);
             if n == 0 {
                 return None;
             }
