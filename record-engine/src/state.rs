@@ -7,7 +7,9 @@
 //! and remembers where closed sessions ended); a min-heap of session ends says which keys
 //! can have a session to close, so a watermark step costs only the sessions it closes.
 //! Lateness, closing and window assignment are core's ([`streamlab_core::watermark`],
-//! [`WindowSpec::assign`]); this module only decides where the rows live.
+//! [`WindowSpec::assign`]), and so is which (window, key)s make a row (the plan's
+//! `RowRule`: a window join's only where every input has an event); this module only
+//! decides where the rows live.
 
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
