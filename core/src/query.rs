@@ -227,6 +227,10 @@ pub struct InputQuery {
     /// `id` with auctions' `seller`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<String>>,
+    /// `[[input.filter]]`: only the lines of the file where all hold belong to the input
+    /// (so two inputs can read the persons and the auctions of one NEXMark file).
+    #[serde(default, rename = "filter", skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<FilterQuery>,
 }
 
 /// How a `[[join]]` joins.
@@ -406,6 +410,10 @@ pub struct InputSpec {
     pub delay_ms: i64,
     /// Group-key fields, in the order of the query's `group_by`.
     pub group_by: Vec<String>,
+    /// Which lines of the file belong to the input: the decoder drops the others
+    /// (counted as filtered), as a source that reads only its own records would, so the
+    /// engines never see them. Their slots are the input's own.
+    pub filters: Vec<Predicate>,
 }
 
 /// A validated query, ready for the engines.
@@ -614,6 +622,7 @@ impl Plan {
                     .or_else(|| query.event_time.clone()),
                 delay_ms,
                 group_by,
+                filters: Vec::new(),
             });
         }
         let window_join = match query.joins.as_slice() {
@@ -720,44 +729,61 @@ impl Plan {
         };
 
         let mut string_constants = Vec::new();
+        // `[[filter]]`s hold for every event; an input's `[[input.filter]]`s select the
+        // lines of its file that belong to it (checked while decoding, see InputSpec).
+        let scoped_filters = std::iter::once((None, "filter".to_owned(), &query.filters)).chain(
+            query.inputs.iter().enumerate().map(|(i, input)| {
+                (
+                    Some(i as crate::event::Part),
+                    format!("input[{i}].filter"),
+                    &input.filters,
+                )
+            }),
+        );
         let mut filters = Vec::new();
-        for (i, f) in query.filters.iter().enumerate() {
-            let key = format!("filter[{i}]");
-            if f.field.is_empty() {
-                return Err(invalid(format!("{key}.field"), "must not be empty"));
+        for (scope, prefix, list) in scoped_filters {
+            for (i, f) in list.iter().enumerate() {
+                let key = format!("{prefix}[{i}]");
+                if f.field.is_empty() {
+                    return Err(invalid(format!("{key}.field"), "must not be empty"));
+                }
+                let ordered = !matches!(f.op, CmpOp::Eq | CmpOp::Ne);
+                let (ty, value) = match &f.value {
+                    Literal::Int(v) => (SlotType::Number, Scalar::Int(*v)),
+                    Literal::Float(v) => (SlotType::Number, Scalar::Float(*v)),
+                    Literal::Bool(v) if !ordered => (SlotType::Bool, Scalar::Bool(*v)),
+                    Literal::Str(v) if !ordered => {
+                        let id = match string_constants.iter().position(|s| s == v) {
+                            Some(id) => id,
+                            None => {
+                                string_constants.push(v.clone());
+                                string_constants.len() - 1
+                            }
+                        };
+                        (SlotType::String, Scalar::Str(id as u32))
+                    }
+                    _ => {
+                        return Err(invalid(
+                            format!("{key}.op"),
+                            format!(
+                                "{:?} compares numbers only; use eq or ne for strings and booleans",
+                                f.op
+                            )
+                            .to_lowercase(),
+                        ))
+                    }
+                };
+                let slot = slot_for(&f.field, ty, &format!("{key}.field"), scope)?;
+                let predicate = Predicate {
+                    slot,
+                    op: f.op,
+                    value,
+                };
+                match scope {
+                    None => filters.push(predicate),
+                    Some(p) => inputs[usize::from(p)].filters.push(predicate),
+                }
             }
-            let ordered = !matches!(f.op, CmpOp::Eq | CmpOp::Ne);
-            let (ty, value) = match &f.value {
-                Literal::Int(v) => (SlotType::Number, Scalar::Int(*v)),
-                Literal::Float(v) => (SlotType::Number, Scalar::Float(*v)),
-                Literal::Bool(v) if !ordered => (SlotType::Bool, Scalar::Bool(*v)),
-                Literal::Str(v) if !ordered => {
-                    let id = match string_constants.iter().position(|s| s == v) {
-                        Some(id) => id,
-                        None => {
-                            string_constants.push(v.clone());
-                            string_constants.len() - 1
-                        }
-                    };
-                    (SlotType::String, Scalar::Str(id as u32))
-                }
-                _ => {
-                    return Err(invalid(
-                        format!("{key}.op"),
-                        format!(
-                            "{:?} compares numbers only; use eq or ne for strings and booleans",
-                            f.op
-                        )
-                        .to_lowercase(),
-                    ))
-                }
-            };
-            let slot = slot_for(&f.field, ty, &format!("{key}.field"), None)?;
-            filters.push(Predicate {
-                slot,
-                op: f.op,
-                value,
-            });
         }
 
         let mut aggregates = Vec::new();
