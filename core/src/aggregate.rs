@@ -132,7 +132,7 @@ impl Acc {
         }
     }
 
-    fn finish(&self) -> AggValue {
+    pub(crate) fn finish(&self) -> AggValue {
         match self {
             Acc::Count(n) => AggValue::Int(*n),
             Acc::Sum {
@@ -181,7 +181,10 @@ impl Accs {
     #[inline]
     pub fn update(&mut self, aggs: &[AggSpec], event: &Event) {
         for (acc, spec) in self.0.iter_mut().zip(aggs) {
-            acc.add(spec.slot.map(|s| event.fields[s]));
+            // An accumulator of one input (window join) sees only that input's events.
+            if spec.input.is_none_or(|p| p == event.part) {
+                acc.add(spec.slot.map(|s| event.fields[s]));
+            }
         }
     }
 

@@ -68,6 +68,13 @@ pub enum Malformed {
         /// Its value in the line.
         value: String,
     },
+    /// A line its input's `[[input.filter]]`s exclude (another kind of record of a shared
+    /// file). Not broken: dropped and counted with the filtered ones, like `Unmatched`.
+    #[error("not a line of input `{input}` (its filters exclude it)")]
+    OtherInput {
+        /// The input's name.
+        input: String,
+    },
     /// A field has the wrong type.
     #[error("field `{field}` must be {expected}, found {found}")]
     WrongType {
@@ -250,10 +257,22 @@ struct Layout {
     /// joined row, not the line), and which name is the `on` field.
     from_table: Vec<Option<usize>>,
     on: Option<usize>,
+    /// The input's own filters (`[[input.filter]]`), each with the index of its field in
+    /// `names` and the field's type; and the input's name for the error.
+    filters: Vec<(usize, crate::query::Predicate, SlotType)>,
+    name: Box<str>,
 }
 
 impl Layout {
-    fn new(plan: &Plan, time_field: Option<&str>) -> Layout {
+    /// The layout of the plan's input number `input` (`None`: the one input of a plan
+    /// without `[[input]]`s).
+    fn new(plan: &Plan, input: Option<usize>) -> Layout {
+        let spec = input.map(|i| &plan.inputs[i]);
+        let time_field = match spec {
+            Some(spec) => spec.time_field.as_deref(),
+            None => plan.event_time_field(),
+        };
+        let group_by = spec.map_or(plan.group_by(), |s| &s.group_by[..]);
         let mut names: Vec<Box<str>> = Vec::new();
         let mut uses: Vec<SmallVec<[Use; 2]>> = Vec::new();
         let mut add = |name: &str, u: Use| match names.iter().position(|n| **n == *name) {
@@ -268,7 +287,7 @@ impl Layout {
         if let Some(f) = time_field {
             add(f, Use::Time);
         }
-        for (i, g) in plan.group_by().iter().enumerate() {
+        for (i, g) in group_by.iter().enumerate() {
             add(g, Use::Group(i));
         }
         if let Some(p) = &plan.projection {
@@ -277,7 +296,10 @@ impl Layout {
             }
         }
         for (i, s) in plan.slots.iter().enumerate() {
-            add(&s.field, Use::Slot(i, s.ty));
+            // A slot of another input stays unread (its default value is never used).
+            if s.input.is_none_or(|p| Some(usize::from(p)) == input) {
+                add(&s.field, Use::Slot(i, s.ty));
+            }
         }
         let (mut from_table, mut on) = (vec![None; names.len()], None);
         if let Some(table) = &plan.table {
@@ -297,11 +319,28 @@ impl Layout {
                 }
             }
         }
+        let filters = spec
+            .map(|s| {
+                s.filters
+                    .iter()
+                    .map(|p| {
+                        let slot = &plan.slots[p.slot];
+                        let at = names
+                            .iter()
+                            .position(|n| **n == *slot.field)
+                            .expect("an input's filter slots are in its layout");
+                        (at, *p, slot.ty)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         Layout {
             names,
             uses,
             from_table,
             on,
+            filters,
+            name: spec.map_or("", |s| &s.name).into(),
         }
     }
 }
@@ -393,11 +432,10 @@ impl Decoder {
     /// A decoder writing into an existing (empty) key table.
     pub fn with_key_table(plan: &Plan, key_table: Arc<KeyTable>) -> Decoder {
         let layouts = if plan.inputs.is_empty() {
-            vec![Layout::new(plan, plan.event_time_field())]
+            vec![Layout::new(plan, None)]
         } else {
-            plan.inputs
-                .iter()
-                .map(|i| Layout::new(plan, i.time_field.as_deref()))
+            (0..plan.inputs.len())
+                .map(|i| Layout::new(plan, Some(i)))
                 .collect()
         };
         let strings = plan
@@ -516,7 +554,21 @@ impl Decoder {
             uses,
             from_table,
             on,
+            filters,
+            name: input_name,
         } = &layouts[layout];
+        // First whether the line is the input's at all: a line of another kind need not
+        // have the input's other fields.
+        for (at, p, ty) in filters {
+            let raw = found[*at]
+                .as_ref()
+                .ok_or_else(|| Malformed::Missing(names[*at].to_string()))?;
+            if !p.holds(scalar(strings, key_table, &names[*at], *ty, raw)?) {
+                return Err(Malformed::OtherInput {
+                    input: input_name.to_string(),
+                });
+            }
+        }
         if let (Some(table), Some(on)) = (table.as_deref(), *on) {
             // The joined row's columns stand in for fields of the line.
             let row = match &found[on] {
@@ -778,6 +830,72 @@ as = "total"
         assert_eq!(a.key, b.key);
         assert_ne!(a.key, c.key, "the string \"1\" is not the number 1");
         assert_eq!(d.key_table().len(), 2);
+    }
+
+    #[test]
+    fn an_inputs_filter_takes_its_own_lines_of_a_shared_file() {
+        let plan = Plan::from_toml(
+            r#"
+event_time = "ts"
+group_by = ["person"]
+[window]
+kind = "tumbling"
+size = 10
+[[join]]
+kind = "window"
+[[input]]
+name = "persons"
+path = "n.jsonl"
+group_by = ["id"]
+[[input.filter]]
+field = "kind"
+op = "eq"
+value = "person"
+[[input]]
+name = "auctions"
+path = "n.jsonl"
+group_by = ["seller"]
+[[input.filter]]
+field = "kind"
+op = "eq"
+value = "auction"
+[[aggregate]]
+fn = "count"
+as = "pairs"
+"#,
+        )
+        .unwrap();
+        let mut d = Decoder::new(&plan);
+        let auction = r#"{"ts": 1, "kind": "auction", "seller": 7}"#;
+        let person = r#"{"ts": 2, "kind": "person", "id": 7}"#;
+        let a = d.decode_input(1, auction, 0).unwrap();
+        let p = d.decode_input(0, person, 1).unwrap();
+        assert_eq!(
+            (a.key, a.part, p.part),
+            (p.key, 1, 0),
+            "seller 7 is person 7"
+        );
+        assert_eq!(
+            d.decode_input(0, auction, 2),
+            Err(Malformed::OtherInput {
+                input: "persons".into()
+            }),
+            "an auction is no person's line, though it has no `id`"
+        );
+        let bid = r#"{"ts": 3, "kind": "bid", "price": 5}"#;
+        assert!(matches!(
+            d.decode_input(1, bid, 3),
+            Err(Malformed::OtherInput { .. })
+        ));
+        assert_eq!(
+            d.decode_input(1, r#"{"ts": 3, "seller": 7}"#, 4),
+            Err(Malformed::Missing("kind".into())),
+            "without the filtered field the line is malformed"
+        );
+        let err = Plan::from_toml(&plan.to_toml().replacen("op = \"eq\"", "op = \"lt\"", 1))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("input[0].filter[0].op"), "{err}");
     }
 
     #[test]

@@ -15,6 +15,8 @@
 //! - [`watermark`]: the watermark, window closing and lateness rules.
 //! - [`aggregate`]: accumulators for count, sum, min, max, avg, count_distinct.
 //! - [`row`]: result rows: emitted, printed, read back, reduced to the final answer.
+//! - [`join`], [`window_join`]: the stream-static join's table; the window join's
+//!   [`window_join::RowRule`], which decides the rows of every (window, key).
 //! - [`engine`]: the [`engine::Engine`] trait, sources, sinks, options and run summary.
 
 pub mod aggregate;
@@ -29,6 +31,7 @@ pub mod row;
 pub mod value;
 pub mod watermark;
 pub mod window;
+pub mod window_join;
 
 pub use aggregate::{Accs, AggValues};
 pub use engine::{Engine, EngineError, Poll, RunOptions, RunSummary, Sink, Source};

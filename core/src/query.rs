@@ -7,6 +7,7 @@
 use crate::duration::DurationMs;
 use crate::value::Scalar;
 use crate::window::WindowSpec;
+pub use crate::window_join::RowRule;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -198,6 +199,10 @@ pub struct AggregateQuery {
     /// Output column name.
     #[serde(rename = "as")]
     pub name: String,
+    /// Window join only: the `[[input]]` whose events this aggregate sees (without it,
+    /// `count` counts joined pairs; see [`crate::window_join`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
 }
 
 /// `[[input]]`: one of several named inputs the query reads the union of, each a source
@@ -217,26 +222,41 @@ pub struct InputQuery {
     /// Its watermark delay (default: the query's `[watermark] delay`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watermark_delay: Option<DurationMs>,
+    /// Its group-key fields, as many as the query's `group_by`, whose names the result
+    /// columns keep (default: the query's `group_by`): a window join matches persons'
+    /// `id` with auctions' `seller`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<Vec<String>>,
+    /// `[[input.filter]]`: only the lines of the file where all hold belong to the input
+    /// (so two inputs can read the persons and the auctions of one NEXMark file).
+    #[serde(default, rename = "filter", skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<FilterQuery>,
 }
 
 /// How a `[[join]]` joins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JoinKind {
-    /// With a fixed table (stream-static join).
+    /// With a fixed table (stream-static join, see [`crate::join`]).
     Static,
+    /// The query's `[[input]]`s with each other, per window and key (stream-stream
+    /// window join, see [`crate::window_join`]).
+    Window,
 }
 
-/// `[[join]]`: enrich every event with a table's row (see [`crate::join`]).
+/// `[[join]]`: enrich every event with a table's row (`static`), or join the inputs
+/// within each window (`window`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JoinQuery {
-    /// `static`.
+    /// `static` or `window`.
     pub kind: JoinKind,
-    /// CSV (with a header line) or JSON Lines file; relative to the query file.
-    pub table: String,
-    /// The field of the events and the column of the table that must be equal.
-    pub on: String,
+    /// Static: CSV (with a header line) or JSON Lines file; relative to the query file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    /// Static: the field of the events and the column of the table that must be equal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on: Option<String>,
 }
 
 /// A query file, key for key.
@@ -337,6 +357,10 @@ pub struct Slot {
     pub field: String,
     /// Type every event must have there.
     pub ty: SlotType,
+    /// The one input whose events must carry it (an aggregate of a window join that
+    /// names its input); `None`: every event.
+    #[serde(default)]
+    pub input: Option<crate::event::Part>,
 }
 
 /// A compiled filter: `fields[slot] op value`.
@@ -376,6 +400,8 @@ pub struct AggSpec {
     pub slot: Option<usize>,
     /// Output column name.
     pub name: String,
+    /// Only events of this input are folded in (window join); `None`: every event.
+    pub input: Option<crate::event::Part>,
 }
 
 /// A compiled `[[input]]`.
@@ -389,6 +415,12 @@ pub struct InputSpec {
     pub time_field: Option<String>,
     /// Watermark delay in ms.
     pub delay_ms: i64,
+    /// Group-key fields, in the order of the query's `group_by`.
+    pub group_by: Vec<String>,
+    /// Which lines of the file belong to the input: the decoder drops the others
+    /// (counted as filtered), as a source that reads only its own records would, so the
+    /// engines never see them. Their slots are the input's own.
+    pub filters: Vec<Predicate>,
 }
 
 /// A validated query, ready for the engines.
@@ -408,8 +440,15 @@ pub struct Plan {
     pub slots: Vec<Slot>,
     /// All must hold.
     pub filters: Vec<Predicate>,
-    /// In output order.
+    /// The result columns, in output order.
     pub aggregates: Vec<AggSpec>,
+    /// What the state of every (window, key) holds: the accumulators engines create and
+    /// fold events into (`Accs::new(&plan.accumulators)`). The aggregates themselves,
+    /// except in a window join, which also counts each input's events.
+    pub accumulators: Vec<AggSpec>,
+    /// How a (window, key)'s accumulators become its row, if it has one: the one rule
+    /// every engine and the oracle apply (see [`RowRule::values`]).
+    pub row_rule: RowRule,
     /// String constants of the filters; constant `i` is interned as id `i`.
     pub string_constants: Vec<String>,
     /// Named inputs, whose index is their events' [`crate::event::Event::part`] (empty:
@@ -579,6 +618,36 @@ impl Plan {
                     "must not be negative",
                 ));
             }
+            let group_by = match &input.group_by {
+                None => query.group_by.clone(),
+                Some(fields) => {
+                    if fields.len() != query.group_by.len() {
+                        return Err(invalid(
+                            format!("{key}.group_by"),
+                            format!(
+                                "names {} fields, the query's group_by {}: each input's key must have the same arity",
+                                fields.len(),
+                                query.group_by.len()
+                            ),
+                        ));
+                    }
+                    for (j, f) in fields.iter().enumerate() {
+                        if f.is_empty() {
+                            return Err(invalid(
+                                format!("{key}.group_by"),
+                                "field names must not be empty",
+                            ));
+                        }
+                        if fields[..j].contains(f) {
+                            return Err(invalid(
+                                format!("{key}.group_by"),
+                                format!("`{f}` is listed twice"),
+                            ));
+                        }
+                    }
+                    fields.clone()
+                }
+            };
             inputs.push(InputSpec {
                 name: input.name.clone(),
                 path: input.path.clone(),
@@ -587,20 +656,48 @@ impl Plan {
                     .clone()
                     .or_else(|| query.event_time.clone()),
                 delay_ms,
+                group_by,
+                filters: Vec::new(),
             });
         }
-        match query.joins.as_slice() {
-            [] => {}
+        let window_join = match query.joins.as_slice() {
+            [] => false,
+            [j] if j.kind == JoinKind::Static => {
+                for (k, v) in [("table", &j.table), ("on", &j.on)] {
+                    match v.as_deref() {
+                        None => {
+                            return Err(invalid(
+                                format!("join[0].{k}"),
+                                "required for a static join",
+                            ))
+                        }
+                        Some("") => {
+                            return Err(invalid(format!("join[0].{k}"), "must not be empty"))
+                        }
+                        Some(_) => {}
+                    }
+                }
+                false
+            }
             [j] => {
-                if j.table.is_empty() {
-                    return Err(invalid("join[0].table", "must not be empty"));
+                for (k, v) in [("table", &j.table), ("on", &j.on)] {
+                    if v.is_some() {
+                        return Err(invalid(
+                            format!("join[0].{k}"),
+                            "not used by a window join: it joins the [[input]]s on their group_by fields",
+                        ));
+                    }
                 }
-                if j.on.is_empty() {
-                    return Err(invalid("join[0].on", "must not be empty"));
+                if inputs.len() < 2 {
+                    return Err(invalid(
+                        "join[0].kind",
+                        "a window join joins two or more [[input]]s; name them in the query",
+                    ));
                 }
+                true
             }
             _ => return Err(invalid("join", "one [[join]] per query for now")),
-        }
+        };
         if inputs.len() > usize::from(crate::event::Part::MAX) {
             return Err(invalid("input", "too many inputs"));
         }
@@ -629,8 +726,16 @@ impl Plan {
         }
 
         let mut slots: Vec<Slot> = Vec::new();
-        let mut slot_for = |field: &str, ty: SlotType, key: &str| -> Result<usize, QueryError> {
-            if let Some(i) = slots.iter().position(|s| s.field == field) {
+        // One slot per field and scope (every event, or one input's events only).
+        let mut slot_for = |field: &str,
+                            ty: SlotType,
+                            key: &str,
+                            input: Option<crate::event::Part>|
+         -> Result<usize, QueryError> {
+            if let Some(i) = slots
+                .iter()
+                .position(|s| s.field == field && s.input == input)
+            {
                 let have = slots[i].ty;
                 let merged = match (have, ty) {
                     (a, b) if a == b => a,
@@ -652,50 +757,68 @@ impl Plan {
                 slots.push(Slot {
                     field: field.to_owned(),
                     ty,
+                    input,
                 });
                 Ok(slots.len() - 1)
             }
         };
 
         let mut string_constants = Vec::new();
+        // `[[filter]]`s hold for every event; an input's `[[input.filter]]`s select the
+        // lines of its file that belong to it (checked while decoding, see InputSpec).
+        let scoped_filters = std::iter::once((None, "filter".to_owned(), &query.filters)).chain(
+            query.inputs.iter().enumerate().map(|(i, input)| {
+                (
+                    Some(i as crate::event::Part),
+                    format!("input[{i}].filter"),
+                    &input.filters,
+                )
+            }),
+        );
         let mut filters = Vec::new();
-        for (i, f) in query.filters.iter().enumerate() {
-            let key = format!("filter[{i}]");
-            if f.field.is_empty() {
-                return Err(invalid(format!("{key}.field"), "must not be empty"));
+        for (scope, prefix, list) in scoped_filters {
+            for (i, f) in list.iter().enumerate() {
+                let key = format!("{prefix}[{i}]");
+                if f.field.is_empty() {
+                    return Err(invalid(format!("{key}.field"), "must not be empty"));
+                }
+                let ordered = !matches!(f.op, CmpOp::Eq | CmpOp::Ne);
+                let (ty, value) = match &f.value {
+                    Literal::Int(v) => (SlotType::Number, Scalar::Int(*v)),
+                    Literal::Float(v) => (SlotType::Number, Scalar::Float(*v)),
+                    Literal::Bool(v) if !ordered => (SlotType::Bool, Scalar::Bool(*v)),
+                    Literal::Str(v) if !ordered => {
+                        let id = match string_constants.iter().position(|s| s == v) {
+                            Some(id) => id,
+                            None => {
+                                string_constants.push(v.clone());
+                                string_constants.len() - 1
+                            }
+                        };
+                        (SlotType::String, Scalar::Str(id as u32))
+                    }
+                    _ => {
+                        return Err(invalid(
+                            format!("{key}.op"),
+                            format!(
+                                "{:?} compares numbers only; use eq or ne for strings and booleans",
+                                f.op
+                            )
+                            .to_lowercase(),
+                        ))
+                    }
+                };
+                let slot = slot_for(&f.field, ty, &format!("{key}.field"), scope)?;
+                let predicate = Predicate {
+                    slot,
+                    op: f.op,
+                    value,
+                };
+                match scope {
+                    None => filters.push(predicate),
+                    Some(p) => inputs[usize::from(p)].filters.push(predicate),
+                }
             }
-            let ordered = !matches!(f.op, CmpOp::Eq | CmpOp::Ne);
-            let (ty, value) = match &f.value {
-                Literal::Int(v) => (SlotType::Number, Scalar::Int(*v)),
-                Literal::Float(v) => (SlotType::Number, Scalar::Float(*v)),
-                Literal::Bool(v) if !ordered => (SlotType::Bool, Scalar::Bool(*v)),
-                Literal::Str(v) if !ordered => {
-                    let id = match string_constants.iter().position(|s| s == v) {
-                        Some(id) => id,
-                        None => {
-                            string_constants.push(v.clone());
-                            string_constants.len() - 1
-                        }
-                    };
-                    (SlotType::String, Scalar::Str(id as u32))
-                }
-                _ => {
-                    return Err(invalid(
-                        format!("{key}.op"),
-                        format!(
-                            "{:?} compares numbers only; use eq or ne for strings and booleans",
-                            f.op
-                        )
-                        .to_lowercase(),
-                    ))
-                }
-            };
-            let slot = slot_for(&f.field, ty, &format!("{key}.field"))?;
-            filters.push(Predicate {
-                slot,
-                op: f.op,
-                value,
-            });
         }
 
         let mut aggregates = Vec::new();
@@ -714,6 +837,32 @@ impl Plan {
                 return Err(invalid(
                     format!("{key}.as"),
                     format!("`{}` is used twice", a.name),
+                ));
+            }
+            let input = match &a.input {
+                None => None,
+                Some(_) if !window_join => return Err(invalid(
+                    format!("{key}.input"),
+                    "only a window join ([[join]] kind = \"window\") has aggregates of one input",
+                )),
+                Some(name) => match inputs.iter().position(|i| i.name == *name) {
+                    Some(i) => Some(i as crate::event::Part),
+                    None => {
+                        return Err(invalid(
+                            format!("{key}.input"),
+                            format!("no [[input]] is named `{name}`"),
+                        ))
+                    }
+                },
+            };
+            if window_join && input.is_none() && a.func != AggFn::Count {
+                return Err(invalid(
+                    format!("{key}.input"),
+                    format!(
+                        "in a window join {:?} must name the input whose field it reads (input = \"...\"); only count (of joined pairs) may leave it out",
+                        a.func
+                    )
+                    .to_lowercase(),
                 ));
             }
             let slot = match (a.func, &a.field) {
@@ -736,21 +885,27 @@ impl Plan {
                     } else {
                         SlotType::Number
                     };
-                    Some(slot_for(field, ty, &format!("{key}.field"))?)
+                    Some(slot_for(field, ty, &format!("{key}.field"), input)?)
                 }
             };
             aggregates.push(AggSpec {
                 func: a.func,
                 slot,
                 name: a.name.clone(),
+                input,
             });
         }
+        let (accumulators, row_rule) = if window_join {
+            crate::window_join::compile(inputs.len(), &aggregates)
+        } else {
+            (aggregates.clone(), RowRule::default())
+        };
 
         let projection = if projected {
             let p = crate::projection::compile(
                 &query.select,
                 query.condition.as_deref(),
-                &mut slot_for,
+                &mut |field, ty, key| slot_for(field, ty, key, None),
             )?;
             for (field, ty) in &p.text {
                 if let Some(s) = slots.iter().find(|s| s.field == *field && s.ty != *ty) {
@@ -777,6 +932,8 @@ impl Plan {
             slots,
             filters,
             aggregates,
+            accumulators,
+            row_rule,
             string_constants,
             inputs,
             table: None,
@@ -787,17 +944,37 @@ impl Plan {
     /// The plan with its join table loaded: decoders then read the table's columns as
     /// fields of every event. Fails when the table was made for another `on` column.
     pub fn with_table(mut self, table: crate::join::StaticTable) -> Result<Plan, QueryError> {
-        match self.query.joins.first() {
-            Some(j) if j.on == table.on() => {
+        match self.static_join() {
+            Some((_, on)) if on == table.on() => {
                 self.table = Some(LoadedTable(std::sync::Arc::new(table)));
                 Ok(self)
             }
-            Some(j) => Err(invalid(
+            Some((_, on)) => Err(invalid(
                 "join[0].on",
-                format!("the table was indexed by `{}`, not `{}`", table.on(), j.on),
+                format!("the table was indexed by `{}`, not `{on}`", table.on()),
             )),
-            None => Err(invalid("join", "the query has no [[join]] for a table")),
+            None => Err(invalid(
+                "join",
+                "the query has no static [[join]] for a table",
+            )),
         }
+    }
+
+    /// The stream-static join's table file and `on` field, if the query has one.
+    pub fn static_join(&self) -> Option<(&str, &str)> {
+        match self.query.joins.first()? {
+            JoinQuery {
+                kind: JoinKind::Static,
+                table: Some(table),
+                on: Some(on),
+            } => Some((table, on)),
+            _ => None,
+        }
+    }
+
+    /// Whether the query joins its inputs per window and key (`[[join]] kind = "window"`).
+    pub fn is_window_join(&self) -> bool {
+        self.row_rule.is_join()
     }
 
     /// Starts a plan in Rust instead of TOML.
@@ -919,6 +1096,7 @@ impl PlanBuilder {
             func,
             field: field.map(String::from),
             name: name.into(),
+            input: None,
         });
         self
     }

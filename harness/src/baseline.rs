@@ -87,11 +87,15 @@ impl Loop<'_> {
         }
     }
 
+    /// Update mode: the changed row, if the (window, key) has one (core's row rule).
     fn push_update(&mut self, window: Window, key: KeyId, accs: &Accs, seq: u64) {
+        let Some(values) = self.plan.row_rule.values(accs) else {
+            return;
+        };
         self.rows.push(OutRow {
             window,
             key,
-            values: accs.finish(),
+            values,
             emit: Some(self.emit),
             trigger: Some(seq),
         });
@@ -113,7 +117,7 @@ impl Loop<'_> {
                 if set.is_late(e.time, gap, bound) {
                     late = true;
                 } else {
-                    let r = set.insert(e.time, gap, Accs::of(&plan.aggregates, e), |a, b| {
+                    let r = set.insert(e.time, gap, Accs::of(&plan.accumulators, e), |a, b| {
                         a.merge(b)
                     });
                     self.next_session_end = self.next_session_end.min(r.window.end);
@@ -143,8 +147,8 @@ impl Loop<'_> {
                     let accs = self.fixed[i]
                         .1
                         .entry(e.key)
-                        .or_insert_with(|| Accs::new(&plan.aggregates));
-                    accs.update(&plan.aggregates, e);
+                        .or_insert_with(|| Accs::new(&plan.accumulators));
+                    accs.update(&plan.accumulators, e);
                     if update {
                         changed.push((w, accs.clone()));
                     }
@@ -170,13 +174,10 @@ impl Loop<'_> {
             if append {
                 let mut keys: Vec<_> = keys.into_iter().collect();
                 keys.sort_unstable_by_key(|(k, _)| *k);
-                self.rows.extend(keys.into_iter().map(|(key, accs)| OutRow {
-                    window,
-                    key,
-                    values: accs.finish(),
-                    emit: None,
-                    trigger: None,
-                }));
+                self.rows.reserve(keys.len());
+                for (key, accs) in keys {
+                    self.rows.extend(final_row(self.plan, window, key, &accs));
+                }
             }
         }
         if is_closed(self.next_session_end, w) {
@@ -191,14 +192,9 @@ impl Loop<'_> {
             self.next_session_end = next;
             if append {
                 closed.sort_unstable_by_key(|(window, key, _)| (*window, *key));
-                self.rows
-                    .extend(closed.into_iter().map(|(window, key, accs)| OutRow {
-                        window,
-                        key,
-                        values: accs.finish(),
-                        emit: None,
-                        trigger: None,
-                    }));
+                for (window, key, accs) in closed {
+                    self.rows.extend(final_row(self.plan, window, key, &accs));
+                }
             }
         }
     }
@@ -219,16 +215,28 @@ impl Loop<'_> {
         }
         table.sort_unstable_by_key(|(w, k, _)| (*w, *k));
         let emit = Some(self.emit);
-        self.rows
-            .extend(table.into_iter().map(|(window, key, accs)| OutRow {
-                window,
-                key,
-                values: accs.finish(),
-                emit,
-                trigger: last_seq,
-            }));
+        for (window, key, accs) in table {
+            if let Some(row) = final_row(self.plan, window, key, &accs) {
+                self.rows.push(OutRow {
+                    emit,
+                    trigger: last_seq,
+                    ..row
+                });
+            }
+        }
         self.emit += 1;
     }
+}
+
+/// A row with no emit number yet, if the (window, key) has one (core's row rule).
+fn final_row(plan: &Plan, window: Window, key: KeyId, accs: &Accs) -> Option<OutRow> {
+    Some(OutRow {
+        window,
+        key,
+        values: plan.row_rule.values(accs)?,
+        emit: None,
+        trigger: None,
+    })
 }
 
 impl Loop<'_> {

@@ -1,4 +1,5 @@
-//! Golden cases: `harness/tests/golden/<case>/` holds `events.jsonl`, `query.toml`,
+//! Golden cases: `harness/tests/golden/<case>/` holds `events.jsonl` (or the files of
+//! the query's `[[input]]`s), `query.toml`,
 //! `args` (extra `streamlab run` flags, may be empty), `expected.jsonl` (the exact final
 //! rows) and optionally `expected.<label>.jsonl` / `expected.<engine>.jsonl` where an
 //! engine legitimately differs (late data), and `expected_summary.json` (a subset of
@@ -6,7 +7,7 @@
 
 use crate::cli::{Cli, Command};
 use crate::engines::EngineKind;
-use crate::input::decode_all;
+use crate::input::{decode_all, decode_inputs};
 use crate::runner::{parse_rows, run_decoded};
 use crate::sink::SharedBuffer;
 use anyhow::{bail, Context, Result};
@@ -14,7 +15,7 @@ use clap::Parser;
 use std::path::{Path, PathBuf};
 use streamlab_core::engine::RunOptions;
 use streamlab_core::row::final_rows;
-use streamlab_core::ResultRow;
+use streamlab_core::{Plan, ResultRow};
 
 /// The folder holding the cases.
 pub fn cases_dir() -> PathBuf {
@@ -63,8 +64,12 @@ pub fn check_case(dir: &Path, kind: EngineKind, label: &str, options: &RunOption
         .map(|s| s.to_string())
         .collect();
     argv.push(dir.join("query.toml").display().to_string());
-    argv.push("--input".into());
-    argv.push(dir.join("events.jsonl").display().to_string());
+    // A query naming its inputs (`[[input]]`, files in the case folder) reads those.
+    let named_inputs = !Plan::from_file(dir.join("query.toml"))?.inputs.is_empty();
+    if !named_inputs {
+        argv.push("--input".into());
+        argv.push(dir.join("events.jsonl").display().to_string());
+    }
     argv.extend(args_text.split_whitespace().map(String::from));
     let Command::Run(run) = Cli::try_parse_from(&argv)
         .with_context(|| format!("case {name}: bad args file"))?
@@ -74,14 +79,18 @@ pub fn check_case(dir: &Path, kind: EngineKind, label: &str, options: &RunOption
     };
     let options = merge(run.options()?, options);
     let plan = crate::tables::load_plan(&run.io.query)?;
-    let events = std::fs::read(dir.join("events.jsonl"))?;
-    let input = decode_all(
-        events.as_slice(),
-        &name,
-        &plan,
-        run.io.strict,
-        &mut std::io::sink(),
-    )?;
+    let input = if named_inputs {
+        decode_inputs(&plan, dir, run.io.strict, &mut std::io::sink())?
+    } else {
+        let events = std::fs::read(dir.join("events.jsonl"))?;
+        decode_all(
+            events.as_slice(),
+            &name,
+            &plan,
+            run.io.strict,
+            &mut std::io::sink(),
+        )?
+    };
     let buffer = SharedBuffer::default();
     let summary = run_decoded(
         kind,

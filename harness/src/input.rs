@@ -26,7 +26,8 @@ pub struct DecodedInput {
     pub decode_time: std::time::Duration,
     /// Source partitions the events come from (the query's named inputs; 1 for a file).
     pub partitions: streamlab_core::Part,
-    /// Lines dropped by the stream-static join (no table row): counted as filtered.
+    /// Lines dropped by the stream-static join (no table row) or by their input's own
+    /// filters (`[[input.filter]]`): counted as filtered.
     pub unmatched: u64,
     /// Part of `decode_time` spent restoring a checkpoint's dictionary (zero from the top).
     pub restore_time: std::time::Duration,
@@ -235,7 +236,7 @@ pub fn decode_inputs(
             };
             match decoded {
                 Ok(e) => events.push(e),
-                Err(Malformed::Unmatched { .. }) => unmatched += 1,
+                Err(Malformed::Unmatched { .. } | Malformed::OtherInput { .. }) => unmatched += 1,
                 Err(why) if strict => bail!(
                     "input `{}` ({}):{}: malformed line: {why} (stopped: --strict)",
                     input.name,

@@ -58,7 +58,7 @@ impl Oracle {
                         match current.as_mut() {
                             Some((w, accs)) if e.time < w.end => {
                                 w.end = w.end.max(e.time.saturating_add(gap));
-                                accs.update(&plan.aggregates, e);
+                                accs.update(&plan.accumulators, e);
                             }
                             _ => {
                                 if let Some((w, accs)) = current.take() {
@@ -68,7 +68,7 @@ impl Oracle {
                                     start: e.time,
                                     end: e.time.saturating_add(gap),
                                 };
-                                current = Some((w, Accs::of(&plan.aggregates, e)));
+                                current = Some((w, Accs::of(&plan.accumulators, e)));
                             }
                         }
                     }
@@ -82,21 +82,25 @@ impl Oracle {
                     spec.assign(e.time, |w| {
                         table
                             .entry((w, e.key))
-                            .or_insert_with(|| Accs::new(&plan.aggregates))
-                            .update(&plan.aggregates, e)
+                            .or_insert_with(|| Accs::new(&plan.accumulators))
+                            .update(&plan.accumulators, e)
                     });
                 }
             }
         }
         let emit = plan.mode.has_emit().then_some(0);
+        // A (window, key) makes a row as core's rule says (a window join: only where
+        // every input has an event).
         let rows = table
             .into_iter()
-            .map(|((window, key), accs)| OutRow {
-                window,
-                key,
-                values: accs.finish(),
-                emit,
-                trigger: last_seq,
+            .filter_map(|((window, key), accs)| {
+                Some(OutRow {
+                    window,
+                    key,
+                    values: plan.row_rule.values(&accs)?,
+                    emit,
+                    trigger: last_seq,
+                })
             })
             .collect();
         Ok((rows, filtered))

@@ -17,10 +17,13 @@ pub fn load_plan(query: &Path) -> Result<Plan> {
 
 /// Loads the join table of `plan`, if it has a join; `base` resolves a relative path.
 pub fn with_join_table(plan: Plan, base: &Path) -> Result<Plan> {
-    let Some(join) = plan.query.joins.first().cloned() else {
+    let Some((table, on)) = plan
+        .static_join()
+        .map(|(t, o)| (t.to_owned(), o.to_owned()))
+    else {
         return Ok(plan);
     };
-    let path = base.join(&join.table);
+    let path = base.join(&table);
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read the join table {}", path.display()))?;
     let (columns, rows) = if path
@@ -34,7 +37,7 @@ pub fn with_join_table(plan: Plan, base: &Path) -> Result<Plan> {
     .with_context(|| format!("join table {}", path.display()))?;
     indexed(
         plan,
-        &join.on,
+        &on,
         columns,
         rows,
         &format!("join table {}", path.display()),
@@ -57,7 +60,7 @@ fn indexed(
 /// table, which the seed alone determines (so a benchmark child makes the same table as
 /// `streamlab gen --campaigns` writes, without a file).
 pub fn with_generated_table(plan: Plan, gen: &crate::gen::GenConfig) -> Result<Plan> {
-    let Some(join) = plan.query.joins.first().cloned() else {
+    let Some(on) = plan.static_join().map(|(_, on)| on.to_owned()) else {
         return Ok(plan);
     };
     if gen.workload != crate::gen::Workload::Ysb {
@@ -68,13 +71,7 @@ pub fn with_generated_table(plan: Plan, gen: &crate::gen::GenConfig) -> Result<P
     let mut csv = Vec::new();
     crate::gen::write_campaigns(gen, &mut csv)?;
     let (columns, rows) = csv_rows(std::str::from_utf8(&csv)?)?;
-    indexed(
-        plan,
-        &join.on,
-        columns,
-        rows,
-        "the generated campaign table",
-    )
+    indexed(plan, &on, columns, rows, "the generated campaign table")
 }
 
 fn csv_cell(cell: &str) -> FieldValue {

@@ -155,6 +155,7 @@ impl<'p> Partition<'p> {
             mode: self.plan.mode,
             batch: params.id,
             last_seq: params.last_seq,
+            rule: &self.plan.row_rule,
         };
         let late_bound = if emission.drops_late() {
             params.late_bound
@@ -190,7 +191,7 @@ impl<'p> Partition<'p> {
         emission: &Emission,
         out: &mut PartOutput,
     ) {
-        let aggs = &self.plan.aggregates[..];
+        let aggs = &self.plan.accumulators[..];
         let mark = emission.mark();
         let track = emission.mode == OutputMode::Update;
         let filtered = !self.plan.filters.is_empty();
@@ -258,7 +259,7 @@ impl<'p> Partition<'p> {
         emission: &Emission,
         out: &mut PartOutput,
     ) {
-        let aggs = &self.plan.aggregates[..];
+        let aggs = &self.plan.accumulators[..];
         let mark = emission.mark();
         let track = emission.mode == OutputMode::Update;
         let mut merge = |a: &mut Entry, b: Entry| a.merge(b);
@@ -301,7 +302,7 @@ impl<'p> Partition<'p> {
             OutputMode::Update => {
                 for (w, key) in self.changed.drain(..) {
                     if let Some(entry) = self.fixed.get(w, key) {
-                        rows.push(emission.changed(w, key, entry));
+                        rows.extend(emission.changed(w, key, entry));
                     }
                 }
                 for key in self.changed_keys.drain(..) {
@@ -311,7 +312,7 @@ impl<'p> Partition<'p> {
                                 .sessions()
                                 .iter()
                                 .filter(|(_, en)| en.changed == mark)
-                                .map(|(w, en)| emission.changed(*w, key, en)),
+                                .filter_map(|(w, en)| emission.changed(*w, key, en)),
                         );
                     }
                 }
@@ -322,21 +323,23 @@ impl<'p> Partition<'p> {
                 self.fixed.close(close_at, |slot| {
                     let mut keys: Vec<(&KeyId, &Entry)> = slot.rows.iter().collect();
                     keys.sort_unstable_by_key(|(k, _)| **k);
+                    rows.reserve(keys.len()); // filter_map below gives no size hint
                     rows.extend(
                         keys.into_iter()
-                            .map(|(k, en)| emission.closed(slot.window, *k, en)),
+                            .filter_map(|(k, en)| emission.closed(slot.window, *k, en)),
                     );
                 });
                 self.sessions.close(close_at, |w, key, en| {
-                    rows.push(emission.closed(w, key, &en))
+                    rows.extend(emission.closed(w, key, &en))
                 });
             }
             OutputMode::Complete => {
                 for slot in self.fixed.windows() {
+                    rows.reserve(slot.rows.len());
                     rows.extend(
                         slot.rows
                             .iter()
-                            .map(|(k, en)| emission.table(slot.window, *k, en)),
+                            .filter_map(|(k, en)| emission.table(slot.window, *k, en)),
                     );
                 }
                 for (key, ks) in &self.sessions.keys {
@@ -344,7 +347,7 @@ impl<'p> Partition<'p> {
                         ks.set
                             .sessions()
                             .iter()
-                            .map(|(w, en)| emission.table(*w, *key, en)),
+                            .filter_map(|(w, en)| emission.table(*w, *key, en)),
                     );
                 }
             }

@@ -8,20 +8,24 @@
 //! | complete | the whole table | `Some(k)` | last event of batch k | kept, nothing late |
 
 use crate::state_store::Entry;
+use streamlab_core::query::RowRule;
 use streamlab_core::{KeyId, OutRow, OutputMode, Window};
 
-/// What one batch emits, for one output mode.
+/// What one batch emits, for one output mode. A (window, key) has a row only where the
+/// plan's [`RowRule`] gives it one (a window join: every input has an event there).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Emission {
+pub struct Emission<'p> {
     /// The plan's output mode.
     pub mode: OutputMode,
     /// The batch id (the `emit` of update and complete rows).
     pub batch: u64,
     /// Arrival `seq` of the last event of the run so far (complete mode's trigger).
     pub last_seq: Option<u64>,
+    /// The plan's rule for which (window, key)s make a row.
+    pub rule: &'p RowRule,
 }
 
-impl Emission {
+impl Emission<'_> {
     /// Whether closed windows are evicted from the state store (append, update).
     pub fn evicts(&self) -> bool {
         self.mode != OutputMode::Complete
@@ -40,37 +44,37 @@ impl Emission {
 
     /// Append: the final row of a window closed by this batch.
     #[inline]
-    pub fn closed(&self, window: Window, key: KeyId, entry: &Entry) -> OutRow {
-        OutRow {
+    pub fn closed(&self, window: Window, key: KeyId, entry: &Entry) -> Option<OutRow> {
+        Some(OutRow {
             window,
             key,
-            values: entry.accs.finish(),
+            values: self.rule.values(&entry.accs)?,
             emit: None,
             trigger: None,
-        }
+        })
     }
 
     /// Update: a row this batch changed, triggered by the last event that changed it.
     #[inline]
-    pub fn changed(&self, window: Window, key: KeyId, entry: &Entry) -> OutRow {
-        OutRow {
+    pub fn changed(&self, window: Window, key: KeyId, entry: &Entry) -> Option<OutRow> {
+        Some(OutRow {
             window,
             key,
-            values: entry.accs.finish(),
+            values: self.rule.values(&entry.accs)?,
             emit: Some(self.batch),
             trigger: Some(entry.trigger),
-        }
+        })
     }
 
     /// Complete: one row of the whole table, triggered by the batch's last event.
     #[inline]
-    pub fn table(&self, window: Window, key: KeyId, entry: &Entry) -> OutRow {
-        OutRow {
+    pub fn table(&self, window: Window, key: KeyId, entry: &Entry) -> Option<OutRow> {
+        Some(OutRow {
             window,
             key,
-            values: entry.accs.finish(),
+            values: self.rule.values(&entry.accs)?,
             emit: Some(self.batch),
             trigger: self.last_seq,
-        }
+        })
     }
 }

@@ -7,11 +7,14 @@
 //! and remembers where closed sessions ended); a min-heap of session ends says which keys
 //! can have a session to close, so a watermark step costs only the sessions it closes.
 //! Lateness, closing and window assignment are core's ([`streamlab_core::watermark`],
-//! [`WindowSpec::assign`]); this module only decides where the rows live.
+//! [`WindowSpec::assign`]), and so is which (window, key)s make a row (the plan's
+//! `RowRule`: a window join's only where every input has an event); this module only
+//! decides where the rows live.
 
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use streamlab_core::query::RowRule;
 use streamlab_core::watermark::{is_closed, is_late, MIN_WATERMARK};
 use streamlab_core::window::SessionSet;
 use streamlab_core::{Accs, Event, KeyId, OutRow, OutputMode, Plan, Window, WindowSpec};
@@ -47,7 +50,10 @@ pub struct WindowSnapshot {
 pub struct WindowState {
     window: WindowSpec,
     mode: OutputMode,
+    /// The accumulators of every (window, key) (the plan's `accumulators`).
     aggregates: Vec<streamlab_core::query::AggSpec>,
+    /// Which (window, key)s make a row, with which values (core's rule).
+    rule: RowRule,
     /// Open fixed windows, sorted by (end, start).
     fixed: Vec<FixedWindow>,
     /// Index into `fixed` of the window used last.
@@ -69,7 +75,8 @@ impl WindowState {
         WindowState {
             window: plan.window,
             mode: plan.mode,
-            aggregates: plan.aggregates.clone(),
+            aggregates: plan.accumulators.clone(),
+            rule: plan.row_rule.clone(),
             fixed: Vec::new(),
             last: 0,
             sessions: FxHashMap::default(),
@@ -214,7 +221,7 @@ impl WindowState {
                         .or_insert_with(|| Accs::new(aggregates));
                     accs.update(aggregates, e);
                     if update {
-                        out.push(update_row(w, e, accs));
+                        out.extend(update_row(&self.rule, w, e, accs));
                     }
                 });
                 late
@@ -244,7 +251,7 @@ impl WindowState {
             let accs = set
                 .get_mut(r.window)
                 .expect("the session was just inserted");
-            out.push(update_row(r.window, e, accs));
+            out.extend(update_row(&self.rule, r.window, e, accs));
         }
         false
     }
@@ -291,10 +298,12 @@ impl WindowState {
             for f in self.fixed.drain(..n) {
                 if append {
                     let start = out.len();
+                    let rule = &self.rule;
+                    out.reserve(f.rows.len()); // filter_map below gives no size hint
                     out.extend(
                         f.rows
                             .into_iter()
-                            .map(|(key, accs)| final_row(f.window, key, &accs)),
+                            .filter_map(|(key, accs)| final_row(rule, f.window, key, &accs)),
                     );
                     out[start..].sort_unstable_by_key(|r| r.key);
                 }
@@ -312,7 +321,7 @@ impl WindowState {
                 // closed session ended (see SessionSet::is_late).
                 set.close(watermark, |window, accs| {
                     if append {
-                        closed_sessions.push(final_row(window, key, &accs));
+                        closed_sessions.extend(final_row(&self.rule, window, key, &accs));
                     }
                 });
             }
@@ -325,45 +334,56 @@ impl WindowState {
     /// Complete mode: pushes the whole table (every window and key), numbered `emit`.
     pub fn table(&mut self, emit: u64, out: &mut Vec<OutRow>) {
         let start = out.len();
-        for f in &self.fixed {
-            out.extend(f.rows.iter().map(|(&key, accs)| OutRow {
+        let (rule, trigger) = (&self.rule, self.last_seq);
+        let table_row = |window, key, accs| {
+            final_row(rule, window, key, accs).map(|row| OutRow {
                 emit: Some(emit),
-                trigger: self.last_seq,
-                ..final_row(f.window, key, accs)
-            }));
+                trigger,
+                ..row
+            })
+        };
+        for f in &self.fixed {
+            out.reserve(f.rows.len());
+            out.extend(
+                f.rows
+                    .iter()
+                    .filter_map(|(&key, accs)| table_row(f.window, key, accs)),
+            );
         }
         for (&key, set) in &self.sessions {
-            out.extend(set.sessions().iter().map(|(window, accs)| OutRow {
-                emit: Some(emit),
-                trigger: self.last_seq,
-                ..final_row(*window, key, accs)
-            }));
+            out.extend(
+                set.sessions()
+                    .iter()
+                    .filter_map(|(window, accs)| table_row(*window, key, accs)),
+            );
         }
         out[start..].sort_unstable_by_key(|r| (r.window, r.key));
         self.stats.emissions += 1;
     }
 }
 
-/// An update-mode row: the record's arrival `seq` is both the emission point and the
-/// trigger (every record that changes a row is an emission point).
+/// An update-mode row, if the (window, key) has one: the record's arrival `seq` is both
+/// the emission point and the trigger (every record that changes a row is an emission
+/// point).
 #[inline]
-fn update_row(window: Window, e: &Event, accs: &Accs) -> OutRow {
-    OutRow {
+fn update_row(rule: &RowRule, window: Window, e: &Event, accs: &Accs) -> Option<OutRow> {
+    Some(OutRow {
         window,
         key: e.key,
-        values: accs.finish(),
+        values: rule.values(accs)?,
         emit: Some(e.seq),
         trigger: Some(e.seq),
-    }
+    })
 }
 
-/// A closed window's row (append mode: the harness derives its trigger from the input).
-fn final_row(window: Window, key: KeyId, accs: &Accs) -> OutRow {
-    OutRow {
+/// A closed window's row, if it has one (append mode: the harness derives its trigger
+/// from the input).
+fn final_row(rule: &RowRule, window: Window, key: KeyId, accs: &Accs) -> Option<OutRow> {
+    Some(OutRow {
         window,
         key,
-        values: accs.finish(),
+        values: rule.values(accs)?,
         emit: None,
         trigger: None,
-    }
+    })
 }
