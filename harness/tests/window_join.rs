@@ -103,6 +103,7 @@ fn decoded(plan: &Plan, items: &[Item]) -> DecodedInput {
         decode_time: std::time::Duration::ZERO,
         partitions: 2,
         unmatched: 0,
+        restore_time: std::time::Duration::ZERO,
     }
 }
 
