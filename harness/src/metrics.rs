@@ -178,27 +178,41 @@ impl LatencyRecorder {
     }
 }
 
-/// A sink that timestamps each emission for the [`LatencyRecorder`] and counts rows,
-/// optionally passing them on.
-pub struct MeasuringSink {
-    recorder: Arc<Mutex<LatencyRecorder>>,
+/// What measures emitted rows, given the moment they left the engine: the latency from
+/// arrival ([`LatencyRecorder`]) or from the window's end
+/// ([`crate::window_latency::WindowEndLatency`]).
+pub trait RecordsEmissions: Send {
+    /// Notes `rows`, emitted at `at`.
+    fn record_emission(&mut self, rows: &[OutRow], at: Instant);
+}
+
+impl RecordsEmissions for LatencyRecorder {
+    fn record_emission(&mut self, rows: &[OutRow], at: Instant) {
+        self.record(rows, at);
+    }
+}
+
+/// A sink that timestamps each emission for its recorder (by default the
+/// [`LatencyRecorder`]), optionally passing the rows on.
+pub struct MeasuringSink<R: RecordsEmissions = LatencyRecorder> {
+    recorder: Arc<Mutex<R>>,
     inner: Option<Box<dyn Sink>>,
 }
 
-impl MeasuringSink {
+impl<R: RecordsEmissions> MeasuringSink<R> {
     /// Measures rows, then hands them to `inner` (if any).
-    pub fn new(recorder: Arc<Mutex<LatencyRecorder>>, inner: Option<Box<dyn Sink>>) -> Self {
+    pub fn new(recorder: Arc<Mutex<R>>, inner: Option<Box<dyn Sink>>) -> Self {
         MeasuringSink { recorder, inner }
     }
 }
 
-impl Sink for MeasuringSink {
+impl<R: RecordsEmissions> Sink for MeasuringSink<R> {
     fn emit(&mut self, rows: &[OutRow]) -> Result<(), EngineError> {
         let at = Instant::now();
         self.recorder
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .record(rows, at);
+            .record_emission(rows, at);
         match &mut self.inner {
             Some(s) => s.emit(rows),
             None => Ok(()),

@@ -20,9 +20,8 @@
 
 use crate::replay::Schedule;
 use hdrhistogram::Histogram;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
-use streamlab_core::engine::{EngineError, Sink};
 use streamlab_core::{Event, OutRow};
 
 /// When the stream reaches each event time: the first event (in arrival order) at or past it.
@@ -120,36 +119,11 @@ impl WindowEndLatency {
 }
 
 /// A sink that timestamps each emission for a [`WindowEndLatency`], then passes the rows on.
-pub struct WindowEndSink {
-    latency: Arc<Mutex<WindowEndLatency>>,
-    inner: Option<Box<dyn Sink>>,
-}
+pub type WindowEndSink = crate::metrics::MeasuringSink<WindowEndLatency>;
 
-impl WindowEndSink {
-    /// Measures rows, then hands them to `inner` (if any).
-    pub fn new(latency: Arc<Mutex<WindowEndLatency>>, inner: Option<Box<dyn Sink>>) -> Self {
-        WindowEndSink { latency, inner }
-    }
-}
-
-impl Sink for WindowEndSink {
-    fn emit(&mut self, rows: &[OutRow]) -> Result<(), EngineError> {
-        let at = Instant::now();
-        self.latency
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .record(rows, at);
-        match &mut self.inner {
-            Some(s) => s.emit(rows),
-            None => Ok(()),
-        }
-    }
-
-    fn finish(&mut self) -> Result<(), EngineError> {
-        match &mut self.inner {
-            Some(s) => s.finish(),
-            None => Ok(()),
-        }
+impl crate::metrics::RecordsEmissions for WindowEndLatency {
+    fn record_emission(&mut self, rows: &[OutRow], at: Instant) {
+        self.record(rows, at);
     }
 }
 
