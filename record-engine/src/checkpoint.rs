@@ -87,8 +87,8 @@ pub struct Restored {
     /// The source's share.
     pub source: SourcePart,
     /// Every worker's state, by worker index; each taken by the worker of that index
-    /// when the run has as many workers (see [`Restored::take`]).
-    pub workers: Vec<std::sync::Mutex<Option<WindowSnapshot>>>,
+    /// when the run has as many workers (see [`Restored::take`]), else read by all.
+    pub workers: Vec<std::sync::RwLock<Option<WindowSnapshot>>>,
 }
 
 impl Restored {
@@ -101,17 +101,21 @@ impl Restored {
             return None;
         }
         self.workers[me]
-            .lock()
+            .write()
             .unwrap_or_else(|e| e.into_inner())
             .take()
     }
 
-    /// Every snapshot (for a run on another number of workers, where none is taken).
-    pub fn all(&self) -> Vec<WindowSnapshot> {
-        self.workers
+    /// Calls `f` with every snapshot, read in place (a run on another number of workers,
+    /// where none is taken: every worker reads them all at once, none copies them).
+    pub fn with_all<R>(&self, f: impl FnOnce(&[&WindowSnapshot]) -> R) -> R {
+        let guards: Vec<_> = self
+            .workers
             .iter()
-            .filter_map(|w| w.lock().unwrap_or_else(|e| e.into_inner()).clone())
-            .collect()
+            .map(|w| w.read().unwrap_or_else(|e| e.into_inner()))
+            .collect();
+        let all: Vec<&WindowSnapshot> = guards.iter().filter_map(|g| g.as_ref()).collect();
+        f(&all)
     }
 }
 
@@ -163,7 +167,7 @@ impl Coordinator {
                     workers: p
                         .workers
                         .into_iter()
-                        .map(|w| std::sync::Mutex::new(Some(w)))
+                        .map(|w| std::sync::RwLock::new(Some(w)))
                         .collect(),
                 }
             });

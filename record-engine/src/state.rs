@@ -123,7 +123,7 @@ impl WindowState {
     ) {
         match restored.take(me, peers) {
             Some(own) => self.adopt(own),
-            None => self.restore(&restored.all(), owns, me == 0),
+            None => restored.with_all(|all| self.restore(all.iter().copied(), owns, me == 0)),
         }
     }
 
