@@ -120,6 +120,14 @@ impl KeyTable {
         f(&keys)
     }
 
+    /// Runs `f` with read access to all keys and all interned strings (rows of a join
+    /// carry their string columns as [`StrId`]s; see [`crate::regular_join`]).
+    pub fn read_all<R>(&self, f: impl FnOnce(&[Box<[FieldValue]>], &[Box<str>]) -> R) -> R {
+        let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
+        let strings = self.strings.read().unwrap_or_else(|e| e.into_inner());
+        f(&keys, &strings)
+    }
+
     /// Number of distinct keys.
     pub fn len(&self) -> usize {
         self.keys.read().unwrap_or_else(|e| e.into_inner()).len()
@@ -329,7 +337,7 @@ impl Layout {
                             .iter()
                             .position(|n| **n == *slot.field)
                             .expect("an input's filter slots are in its layout");
-                        (at, *p, slot.ty)
+                        (at, p.clone(), slot.ty)
                     })
                     .collect()
             })
@@ -453,7 +461,14 @@ impl Decoder {
         Decoder {
             layouts,
             table: plan.table.as_ref().map(|t| t.0.clone()),
-            group_len: plan.group_by().len() + plan.projection.as_ref().map_or(0, |p| p.text.len()),
+            // Inputs of a regular join key their events by their `on` field, without a
+            // query-level group_by.
+            group_len: plan
+                .inputs
+                .iter()
+                .map(|i| i.group_by.len())
+                .fold(plan.group_by().len(), usize::max)
+                + plan.projection.as_ref().map_or(0, |p| p.text.len()),
             slot_len: plan.slots.len(),
             keys: FxHashMap::default(),
             key_table,

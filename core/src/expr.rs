@@ -251,7 +251,8 @@ pub fn compare(a: Num, op: CmpOp, b: Num) -> bool {
     };
     let Some(ord) = ord else { return false };
     match op {
-        CmpOp::Eq => ord == Equal,
+        // A condition never parses `in` (a filter's list); one value is equality.
+        CmpOp::Eq | CmpOp::In => ord == Equal,
         CmpOp::Ne => ord != Equal,
         CmpOp::Lt => ord == Less,
         CmpOp::Le => ord != Greater,

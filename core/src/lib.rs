@@ -27,6 +27,7 @@ pub mod expr;
 pub mod join;
 pub mod projection;
 pub mod query;
+pub mod regular_join;
 pub mod row;
 pub mod value;
 pub mod watermark;

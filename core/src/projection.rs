@@ -73,6 +73,9 @@ pub struct SelectQuery {
     /// Type of `field` (number when absent).
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub ty: Option<ColumnType>,
+    /// Regular join only: the `[[input]]` whose event the column is read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
 }
 
 /// Where a column's value comes from.
@@ -84,6 +87,9 @@ pub enum ColumnSource {
     Field(usize),
     /// A computed number.
     Computed(Expr),
+    /// A string or boolean field of a joined input, carried in the event's slot (a join
+    /// row's key is the join key, so its text travels as [`crate::value::StrId`]s).
+    TextSlot(usize, ColumnType),
 }
 
 /// One output column.
@@ -93,6 +99,8 @@ pub struct Column {
     pub name: String,
     /// Its value.
     pub source: ColumnSource,
+    /// Regular join: the input (0 or 1) whose event it is read from.
+    pub input: Option<crate::event::Part>,
 }
 
 /// A compiled projection: the columns in output order, the condition, and the text
@@ -110,6 +118,8 @@ pub struct Projection {
     numbers: Vec<ColumnSource>,
     /// Prefixes `"name":` (with a comma after the first), one per column.
     prefixes: Vec<Vec<u8>>,
+    /// A regular join's columns by input, for [`crate::regular_join`].
+    pub(crate) join: Option<crate::regular_join::JoinColumns>,
 }
 
 fn invalid(key: impl Into<String>, message: impl Into<String>) -> QueryError {
@@ -153,17 +163,51 @@ pub(crate) fn check_query(query: &crate::query::Query) -> Result<(), QueryError>
     Ok(())
 }
 
-/// Compiles the `[[select]]` entries and `where`; `slot_for(field, type, key)` gives a
-/// field its event slot (as filters and aggregates do).
+/// Compiles the `[[select]]` entries and `where`; `slot_for(field, type, key, input)`
+/// gives a field its event slot (as filters and aggregates do). `joined` names the two
+/// inputs of a regular join (empty otherwise): each column then names its input.
 pub(crate) fn compile(
     select: &[SelectQuery],
     condition: Option<&str>,
-    slot_for: &mut dyn FnMut(&str, SlotType, &str) -> Result<usize, QueryError>,
+    joined: &[&str],
+    slot_for: &mut dyn FnMut(
+        &str,
+        SlotType,
+        &str,
+        Option<crate::event::Part>,
+    ) -> Result<usize, QueryError>,
 ) -> Result<Projection, QueryError> {
     let mut columns: Vec<Column> = Vec::new();
     let mut text = Vec::new();
     for (i, s) in select.iter().enumerate() {
         let key = format!("select[{i}]");
+        let input = match (&s.input, joined.is_empty()) {
+            (None, true) => None,
+            (Some(_), true) => {
+                return Err(invalid(
+                    format!("{key}.input"),
+                    "only a regular join ([[join]] kind = \"regular\") reads columns of one input",
+                ))
+            }
+            (None, false) => {
+                return Err(invalid(
+                    format!("{key}.input"),
+                    format!(
+                        "a joined row has columns of two inputs: name the one this is read from ({})",
+                        joined.join(" or ")
+                    ),
+                ))
+            }
+            (Some(name), false) => match joined.iter().position(|n| n == name) {
+                Some(i) => Some(i as crate::event::Part),
+                None => {
+                    return Err(invalid(
+                        format!("{key}.input"),
+                        format!("no [[input]] is named `{name}`"),
+                    ))
+                }
+            },
+        };
         let (name, source) = match (&s.field, &s.expr) {
             (Some(_), Some(_)) => {
                 return Err(invalid(
@@ -184,7 +228,7 @@ pub(crate) fn compile(
                 let fkey = format!("{key}.field");
                 let source = match s.ty.unwrap_or_default() {
                     ColumnType::Number => {
-                        ColumnSource::Field(slot_for(field, SlotType::Number, &fkey)?)
+                        ColumnSource::Field(slot_for(field, SlotType::Number, &fkey, input)?)
                     }
                     ty => {
                         let slot = if ty == ColumnType::String {
@@ -192,8 +236,12 @@ pub(crate) fn compile(
                         } else {
                             SlotType::Bool
                         };
-                        text.push((field.clone(), slot));
-                        ColumnSource::Text(text.len() - 1)
+                        if input.is_some() {
+                            ColumnSource::TextSlot(slot_for(field, slot, &fkey, input)?, ty)
+                        } else {
+                            text.push((field.clone(), slot));
+                            ColumnSource::Text(text.len() - 1)
+                        }
                     }
                 };
                 (s.name.clone().unwrap_or_else(|| field.clone()), source)
@@ -210,7 +258,7 @@ pub(crate) fn compile(
                 })?;
                 let ekey = format!("{key}.expr");
                 let mut e = Expr::parse(text).map_err(|m| invalid(&ekey, m))?;
-                e.resolve(&mut |f| slot_for(f, SlotType::Number, &ekey))?;
+                e.resolve(&mut |f| slot_for(f, SlotType::Number, &ekey, input))?;
                 (name, ColumnSource::Computed(e))
             }
         };
@@ -223,13 +271,23 @@ pub(crate) fn compile(
                 format!("`{name}` names two columns"),
             ));
         }
-        columns.push(Column { name, source });
+        columns.push(Column {
+            name,
+            source,
+            input,
+        });
     }
     let condition = match condition {
         None => None,
+        Some(_) if !joined.is_empty() => {
+            return Err(invalid(
+                "where",
+                "a regular join filters each input with its [[input.filter]]s; a `where` over both is not supported",
+            ))
+        }
         Some(text) => {
             let mut c = Condition::parse(text).map_err(|m| invalid("where", m))?;
-            c.resolve(&mut |f| slot_for(f, SlotType::Number, "where"))?;
+            c.resolve(&mut |f| slot_for(f, SlotType::Number, "where", None))?;
             Some(c)
         }
     };
@@ -243,12 +301,14 @@ pub(crate) fn compile(
         .enumerate()
         .map(|(i, c)| crate::row::json_key(&c.name, i == 0))
         .collect();
+    let join = (!joined.is_empty()).then(|| crate::regular_join::JoinColumns::new(&columns));
     Ok(Projection {
         columns,
         condition,
         text,
         numbers,
         prefixes,
+        join,
     })
 }
 
@@ -280,7 +340,9 @@ impl Projection {
                         Scalar::Bool(_) | Scalar::Str(_) => Num::Null.to_agg(),
                     },
                     ColumnSource::Computed(x) => x.eval(&e.fields).to_agg(),
-                    ColumnSource::Text(_) => unreachable!("numbers holds no text column"),
+                    ColumnSource::Text(_) | ColumnSource::TextSlot(..) => {
+                        unreachable!("a projection without a join has its text in the key")
+                    }
                 })
                 .collect(),
             emit: None,
@@ -288,14 +350,19 @@ impl Projection {
         }
     }
 
-    /// Appends the row as a JSON object of the columns in order, and a newline.
-    pub fn write(&self, row: &OutRow, key: &[FieldValue], out: &mut Vec<u8>) {
+    /// Appends the row as a JSON object of the columns in order, and a newline; a joined
+    /// row's string columns are looked up in `strings`.
+    pub fn write(&self, row: &OutRow, key: &[FieldValue], strings: &[Box<str>], out: &mut Vec<u8>) {
         out.push(b'{');
         let mut values = row.values.iter();
         for (c, prefix) in self.columns.iter().zip(&self.prefixes) {
             out.extend_from_slice(prefix);
             match c.source {
                 ColumnSource::Text(k) => crate::row::write_field(&key[k], out),
+                ColumnSource::TextSlot(_, ty) => {
+                    let v = values.next().copied().unwrap_or(AggValue::Int(-1));
+                    crate::regular_join::write_text(v, ty, strings, out)
+                }
                 _ => values
                     .next()
                     .copied()
@@ -318,10 +385,10 @@ impl Projection {
             let v = obj.get(&c.name);
             match (&c.source, v) {
                 (
-                    ColumnSource::Text(_),
+                    ColumnSource::Text(_) | ColumnSource::TextSlot(..),
                     Some(v @ (serde_json::Value::String(_) | serde_json::Value::Bool(_))),
                 ) => group.push(FieldValue::from_json(v).expect("a string or boolean")),
-                (ColumnSource::Text(_), _) => {
+                (ColumnSource::Text(_) | ColumnSource::TextSlot(..), _) => {
                     return Err(format!(
                         "column `{}` missing or not a string or boolean",
                         c.name
@@ -347,7 +414,7 @@ impl Projection {
     /// (computed ones can be wrong; the others identify a row with the text columns).
     pub fn number_columns(&self) -> impl Iterator<Item = (&str, bool)> {
         self.columns.iter().filter_map(|c| match c.source {
-            ColumnSource::Text(_) => None,
+            ColumnSource::Text(_) | ColumnSource::TextSlot(..) => None,
             ColumnSource::Field(_) => Some((c.name.as_str(), false)),
             ColumnSource::Computed(_) => Some((c.name.as_str(), true)),
         })
@@ -413,7 +480,7 @@ where = "auction % 2 = 0"
         assert_eq!(row.trigger, Some(9));
         let mut out = Vec::new();
         d.key_table()
-            .with(row.key, |key| p.write(&row, key, &mut out));
+            .with(row.key, |key| p.write(&row, key, &[], &mut out));
         let line = String::from_utf8(out).unwrap();
         assert_eq!(
             line,

@@ -100,6 +100,8 @@ pub enum CmpOp {
     Gt,
     /// greater than or equal
     Ge,
+    /// equal to one of a list (`value = ["OR", "ID", "CA"]`, SQL's `IN`); filters only
+    In,
 }
 
 /// A constant in a query file: string, integer, float or boolean.
@@ -164,8 +166,18 @@ pub struct FilterQuery {
     pub field: String,
     /// Comparison.
     pub op: CmpOp,
-    /// Constant compared against.
-    pub value: Literal,
+    /// Constant compared against (a list for `in`).
+    pub value: FilterValue,
+}
+
+/// The right-hand side of a filter: one constant, or a list of them for `in`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FilterValue {
+    /// `value = ["OR", "ID", "CA"]`
+    List(Vec<Literal>),
+    /// `value = "view"`
+    One(Literal),
 }
 
 /// Aggregate functions.
@@ -227,6 +239,10 @@ pub struct InputQuery {
     /// `id` with auctions' `seller`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<String>>,
+    /// Regular join only: the field whose value must equal the other input's `on` field
+    /// (persons' `id`, auctions' `seller`); see [`crate::regular_join`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on: Option<String>,
     /// `[[input.filter]]`: only the lines of the file where all hold belong to the input
     /// (so two inputs can read the persons and the auctions of one NEXMark file).
     #[serde(default, rename = "filter", skip_serializing_if = "Vec::is_empty")]
@@ -242,14 +258,19 @@ pub enum JoinKind {
     /// The query's `[[input]]`s with each other, per window and key (stream-stream
     /// window join, see [`crate::window_join`]).
     Window,
+    /// Two `[[input]]`s on their `on` fields, without windows: every pair of events with
+    /// equal keys, whenever each arrived (Flink's regular join, Spark's stream-stream
+    /// inner join without a time bound; see [`crate::regular_join`]).
+    Regular,
 }
 
-/// `[[join]]`: enrich every event with a table's row (`static`), or join the inputs
-/// within each window (`window`).
+/// `[[join]]`: enrich every event with a table's row (`static`), join the inputs
+/// within each window (`window`), or pair their events on a key at any distance in time
+/// (`regular`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JoinQuery {
-    /// `static` or `window`.
+    /// `static`, `window` or `regular`.
     pub kind: JoinKind,
     /// Static: CSV (with a header line) or JSON Lines file; relative to the query file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -364,14 +385,17 @@ pub struct Slot {
 }
 
 /// A compiled filter: `fields[slot] op value`.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Predicate {
     /// Index into the event's fields.
     pub slot: usize,
     /// Comparison.
     pub op: CmpOp,
     /// Constant; strings are interned with ids `0..` in [`Plan::string_constants`] order.
+    /// For `in`, the list's first constant.
     pub value: Scalar,
+    /// For `in`: every constant of the list (empty otherwise).
+    pub one_of: std::sync::Arc<[Scalar]>,
 }
 
 impl Predicate {
@@ -387,6 +411,10 @@ impl Predicate {
             CmpOp::Le => matches!(field.cmp_numeric(self.value), Some(Less | Equal)),
             CmpOp::Gt => field.cmp_numeric(self.value) == Some(Greater),
             CmpOp::Ge => matches!(field.cmp_numeric(self.value), Some(Greater | Equal)),
+            CmpOp::In => self
+                .one_of
+                .iter()
+                .any(|v| field == *v || field.cmp_numeric(*v) == Some(Equal)),
         }
     }
 }
@@ -679,6 +707,13 @@ impl Plan {
                 }
                 false
             }
+            [j] if j.kind == JoinKind::Regular => {
+                crate::regular_join::check_query(&query, j)?;
+                for (spec, input) in inputs.iter_mut().zip(&query.inputs) {
+                    spec.group_by = vec![input.on.clone().expect("checked")];
+                }
+                false
+            }
             [j] => {
                 for (k, v) in [("table", &j.table), ("on", &j.on)] {
                     if v.is_some() {
@@ -698,6 +733,15 @@ impl Plan {
             }
             _ => return Err(invalid("join", "one [[join]] per query for now")),
         };
+        let regular_join = query.joins.first().is_some_and(|j| j.kind == JoinKind::Regular);
+        if !regular_join {
+            if let Some(i) = query.inputs.iter().position(|i| i.on.is_some()) {
+                return Err(invalid(
+                    format!("input[{i}].on"),
+                    "only a regular join ([[join]] kind = \"regular\") joins inputs on a field",
+                ));
+            }
+        }
         if inputs.len() > usize::from(crate::event::Part::MAX) {
             return Err(invalid("input", "too many inputs"));
         }
@@ -782,37 +826,78 @@ impl Plan {
                 if f.field.is_empty() {
                     return Err(invalid(format!("{key}.field"), "must not be empty"));
                 }
-                let ordered = !matches!(f.op, CmpOp::Eq | CmpOp::Ne);
-                let (ty, value) = match &f.value {
-                    Literal::Int(v) => (SlotType::Number, Scalar::Int(*v)),
-                    Literal::Float(v) => (SlotType::Number, Scalar::Float(*v)),
-                    Literal::Bool(v) if !ordered => (SlotType::Bool, Scalar::Bool(*v)),
-                    Literal::Str(v) if !ordered => {
-                        let id = match string_constants.iter().position(|s| s == v) {
-                            Some(id) => id,
-                            None => {
-                                string_constants.push(v.clone());
-                                string_constants.len() - 1
-                            }
-                        };
-                        (SlotType::String, Scalar::Str(id as u32))
-                    }
-                    _ => {
+                let ordered = !matches!(f.op, CmpOp::Eq | CmpOp::Ne | CmpOp::In);
+                let literals: &[Literal] = match (&f.value, f.op) {
+                    (FilterValue::List(list), CmpOp::In) if list.is_empty() => {
                         return Err(invalid(
-                            format!("{key}.op"),
-                            format!(
-                                "{:?} compares numbers only; use eq or ne for strings and booleans",
-                                f.op
-                            )
-                            .to_lowercase(),
+                            format!("{key}.value"),
+                            "`in` needs at least one value",
                         ))
                     }
+                    (FilterValue::List(list), CmpOp::In) => list,
+                    (FilterValue::One(_), CmpOp::In) => {
+                        return Err(invalid(
+                            format!("{key}.value"),
+                            "`in` takes a list of values, e.g. value = [\"OR\", \"ID\"]",
+                        ))
+                    }
+                    (FilterValue::List(_), op) => {
+                        return Err(invalid(
+                            format!("{key}.value"),
+                            format!("a list of values is for `in`; {op:?} compares with one")
+                                .to_lowercase(),
+                        ))
+                    }
+                    (FilterValue::One(one), _) => std::slice::from_ref(one),
                 };
+                let mut ty = None;
+                let mut values = Vec::with_capacity(literals.len());
+                for literal in literals {
+                    let (t, value) = match literal {
+                        Literal::Int(v) => (SlotType::Number, Scalar::Int(*v)),
+                        Literal::Float(v) => (SlotType::Number, Scalar::Float(*v)),
+                        Literal::Bool(v) if !ordered => (SlotType::Bool, Scalar::Bool(*v)),
+                        Literal::Str(v) if !ordered => {
+                            let id = match string_constants.iter().position(|s| s == v) {
+                                Some(id) => id,
+                                None => {
+                                    string_constants.push(v.clone());
+                                    string_constants.len() - 1
+                                }
+                            };
+                            (SlotType::String, Scalar::Str(id as u32))
+                        }
+                        _ => {
+                            return Err(invalid(
+                                format!("{key}.op"),
+                                format!(
+                                    "{:?} compares numbers only; use eq, ne or in for strings and booleans",
+                                    f.op
+                                )
+                                .to_lowercase(),
+                            ))
+                        }
+                    };
+                    if ty.is_some_and(|have| have != t) {
+                        return Err(invalid(
+                            format!("{key}.value"),
+                            "the values of one `in` list must all have one type",
+                        ));
+                    }
+                    ty = Some(t);
+                    values.push(value);
+                }
+                let ty = ty.expect("at least one value");
                 let slot = slot_for(&f.field, ty, &format!("{key}.field"), scope)?;
                 let predicate = Predicate {
                     slot,
                     op: f.op,
-                    value,
+                    value: values[0],
+                    one_of: if f.op == CmpOp::In {
+                        values.into()
+                    } else {
+                        std::sync::Arc::from([])
+                    },
                 };
                 match scope {
                     None => filters.push(predicate),
@@ -902,10 +987,16 @@ impl Plan {
         };
 
         let projection = if projected {
+            let joined: Vec<&str> = if regular_join {
+                inputs.iter().map(|i| i.name.as_str()).collect()
+            } else {
+                Vec::new()
+            };
             let p = crate::projection::compile(
                 &query.select,
                 query.condition.as_deref(),
-                &mut |field, ty, key| slot_for(field, ty, key, None),
+                &joined,
+                &mut |field, ty, key, input| slot_for(field, ty, key, input),
             )?;
             for (field, ty) in &p.text {
                 if let Some(s) = slots.iter().find(|s| s.field == *field && s.ty != *ty) {
@@ -1086,7 +1177,7 @@ impl PlanBuilder {
         self.filters.push(FilterQuery {
             field: field.into(),
             op,
-            value,
+            value: FilterValue::One(value),
         });
         self
     }

@@ -63,10 +63,11 @@ impl RowFormat {
         }
     }
 
-    /// Appends one row and a newline to `out`.
-    pub fn write(&self, row: &OutRow, key: &[FieldValue], out: &mut Vec<u8>) {
+    /// Appends one row and a newline to `out`; `strings` are the decoder's interned
+    /// strings (only the rows of a regular join refer to them).
+    pub fn write(&self, row: &OutRow, key: &[FieldValue], strings: &[Box<str>], out: &mut Vec<u8>) {
         if let Some(p) = &self.projection {
-            return p.write(row, key, out);
+            return p.write(row, key, strings, out);
         }
         out.extend_from_slice(b"{\"window_start\":");
         out.extend_from_slice(itoa::Buffer::new().format(row.window.start).as_bytes());
@@ -89,9 +90,9 @@ impl RowFormat {
 
     /// Appends many rows, looking keys up under one lock.
     pub fn write_all(&self, rows: &[OutRow], keys: &KeyTable, out: &mut Vec<u8>) {
-        keys.read(|table| {
+        keys.read_all(|table, strings| {
             for row in rows {
-                self.write(row, &table[row.key as usize], out);
+                self.write(row, &table[row.key as usize], strings, out);
             }
         })
     }
@@ -286,7 +287,7 @@ as = "mean"
             trigger: None,
         };
         let mut out = Vec::new();
-        RowFormat::new(&plan).write(&row, &[FieldValue::Str("a\"b".into())], &mut out);
+        RowFormat::new(&plan).write(&row, &[FieldValue::Str("a\"b".into())], &[], &mut out);
         let line = String::from_utf8(out).unwrap();
         assert_eq!(
             line,

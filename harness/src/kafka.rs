@@ -511,8 +511,9 @@ impl streamlab_core::Sink for KafkaSink {
         let fail = |e: anyhow::Error| streamlab_core::EngineError::Sink(format!("{e:#}"));
         for row in rows {
             self.buf.clear();
-            let key = self.keys.with(row.key, |k| {
-                self.format.write(row, k, &mut self.buf);
+            let key = self.keys.read_all(|keys, strings| {
+                let k = &keys[row.key as usize];
+                self.format.write(row, k, strings, &mut self.buf);
                 serde_json::to_vec(&k.iter().map(|v| v.to_json()).collect::<Vec<_>>())
                     .unwrap_or_default()
             });

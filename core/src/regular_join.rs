@@ -1,0 +1,382 @@
+//! The regular join: two `[[input]]`s paired on a key at any distance in time, one row
+//! per pair (NEXMark Q3; Flink SQL's regular join, Spark's stream-stream inner join
+//! without a watermark bound).
+//!
+//! ```toml
+//! [[join]]
+//! kind = "regular"
+//! [[input]]
+//! name = "persons"
+//! path = "nexmark.jsonl"
+//! on = "id"                         # equal to the other input's `on` value
+//! [[input]]
+//! name = "auctions"
+//! path = "nexmark.jsonl"
+//! on = "seller"
+//! [[select]]
+//! field = "name"
+//! type = "string"
+//! input = "persons"                 # every column names the input it is read from
+//! [[select]]
+//! field = "id"
+//! input = "auctions"
+//! ```
+//!
+//! # Semantics
+//! - The answer is the inner equi-join of everything both inputs ever sent: each pair of
+//!   events with equal `on` values (compared as JSON values of one type: `1` is neither
+//!   `"1"` nor `1.0`) gives exactly one row, however far apart in time they came.
+//! - A pair's row is final when the second of its two events arrives: the query has no
+//!   window and no watermark, so its output mode is append and nothing is ever late.
+//!   Its latency trigger ([`crate::OutRow::trigger`]) is that second event's `seq`.
+//! - Nothing is evicted: every kept event of both inputs stays in the state, as in Flink
+//!   without a state TTL and Spark without watermarks on the join. State grows with the
+//!   input; engines report its size.
+//! - Each input's `[[input.filter]]`s run before the join (NEXMark Q3's category and
+//!   states); the rows are compared with the oracle as a multiset.
+//!
+//! # Where it lives
+//! Which columns come from which input, a half-row per event ([`Half`]) and a pair's row
+//! ([`JoinColumns::pair`]) are here, as is the symmetric hash join the engines share
+//! ([`JoinState`]): an arriving event is joined with every earlier event of the other
+//! input under its key, then kept. The engines only decide when events reach it (one at
+//! a time, or a batch's worth per partition); the oracle pairs whole inputs by itself.
+
+use crate::event::{Event, KeyId};
+use crate::expr::Num;
+use crate::projection::{Column, ColumnSource, ColumnType};
+use crate::query::{JoinQuery, Query, QueryError};
+use crate::row::OutRow;
+use crate::value::{AggValue, Scalar};
+use crate::window::Window;
+use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
+
+fn invalid(key: impl Into<String>, message: impl Into<String>) -> QueryError {
+    QueryError::Invalid {
+        path: None,
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+/// Why a query's `[[join]] kind = "regular"` cannot run, or `None` when it can.
+pub(crate) fn check_query(query: &Query, join: &JoinQuery) -> Result<(), QueryError> {
+    for (k, v) in [("table", &join.table), ("on", &join.on)] {
+        if v.is_some() {
+            return Err(invalid(
+                format!("join[0].{k}"),
+                "not used by a regular join: each [[input]] names its own `on` field",
+            ));
+        }
+    }
+    if query.window.is_some() {
+        return Err(invalid(
+            "window",
+            "a regular join has no window: it emits one row per joined pair, with [[select]] columns (kind = \"window\" joins per window)",
+        ));
+    }
+    if query.inputs.len() != 2 {
+        return Err(invalid(
+            "join[0].kind",
+            format!(
+                "a regular join joins two [[input]]s; the query names {}",
+                query.inputs.len()
+            ),
+        ));
+    }
+    for (i, input) in query.inputs.iter().enumerate() {
+        match input.on.as_deref() {
+            None => {
+                return Err(invalid(
+                    format!("input[{i}].on"),
+                    "required for a regular join: the field matched with the other input's",
+                ))
+            }
+            Some("") => return Err(invalid(format!("input[{i}].on"), "must not be empty")),
+            Some(_) => {}
+        }
+        if input.group_by.is_some() {
+            return Err(invalid(
+                format!("input[{i}].group_by"),
+                "a regular join does not group; its inputs meet on `on`",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A regular join's columns by input: what each event contributes to its rows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JoinColumns {
+    /// Per input, the sources of its columns in column order.
+    sides: [Vec<ColumnSource>; 2],
+    /// The input of each column, in column order.
+    order: Vec<u8>,
+}
+
+/// What one event contributes to every row it joins into: its columns' values, computed
+/// once when it arrives (strings as their [`crate::value::StrId`]), with its arrival.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Half {
+    /// The event's arrival `seq`.
+    pub seq: u64,
+    /// Its event time.
+    pub time: i64,
+    /// Its columns' values, in column order.
+    pub values: SmallVec<[AggValue; 4]>,
+}
+
+impl JoinColumns {
+    pub(crate) fn new(columns: &[Column]) -> JoinColumns {
+        let mut sides: [Vec<ColumnSource>; 2] = Default::default();
+        let mut order = Vec::with_capacity(columns.len());
+        for c in columns {
+            let side = usize::from(c.input.expect("every column of a join names its input"));
+            sides[side].push(c.source.clone());
+            order.push(side as u8);
+        }
+        JoinColumns { sides, order }
+    }
+
+    /// The event's half-row (the event is of input `e.part`, 0 or 1).
+    #[inline]
+    pub fn half(&self, e: &Event) -> Half {
+        let values = self.sides[usize::from(e.part.min(1))]
+            .iter()
+            .map(|c| match c {
+                ColumnSource::Field(slot) => match e.fields[*slot] {
+                    Scalar::Int(i) => AggValue::Int(i),
+                    Scalar::Float(f) => AggValue::Float(f),
+                    Scalar::Bool(_) | Scalar::Str(_) => Num::Null.to_agg(),
+                },
+                ColumnSource::Computed(x) => x.eval(&e.fields).to_agg(),
+                ColumnSource::TextSlot(slot, _) => match e.fields[*slot] {
+                    Scalar::Str(id) => AggValue::Int(i64::from(id)),
+                    Scalar::Bool(b) => AggValue::Int(i64::from(b)),
+                    Scalar::Int(_) | Scalar::Float(_) => AggValue::Int(-1),
+                },
+                ColumnSource::Text(_) => unreachable!("a join's text columns are slots"),
+            })
+            .collect();
+        Half {
+            seq: e.seq,
+            time: e.time,
+            values,
+        }
+    }
+
+    /// The row of a pair: `first` from input 0, `second` from input 1, under `key`. It
+    /// is final at the later of the two (its trigger and its instant).
+    #[inline]
+    pub fn pair(&self, first: &Half, second: &Half, key: KeyId) -> OutRow {
+        let (mut a, mut b) = (first.values.iter(), second.values.iter());
+        let values = self
+            .order
+            .iter()
+            .map(|side| {
+                let v = if *side == 0 { a.next() } else { b.next() };
+                *v.expect("a half has a value per column of its input")
+            })
+            .collect();
+        let later = if first.seq > second.seq { first } else { second };
+        OutRow {
+            window: Window {
+                start: later.time,
+                end: later.time,
+            },
+            key,
+            values,
+            emit: None,
+            trigger: Some(later.seq),
+        }
+    }
+}
+
+/// Prints a joined row's string or boolean column from its value ([`Half`]'s encoding).
+pub(crate) fn write_text(v: AggValue, ty: ColumnType, strings: &[Box<str>], out: &mut Vec<u8>) {
+    match (ty, v) {
+        (ColumnType::Bool, AggValue::Int(b)) => {
+            out.extend_from_slice(if b != 0 { b"true" } else { b"false" })
+        }
+        (_, AggValue::Int(id)) if id >= 0 && (id as usize) < strings.len() => {
+            serde_json::to_writer(&mut *out, &*strings[id as usize])
+                .expect("writing to a Vec cannot fail")
+        }
+        _ => out.extend_from_slice(b"null"),
+    }
+}
+
+/// Both inputs' events so far, by key: the state of a symmetric hash join. Nothing is
+/// ever removed (see the module's semantics).
+#[derive(Debug, Default)]
+pub struct JoinState {
+    by_key: FxHashMap<KeyId, [Vec<Half>; 2]>,
+    kept: [u64; 2],
+}
+
+impl JoinState {
+    /// Joins `e` with every event of the other input kept under its key, appending one
+    /// row per pair to `rows` (in the other events' arrival order), then keeps `e`.
+    #[inline]
+    pub fn arrive(&mut self, join: &JoinColumns, e: &Event, rows: &mut Vec<OutRow>) {
+        let side = usize::from(e.part.min(1));
+        let half = join.half(e);
+        let halves = self.by_key.entry(e.key).or_default();
+        for other in &halves[1 - side] {
+            rows.push(if side == 0 {
+                join.pair(&half, other, e.key)
+            } else {
+                join.pair(other, &half, e.key)
+            });
+        }
+        halves[side].push(half);
+        self.kept[side] += 1;
+    }
+
+    /// Events kept, per input.
+    pub fn kept(&self) -> [u64; 2] {
+        self.kept
+    }
+
+    /// Distinct keys in the state.
+    pub fn keys(&self) -> usize {
+        self.by_key.len()
+    }
+}
+
+impl crate::projection::Projection {
+    /// A regular join's columns by input, when the query is one.
+    pub fn join(&self) -> Option<&JoinColumns> {
+        self.join.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Decoder;
+    use crate::query::Plan;
+
+    const Q: &str = r#"
+[[join]]
+kind = "regular"
+
+[[input]]
+name = "persons"
+path = "x.jsonl"
+on = "id"
+[[input.filter]]
+field = "kind"
+op = "eq"
+value = "person"
+[[input.filter]]
+field = "state"
+op = "in"
+value = ["OR", "ID", "CA"]
+
+[[input]]
+name = "auctions"
+path = "x.jsonl"
+on = "seller"
+[[input.filter]]
+field = "kind"
+op = "eq"
+value = "auction"
+
+[[select]]
+field = "name"
+type = "string"
+input = "persons"
+[[select]]
+field = "id"
+input = "auctions"
+as = "auction"
+[[select]]
+as = "double_reserve"
+expr = "reserve * 2"
+input = "auctions"
+[[select]]
+field = "state"
+type = "string"
+input = "persons"
+"#;
+
+    fn decode(d: &mut Decoder, line: &str, seq: u64) -> Vec<Event> {
+        // A shared file: each line is offered to both inputs; at most one keeps it.
+        (0..2)
+            .filter_map(|i| d.decode_input(i, line, seq).ok())
+            .collect()
+    }
+
+    #[test]
+    fn pairs_are_joined_in_either_order_and_printed_with_their_strings() {
+        let plan = Plan::from_toml(Q).unwrap();
+        let p = plan.projection.as_ref().unwrap();
+        let join = p.join().unwrap();
+        let mut d = Decoder::new(&plan);
+        let lines = [
+            r#"{"kind":"auction","id":7,"seller":1,"reserve":5}"#,
+            r#"{"kind":"person","id":1,"name":"Ann \"A\"","state":"OR"}"#,
+            r#"{"kind":"person","id":2,"name":"Bo","state":"WA"}"#,
+            r#"{"kind":"auction","id":8,"seller":1,"reserve":6}"#,
+            r#"{"kind":"auction","id":9,"seller":2,"reserve":6}"#,
+        ];
+        let mut state = JoinState::default();
+        let mut rows = Vec::new();
+        for (seq, line) in lines.iter().enumerate() {
+            for e in decode(&mut d, line, seq as u64) {
+                state.arrive(join, &e, &mut rows);
+            }
+        }
+        // Bo is in WA: filtered out by his input, so auction 9 has no partner.
+        assert_eq!(state.kept(), [1, 3]);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].trigger, Some(1), "the person arrived second");
+        assert_eq!(rows[1].trigger, Some(3));
+        let mut out = Vec::new();
+        d.key_table().read_all(|keys, strings| {
+            for r in &rows {
+                p.write(r, &keys[r.key as usize], strings, &mut out);
+            }
+        });
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "{\"name\":\"Ann \\\"A\\\"\",\"auction\":7,\"double_reserve\":10,\"state\":\"OR\"}\n\
+             {\"name\":\"Ann \\\"A\\\"\",\"auction\":8,\"double_reserve\":12,\"state\":\"OR\"}\n"
+        );
+        let back = crate::row::ResultRow::parse(text.lines().next().unwrap(), &plan).unwrap();
+        assert_eq!(back.group.len(), 2);
+        assert_eq!(back.values, vec![AggValue::Int(7), AggValue::Int(10)]);
+    }
+
+    #[test]
+    fn bad_regular_joins_name_the_key() {
+        let err = |q: &str| Plan::from_toml(q).unwrap_err().to_string();
+        let e = err(&Q.replace("on = \"seller\"", ""));
+        assert!(e.contains("input[1].on"), "{e}");
+        let e = err(&Q.replacen("input = \"persons\"", "", 1));
+        assert!(e.contains("select[0].input") && e.contains("persons or auctions"), "{e}");
+        let e = err(&Q.replacen("input = \"persons\"", "input = \"bids\"", 1));
+        assert!(e.contains("`bids`"), "{e}");
+        let e = err(&Q.replace("value = [\"OR\", \"ID\", \"CA\"]", "value = \"OR\""));
+        assert!(e.contains("input[0].filter[1].value"), "{e}");
+        let e = err(&Q.replace("value = [\"OR\", \"ID\", \"CA\"]", "value = [\"OR\", 3]"));
+        assert!(e.contains("one type"), "{e}");
+        let e = err(&Q.replace("op = \"in\"", "op = \"eq\""));
+        assert!(e.contains("a list of values is for `in`"), "{e}");
+        let e = err(&Q.replace("kind = \"regular\"", "kind = \"window\""));
+        assert!(e.contains("input[0].on"), "{e}");
+        let e = err(&format!("where = \"id > 1\"\n{Q}"));
+        assert!(e.contains("`where`"), "{e}");
+        let e = err(&Q.replace("kind = \"regular\"", "kind = \"regular\"\non = \"id\""));
+        assert!(e.contains("join[0].on"), "{e}");
+    }
+
+    #[test]
+    fn round_trips_through_toml() {
+        let plan = Plan::from_toml(Q).unwrap();
+        assert_eq!(Plan::from_toml(&plan.to_toml()).unwrap(), plan);
+    }
+}
