@@ -18,6 +18,29 @@ impl Oracle {
     /// The exact final rows for `events` (already decoded), sorted by window then key id.
     /// Events removed by the plan's filters are skipped; the count of those is returned.
     pub fn answer(plan: &Plan, events: &[Event]) -> Result<(Vec<OutRow>, u64), EngineError> {
+        if let Some(join) = plan.projection.as_ref().and_then(|p| p.join()) {
+            // A regular join: all of each input, grouped by key, then every pair of each
+            // key (not the engines' probe-as-they-arrive state).
+            let p = plan.projection.as_ref().expect("a join is a projection");
+            let mut by_key: BTreeMap<KeyId, [Vec<&Event>; 2]> = BTreeMap::new();
+            let mut filtered = 0u64;
+            for e in events {
+                if p.keeps(&plan.filters, e) {
+                    by_key.entry(e.key).or_default()[usize::from(e.part.min(1))].push(e);
+                } else {
+                    filtered += 1;
+                }
+            }
+            let mut rows = Vec::new();
+            for (key, [first, second]) in &by_key {
+                for a in first {
+                    for b in second {
+                        rows.push(join.pair(&join.half(a), &join.half(b), *key));
+                    }
+                }
+            }
+            return Ok((rows, filtered));
+        }
         if let Some(p) = &plan.projection {
             // No window: every kept event is a row of its own, in arrival order.
             let rows: Vec<OutRow> = events

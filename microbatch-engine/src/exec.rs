@@ -70,6 +70,8 @@ pub struct Partition<'p> {
     changed: Vec<(Window, KeyId)>,
     /// Update mode, sessions: keys with a session changed in the current batch.
     changed_keys: Vec<KeyId>,
+    /// A regular join: every event so far of the keys this partition owns.
+    join: streamlab_core::regular_join::JoinState,
 }
 
 impl<'p> Partition<'p> {
@@ -83,6 +85,7 @@ impl<'p> Partition<'p> {
             sessions: SessionStore::default(),
             changed: Vec::new(),
             changed_keys: Vec::new(),
+            join: Default::default(),
         }
     }
 
@@ -149,6 +152,10 @@ impl<'p> Partition<'p> {
     /// Runs one batch over this partition's share of `events`.
     pub fn run(&mut self, params: &BatchParams, events: &[Event]) -> PartOutput {
         if let Some(p) = &self.plan.projection {
+            if let Some(columns) = p.join() {
+                let (me, n) = (self.me, self.n);
+                return crate::projection::join(self.plan, columns, &mut self.join, me, n, events);
+            }
             return crate::projection::project(self.plan, p, self.me, self.n, events);
         }
         let emission = Emission {

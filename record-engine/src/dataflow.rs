@@ -5,6 +5,7 @@
 //! its inputs at once (else the frontier would never move) and only steps the dataflow.
 
 use crate::checkpoint::{Coordinator, Restored};
+use crate::operators::join::RegularJoin;
 use crate::operators::project::Project;
 use crate::operators::sink::{EmitRows, SharedSink, SinkState};
 use crate::operators::source::CheckpointSchedule;
@@ -261,6 +262,15 @@ fn worker_main(worker: &mut Worker, config: &Config, plan: &Plan, shared: &Share
     let local_workers = config.workers;
     worker.dataflow::<Stamp, _, _>(|scope| {
         let control = scope.input_from(&mut inputs.control);
+        if let Some(columns) = plan.projection.as_ref().and_then(|p| p.join()) {
+            // No window: pair the inputs' records by key as they come.
+            scope
+                .input_from(&mut inputs.events)
+                .regular_join(columns)
+                .probe_with(&probe)
+                .emit_rows(sink, local_workers);
+            return;
+        }
         if let Some(p) = &plan.projection {
             // No window, no state: map every record to its row (control is not needed).
             scope
