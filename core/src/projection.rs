@@ -189,15 +189,13 @@ pub(crate) fn compile(
                     "only a regular join ([[join]] kind = \"regular\") reads columns of one input",
                 ))
             }
-            (None, false) => {
-                return Err(invalid(
-                    format!("{key}.input"),
-                    format!(
-                        "a joined row has columns of two inputs: name the one this is read from ({})",
-                        joined.join(" or ")
-                    ),
-                ))
-            }
+            (None, false) => return Err(invalid(
+                format!("{key}.input"),
+                format!(
+                    "a joined row has columns of two inputs: name the one this is read from ({})",
+                    joined.join(" or ")
+                ),
+            )),
             (Some(name), false) => match joined.iter().position(|n| n == name) {
                 Some(i) => Some(i as crate::event::Part),
                 None => {

@@ -733,7 +733,10 @@ impl Plan {
             }
             _ => return Err(invalid("join", "one [[join]] per query for now")),
         };
-        let regular_join = query.joins.first().is_some_and(|j| j.kind == JoinKind::Regular);
+        let regular_join = query
+            .joins
+            .first()
+            .is_some_and(|j| j.kind == JoinKind::Regular);
         if !regular_join {
             if let Some(i) = query.inputs.iter().position(|i| i.on.is_some()) {
                 return Err(invalid(

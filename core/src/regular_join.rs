@@ -179,7 +179,11 @@ impl JoinColumns {
                 *v.expect("a half has a value per column of its input")
             })
             .collect();
-        let later = if first.seq > second.seq { first } else { second };
+        let later = if first.seq > second.seq {
+            first
+        } else {
+            second
+        };
         OutRow {
             window: Window {
                 start: later.time,
@@ -357,7 +361,10 @@ input = "persons"
         let e = err(&Q.replace("on = \"seller\"", ""));
         assert!(e.contains("input[1].on"), "{e}");
         let e = err(&Q.replacen("input = \"persons\"", "", 1));
-        assert!(e.contains("select[0].input") && e.contains("persons or auctions"), "{e}");
+        assert!(
+            e.contains("select[0].input") && e.contains("persons or auctions"),
+            "{e}"
+        );
         let e = err(&Q.replacen("input = \"persons\"", "input = \"bids\"", 1));
         assert!(e.contains("`bids`"), "{e}");
         let e = err(&Q.replace("value = [\"OR\", \"ID\", \"CA\"]", "value = \"OR\""));
