@@ -5,7 +5,7 @@
 
 use crate::engines::EngineKind;
 use crate::gen::{generate_to_vec, GenConfig};
-use crate::input::decode_all;
+use crate::input::decode_generated;
 use crate::metrics::{hgrm, AppendTriggers, LatencyRecorder, MeasuringSink, Percentiles, Usage};
 use crate::replay::{Profile, Rate, Replay};
 use anyhow::{bail, Context, Result};
@@ -138,13 +138,7 @@ pub fn run_one(spec: &RunSpec) -> Result<RunMetrics> {
     let engine = spec.kind()?.build();
     engine.check_options(&options)?;
     let (bytes, _) = generate_to_vec(&spec.gen)?;
-    let input = decode_all(
-        bytes.as_slice(),
-        "<generated>",
-        &plan,
-        false,
-        &mut std::io::sink(),
-    )?;
+    let input = decode_generated(bytes.as_slice(), &plan, false, &mut std::io::sink())?;
     drop(bytes);
     let profile: Profile = spec.profile.parse().map_err(anyhow::Error::msg)?;
     let rate = spec.rate.map(Rate::PerSecond).unwrap_or(Rate::Max);
