@@ -188,14 +188,27 @@ pub fn decode_inputs(
     report: &mut dyn Write,
 ) -> Result<DecodedInput> {
     let started = std::time::Instant::now();
-    let mut texts = Vec::new();
+    // Inputs reading one file (NEXMark's persons and auctions) share one copy of it.
+    let mut files: Vec<(std::path::PathBuf, Vec<u8>)> = Vec::new();
+    let mut which = Vec::new();
     for input in &plan.inputs {
         let path = base.join(&input.path);
-        let text = std::fs::read(&path)
-            .with_context(|| format!("cannot read input `{}` ({})", input.name, path.display()))?;
-        texts.push((format!("input `{}` ({})", input.name, path.display()), text));
+        let at = match files.iter().position(|(p, _)| *p == path) {
+            Some(at) => at,
+            None => {
+                let text = std::fs::read(&path).with_context(|| {
+                    format!("cannot read input `{}` ({})", input.name, path.display())
+                })?;
+                files.push((path.clone(), text));
+                files.len() - 1
+            }
+        };
+        which.push((format!("input `{}` ({})", input.name, path.display()), at));
     }
-    let texts: Vec<(String, &[u8])> = texts.iter().map(|(n, t)| (n.clone(), &t[..])).collect();
+    let texts: Vec<(String, &[u8])> = which
+        .into_iter()
+        .map(|(name, at)| (name, &files[at].1[..]))
+        .collect();
     merge_inputs(plan, &texts, strict, report, started)
 }
 
@@ -233,11 +246,9 @@ fn merge_inputs(
     for (name, text) in texts {
         let mut lines = Vec::new();
         let mut start = 0;
-        for (i, &b) in text.iter().enumerate() {
-            if b == b'\n' {
-                lines.push((start, i));
-                start = i + 1;
-            }
+        for i in memchr::memchr_iter(b'\n', text) {
+            lines.push((start, i));
+            start = i + 1;
         }
         if start < text.len() {
             lines.push((start, text.len())); // a last line without a newline
