@@ -17,6 +17,8 @@
 //! - [`row`]: result rows: emitted, printed, read back, reduced to the final answer.
 //! - [`join`], [`window_join`]: the stream-static join's table; the window join's
 //!   [`window_join::RowRule`], which decides the rows of every (window, key).
+//! - [`regular_join`]: the unwindowed join of two inputs (NEXMark Q3): a row per pair,
+//!   and the symmetric hash join state every engine runs it with.
 //! - [`engine`]: the [`engine::Engine`] trait, sources, sinks, options and run summary.
 
 pub mod aggregate;

@@ -16,7 +16,8 @@
 //! - [`pool`]: batch execution across `--workers` partitions on threads.
 //! - [`exec`]: what one partition does with one batch (filter, lateness, assignment,
 //!   aggregation, closing).
-//! - [`projection`]: a query without windows: one row per event, per batch.
+//! - [`projection`]: a query without windows: one row per event, per batch; a regular
+//!   join's pairs, per partition and batch.
 //! - [`state_store`]: per-partition keyed state: fixed windows by end, sessions by key.
 //! - [`output`]: which rows a batch emits in each output mode, with `emit` = batch id.
 //! - [`batch_log`]: the per-batch log (id, offsets, rows, duration, watermarks).

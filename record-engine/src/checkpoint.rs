@@ -95,7 +95,7 @@ impl Restored {
     /// Worker `me`'s own snapshot, moved out, when the run has as many workers as the
     /// one that wrote it: worker `me` then owns exactly the keys worker `me` had, and
     /// takes its state over without copying a row. `None`: the worker count changed, and
-    /// every worker picks its keys from all snapshots ([`Restored::all`]).
+    /// every worker picks its keys from all snapshots ([`Restored::with_all`]).
     pub fn take(&self, me: usize, peers: usize) -> Option<WindowSnapshot> {
         if self.workers.len() != peers {
             return None;

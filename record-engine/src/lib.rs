@@ -20,6 +20,8 @@
 //!   watermark every `--watermark-interval` records, bounds the records in flight.
 //! - [`operators::window`]: the keyed window operator; closes windows at the frontier.
 //! - [`operators::project`]: a query without windows: one row per record, no state.
+//! - [`operators::join`]: a regular join: records keyed by the join key, each paired at
+//!   once with the other input's records kept under it.
 //! - [`state`]: one worker's window state (fixed windows by end, sessions by key).
 //! - [`operators::sink`]: rows to the harness's sink in process 0; the counts.
 //! - [`checkpoint`]: epoch-aligned snapshots, two-phase commit with the sink, restore.
