@@ -163,6 +163,11 @@ pub(crate) fn check_query(query: &crate::query::Query) -> Result<(), QueryError>
     Ok(())
 }
 
+/// Gives a field read from `input`'s events (`None`: every event) its slot in events:
+/// `(field, type, query key for errors, input)`.
+pub(crate) type SlotFor<'a> =
+    dyn FnMut(&str, SlotType, &str, Option<crate::event::Part>) -> Result<usize, QueryError> + 'a;
+
 /// Compiles the `[[select]]` entries and `where`; `slot_for(field, type, key, input)`
 /// gives a field its event slot (as filters and aggregates do). `joined` names the two
 /// inputs of a regular join (empty otherwise): each column then names its input.
@@ -170,42 +175,38 @@ pub(crate) fn compile(
     select: &[SelectQuery],
     condition: Option<&str>,
     joined: &[&str],
-    slot_for: &mut dyn FnMut(
-        &str,
-        SlotType,
-        &str,
-        Option<crate::event::Part>,
-    ) -> Result<usize, QueryError>,
+    slot_for: &mut SlotFor<'_>,
 ) -> Result<Projection, QueryError> {
     let mut columns: Vec<Column> = Vec::new();
     let mut text = Vec::new();
     for (i, s) in select.iter().enumerate() {
         let key = format!("select[{i}]");
-        let input = match (&s.input, joined.is_empty()) {
-            (None, true) => None,
-            (Some(_), true) => {
-                return Err(invalid(
+        let input =
+            match (&s.input, joined.is_empty()) {
+                (None, true) => None,
+                (Some(_), true) => return Err(invalid(
                     format!("{key}.input"),
                     "only a regular join ([[join]] kind = \"regular\") reads columns of one input",
-                ))
-            }
-            (None, false) => return Err(invalid(
-                format!("{key}.input"),
-                format!(
+                )),
+                (None, false) => {
+                    return Err(invalid(
+                        format!("{key}.input"),
+                        format!(
                     "a joined row has columns of two inputs: name the one this is read from ({})",
                     joined.join(" or ")
                 ),
-            )),
-            (Some(name), false) => match joined.iter().position(|n| n == name) {
-                Some(i) => Some(i as crate::event::Part),
-                None => {
-                    return Err(invalid(
-                        format!("{key}.input"),
-                        format!("no [[input]] is named `{name}`"),
                     ))
                 }
-            },
-        };
+                (Some(name), false) => match joined.iter().position(|n| n == name) {
+                    Some(i) => Some(i as crate::event::Part),
+                    None => {
+                        return Err(invalid(
+                            format!("{key}.input"),
+                            format!("no [[input]] is named `{name}`"),
+                        ))
+                    }
+                },
+            };
         let (name, source) = match (&s.field, &s.expr) {
             (Some(_), Some(_)) => {
                 return Err(invalid(

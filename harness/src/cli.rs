@@ -62,10 +62,10 @@ pub struct BenchArgs {
     /// Workload generated as input.
     #[arg(long, short, value_enum, default_value = "clicks")]
     pub workload: Workload,
-    /// NEXMark only: generate just the person, auction or bid lines (a query reads one
-    /// kind; the others would be malformed lines for it).
-    #[arg(long, value_enum)]
-    pub kind: Option<NexmarkKind>,
+    /// NEXMark only: generate just the person, auction or bid lines, or several kinds
+    /// comma separated (the lines of the other kinds lack a query's fields).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub kind: Vec<NexmarkKind>,
     /// Events per run.
     #[arg(long, short = 'n', default_value_t = 10_000_000)]
     pub events: u64,
@@ -376,9 +376,9 @@ pub struct GenArgs {
     #[arg(long, default_value_t = 0.0)]
     pub malformed: f64,
     /// NEXMark only: write just the person, auction or bid lines of the --events-line
-    /// stream (a query reads one kind; the other kinds lack its fields).
-    #[arg(long, value_enum)]
-    pub kind: Option<NexmarkKind>,
+    /// stream, or several kinds comma separated (`person,auction` for Q3 and Q8).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub kind: Vec<NexmarkKind>,
     /// YSB only: also write the campaign table, `ad_id,campaign_id` CSV, to this file.
     #[arg(long)]
     pub campaigns: Option<PathBuf>,
@@ -399,7 +399,7 @@ impl GenArgs {
             late: self.late,
             late_by_ms: self.late_by.ms(),
             malformed: self.malformed,
-            kind: self.kind,
+            kinds: self.kind.clone(),
             ..GenConfig::new(self.workload, self.events, self.seed)
         }
     }
@@ -459,7 +459,10 @@ pub fn run(cli: Cli) -> Result<i32> {
                 "streamlab gen: {} {}{} lines ({} disordered, {} late, {} malformed) in {:.2} s ({:.2}M lines/s)",
                 stats.lines,
                 cfg.workload.name(),
-                cfg.kind.map(|k| format!(" {}", k.name())).unwrap_or_default(),
+                cfg.kinds
+                    .iter()
+                    .map(|k| format!(" {}", k.name()))
+                    .collect::<String>(),
                 stats.disordered,
                 stats.late,
                 stats.malformed,
@@ -540,7 +543,7 @@ pub fn bench_config(args: &BenchArgs) -> Result<crate::suite::SuiteConfig> {
         keys: args.keys.unwrap_or(args.workload.default_keys()),
         disorder: args.disorder,
         max_delay_ms: args.max_delay.ms(),
-        kind: args.kind,
+        kinds: args.kind.clone(),
         ..GenConfig::new(args.workload, args.events, args.seed)
     };
     gen.validate().map_err(anyhow::Error::msg)?;

@@ -157,9 +157,10 @@ pub struct GenConfig {
     pub malformed: f64,
     /// Event time of the first event, ms since the epoch.
     pub start_ms: i64,
-    /// NEXMark only: write just the lines of this kind from the same `events`-line stream.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<NexmarkKind>,
+    /// NEXMark only: write just the lines of these kinds from the same `events`-line
+    /// stream (empty: every line).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinds: Vec<NexmarkKind>,
 }
 
 impl GenConfig {
@@ -178,7 +179,7 @@ impl GenConfig {
             late_by_ms: 0,
             malformed: 0.0,
             start_ms: 1_700_000_000_000,
-            kind: None,
+            kinds: Vec::new(),
         }
     }
 
@@ -214,7 +215,7 @@ impl GenConfig {
         if self.late > 0.0 && self.late_by_ms <= 0 {
             return Err("--late needs --late-by greater than zero".into());
         }
-        if self.kind.is_some() && self.workload != Workload::Nexmark {
+        if !self.kinds.is_empty() && self.workload != Workload::Nexmark {
             return Err(format!(
                 "--kind is only for --workload nexmark, not {}",
                 self.workload.name()
@@ -323,7 +324,7 @@ pub fn generate(cfg: &GenConfig, out: &mut dyn Write) -> io::Result<GenStats> {
     for i in 0..cfg.events {
         // Every event is drawn, kept or not, so that `--kind` selects lines of the very
         // stream written without it.
-        let keep = cfg.kind.is_none_or(|k| k == NexmarkKind::of_event(i));
+        let keep = cfg.kinds.is_empty() || cfg.kinds.contains(&NexmarkKind::of_event(i));
         let line_start = buf.len();
         let nominal = cfg.start_ms + (i as f64 * ms_per_event) as i64;
         let roll: f64 = rng.gen();
@@ -1001,7 +1002,7 @@ mod tests {
                 .copied()
                 .collect();
             let (only, stats) = generate_to_vec(&GenConfig {
-                kind: Some(kind),
+                kinds: vec![kind],
                 ..cfg.clone()
             })
             .unwrap();
@@ -1087,7 +1088,7 @@ mod tests {
     #[test]
     fn kind_campaigns_zipf_and_keys_name_the_workload_they_need() {
         let clicks = GenConfig {
-            kind: Some(NexmarkKind::Bid),
+            kinds: vec![NexmarkKind::Bid],
             ..GenConfig::new(Workload::Clicks, 10, 1)
         };
         let err = clicks.validate().unwrap_err();
@@ -1139,7 +1140,7 @@ mod tests {
 
     fn bids(events: u64) -> GenConfig {
         GenConfig {
-            kind: Some(NexmarkKind::Bid),
+            kinds: vec![NexmarkKind::Bid],
             disorder: 0.05,
             max_delay_ms: 1_500,
             ..GenConfig::new(Workload::Nexmark, events, 12)
