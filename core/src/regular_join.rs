@@ -31,7 +31,8 @@
 //!   Its latency trigger ([`crate::OutRow::trigger`]) is that second event's `seq`.
 //! - Nothing is evicted: every kept event of both inputs stays in the state, as in Flink
 //!   without a state TTL and Spark without watermarks on the join. State grows with the
-//!   input; engines report its size.
+//!   input (the baseline prints what it kept; `experiment nexmark` measures each engine's
+//!   memory).
 //! - Each input's `[[input.filter]]`s run before the join (NEXMark Q3's category and
 //!   states); the rows are compared with the oracle as a multiset.
 //!
