@@ -174,7 +174,7 @@ impl KeyTable {
 }
 
 /// A JSON scalar as read from the line, borrowed where possible.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Raw<'a> {
     Str(std::borrow::Cow<'a, str>),
     Int(i64),
@@ -260,6 +260,9 @@ const NOT_OBJECT: &str = "\u{0}streamlab: not an object";
 /// The fields a line is read for, and what each one is used as.
 struct Layout {
     names: Vec<Box<str>>,
+    /// The indexes in `names` of the fields this input reads (the others are other
+    /// inputs' fields of a shared name list, see [`Layout::unified`]), in its order.
+    required: Vec<usize>,
     uses: Vec<SmallVec<[Use; 2]>>,
     /// With a stream-static join: which names are columns of the table (taken from the
     /// joined row, not the line), and which name is the `on` field.
@@ -343,6 +346,7 @@ impl Layout {
             })
             .unwrap_or_default();
         Layout {
+            required: (0..names.len()).collect(),
             names,
             uses,
             from_table,
@@ -350,6 +354,47 @@ impl Layout {
             filters,
             name: spec.map_or("", |s| &s.name).into(),
         }
+    }
+}
+
+impl Layout {
+    /// The inputs' layouts over one list of names, the union of theirs (each input uses
+    /// its own and requires only those): a line of a file several inputs read is then
+    /// parsed once for all of them ([`Decoder::decode_shared`]).
+    fn unified(layouts: Vec<Layout>) -> Vec<Layout> {
+        let mut names: Vec<Box<str>> = Vec::new();
+        for l in &layouts {
+            for n in &l.names {
+                if !names.contains(n) {
+                    names.push(n.clone());
+                }
+            }
+        }
+        layouts
+            .into_iter()
+            .map(|l| {
+                let at = |n: &str| names.iter().position(|u| **u == *n).expect("in the union");
+                let mut uses = vec![SmallVec::new(); names.len()];
+                let mut from_table = vec![None; names.len()];
+                for (i, n) in l.names.iter().enumerate() {
+                    uses[at(n)] = l.uses[i].clone();
+                    from_table[at(n)] = l.from_table[i];
+                }
+                Layout {
+                    on: l.on.map(|i| at(&l.names[i])),
+                    filters: l
+                        .filters
+                        .iter()
+                        .map(|(i, p, ty)| (at(&l.names[*i]), p.clone(), *ty))
+                        .collect(),
+                    required: l.names.iter().map(|n| at(n)).collect(),
+                    names: names.clone(),
+                    uses,
+                    from_table,
+                    name: l.name,
+                }
+            })
+            .collect()
     }
 }
 
@@ -442,9 +487,11 @@ impl Decoder {
         let layouts = if plan.inputs.is_empty() {
             vec![Layout::new(plan, None)]
         } else {
-            (0..plan.inputs.len())
-                .map(|i| Layout::new(plan, Some(i)))
-                .collect()
+            Layout::unified(
+                (0..plan.inputs.len())
+                    .map(|i| Layout::new(plan, Some(i)))
+                    .collect(),
+            )
         };
         let strings = plan
             .string_constants
@@ -535,8 +582,57 @@ impl Decoder {
             return Err(Malformed::Empty);
         }
         let layout = usize::from(input).min(self.layouts.len() - 1);
+        let table = self.table.clone();
+        let mut found = self.parse(layout, line)?;
+        self.build(layout, &mut found, table.as_deref(), input, seq)
+    }
+
+    /// Decodes a line of a file that every input of the plan reads (NEXMark's persons and
+    /// auctions): parsed once, then offered to each input in turn. `out` gets one result
+    /// per input, input `i`'s as [`Decoder::decode_input`]`(i, line, first_seq + i)`.
+    pub fn decode_shared(
+        &mut self,
+        line: &str,
+        first_seq: u64,
+        out: &mut Vec<Result<Event, Malformed>>,
+    ) {
+        out.clear();
+        let n = self.layouts.len();
+        if line.trim().is_empty() {
+            out.extend((0..n).map(|_| Err(Malformed::Empty)));
+            return;
+        }
+        let table = self.table.clone();
+        let parsed = self.parse(0, line);
+        match parsed {
+            Err(e) => out.extend((0..n).map(|_| Err(e.clone()))),
+            Ok(found) => {
+                let mut mine = found.clone();
+                for i in 0..n {
+                    if table.is_some() && i > 0 {
+                        // The join's columns replaced some fields: start again from the line.
+                        mine = found.clone();
+                    }
+                    out.push(self.build(
+                        i,
+                        &mut mine,
+                        table.as_deref(),
+                        i as Part,
+                        first_seq + i as u64,
+                    ));
+                }
+            }
+        };
+    }
+
+    /// The fields of `line` that layout `layout`'s names list, or why it is not an object.
+    fn parse<'l>(
+        &self,
+        layout: usize,
+        line: &'l str,
+    ) -> Result<SmallVec<[Option<Raw<'l>>; 8]>, Malformed> {
         let names = &self.layouts[layout].names;
-        let mut found: SmallVec<[Option<Raw<'_>>; 8]> = (0..names.len()).map(|_| None).collect();
+        let mut found: SmallVec<[Option<Raw<'l>>; 8]> = (0..names.len()).map(|_| None).collect();
         let mut de = serde_json::Deserializer::from_str(line);
         LineSeed {
             names,
@@ -551,14 +647,25 @@ impl Decoder {
                 Malformed::NotJson(e.to_string())
             }
         })?;
+        Ok(found)
+    }
 
+    /// The event of input `input` (layout `layout`) from a parsed line; with a
+    /// stream-static join, `table`'s row replaces the fields it has (in `found`).
+    fn build<'t>(
+        &mut self,
+        layout: usize,
+        found: &mut [Option<Raw<'t>>],
+        table: Option<&'t StaticTable>,
+        input: Part,
+        seq: u64,
+    ) -> Result<Event, Malformed> {
         let mut time = 0i64;
         let mut fields: Fields = smallvec::smallvec![Scalar::Bool(false); self.slot_len];
         self.group_buf.clear();
         self.group_buf.resize(self.group_len, None);
         let Decoder {
             layouts,
-            table,
             strings,
             group_buf,
             key_table,
@@ -566,6 +673,7 @@ impl Decoder {
         } = self;
         let Layout {
             names,
+            required,
             uses,
             from_table,
             on,
@@ -584,7 +692,7 @@ impl Decoder {
                 });
             }
         }
-        if let (Some(table), Some(on)) = (table.as_deref(), *on) {
+        if let (Some(table), Some(on)) = (table, *on) {
             // The joined row's columns stand in for fields of the line.
             let row = match &found[on] {
                 None => return Err(Malformed::Missing(names[on].to_string())),
@@ -611,9 +719,9 @@ impl Decoder {
                 }
             }
         }
-        for (i, raw) in found.iter().enumerate() {
+        for &i in required {
             let name = &names[i];
-            let raw = raw
+            let raw = found[i]
                 .as_ref()
                 .ok_or_else(|| Malformed::Missing(name.to_string()))?;
             for u in &uses[i] {
@@ -646,7 +754,6 @@ impl Decoder {
                 }
             }
         }
-        drop(found); // it may borrow from the join table, a field of `self`
         let key = self.intern_key();
         Ok(Event {
             seq,
@@ -911,6 +1018,29 @@ as = "pairs"
             .unwrap_err()
             .to_string();
         assert!(err.contains("input[0].filter[0].op"), "{err}");
+
+        // A line parsed once for both inputs gives each what decoding it alone would.
+        let lines = [
+            auction,
+            person,
+            bid,
+            r#"{"ts": 3, "seller": 7}"#,
+            r#"{"ts": "x", "kind": "person", "id": 8}"#,
+            r#"{"kind": "auction", "seller": "7", "ts": 4}"#,
+            "not json",
+            "  ",
+            "[1]",
+        ];
+        let (mut alone, mut shared) = (Decoder::new(&plan), Decoder::new(&plan));
+        let mut out = Vec::new();
+        for (k, line) in lines.iter().enumerate() {
+            let seq = 2 * k as u64;
+            shared.decode_shared(line, seq, &mut out);
+            let each: Vec<_> = (0..2u16)
+                .map(|i| alone.decode_input(i, line, seq + u64::from(i)))
+                .collect();
+            assert_eq!(out, each, "{line}");
+        }
     }
 
     #[test]
