@@ -114,6 +114,9 @@ pub struct JoinColumns {
     sides: [Vec<ColumnSource>; 2],
     /// The input of each column, in column order.
     order: Vec<u8>,
+    /// Whether the columns are the first input's, then the second's (a pair's values are
+    /// then the two halves one after the other, as in Q3 and most joins).
+    in_input_order: bool,
 }
 
 /// What one event contributes to every row it joins into: its columns' values, computed
@@ -137,15 +140,21 @@ impl JoinColumns {
             sides[side].push(c.source.clone());
             order.push(side as u8);
         }
-        JoinColumns { sides, order }
+        let in_input_order = order.windows(2).all(|w| w[0] <= w[1]);
+        JoinColumns {
+            sides,
+            order,
+            in_input_order,
+        }
     }
 
     /// The event's half-row (the event is of input `e.part`, 0 or 1).
     #[inline]
     pub fn half(&self, e: &Event) -> Half {
-        let values = self.sides[usize::from(e.part.min(1))]
-            .iter()
-            .map(|c| match c {
+        let sources = &self.sides[usize::from(e.part.min(1))];
+        let mut values = SmallVec::with_capacity(sources.len());
+        for c in sources {
+            values.push(match c {
                 ColumnSource::Field(slot) => match e.fields[*slot] {
                     Scalar::Int(i) => AggValue::Int(i),
                     Scalar::Float(f) => AggValue::Float(f),
@@ -158,8 +167,8 @@ impl JoinColumns {
                     Scalar::Int(_) | Scalar::Float(_) => AggValue::Int(-1),
                 },
                 ColumnSource::Text(_) => unreachable!("a join's text columns are slots"),
-            })
-            .collect();
+            });
+        }
         Half {
             seq: e.seq,
             time: e.time,
@@ -171,15 +180,21 @@ impl JoinColumns {
     /// is final at the later of the two (its trigger and its instant).
     #[inline]
     pub fn pair(&self, first: &Half, second: &Half, key: KeyId) -> OutRow {
-        let (mut a, mut b) = (first.values.iter(), second.values.iter());
-        let values = self
-            .order
-            .iter()
-            .map(|side| {
-                let v = if *side == 0 { a.next() } else { b.next() };
-                *v.expect("a half has a value per column of its input")
-            })
-            .collect();
+        let values = if self.in_input_order {
+            let mut v = crate::aggregate::AggValues::with_capacity(self.order.len());
+            v.extend_from_slice(&first.values);
+            v.extend_from_slice(&second.values);
+            v
+        } else {
+            let (mut a, mut b) = (first.values.iter(), second.values.iter());
+            self.order
+                .iter()
+                .map(|side| {
+                    let v = if *side == 0 { a.next() } else { b.next() };
+                    *v.expect("a half has a value per column of its input")
+                })
+                .collect()
+        };
         let later = if first.seq > second.seq {
             first
         } else {

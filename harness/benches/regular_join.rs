@@ -447,7 +447,12 @@ impl Source for TwoInputs {
 }
 
 fn record_engine(plan: &Plan, events: &Held) -> u64 {
-    RecordEngine
+    engine(&RecordEngine, plan, events)
+}
+
+/// The real engine `engine` (1 worker) over the held events, into a counting sink.
+fn engine(engine: &dyn Engine, plan: &Plan, events: &Held) -> u64 {
+    engine
         .run(
             plan,
             &RunOptions {
@@ -512,6 +517,16 @@ fn regular_join(c: &mut Criterion) {
             || hold(record_input.clone()),
             |held| {
                 black_box(record_engine(&plan, &held));
+                held
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("baseline engine", |b| {
+        b.iter_batched(
+            || hold(record_input.clone()),
+            |held| {
+                black_box(engine(&harness::baseline::Baseline, &plan, &held));
                 held
             },
             BatchSize::PerIteration,
