@@ -27,7 +27,7 @@
 //!   in-flight bound), joined with `join_map` (`arrange_by_key` on both sides); rows counted
 //!   weighted by diff. Differential gives a pair at the later event's epoch: the same
 //!   semantics at epoch granularity.
-//! - `record engine, 1 worker`: the real record engine on an equivalent two-input
+//! - `record engine, 1 worker` and `baseline engine`: the real engines on an equivalent two-input
 //!   `[[join]] kind = "regular"` plan, over the same events decoded from JSON lines
 //!   beforehand (decoding not timed), into a counting sink: what the real operator (with
 //!   `OutRow`s, the sink path and the source driver) costs beside the simplified one.
@@ -66,6 +66,12 @@
 //! one hash probe and one push per event. The real record engine runs 5x below the
 //! simplified hash join (its `OutRow`s, the sink and the source driver), and still 1.46x
 //! above differential at 1 worker.
+//!
+//! `baseline engine` (added later, run with `-- engine`, three runs on the same machine
+//! while it slowed down run by run: record engine 1.77 / 1.71 / 1.49 M events/s, baseline
+//! engine 2.07 / 1.68 / 1.54 M): the real engines are about equal, so their distance from
+//! the simplified hash join is the join's own representation (core's `JoinState`: a
+//! half-row of `AggValue`s per event, an `OutRow` per pair), not the dataflow around it.
 //!
 //! Resident memory added over the whole workload, with the state still held (child
 //! process per variant, statm delta; the peak, `VmHWM` minus the same baseline, was within
