@@ -227,6 +227,31 @@ impl<R: RecordsEmissions> Sink for MeasuringSink<R> {
     }
 }
 
+/// Resets this process's peak resident size to its current one (Linux's
+/// `/proc/self/clear_refs`), so that [`peak_rss_since_reset`] is the peak of what runs
+/// from now on, not of what came before (decoding an input peaks above the engine's
+/// state); returns the current resident size. `None` where Linux does not offer it.
+pub fn reset_peak_rss() -> Option<u64> {
+    std::fs::write("/proc/self/clear_refs", "5").ok()?;
+    status_kib("VmRSS:").map(|k| k * 1024)
+}
+
+/// The peak resident size since the last [`reset_peak_rss`] (or since the start).
+pub fn peak_rss_since_reset() -> Option<u64> {
+    status_kib("VmHWM:").map(|k| k * 1024)
+}
+
+fn status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line[field.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// CPU time and peak memory of this process (getrusage; includes finished threads).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Usage {
@@ -350,5 +375,24 @@ mod tests {
         let u = Usage::now().since(before);
         assert!(u.cpu_s > 0.0, "a busy loop used no CPU: {u:?}");
         assert!(u.peak_rss_bytes > 1_000_000, "{u:?}");
+    }
+
+    #[test]
+    fn the_peak_after_a_reset_leaves_out_what_was_freed_before() {
+        let Some(start) = reset_peak_rss() else {
+            return; // not Linux: the run's peak is then the process's
+        };
+        // Touch 200 MB, free it, reset: the peak is back near the current size; touch
+        // 50 MB more and the peak shows those, not the 200.
+        let big = vec![1u8; 200 << 20];
+        assert_eq!(std::hint::black_box(&big)[12345], 1);
+        drop(big);
+        let hwm = peak_rss_since_reset().unwrap();
+        assert!(hwm >= start + (190 << 20), "{start} {hwm}");
+        let now = reset_peak_rss().unwrap();
+        let small = vec![1u8; 50 << 20];
+        assert_eq!(std::hint::black_box(&small)[12345], 1);
+        let peak = peak_rss_since_reset().unwrap();
+        assert!(peak >= now + (45 << 20) && peak < hwm, "{now} {peak} {hwm}");
     }
 }

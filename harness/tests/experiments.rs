@@ -118,7 +118,10 @@ fn nexmark_measures_every_query_on_every_engine_and_every_engine_is_exact() {
             // for Q3 (persons of 3 states, auctions of 1 category) far more than events.
             let lines = q["engines"][engine]["lines_per_s"].as_f64().unwrap();
             if name == "q3" {
-                assert!(lines > 5.0 * tp.as_f64().unwrap(), "{name} {engine}: {lines} lines/s");
+                assert!(
+                    lines > 5.0 * tp.as_f64().unwrap(),
+                    "{name} {engine}: {lines} lines/s"
+                );
             }
             assert!(raw_has(
                 &dir,
