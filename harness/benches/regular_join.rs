@@ -263,6 +263,19 @@ fn feed(
 
 /// The timely hash join on `workers` workers: (rows, resident bytes with the state held
 /// when `measure`).
+/// The workers' row counts summed, with the memory one of them measured.
+fn sum_workers<R: std::ops::AddAssign + Default>(
+    results: Vec<Result<(R, Option<u64>), String>>,
+) -> (R, Option<u64>) {
+    let mut total = (R::default(), None);
+    for r in results {
+        let (rows, memory) = r.unwrap();
+        total.0 += rows;
+        total.1 = total.1.or(memory);
+    }
+    total
+}
+
 fn timely_hash_join(events: &Arc<Vec<Ev>>, workers: usize, measure: bool) -> (u64, Option<u64>) {
     let events = Arc::clone(events);
     let guards = timely::execute(timely_config(workers), move |worker| {
@@ -325,13 +338,7 @@ fn timely_hash_join(events: &Arc<Vec<Ev>>, workers: usize, measure: bool) -> (u6
         (rows.get(), memory)
     })
     .unwrap();
-    let mut total = (0, None);
-    for r in guards.join() {
-        let (rows, memory) = r.unwrap();
-        total.0 += rows;
-        total.1 = total.1.or(memory);
-    }
-    total
+    sum_workers(guards.join())
 }
 
 /// The differential join on `workers` workers: (rows weighted by diff, resident bytes
@@ -390,13 +397,8 @@ fn differential_join(events: &Arc<Vec<Ev>>, workers: usize, measure: bool) -> (u
         (rows.get(), memory)
     })
     .unwrap();
-    let mut total = (0, None);
-    for r in guards.join() {
-        let (rows, memory) = r.unwrap();
-        total.0 += rows;
-        total.1 = total.1.or(memory);
-    }
-    (u64::try_from(total.0).unwrap(), total.1)
+    let (rows, memory) = sum_workers(guards.join());
+    (u64::try_from(rows).unwrap(), memory)
 }
 
 /// The record engine's equivalent plan: persons `a` (on `id`) join auctions `b` (on

@@ -8,6 +8,9 @@
 //!   stream with bids and malformed lines equals the join computed directly from the
 //!   generated lines with serde_json.
 
+mod common;
+
+use common::configurations;
 use harness::engines::EngineKind;
 use harness::gen::{generate_to_vec, GenConfig, Workload};
 use harness::input::{decode_inputs, DecodedInput};
@@ -18,30 +21,6 @@ use std::path::{Path, PathBuf};
 use streamlab_core::engine::{RunOptions, RunSummary};
 use streamlab_core::value::{AggValue, FieldValue};
 use streamlab_core::{Decoder, Plan, ResultRow};
-
-/// Every engine configuration: the per-record engines at several watermark intervals and
-/// worker counts, the micro-batch engine at several batch sizes.
-fn configurations() -> Vec<(EngineKind, RunOptions)> {
-    let record = |interval, workers| RunOptions {
-        watermark_interval: Some(interval),
-        workers: Some(workers),
-        ..Default::default()
-    };
-    let batch = |size, workers| RunOptions {
-        max_records_per_batch: Some(size),
-        workers: Some(workers),
-        ..Default::default()
-    };
-    vec![
-        (EngineKind::Baseline, RunOptions::default()),
-        (EngineKind::Record, record(1, 1)),
-        (EngineKind::Record, record(7, 2)),
-        (EngineKind::Record, record(1024, 2)),
-        (EngineKind::Microbatch, batch(1, 1)),
-        (EngineKind::Microbatch, batch(9, 2)),
-        (EngineKind::Microbatch, batch(10_000, 1)),
-    ]
-}
 
 /// A row as text columns then numbers, sortable (the engines' rows are a multiset).
 type Row = (Vec<String>, Vec<i64>);

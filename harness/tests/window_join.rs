@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::{answer, Answer, MODES, WINDOWS};
+use common::{answer, configurations, Answer, MODES, WINDOWS};
 use harness::engines::EngineKind;
 use harness::input::DecodedInput;
 use harness::runner::{parse_rows, run_decoded};
@@ -125,29 +125,6 @@ fn run(
     .unwrap();
     let rows = parse_rows(&String::from_utf8(buffer.contents()).unwrap(), plan, "out").unwrap();
     (summary, answer(&rows, plan.mode))
-}
-
-/// Every engine configuration: the per-record engines at several watermark intervals and
-/// worker counts, the micro-batch engine at several batch sizes.
-fn configurations() -> Vec<(EngineKind, RunOptions)> {
-    let record = |interval, workers| RunOptions {
-        watermark_interval: Some(interval),
-        workers: Some(workers),
-        ..Default::default()
-    };
-    let batch = |size, workers| RunOptions {
-        max_records_per_batch: Some(size),
-        workers: Some(workers),
-        ..Default::default()
-    };
-    vec![
-        (EngineKind::Baseline, RunOptions::default()),
-        (EngineKind::Record, record(1, 1)),
-        (EngineKind::Record, record(7, 2)),
-        (EngineKind::Microbatch, batch(1, 1)),
-        (EngineKind::Microbatch, batch(9, 2)),
-        (EngineKind::Microbatch, batch(10_000, 1)),
-    ]
 }
 
 /// The join computed naively from the items, for fixed windows.

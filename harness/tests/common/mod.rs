@@ -2,7 +2,9 @@
 //! controlled disorder, and final answers reduced to comparable rows.
 #![allow(dead_code)] // each suite uses its own subset
 
+use harness::engines::EngineKind;
 use proptest::prelude::*;
+use streamlab_core::engine::RunOptions;
 use streamlab_core::row::final_rows;
 use streamlab_core::value::{AggValue, FieldValue};
 use streamlab_core::{OutputMode, Plan, ResultRow, Window};
@@ -89,4 +91,28 @@ pub fn run_and_kill(
     let _ = child.kill(); // SIGKILL
     let _ = child.wait();
     !finished
+}
+
+/// Every engine configuration of the join suites: the per-record engines at several
+/// watermark intervals and worker counts, the micro-batch engine at several batch sizes.
+pub fn configurations() -> Vec<(EngineKind, RunOptions)> {
+    let record = |interval, workers| RunOptions {
+        watermark_interval: Some(interval),
+        workers: Some(workers),
+        ..Default::default()
+    };
+    let batch = |size, workers| RunOptions {
+        max_records_per_batch: Some(size),
+        workers: Some(workers),
+        ..Default::default()
+    };
+    vec![
+        (EngineKind::Baseline, RunOptions::default()),
+        (EngineKind::Record, record(1, 1)),
+        (EngineKind::Record, record(7, 2)),
+        (EngineKind::Record, record(1024, 2)),
+        (EngineKind::Microbatch, batch(1, 1)),
+        (EngineKind::Microbatch, batch(9, 2)),
+        (EngineKind::Microbatch, batch(10_000, 1)),
+    ]
 }
