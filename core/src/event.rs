@@ -606,20 +606,15 @@ impl Decoder {
         let parsed = self.parse(0, line);
         match parsed {
             Err(e) => out.extend((0..n).map(|_| Err(e.clone()))),
-            Ok(found) => {
-                let mut mine = found.clone();
+            Ok(mut found) => {
                 for i in 0..n {
-                    if table.is_some() && i > 0 {
-                        // The join's columns replaced some fields: start again from the line.
-                        mine = found.clone();
-                    }
-                    out.push(self.build(
-                        i,
-                        &mut mine,
-                        table.as_deref(),
-                        i as Part,
-                        first_seq + i as u64,
-                    ));
+                    let seq = first_seq + i as u64;
+                    let event = match table.as_deref() {
+                        // Only a stream-static join's columns overwrite the parsed fields.
+                        None => self.build(i, &mut found, None, i as Part, seq),
+                        Some(t) => self.build(i, &mut found.clone(), Some(t), i as Part, seq),
+                    };
+                    out.push(event);
                 }
             }
         };

@@ -312,6 +312,12 @@ pub(crate) fn compile(
 }
 
 impl Projection {
+    /// A regular join's columns by input, when the query is one (see
+    /// [`crate::regular_join`]).
+    pub fn join(&self) -> Option<&crate::regular_join::JoinColumns> {
+        self.join.as_ref()
+    }
+
     /// Whether the event passes the plan's `filters` and this projection's condition.
     #[inline]
     pub fn keeps(&self, filters: &[Predicate], e: &Event) -> bool {

@@ -265,13 +265,6 @@ impl JoinState {
     }
 }
 
-impl crate::projection::Projection {
-    /// A regular join's columns by input, when the query is one.
-    pub fn join(&self) -> Option<&JoinColumns> {
-        self.join.as_ref()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

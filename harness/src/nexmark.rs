@@ -391,8 +391,8 @@ pub(crate) fn run(
         "NEXMark queries ({}) over the generated NEXMark stream (`gen --workload nexmark`, \
          {EVENT_RATE:.0} events per second of event time, 5 % of lines up to 1 s out of order, \
          within the 2 s watermark delay). **Throughput**: closed loop over a stream of {events} events \
-         (Q3: 10 times as many), of which only the lines of the query's kinds are generated (bids; \
-         Q3: persons and auctions); the lines its inputs' filters drop never reach the engine: \
+         (times a query's factor, above), of which only the lines of its kinds are generated; the lines its inputs' \
+         filters drop never reach the engine: \
          events/s counts the events that do, stream lines/s the events of the whole stream per \
          second (the published figures' unit); memory added is peak RSS minus RSS with the input \
          loaded; each run in its own process, \
@@ -403,9 +403,17 @@ pub(crate) fn run(
          columns are **not our measurement**: {NEXMARK_FLINK_SOURCE}\n\n{}{}",
         QUERIES
             .iter()
-            .map(|q| q.name)
+            .map(|q| {
+                let kinds: Vec<&str> = q.kinds.iter().map(|k| k.name()).collect();
+                let longer = if q.events_factor == 1 {
+                    String::new()
+                } else {
+                    format!(", {} times as many events", q.events_factor)
+                };
+                format!("{}: {}{longer}", q.name, kinds.join(" and "))
+            })
             .collect::<Vec<_>>()
-            .join(", "),
+            .join("; "),
         cfg.reps,
         readme_table(&queries),
         if skipped.is_empty() {
