@@ -21,20 +21,16 @@
 //!   and the symmetric hash join state every engine runs it with.
 //! - [`engine`]: the [`engine::Engine`] trait, sources, sinks, options and run summary.
 
-pub mod aggregate;
-pub mod duration;
 pub mod engine;
-pub mod event;
-pub mod expr;
-pub mod join;
-pub mod projection;
+pub mod model;
+pub mod ops;
 pub mod query;
-pub mod regular_join;
-pub mod row;
-pub mod value;
-pub mod watermark;
-pub mod window;
-pub mod window_join;
+pub mod semantics;
+
+pub use model::{duration, event, value, window};
+pub use ops::joins::{regular as regular_join, static_table as join, window as window_join};
+pub use ops::{expr, projection};
+pub use semantics::{aggregate, row, watermark};
 
 pub use aggregate::{Accs, AggValues};
 pub use engine::{Engine, EngineError, Poll, RunOptions, RunSummary, Sink, Source};

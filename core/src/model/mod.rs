@@ -1,0 +1,5 @@
+//! The data model.
+pub mod duration;
+pub mod event;
+pub mod value;
+pub mod window;

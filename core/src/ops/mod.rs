@@ -1,0 +1,4 @@
+//! The operators.
+pub mod expr;
+pub mod joins;
+pub mod projection;

@@ -1,0 +1,4 @@
+//! The rules.
+pub mod aggregate;
+pub mod row;
+pub mod watermark;
