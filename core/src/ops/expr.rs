@@ -19,11 +19,9 @@
 //! - A field an expression reads must be a JSON number in every event: the plan gives it
 //!   a [`SlotType::Number`](crate::model::event::SlotType::Number) slot, so a line where it is missing
 //!   or not a number is malformed (docs/semantics.md) and never reaches an engine.
-//!
-//! The grammar (tokens, recursive descent, error positions) is [`parse`]'s; this module
-//! owns the trees and their values.
 
-mod parse;
+#[cfg(test)]
+mod tests;
 
 use crate::model::value::{AggValue, Scalar};
 use crate::ops::filter::CmpOp;
@@ -142,7 +140,10 @@ pub enum Expr {
 impl Expr {
     /// Parses an arithmetic expression; the error says where and what was expected.
     pub fn parse(text: &str) -> Result<Expr, String> {
-        parse::expr(text)
+        let mut p = Parser::new(text)?;
+        let e = p.sum()?;
+        p.end()?;
+        Ok(e)
     }
 
     /// Gives every field its slot (`slot_for` adds the field to the plan as a number).
@@ -212,7 +213,18 @@ pub struct Condition {
 impl Condition {
     /// Parses `expr op expr`.
     pub fn parse(text: &str) -> Result<Condition, String> {
-        parse::condition(text)
+        let mut p = Parser::new(text)?;
+        let left = p.sum()?;
+        let op = match p.peek() {
+            Some(Token::Cmp(op)) => {
+                p.pos += 1;
+                op
+            }
+            _ => return Err(p.expected("a comparison (= != < <= > >=)")),
+        };
+        let right = p.sum()?;
+        p.end()?;
+        Ok(Condition { left, op, right })
     }
 
     /// Gives every field its slot.
@@ -252,235 +264,220 @@ pub fn compare(a: Num, op: CmpOp, b: Num) -> bool {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
+#[derive(Clone, Debug, PartialEq)]
+enum Token {
+    /// Unsigned as written; the parser checks the range (`-9223372036854775808` fits).
+    Int(i128),
+    Float(f64),
+    Name(String),
+    Op(BinOp),
+    Cmp(CmpOp),
+    Open,
+    Close,
+}
 
-    /// Parses with fields `a` = slot 0, `b` = slot 1, `c` = slot 2.
-    fn compile(text: &str) -> Expr {
-        let mut e = Expr::parse(text).unwrap();
-        e.resolve::<String>(&mut |name| {
-            ["a", "b", "c"]
-                .iter()
-                .position(|n| *n == name)
-                .ok_or(format!("no field {name}"))
+/// Recursive descent over the tokens, remembering where each one started (for errors).
+struct Parser {
+    tokens: Vec<(usize, Token)>,
+    pos: usize,
+    len: usize,
+}
+
+impl Parser {
+    fn new(text: &str) -> Result<Parser, String> {
+        Ok(Parser {
+            tokens: tokenize(text)?,
+            pos: 0,
+            len: text.chars().count(),
         })
-        .unwrap();
-        e
     }
 
-    fn eval(text: &str, fields: &[Scalar]) -> Num {
-        compile(text).eval(fields)
+    fn peek(&self) -> Option<Token> {
+        self.tokens.get(self.pos).map(|(_, t)| t.clone())
     }
 
-    const F: [Scalar; 3] = [Scalar::Int(7), Scalar::Float(2.5), Scalar::Int(-3)];
-
-    #[test]
-    fn precedence_and_associativity_follow_arithmetic() {
-        assert_eq!(eval("1 + 2 * 3", &F), Num::Int(7));
-        assert_eq!(eval("(1 + 2) * 3", &F), Num::Int(9));
-        assert_eq!(eval("10 - 4 - 3", &F), Num::Int(3));
-        assert_eq!(eval("100 / 10 / 5", &F), Num::Int(2));
-        assert_eq!(eval("-a * 2", &F), Num::Int(-14));
-        assert_eq!(eval("- -a", &F), Num::Int(7));
-        assert_eq!(eval("a % 4 + c", &F), Num::Int(0));
-        assert_eq!(eval("2 * -c", &F), Num::Int(6));
+    fn expected(&self, what: &str) -> String {
+        match self.tokens.get(self.pos) {
+            Some((at, t)) => format!("at column {}: expected {what}, found {t}", at + 1),
+            None => format!("at column {}: expected {what}, found the end", self.len + 1),
+        }
     }
 
-    #[test]
-    fn integers_stay_integers_until_a_float_joins() {
-        assert_eq!(eval("a / 2", &F), Num::Int(3), "truncates");
-        assert_eq!(eval("c / 2", &F), Num::Int(-1), "toward zero");
-        assert_eq!(eval("c % 2", &F), Num::Int(-1), "sign of the dividend");
-        assert_eq!(eval("a / 2.0", &F), Num::Float(3.5));
-        assert_eq!(eval("a * b", &F), Num::Float(17.5));
-        assert_eq!(eval("1e3", &F), Num::Float(1000.0));
-        assert_eq!(eval("b % 1", &F), Num::Float(0.5));
+    fn end(&self) -> Result<(), String> {
+        match self.tokens.get(self.pos) {
+            None => Ok(()),
+            Some(_) => Err(self.expected("an operator or the end")),
+        }
     }
 
-    #[test]
-    fn overflow_and_division_by_zero_have_no_value() {
-        assert_eq!(eval("a / 0", &F), Num::Null);
-        assert_eq!(eval("a % 0", &F), Num::Null);
-        assert_eq!(eval("a / 0.0", &F), Num::Null, "infinity is not a value");
-        assert_eq!(eval("0.0 / 0.0", &F), Num::Null);
-        assert_eq!(eval("9223372036854775807 + 1", &F), Num::Null);
-        assert_eq!(eval("-9223372036854775808 - 1", &F), Num::Null);
-        assert_eq!(eval("-9223372036854775808 % -1", &F), Num::Int(0));
-        assert_eq!(eval("-9223372036854775808 / -1", &F), Num::Null);
-        assert_eq!(eval("-(-9223372036854775808)", &F), Num::Null);
-        assert_eq!(eval("(a / 0) * 0", &F), Num::Null, "no value propagates");
-        assert!(eval("a / 0", &F).to_agg().as_f64().is_nan());
+    /// sum := product (('+' | '-') product)*
+    fn sum(&mut self) -> Result<Expr, String> {
+        let mut left = self.product()?;
+        while let Some(Token::Op(op @ (BinOp::Add | BinOp::Sub))) = self.peek() {
+            self.pos += 1;
+            left = Expr::Bin(op, Box::new(left), Box::new(self.product()?));
+        }
+        Ok(left)
     }
 
-    #[test]
-    fn conditions_compare_numbers_and_fail_without_a_value() {
-        let holds = |text: &str, fields: &[Scalar]| {
-            let mut c = Condition::parse(text).unwrap();
-            c.resolve::<String>(&mut |name| Ok(usize::from(name == "b")))
-                .unwrap();
-            c.holds(fields)
+    /// product := unary (('*' | '/' | '%') unary)*
+    fn product(&mut self) -> Result<Expr, String> {
+        let mut left = self.unary()?;
+        while let Some(Token::Op(op @ (BinOp::Mul | BinOp::Div | BinOp::Rem))) = self.peek() {
+            self.pos += 1;
+            left = Expr::Bin(op, Box::new(left), Box::new(self.unary()?));
+        }
+        Ok(left)
+    }
+
+    /// unary := '-' unary | atom; a minus right before a literal makes a negative literal.
+    fn unary(&mut self) -> Result<Expr, String> {
+        if self.peek() == Some(Token::Op(BinOp::Sub)) {
+            self.pos += 1;
+            match self.peek() {
+                Some(Token::Int(i)) => {
+                    let e = Expr::Int(self.fit(-i)?);
+                    self.pos += 1;
+                    return Ok(e);
+                }
+                Some(Token::Float(f)) => {
+                    self.pos += 1;
+                    return Ok(Expr::Float(-f));
+                }
+                _ => return Ok(Expr::Neg(Box::new(self.unary()?))),
+            }
+        }
+        self.atom()
+    }
+
+    /// The integer literal at the current token, if it fits an `i64`.
+    fn fit(&self, i: i128) -> Result<i64, String> {
+        i64::try_from(i).map_err(|_| {
+            let at = self.tokens.get(self.pos).map_or(self.len, |(at, _)| *at);
+            format!("at column {}: `{i}` does not fit a 64-bit integer", at + 1)
+        })
+    }
+
+    /// atom := integer | float | field | '(' sum ')'
+    fn atom(&mut self) -> Result<Expr, String> {
+        let e = match self.peek() {
+            Some(Token::Int(i)) => Expr::Int(self.fit(i)?),
+            Some(Token::Float(f)) => Expr::Float(f),
+            Some(Token::Name(n)) => Expr::Field(n, usize::MAX),
+            Some(Token::Open) => {
+                self.pos += 1;
+                let e = self.sum()?;
+                if self.peek() != Some(Token::Close) {
+                    return Err(self.expected("`)`"));
+                }
+                e
+            }
+            _ => return Err(self.expected("a number, a field or `(`")),
         };
-        let f = [Scalar::Int(246), Scalar::Float(0.5)];
-        assert!(holds("a % 123 = 0", &f));
-        assert!(holds("a % 123 == 0", &f));
-        assert!(!holds("a % 123 != 0", &f));
-        assert!(holds("a <> 1", &f));
-        assert!(holds("b < 1", &f) && holds("b <= 0.5", &f) && holds("b >= 0.5", &f));
-        assert!(!holds("b > 0.5", &f));
-        assert!(
-            !holds("a / 0 = a / 0", &f),
-            "no value is not equal to itself"
-        );
-        assert!(!holds("a / 0 != 1", &f), "nor unequal to anything");
-        assert!(
-            holds("9007199254740993 > 9007199254740992", &f),
-            "integers exactly"
-        );
+        self.pos += 1;
+        Ok(e)
     }
+}
 
-    #[test]
-    fn syntax_errors_say_where_and_what() {
-        let err = |text: &str| Expr::parse(text).unwrap_err();
-        assert_eq!(
-            err("price *"),
-            "at column 8: expected a number, a field or `(`, found the end"
-        );
-        assert_eq!(
-            err("(price + 1"),
-            "at column 11: expected `)`, found the end"
-        );
-        assert_eq!(
-            err("price 2"),
-            "at column 7: expected an operator or the end, found `2`"
-        );
-        assert!(
-            err("price # 2").contains("unexpected `#`"),
-            "{}",
-            err("price # 2")
-        );
-        assert!(err("9223372036854775808").contains("64-bit"));
-        assert!(err("999999999999999999999999999999999999999999").contains("64-bit"));
-        assert!(err("1.2.3").contains("not a finite number"));
-        assert!(err("2x").contains("`2x` is not a number"));
-        assert!(err("a = 1").contains("found comparison"));
-        let c = Condition::parse("a + 1").unwrap_err();
-        assert!(c.contains("expected a comparison"), "{c}");
-    }
-
-    /// The model the evaluator is checked against: integers in i128 (exact, then checked
-    /// against the i64 range), floats in f64, straight from the definition.
-    fn direct(e: &Expr, fields: &[Scalar]) -> Num {
-        fn num(i: i128) -> Num {
-            i64::try_from(i).map_or(Num::Null, Num::Int)
+impl fmt::Display for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Token::Int(i) => write!(f, "`{i}`"),
+            Token::Float(x) => write!(f, "`{x:?}`"),
+            Token::Name(n) => write!(f, "`{n}`"),
+            Token::Op(op) => write!(f, "`{}`", op.symbol()),
+            Token::Cmp(op) => write!(f, "comparison `{op:?}`"),
+            Token::Open => f.write_str("`(`"),
+            Token::Close => f.write_str("`)`"),
         }
-        match e {
-            Expr::Int(i) => Num::Int(*i),
-            Expr::Float(f) => Num::Float(*f),
-            Expr::Field(_, s) => match fields[*s] {
-                Scalar::Int(i) => Num::Int(i),
-                Scalar::Float(f) => Num::Float(f),
-                _ => unreachable!("fields are numbers"),
-            },
-            Expr::Neg(x) => match direct(x, fields) {
-                Num::Int(i) => num(-i128::from(i)),
-                Num::Float(f) => Num::Float(-f),
-                Num::Null => Num::Null,
-            },
-            Expr::Bin(op, a, b) => match (direct(a, fields), direct(b, fields)) {
-                (Num::Null, _) | (_, Num::Null) => Num::Null,
-                (Num::Int(x), Num::Int(y)) => {
-                    let (x, y) = (i128::from(x), i128::from(y));
-                    match op {
-                        BinOp::Add => num(x + y),
-                        BinOp::Sub => num(x - y),
-                        BinOp::Mul => num(x * y),
-                        BinOp::Div if y == 0 => Num::Null,
-                        BinOp::Div => num(x / y),
-                        BinOp::Rem if y == 0 => Num::Null,
-                        BinOp::Rem => num(x % y),
+    }
+}
+
+fn tokenize(text: &str) -> Result<Vec<(usize, Token)>, String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let start = i;
+        let at = |what: String| format!("at column {}: {what}", start + 1);
+        let token = match c {
+            c if c.is_whitespace() => {
+                i += 1;
+                continue;
+            }
+            '+' => Token::Op(BinOp::Add),
+            '-' => Token::Op(BinOp::Sub),
+            '*' => Token::Op(BinOp::Mul),
+            '/' => Token::Op(BinOp::Div),
+            '%' => Token::Op(BinOp::Rem),
+            '(' => Token::Open,
+            ')' => Token::Close,
+            '=' | '!' | '<' | '>' => {
+                let next = chars.get(i + 1).copied();
+                let (op, width) = match (c, next) {
+                    ('=', Some('=')) => (CmpOp::Eq, 2),
+                    ('=', _) => (CmpOp::Eq, 1),
+                    ('!', Some('=')) => (CmpOp::Ne, 2),
+                    ('<', Some('>')) => (CmpOp::Ne, 2),
+                    ('<', Some('=')) => (CmpOp::Le, 2),
+                    ('<', _) => (CmpOp::Lt, 1),
+                    ('>', Some('=')) => (CmpOp::Ge, 2),
+                    ('>', _) => (CmpOp::Gt, 1),
+                    _ => return Err(at("`!` must be followed by `=`".into())),
+                };
+                i += width;
+                tokens.push((start, Token::Cmp(op)));
+                continue;
+            }
+            c if c.is_ascii_digit() || c == '.' => {
+                while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+                    i += 1;
+                }
+                if i < chars.len() && matches!(chars[i], 'e' | 'E') {
+                    i += 1;
+                    if i < chars.len() && matches!(chars[i], '+' | '-') {
+                        i += 1;
+                    }
+                    while i < chars.len() && chars[i].is_ascii_digit() {
+                        i += 1;
                     }
                 }
-                (a, b) => {
-                    let f = |n: Num| match n {
-                        Num::Int(i) => i as f64,
-                        Num::Float(f) => f,
-                        Num::Null => unreachable!(),
-                    };
-                    let r = match op {
-                        BinOp::Add => f(a) + f(b),
-                        BinOp::Sub => f(a) - f(b),
-                        BinOp::Mul => f(a) * f(b),
-                        BinOp::Div => f(a) / f(b),
-                        BinOp::Rem => f(a) % f(b),
-                    };
-                    if r.is_finite() {
-                        Num::Float(r)
+                if i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+                    return Err(at(format!(
+                        "`{}` is not a number",
+                        chars[start..=i].iter().collect::<String>()
+                    )));
+                }
+                let s: String = chars[start..i].iter().collect();
+                let is_float = s.contains(['.', 'e', 'E']);
+                tokens.push((
+                    start,
+                    if is_float {
+                        match s.parse::<f64>() {
+                            Ok(f) if f.is_finite() => Token::Float(f),
+                            _ => return Err(at(format!("`{s}` is not a finite number"))),
+                        }
                     } else {
-                        Num::Null
-                    }
+                        Token::Int(
+                            s.parse::<i128>()
+                                .map_err(|_| at(format!("`{s}` does not fit a 64-bit integer")))?,
+                        )
+                    },
+                ));
+                continue;
+            }
+            c if c.is_ascii_alphabetic() || c == '_' => {
+                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+                    i += 1;
                 }
-            },
-        }
+                tokens.push((start, Token::Name(chars[start..i].iter().collect())));
+                continue;
+            }
+            other => return Err(at(format!("unexpected `{other}`"))),
+        };
+        tokens.push((start, token));
+        i += 1;
     }
-
-    fn int() -> impl Strategy<Value = i64> {
-        prop_oneof![
-            -20i64..20,
-            any::<i64>(),
-            Just(i64::MIN),
-            Just(i64::MAX),
-            Just(0)
-        ]
-    }
-
-    fn tree() -> impl Strategy<Value = Expr> {
-        let leaf = prop_oneof![
-            int().prop_map(Expr::Int),
-            (-1e6f64..1e6).prop_map(Expr::Float),
-            (0usize..3).prop_map(|s| Expr::Field(["a", "b", "c"][s].into(), s)),
-        ];
-        leaf.prop_recursive(5, 40, 2, |inner| {
-            let op = prop_oneof![
-                Just(BinOp::Add),
-                Just(BinOp::Sub),
-                Just(BinOp::Mul),
-                Just(BinOp::Div),
-                Just(BinOp::Rem)
-            ];
-            prop_oneof![
-                inner.clone().prop_map(|e| Expr::Neg(Box::new(e))),
-                (op, inner.clone(), inner).prop_map(|(op, a, b)| Expr::Bin(
-                    op,
-                    Box::new(a),
-                    Box::new(b)
-                )),
-            ]
-        })
-    }
-
-    fn same(a: Num, b: Num) -> bool {
-        match (a, b) {
-            (Num::Float(x), Num::Float(y)) => x.to_bits() == y.to_bits(),
-            (a, b) => a == b,
-        }
-    }
-
-    proptest! {
-        #[test]
-        fn the_evaluator_agrees_with_the_direct_definition(
-            e in tree(),
-            a in int(),
-            b in -1e9f64..1e9,
-            c in int(),
-        ) {
-            let fields = [Scalar::Int(a), Scalar::Float(b), Scalar::Int(c)];
-            // Through the text: printing and parsing back gives the same tree.
-            let parsed = compile(&e.to_string());
-            prop_assert_eq!(&parsed, &e);
-            let (got, want) = (parsed.eval(&fields), direct(&e, &fields));
-            prop_assert!(same(got, want), "{} = {:?}, directly {:?}", e, got, want);
-        }
-    }
+    Ok(tokens)
 }

@@ -32,6 +32,10 @@ impl OutputMode {
     }
 }
 
+/// The columns of a windowed result row besides its group fields and aggregates, which
+/// neither may be named.
+pub const RESERVED_COLUMNS: [&str; 3] = ["window_start", "window_end", "emit"];
+
 /// A row as an engine emits it: still with an interned key. Serializable so a dataflow
 /// engine can move rows between workers and processes.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

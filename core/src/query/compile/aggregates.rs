@@ -8,6 +8,7 @@ use crate::query::error::{invalid, QueryError};
 use crate::query::plan::InputSpec;
 use crate::query::spec::Query;
 use crate::semantics::aggregate::{AggFn, AggSpec};
+use crate::semantics::row::RESERVED_COLUMNS;
 
 /// The aggregates, in result column order.
 pub(super) fn compile(
@@ -23,7 +24,7 @@ pub(super) fn compile(
         if a.name.is_empty() {
             return Err(invalid(format!("{key}.as"), "must not be empty"));
         }
-        if super::RESERVED.contains(&a.name.as_str()) || query.group_by.contains(&a.name) {
+        if RESERVED_COLUMNS.contains(&a.name.as_str()) || query.group_by.contains(&a.name) {
             return Err(invalid(
                 format!("{key}.as"),
                 format!("`{}` clashes with another result column", a.name),

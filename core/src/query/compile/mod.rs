@@ -23,10 +23,8 @@ use crate::ops::joins::window::RowRule;
 use crate::query::error::{invalid, QueryError};
 use crate::query::plan::Plan;
 use crate::query::spec::Query;
+use crate::semantics::row::RESERVED_COLUMNS;
 use std::path::Path;
-
-/// Names of result columns no group field or aggregate may take.
-const RESERVED: [&str; 3] = ["window_start", "window_end", "emit"];
 
 impl Plan {
     /// Reads and compiles a query file; errors name the file and the key.
@@ -80,7 +78,7 @@ impl Plan {
             if query.group_by[..i].contains(g) {
                 return Err(invalid("group_by", format!("`{g}` is listed twice")));
             }
-            if RESERVED.contains(&g.as_str()) {
+            if RESERVED_COLUMNS.contains(&g.as_str()) {
                 return Err(invalid(
                     "group_by",
                     format!("`{g}` clashes with a result column"),
