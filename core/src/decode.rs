@@ -5,8 +5,8 @@
 //! (engines only pull events), so it is kept apart from the model it produces: it moves
 //! to the harness's I/O crate in a later step of issue 16.
 //!
-//! - [`line`]: reading a line's needed fields as borrowed raw values.
-//! - [`layout`]: which fields each input reads and what each is used as.
+//! - `line`: reading a line's needed fields as borrowed raw values.
+//! - `layout`: which fields each input reads and what each is used as.
 //! - [`Decoder`] (here): checking types, joining the static table, interning keys and
 //!   strings into the shared [`KeyTable`].
 
@@ -15,10 +15,10 @@ mod line;
 #[cfg(test)]
 mod tests;
 
-use crate::ops::joins::static_table::StaticTable;
 use crate::model::event::{Dictionary, Event, Fields, KeyId, KeyTable, Malformed, Part, SlotType};
-use crate::query::Plan;
 use crate::model::value::{FieldValue, Scalar, StrId};
+use crate::ops::joins::static_table::StaticTable;
+use crate::query::Plan;
 use layout::{Layout, Use};
 use line::Raw;
 use rustc_hash::FxHashMap;
@@ -377,8 +377,8 @@ fn scalar(
     }
 }
 
-/// Interns a string of a slot field (ids are dense, in first-seen order after the plan's constants).
-/// New strings also go to the shared table, for a checkpoint's [`Dictionary`].
+/// Interns a string of a slot field (ids are dense, in first-seen order after the plan's
+/// constants). New strings also go to the shared table, for a checkpoint's [`Dictionary`].
 fn intern_str(strings: &mut FxHashMap<Box<str>, StrId>, table: &KeyTable, s: &str) -> StrId {
     if let Some(&id) = strings.get(s) {
         return id;

@@ -14,9 +14,8 @@
 //! 4. [`query`]: the query language. The TOML file ([`query::Query`]), its compilation,
 //!    section by section, into the [`Plan`] of the operators above, and a builder.
 //! 5. Running a plan: [`engine`], the [`Engine`] contract between the harness and an
-//!    engine (sources, sinks, options, run summary); [`decode`], the JSON Lines
-//!    [`Decoder`](decode::Decoder) of input lines into events; [`row_format`], result
-//!    rows as JSON Lines.
+//!    engine (sources, sinks, options, run summary); [`decode`], the JSON Lines decoder
+//!    of input lines into events; [`row_format`], result rows as JSON Lines.
 //!
 //! Unit tests (`#[cfg(test)]` modules and `tests.rs` files) may use any layer: they build
 //! their plans from TOML and their events with the decoder, as users do.

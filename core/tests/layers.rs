@@ -117,7 +117,11 @@ fn occurrences<'a>(code: &'a str, word: &'a str) -> impl Iterator<Item = usize> 
 }
 
 /// The modules `m`'s code uses (each the deepest module file on the path it names).
-fn uses(m: &Module, code: &str, all: &BTreeMap<Module, String>) -> Result<BTreeSet<Module>, String> {
+fn uses(
+    m: &Module,
+    code: &str,
+    all: &BTreeMap<Module, String>,
+) -> Result<BTreeSet<Module>, String> {
     let mut paths: Vec<Vec<String>> = Vec::new();
     for at in occurrences(code, "crate") {
         let path = path_at(code, at + "crate::".len());
@@ -219,7 +223,11 @@ fn every_module_uses_only_its_own_and_earlier_layers_and_no_circle() {
         }
         if let Some(at) = stack.iter().position(|s| s == m) {
             let circle: Vec<String> = stack[at..].iter().map(|s| s.join("::")).collect();
-            problems.push(format!("circle: {} -> {}", circle.join(" -> "), m.join("::")));
+            problems.push(format!(
+                "circle: {} -> {}",
+                circle.join(" -> "),
+                m.join("::")
+            ));
             return;
         }
         stack.push(m.clone());
@@ -234,5 +242,9 @@ fn every_module_uses_only_its_own_and_earlier_layers_and_no_circle() {
         visit(m, &graph, &mut done, &mut Vec::new(), &mut problems);
     }
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
-    assert!(all.len() > 20, "found only {} modules under {src:?}", all.len());
+    assert!(
+        all.len() > 20,
+        "found only {} modules under {src:?}",
+        all.len()
+    );
 }

@@ -14,10 +14,10 @@
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use streamlab_core::ops::joins::window::RowRule;
-use streamlab_core::model::window::{is_closed, is_late};
-use streamlab_core::semantics::watermark::MIN_WATERMARK;
 use streamlab_core::model::window::SessionSet;
+use streamlab_core::model::window::{is_closed, is_late};
+use streamlab_core::ops::joins::window::RowRule;
+use streamlab_core::semantics::watermark::MIN_WATERMARK;
 use streamlab_core::{Accs, Event, KeyId, OutRow, OutputMode, Plan, Window, WindowSpec};
 
 /// One open fixed window and its rows by key.

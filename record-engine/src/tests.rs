@@ -4,12 +4,12 @@
 use crate::state::WindowState;
 use crate::RecordEngine;
 use std::time::Duration;
-use streamlab_core::model::duration::DurationMs;
+use streamlab_core::decode::Decoder;
 use streamlab_core::engine::{
     CollectSink, Engine, EngineError, Poll, RunOptions, RunSummary, Sink, Source, Trigger,
     VecSource,
 };
-use streamlab_core::decode::Decoder;
+use streamlab_core::model::duration::DurationMs;
 use streamlab_core::{Event, OutRow, Plan};
 
 fn plan(mode: &str, window: &str) -> Plan {

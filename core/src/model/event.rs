@@ -16,7 +16,8 @@ use std::sync::RwLock;
 pub type KeyId = u32;
 
 /// Index of the source partition an event came from (a Kafka partition; 0 for a file or
-/// generator). Each partition has its own watermark; see [`Watermark`](crate::semantics::watermark::Watermark).
+/// generator). Each partition has its own watermark; see
+/// [`Watermark`](crate::semantics::watermark::Watermark).
 pub type Part = u16;
 
 /// The fields an event carries, in the plan's slot order (inline up to three).
@@ -99,7 +100,7 @@ pub struct KeyTable {
 pub struct Dictionary {
     /// Group keys by [`KeyId`].
     pub keys: Vec<Box<[FieldValue]>>,
-    /// Strings by [`StrId`] (the plan's constants first).
+    /// Strings by [`StrId`](crate::model::value::StrId) (the plan's constants first).
     pub strings: Vec<Box<str>>,
 }
 
@@ -116,8 +117,9 @@ impl KeyTable {
         f(&keys)
     }
 
-    /// Runs `f` with read access to all keys and all interned strings (rows of a join
-    /// carry their string columns as [`StrId`](crate::model::value::StrId)s; see [`crate::ops::joins::regular`]).
+    /// Runs `f` with read access to all keys and all interned strings (rows of a join carry
+    /// their string columns as [`StrId`](crate::model::value::StrId)s; see
+    /// [`crate::ops::joins::regular`]).
     pub fn read_all<R>(&self, f: impl FnOnce(&[Box<[FieldValue]>], &[Box<str>]) -> R) -> R {
         let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
         let strings = self.strings.read().unwrap_or_else(|e| e.into_inner());

@@ -162,8 +162,7 @@ impl<A> SessionSet<A> {
     /// has closed (and touches no open session), or it would merge into a session that
     /// has already closed (`t` lies before the end of the last closed session).
     pub fn is_late(&self, t: i64, gap: i64, w: i64) -> bool {
-        let own_closed =
-            is_late(t.saturating_add(gap), w) && !self.touches(t, gap);
+        let own_closed = is_late(t.saturating_add(gap), w) && !self.touches(t, gap);
         own_closed || t < self.closed_until
     }
 
@@ -414,7 +413,7 @@ mod tests {
 
         #[test]
         fn session_merging_matches_a_sort_and_sweep(times in proptest::collection::vec(-500i64..500, 0..60), gap in 1i64..40) {
-            // Exact-boundary ties (t2 - t1 == gap) are left unspecified by semantics.md;
+            // Exact-boundary ties (t2 - t1 == gap) are left unspecified by docs/semantics.md;
             // both sides here treat them as separate sessions.
             let mut set = SessionSet::new();
             for &t in &times {

@@ -16,9 +16,10 @@
 //!   on division or remainder by zero, and when a float operation's result is not a
 //!   finite number; an operation with no value on either side has none either. A
 //!   condition with no value on either side does not hold (SQL's unknown).
-//! - A field an expression reads must be a JSON number in every event: the plan gives it
-//!   a [`SlotType::Number`](crate::model::event::SlotType::Number) slot, so a line where it is missing
-//!   or not a number is malformed (docs/semantics.md) and never reaches an engine.
+//! - A field an expression reads must be a JSON number in every event: the plan gives it a
+//!   [`SlotType::Number`](crate::model::event::SlotType::Number) slot, so a line where it
+//!   is missing or not a number is malformed (docs/semantics.md) and never reaches an
+//!   engine.
 
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,7 @@
 //!
 //! - [`filter`]: compiled `[[filter]]`s and the comparison operators.
 //! - [`expr`]: the arithmetic of computed columns and `where` conditions.
-//! - [`column`]: the columns of a query without `[window]`.
+//! - [`column`](mod@column): the columns of a query without `[window]`.
 //! - [`joins`]: the static table, the window join's row rule, the regular join.
 //! - [`projection`]: one row per event, of selected and computed columns.
 

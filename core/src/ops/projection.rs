@@ -25,12 +25,12 @@
 //! Its columns are [`crate::ops::column`]s; compiling `[[select]]` and `where` is the
 //! query layer's (`query/compile/select.rs`).
 //!
-//! Cost: an event carries up to three number fields inline ([`Fields`](crate::model::event::Fields));
-//! Q0 and Q1 read four, so their fields live on the heap and every event frees them in
-//! the engine. `streamlab bench --engines baseline --workload nexmark --kind bid
-//! --events 2000000` on a loaded 2-core machine: Q1 8.9M events/s (median of 3), Q1
-//! without its `ts` column (three fields) 15.1M (one run). Widening `Fields` would grow every windowed event
-//! too, so it is left as it is.
+//! Cost: an event carries up to three number fields inline
+//! ([`Fields`](crate::model::event::Fields)); Q0 and Q1 read four, so their fields live on
+//! the heap and every event frees them in the engine. `streamlab bench --engines baseline
+//! --workload nexmark --kind bid --events 2000000` on a loaded 2-core machine: Q1 8.9M
+//! events/s (median of 3), Q1 without its `ts` column (three fields) 15.1M (one run).
+//! Widening `Fields` would grow every windowed event too, so it is left as it is.
 //!
 //! Such a query has no `[window]`, `group_by`, `[[aggregate]]` or watermark, and its
 //! output mode is append: each row is final when its event arrives, so watermarks and

@@ -32,7 +32,8 @@ pub enum QueryError {
     },
 }
 
-/// A [`QueryError::Invalid`] of `key` (the file is added by [`Plan::from_file`](crate::query::Plan::from_file)).
+/// A [`QueryError::Invalid`] of `key` (the file is added by
+/// [`Plan::from_file`](crate::query::Plan::from_file)).
 pub(crate) fn invalid(key: impl Into<String>, message: impl Into<String>) -> QueryError {
     QueryError::Invalid {
         path: None,

@@ -12,10 +12,10 @@ use crate::ops::joins::window::RowRule;
 use crate::ops::projection::Projection;
 use crate::query::error::{invalid, QueryError};
 use crate::query::spec::{JoinKind, JoinQuery, Query, TimeDomain};
-use crate::semantics::row::OutputMode;
-use serde::{Deserialize, Serialize};
 use crate::semantics::aggregate::AggSpec;
+use crate::semantics::row::OutputMode;
 use crate::semantics::watermark::Watermark;
+use serde::{Deserialize, Serialize};
 
 /// A field carried in [`Event::fields`](crate::model::event::Event::fields), in slot order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -77,8 +77,9 @@ pub struct Plan {
     pub row_rule: RowRule,
     /// String constants of the filters; constant `i` is interned as id `i`.
     pub string_constants: Vec<String>,
-    /// Named inputs, whose index is their events' [`Event::part`](crate::model::event::Event::part) (empty:
-    /// one input from the command line).
+    /// Named inputs, whose index is their events'
+    /// [`Event::part`](crate::model::event::Event::part) (empty: one input from the command
+    /// line).
     pub inputs: Vec<InputSpec>,
     /// The stream-static join's table, once loaded (the harness reads the file named by
     /// `query.joins`; see [`Plan::with_table`]).

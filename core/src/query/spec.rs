@@ -7,8 +7,8 @@
 //! [`ColumnType`] (projection columns).
 
 use crate::model::duration::DurationMs;
-use crate::ops::filter::CmpOp;
 use crate::ops::column::ColumnType;
+use crate::ops::filter::CmpOp;
 use crate::semantics::aggregate::AggFn;
 use crate::semantics::row::OutputMode;
 use serde::de::{self, Visitor};
@@ -65,7 +65,6 @@ pub struct WindowQuery {
     #[serde(default)]
     pub time: TimeDomain,
 }
-
 
 /// A constant in a query file: string, integer, float or boolean.
 #[derive(Clone, Debug, PartialEq)]
@@ -142,7 +141,6 @@ pub enum FilterValue {
     /// `value = "view"`
     One(Literal),
 }
-
 
 /// `[[aggregate]]` entry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -264,7 +262,6 @@ pub struct Query {
     #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
 }
-
 
 /// `[[select]]` entry: an input field (`field`, optional `as` and `type`) or a computed
 /// column (`as` and `expr`).

@@ -2,7 +2,7 @@
 //! ([`ResultRow`]), and the final answer a run's rows stand for under its [`OutputMode`]
 //! ([`final_rows`]), following docs/semantics.md "Result rows" and "Output modes". The
 //! JSON Lines text of a row is the [`RowFormat`](crate::row_format::RowFormat)'s, which
-//! needs the plan; the printing of one value ([`write_field`], [`json_key`]) is here, as
+//! needs the plan; the printing of one value (`write_field`, `json_key`) is here, as
 //! projections print their own rows with it.
 
 use crate::model::event::KeyId;
@@ -96,7 +96,6 @@ impl ResultRow {
     pub fn id(&self) -> (Window, Vec<FieldValue>) {
         (self.window, self.group.clone())
     }
-
 }
 
 /// The final answer a run's output stands for, sorted by window then group values:

@@ -37,11 +37,12 @@
 //!   states); the rows are compared with the oracle as a multiset.
 //!
 //! # Where it lives
-//! The query's checks are `query/compile/joins.rs`'s. Which columns come from which input, a half-row per event ([`Half`]) and a pair's row
-//! ([`JoinColumns::pair`]) are here, as is the symmetric hash join the engines share
-//! ([`JoinState`]): an arriving event is joined with every earlier event of the other
-//! input under its key, then kept. The engines only decide when events reach it (one at
-//! a time, or a batch's worth per partition); the oracle pairs whole inputs by itself.
+//! The query's checks are `query/compile/joins.rs`'s. Which columns come from which input,
+//! a half-row per event ([`Half`]) and a pair's row ([`JoinColumns::pair`]) are here, as is
+//! the symmetric hash join the engines share ([`JoinState`]): an arriving event is joined
+//! with every earlier event of the other input under its key, then kept. The engines only
+//! decide when events reach it (one at a time, or a batch's worth per partition); the
+//! oracle pairs whole inputs by itself.
 
 use crate::model::event::{Event, KeyId};
 use crate::model::value::{AggValue, Scalar};
@@ -66,7 +67,8 @@ pub struct JoinColumns {
 }
 
 /// What one event contributes to every row it joins into: its columns' values, computed
-/// once when it arrives (strings as their [`StrId`](crate::model::value::StrId)), with its arrival.
+/// once when it arrives (strings as their [`StrId`](crate::model::value::StrId)s), with
+/// its arrival.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Half {
     /// The event's arrival `seq`.
@@ -211,7 +213,6 @@ impl JoinState {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,7 +307,8 @@ input = "persons"
             "{\"name\":\"Ann \\\"A\\\"\",\"auction\":7,\"double_reserve\":10,\"state\":\"OR\"}\n\
              {\"name\":\"Ann \\\"A\\\"\",\"auction\":8,\"double_reserve\":12,\"state\":\"OR\"}\n"
         );
-        let back = crate::semantics::row::ResultRow::parse(text.lines().next().unwrap(), &plan).unwrap();
+        let back =
+            crate::semantics::row::ResultRow::parse(text.lines().next().unwrap(), &plan).unwrap();
         assert_eq!(back.group.len(), 2);
         assert_eq!(back.values, vec![AggValue::Int(7), AggValue::Int(10)]);
     }

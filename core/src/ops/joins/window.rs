@@ -3,13 +3,13 @@
 //! as Flink's window join (`a.join(b).where(..).equalTo(..).window(..)`) and Spark's
 //! stream-stream inner join with watermarks on both sides and a window in the join key.
 //!
-//! It is a windowed co-group: the state of a (window, key) is one accumulator set with,
-//! per input, the count of that input's events there and the aggregates that name the
-//! input ([`AggregateQuery::input`](crate::query::AggregateQuery::input)). So a join needs no state, eviction or
-//! lateness rule of its own: the state lives, closes and is evicted by the watermark like
-//! every other window state, and a late event is counted in the same late counters. What
-//! is new is only which rows a (window, key) produces, [`RowRule::values`], called by
-//! every engine and the oracle wherever a row is made:
+//! It is a windowed co-group: the state of a (window, key) is one accumulator set with, per
+//! input, the count of that input's events there and the aggregates that name the input
+//! ([`AggregateQuery::input`](crate::query::AggregateQuery::input)). So a join needs no
+//! state, eviction or lateness rule of its own: the state lives, closes and is evicted by
+//! the watermark like every other window state, and a late event is counted in the same
+//! late counters. What is new is only which rows a (window, key) produces,
+//! [`RowRule::values`], called by every engine and the oracle wherever a row is made:
 //! - a row only when every input has at least one event in the (window, key) (inner join);
 //! - an aggregate that names an input has that input's value (`count` its events);
 //! - `count` without an input counts joined pairs, the product of the per-input counts
@@ -23,7 +23,7 @@
 
 use crate::model::event::Part;
 use crate::model::value::AggValue;
-use crate::semantics::aggregate::{Acc, AggFn, AggSpec, Accs, AggValues};
+use crate::semantics::aggregate::{Acc, Accs, AggFn, AggSpec, AggValues};
 
 /// How the accumulators of a (window, key) become its result row.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -17,7 +17,6 @@ pub(super) fn compile(
     window_join: bool,
     slots: &mut Slots,
 ) -> Result<Vec<AggSpec>, QueryError> {
-
     let mut aggregates = Vec::new();
     for (i, a) in query.aggregates.iter().enumerate() {
         let key = format!("aggregate[{i}]");
@@ -36,22 +35,23 @@ pub(super) fn compile(
                 format!("`{}` is used twice", a.name),
             ));
         }
-        let input = match &a.input {
-            None => None,
-            Some(_) if !window_join => return Err(invalid(
-                format!("{key}.input"),
-                "only a window join ([[join]] kind = \"window\") has aggregates of one input",
-            )),
-            Some(name) => match inputs.iter().position(|i| i.name == *name) {
-                Some(i) => Some(i as Part),
-                None => {
-                    return Err(invalid(
-                        format!("{key}.input"),
-                        format!("no [[input]] is named `{name}`"),
-                    ))
-                }
-            },
-        };
+        let input =
+            match &a.input {
+                None => None,
+                Some(_) if !window_join => return Err(invalid(
+                    format!("{key}.input"),
+                    "only a window join ([[join]] kind = \"window\") has aggregates of one input",
+                )),
+                Some(name) => match inputs.iter().position(|i| i.name == *name) {
+                    Some(i) => Some(i as Part),
+                    None => {
+                        return Err(invalid(
+                            format!("{key}.input"),
+                            format!("no [[input]] is named `{name}`"),
+                        ))
+                    }
+                },
+            };
         if window_join && input.is_none() && a.func != AggFn::Count {
             return Err(invalid(
                 format!("{key}.input"),

@@ -83,9 +83,9 @@ pub(super) fn compile(
                         return Err(invalid(
                             format!("{key}.op"),
                             format!(
-                                "{:?} compares numbers only; use eq, ne or in for strings and booleans",
-                                f.op
-                            )
+                            "{:?} compares numbers only; use eq, ne or in for strings and booleans",
+                            f.op
+                        )
                             .to_lowercase(),
                         ))
                     }

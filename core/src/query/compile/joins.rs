@@ -29,9 +29,7 @@ pub(super) fn compile(query: &Query, inputs: &mut [InputSpec]) -> Result<Joins, 
                             "required for a static join",
                         ))
                     }
-                    Some("") => {
-                        return Err(invalid(format!("join[0].{k}"), "must not be empty"))
-                    }
+                    Some("") => return Err(invalid(format!("join[0].{k}"), "must not be empty")),
                     Some(_) => {}
                 }
             }

@@ -160,9 +160,12 @@ fn columns(
                 }
                 let fkey = format!("{key}.field");
                 let source = match s.ty.unwrap_or_default() {
-                    ColumnType::Number => {
-                        ColumnSource::Field(slots.slot_for(field, SlotType::Number, &fkey, input)?)
-                    }
+                    ColumnType::Number => ColumnSource::Field(slots.slot_for(
+                        field,
+                        SlotType::Number,
+                        &fkey,
+                        input,
+                    )?),
                     ty => {
                         let slot = if ty == ColumnType::String {
                             SlotType::String
@@ -224,5 +227,10 @@ fn columns(
             Some(c)
         }
     };
-    Ok(Projection::new(columns, condition, text, !joined.is_empty()))
+    Ok(Projection::new(
+        columns,
+        condition,
+        text,
+        !joined.is_empty(),
+    ))
 }

@@ -22,12 +22,12 @@ impl Slots {
         input: Option<Part>,
     ) -> Result<usize, QueryError> {
         let slots = &mut self.0;
-            if let Some(i) = slots
-                .iter()
-                .position(|s| s.field == field && s.input == input)
-            {
-                let have = slots[i].ty;
-                let merged = match (have, ty) {
+        if let Some(i) = slots
+            .iter()
+            .position(|s| s.field == field && s.input == input)
+        {
+            let have = slots[i].ty;
+            let merged = match (have, ty) {
                     (a, b) if a == b => a,
                     (SlotType::Any, b) => b,
                     (a, SlotType::Any) => a,
@@ -41,16 +41,16 @@ impl Slots {
                         ))
                     }
                 };
-                slots[i].ty = merged;
-                Ok(i)
-            } else {
-                slots.push(Slot {
-                    field: field.to_owned(),
-                    ty,
-                    input,
-                });
-                Ok(slots.len() - 1)
-            }
+            slots[i].ty = merged;
+            Ok(i)
+        } else {
+            slots.push(Slot {
+                field: field.to_owned(),
+                ty,
+                input,
+            });
+            Ok(slots.len() - 1)
+        }
     }
 
     /// The slots handed out so far.
