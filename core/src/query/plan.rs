@@ -2,7 +2,8 @@
 //! fields every event must carry ([`Slot`]s, with their types), and holds the compiled
 //! filters, aggregates, inputs, the join table and the projection, each a part defined in
 //! the layer that gives it meaning (a [`Predicate`] in ops, an [`AggSpec`] in semantics).
-//! Compiling is [`Plan::compile`] (in `compile/`), building in Rust [`Plan::builder`].
+//! Reading and compiling ([`Plan::from_file`], [`Plan::from_toml`], [`Plan::compile`]) are
+//! `compile/`'s, building in Rust ([`Plan::builder`]) is `builder.rs`'s.
 
 use crate::model::event::{Part, SlotType};
 use crate::model::window::WindowSpec;
