@@ -1,6 +1,10 @@
 //! The contract between the harness and an engine: a [`Source`] of events, a [`Sink`] for
 //! rows, [`RunOptions`], and the [`RunSummary`] every run returns. Both engines and the
 //! oracle implement [`Engine`], so the harness can swap them by name.
+//!
+//! The run options still name each engine's own knobs ([`Trigger`], and the flags of
+//! [`RunFlag`] only one engine reads); a later step of issue 16 gives every engine its own
+//! configuration and leaves only the contract here.
 
 use crate::model::duration::DurationMs;
 use crate::model::event::{Event, Part};
