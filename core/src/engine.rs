@@ -1,11 +1,15 @@
 //! The contract between the harness and an engine: a [`Source`] of events, a [`Sink`] for
 //! rows, [`RunOptions`], and the [`RunSummary`] every run returns. Both engines and the
 //! oracle implement [`Engine`], so the harness can swap them by name.
+//!
+//! The run options still name each engine's own knobs ([`Trigger`], and the flags of
+//! [`RunFlag`] only one engine reads); a later step of issue 16 gives every engine its own
+//! configuration and leaves only the contract here.
 
-use crate::duration::DurationMs;
-use crate::event::{Event, Part};
+use crate::model::duration::DurationMs;
+use crate::model::event::{Event, Part};
 use crate::query::Plan;
-use crate::row::OutRow;
+use crate::semantics::row::OutRow;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -428,6 +432,23 @@ pub trait Engine: Send + Sync {
             None => Ok(()),
         }
     }
+}
+
+/// Checkpoints are not there yet for projections (a row is final when its event arrives,
+/// so exactly-once output needs only the input offset with the committed rows; no engine
+/// has that path yet): a run asking for one is refused rather than left without it.
+pub fn refuse_checkpoints(
+    plan: &Plan,
+    options: &RunOptions,
+    engine: &str,
+) -> Result<(), EngineError> {
+    if plan.projection.is_some() && options.checkpoint.is_some() {
+        return Err(EngineError::Unsupported {
+            engine: engine.into(),
+            flag: "--checkpoint with a query without [window] (one row per event)".into(),
+        });
+    }
+    Ok(())
 }
 
 /// Wall-clock time in ms since the Unix epoch: the clock of processing-time windows.

@@ -2,43 +2,66 @@
 //! come from the execution model.
 //!
 //! # Layout
-//! - [`duration`]: `"10s"`-style durations of query files.
-//! - [`query`]: the query file format ([`query::Query`]), its validation and the compiled
-//!   [`query::Plan`] (plus a builder for the same plan in Rust).
-//! - [`expr`]: the arithmetic of computed columns and conditions (`price * 0.908`).
-//! - [`projection`]: queries without windows: one row per event, selected and computed
-//!   columns (NEXMark Q0-Q2).
-//! - [`value`]: group-by values as in the input, hot-path scalars, aggregate results.
-//! - [`event`]: the [`event::Event`] engines process and the JSON Lines
-//!   [`event::Decoder`] with semantics.md's malformed rules.
-//! - [`window`]: window assignment and session merging.
-//! - [`watermark`]: the watermark, window closing and lateness rules.
-//! - [`aggregate`]: accumulators for count, sum, min, max, avg, count_distinct.
-//! - [`row`]: result rows: emitted, printed, read back, reduced to the final answer.
-//! - [`join`], [`window_join`]: the stream-static join's table; the window join's
-//!   [`window_join::RowRule`], which decides the rows of every (window, key).
-//! - [`regular_join`]: the unwindowed join of two inputs (NEXMark Q3): a row per pair,
-//!   and the symmetric hash join state every engine runs it with.
-//! - [`engine`]: the [`engine::Engine`] trait, sources, sinks, options and run summary.
+//! Five layers, each using only the ones before it (no module imports one of a later
+//! layer; `tests/layers.rs` checks it). Read them in this order:
+//!
+//! 1. [`model`]: the data. Durations, values, the [`Event`] and its fields, the key table,
+//!    the key hash, windows and their assignment, session merging.
+//! 2. [`semantics`]: the rules (docs/semantics.md). The watermark, the aggregate functions
+//!    and their accumulators, result rows and output modes.
+//! 3. [`ops`]: the operators a plan is made of. Filters, expressions, projection columns,
+//!    the projection, and the joins (static table, window join, regular join).
+//! 4. [`query`]: the query language. The TOML file ([`query::Query`]), its compilation,
+//!    section by section, into the [`Plan`] of the operators above, and a builder.
+//! 5. Running a plan: [`engine`], the [`Engine`] contract between the harness and an
+//!    engine (sources, sinks, options, run summary); [`decode`], the JSON Lines decoder
+//!    of input lines into events; [`row_format`], result rows as JSON Lines.
+//!
+//! Unit tests (`#[cfg(test)]` modules and `tests.rs` files) may use any layer: they build
+//! their plans from TOML and their events with the decoder, as users do.
+//!
+//! The items engines name most are re-exported here.
 
-pub mod aggregate;
-pub mod duration;
+pub mod decode;
 pub mod engine;
-pub mod event;
-pub mod expr;
-pub mod join;
-pub mod projection;
+pub mod model;
+pub mod ops;
 pub mod query;
-pub mod regular_join;
-pub mod row;
-pub mod value;
-pub mod watermark;
-pub mod window;
-pub mod window_join;
+pub mod row_format;
+pub mod semantics;
 
-pub use aggregate::{Accs, AggValues};
 pub use engine::{Engine, EngineError, Poll, RunOptions, RunSummary, Sink, Source};
-pub use event::{Decoder, Dictionary, Event, KeyId, KeyTable, Part};
-pub use query::{OutputMode, Plan};
-pub use row::{OutRow, ResultRow};
-pub use window::{Window, WindowSpec};
+pub use model::event::{Dictionary, Event, KeyId, KeyTable, Part};
+pub use model::window::{Window, WindowSpec};
+pub use query::Plan;
+pub use semantics::aggregate::{Accs, AggValues};
+pub use semantics::row::{OutRow, OutputMode, ResultRow};
+
+// Old module paths, kept until the harness crates import the new ones (issue 16).
+#[doc(hidden)]
+pub use decode::Decoder;
+#[doc(hidden)]
+pub use model::{duration, event, value, window};
+#[doc(hidden)]
+pub use ops::joins::{regular as regular_join, static_table as join};
+
+/// Old path of the watermark and the closing rules (issue 16).
+#[doc(hidden)]
+pub mod watermark {
+    pub use crate::model::window::{is_closed, is_late};
+    pub use crate::semantics::watermark::Watermark;
+}
+
+/// Old path of the row format and the final answer (issue 16).
+#[doc(hidden)]
+pub mod row {
+    pub use crate::row_format::RowFormat;
+    pub use crate::semantics::row::final_rows;
+}
+
+/// Old path of the projection and its checkpoint refusal (issue 16).
+#[doc(hidden)]
+pub mod projection {
+    pub use crate::engine::refuse_checkpoints;
+    pub use crate::ops::projection::Projection;
+}

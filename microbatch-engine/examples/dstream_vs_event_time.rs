@@ -19,7 +19,7 @@ use microbatch_engine::MicrobatchEngine;
 use rustc_hash::FxHashMap;
 use std::sync::{Arc, Mutex};
 use streamlab_core::engine::{CollectSink, RunOptions, VecSource};
-use streamlab_core::value::AggValue;
+use streamlab_core::model::value::AggValue;
 use streamlab_core::{Engine, Event, OutputMode, Plan};
 
 const START: i64 = 1_700_000_000_000; // a multiple of 10 s

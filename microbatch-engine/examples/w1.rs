@@ -15,7 +15,7 @@ use smallvec::smallvec;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use streamlab_core::engine::{EngineError, RunOptions, Sink, VecSource};
-use streamlab_core::value::Scalar;
+use streamlab_core::model::value::Scalar;
 use streamlab_core::{Engine, Event, OutRow, Plan};
 
 /// Counts rows instead of printing them.

@@ -18,7 +18,7 @@ use streamlab_checkpoint::{CheckpointStore, OnCorrupt};
 use streamlab_core::engine::{
     CheckpointOptions, EngineError, Poll, RunSummary, Source, SourcePosition,
 };
-use streamlab_core::watermark::Watermark;
+use streamlab_core::semantics::watermark::Watermark;
 use streamlab_core::{Event, Plan};
 
 /// Events between checkpoints when neither bound is given.

@@ -23,7 +23,9 @@ use streamlab_core::engine::{
     processing_time_ms, CheckpointOptions, EngineError, RunSummary, Sink, Source, Trigger,
 };
 use streamlab_core::query::TimeDomain;
-use streamlab_core::watermark::{PartitionMaxima, Watermark, MAX_WATERMARK, MIN_WATERMARK};
+use streamlab_core::semantics::watermark::{
+    PartitionMaxima, Watermark, MAX_WATERMARK, MIN_WATERMARK,
+};
 use streamlab_core::{Event, OutputMode, Plan};
 
 /// The settings of one run, after defaults.

@@ -47,8 +47,8 @@ use crate::trigger::TriggerClock;
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::hash::Hash;
-use streamlab_core::duration::DurationMs;
 use streamlab_core::engine::{processing_time_ms, EngineError, Source, Trigger};
+use streamlab_core::model::duration::DurationMs;
 use streamlab_core::Event;
 
 /// When a DStream batch fires and which events it holds.

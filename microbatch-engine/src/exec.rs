@@ -18,9 +18,11 @@
 //! "Design decisions").
 
 use crate::output::Emission;
-use crate::state_store::{partition_of, Entry, FixedStore, KeySessions, SessionStore, WindowSlot};
+use crate::state_store::{Entry, FixedStore, KeySessions, SessionStore, WindowSlot};
 use std::collections::hash_map::Entry as MapEntry;
-use streamlab_core::watermark::{is_late, PartitionMaxima};
+use streamlab_core::model::key_hash::partition_of;
+use streamlab_core::model::window::is_late;
+use streamlab_core::semantics::watermark::PartitionMaxima;
 use streamlab_core::{Event, KeyId, OutRow, OutputMode, Plan, Window, WindowSpec};
 
 /// The watermarks one batch runs under.
@@ -71,7 +73,7 @@ pub struct Partition<'p> {
     /// Update mode, sessions: keys with a session changed in the current batch.
     changed_keys: Vec<KeyId>,
     /// A regular join: every event so far of the keys this partition owns.
-    join: streamlab_core::regular_join::JoinState,
+    join: streamlab_core::ops::joins::regular::JoinState,
 }
 
 impl<'p> Partition<'p> {

@@ -181,7 +181,7 @@ impl Engine for MicrobatchEngine {
         sink: Box<dyn Sink>,
     ) -> Result<RunSummary, EngineError> {
         self.check_options(options)?;
-        streamlab_core::projection::refuse_checkpoints(plan, options, self.name())?;
+        streamlab_core::engine::refuse_checkpoints(plan, options, self.name())?;
         driver::run(self.config(options), plan, source, sink, self.log.as_ref())
     }
 }

@@ -8,7 +8,7 @@
 //! | complete | the whole table | `Some(k)` | last event of batch k | kept, nothing late |
 
 use crate::state_store::Entry;
-use streamlab_core::query::RowRule;
+use streamlab_core::ops::joins::window::RowRule;
 use streamlab_core::{KeyId, OutRow, OutputMode, Window};
 
 /// What one batch emits, for one output mode. A (window, key) has a row only where the

@@ -9,9 +9,9 @@
 //! pairs formed in the batch are its rows.
 
 use crate::exec::PartOutput;
-use crate::state_store::partition_of;
-use streamlab_core::projection::Projection;
-use streamlab_core::regular_join::{JoinColumns, JoinState};
+use streamlab_core::model::key_hash::partition_of;
+use streamlab_core::ops::joins::regular::{JoinColumns, JoinState};
+use streamlab_core::ops::projection::Projection;
 use streamlab_core::{Event, Plan};
 
 /// Partition `me` of `n`: the rows of its share of `events`.

@@ -1,24 +1,16 @@
 //! The state store: the keyed aggregation state one partition keeps between batches
 //! (Spark's `StateStore`, one per partition).
 //!
-//! Each partition owns the keys that hash to it ([`partition_of`]), so batches merge into
+//! Each partition owns the keys that hash to it (core's
+//! [`partition_of`](streamlab_core::model::key_hash::partition_of)), so batches merge into
 //! the store without locks. Fixed windows (tumbling, sliding) are kept per window, sorted
 //! by end, so closing at a watermark is draining a prefix; sessions are kept per key in
 //! core's [`SessionSet`], which merges them as events bridge gaps, also across batches.
 
 use rustc_hash::FxHashMap;
-use streamlab_core::query::AggSpec;
-use streamlab_core::watermark::is_closed;
-use streamlab_core::window::SessionSet;
+use streamlab_core::model::window::{is_closed, SessionSet};
+use streamlab_core::semantics::aggregate::AggSpec;
 use streamlab_core::{Accs, Event, KeyId, Window};
-
-/// The partition (worker) that owns `key` among `n`: a multiplicative hash, so that keys
-/// interned in any pattern spread evenly.
-#[inline]
-pub fn partition_of(key: KeyId, n: usize) -> usize {
-    let h = (key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
-    ((h * n as u64) >> 32) as usize
-}
 
 /// The state of one (window, key) row.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -201,23 +193,6 @@ impl SessionStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn partitions_spread_dense_keys_evenly() {
-        for n in [1, 2, 3, 4] {
-            let mut count = vec![0usize; n];
-            for k in 0..10_000u32 {
-                let p = partition_of(k, n);
-                assert!(p < n);
-                count[p] += 1;
-            }
-            let (lo, hi) = (
-                *count.iter().min().expect("n > 0"),
-                *count.iter().max().expect("n > 0"),
-            );
-            assert!(hi - lo < 10_000 / n / 10, "{n} partitions: {count:?}");
-        }
-    }
 
     #[test]
     fn fixed_windows_stay_sorted_by_end_and_close_as_a_prefix() {

@@ -85,7 +85,7 @@ impl TriggerClock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use streamlab_core::duration::DurationMs;
+    use streamlab_core::model::duration::DurationMs;
 
     #[test]
     fn interval_triggers_fire_on_the_grid_and_overruns_start_at_once() {

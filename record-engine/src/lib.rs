@@ -169,7 +169,7 @@ impl Engine for RecordEngine {
         sink: Box<dyn Sink>,
     ) -> Result<RunSummary, EngineError> {
         self.check_options(options)?;
-        streamlab_core::projection::refuse_checkpoints(plan, options, self.name())?;
+        streamlab_core::engine::refuse_checkpoints(plan, options, self.name())?;
         dataflow::run(&self.config(options), plan, source, sink)
     }
 }

@@ -6,7 +6,7 @@
 //! without a search. Sessions are kept per key in core's [`SessionSet`] (which merges them
 //! and remembers where closed sessions ended); a min-heap of session ends says which keys
 //! can have a session to close, so a watermark step costs only the sessions it closes.
-//! Lateness, closing and window assignment are core's ([`streamlab_core::watermark`],
+//! Lateness, closing and window assignment are core's ([`streamlab_core::model::window`],
 //! [`WindowSpec::assign`]), and so is which (window, key)s make a row (the plan's
 //! `RowRule`: a window join's only where every input has an event); this module only
 //! decides where the rows live.
@@ -14,9 +14,10 @@
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use streamlab_core::query::RowRule;
-use streamlab_core::watermark::{is_closed, is_late, MIN_WATERMARK};
-use streamlab_core::window::SessionSet;
+use streamlab_core::model::window::SessionSet;
+use streamlab_core::model::window::{is_closed, is_late};
+use streamlab_core::ops::joins::window::RowRule;
+use streamlab_core::semantics::watermark::MIN_WATERMARK;
 use streamlab_core::{Accs, Event, KeyId, OutRow, OutputMode, Plan, Window, WindowSpec};
 
 /// One open fixed window and its rows by key.
@@ -51,7 +52,7 @@ pub struct WindowState {
     window: WindowSpec,
     mode: OutputMode,
     /// The accumulators of every (window, key) (the plan's `accumulators`).
-    aggregates: Vec<streamlab_core::query::AggSpec>,
+    aggregates: Vec<streamlab_core::semantics::aggregate::AggSpec>,
     /// Which (window, key)s make a row, with which values (core's rule).
     rule: RowRule,
     /// Open fixed windows, sorted by (end, start).

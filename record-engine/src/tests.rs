@@ -4,12 +4,13 @@
 use crate::state::WindowState;
 use crate::RecordEngine;
 use std::time::Duration;
-use streamlab_core::duration::DurationMs;
+use streamlab_core::decode::Decoder;
 use streamlab_core::engine::{
     CollectSink, Engine, EngineError, Poll, RunOptions, RunSummary, Sink, Source, Trigger,
     VecSource,
 };
-use streamlab_core::{Decoder, Event, OutRow, Plan};
+use streamlab_core::model::duration::DurationMs;
+use streamlab_core::{Event, OutRow, Plan};
 
 fn plan(mode: &str, window: &str) -> Plan {
     Plan::from_toml(&format!(
@@ -177,7 +178,7 @@ fn complete_mode_emits_whole_tables_on_its_interval_and_a_final_one() {
         let total: i64 = table
             .iter()
             .map(|r| match r.values[0] {
-                streamlab_core::value::AggValue::Int(n) => n,
+                streamlab_core::model::value::AggValue::Int(n) => n,
                 _ => 0,
             })
             .sum();
@@ -293,7 +294,7 @@ fn processing_time_windows_follow_the_wall_clock() {
     let total: i64 = rows
         .iter()
         .map(|r| match r.values[0] {
-            streamlab_core::value::AggValue::Int(n) => n,
+            streamlab_core::model::value::AggValue::Int(n) => n,
             _ => 0,
         })
         .sum();

@@ -5,9 +5,9 @@
 //! itself is core's [`JoinState`]; this operator only decides where and when it runs.
 
 use crate::operators::sink::ToSink;
-use crate::operators::window::key_hash;
 use crate::stamp::Stamp;
-use streamlab_core::regular_join::{JoinColumns, JoinState};
+use streamlab_core::model::key_hash::key_hash;
+use streamlab_core::ops::joins::regular::{JoinColumns, JoinState};
 use streamlab_core::Event;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;

@@ -4,7 +4,7 @@
 
 use crate::operators::sink::ToSink;
 use crate::stamp::Stamp;
-use streamlab_core::projection::Projection;
+use streamlab_core::ops::projection::Projection;
 use streamlab_core::Event;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;

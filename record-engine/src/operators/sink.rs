@@ -1,18 +1,19 @@
 //! The sink operator: rows leave the dataflow as soon as a window operator emits them.
 //!
 //! The harness's [`Sink`] lives in process 0 and is shared by its workers. Rows are routed
-//! by `key_hash % workers per process`, which in one process is the worker that computed
-//! them (no hop) and in a cluster is the worker of process 0 with the same local index.
+//! to [`worker_of`] their key among the workers per process (the key hash modulo their
+//! number), which in one process is the worker that computed them (no hop) and in a
+//! cluster is the worker of process 0 with the same local index.
 //! Each worker's final [`ToSink::Done`] goes to worker 0, which adds up the counts. With
 //! checkpoints, rows arrive inside each worker's [`ToSink::Part`] of an epoch and go to the
 //! [`Coordinator`], which hands them to the sink when the epoch is checkpointed.
 
 use crate::checkpoint::{Coordinator, SourcePart, WorkerPart};
-use crate::operators::window::key_hash;
 use crate::stamp::Stamp;
 use crate::state::WorkerStats;
 use std::sync::{Arc, Mutex};
 use streamlab_core::engine::{EngineError, Sink};
+use streamlab_core::model::key_hash::worker_of;
 use streamlab_core::OutRow;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::Operator;
@@ -87,7 +88,7 @@ impl EmitRows for StreamVec<'_, Stamp, ToSink> {
     fn emit_rows(self, sink: SharedSink, local_workers: usize) {
         let local = local_workers.max(1) as u64;
         let route = move |item: &ToSink| match item {
-            ToSink::Row(r) => key_hash(r.key) % local,
+            ToSink::Row(r) => worker_of(r.key, local),
             ToSink::Part(p) => p.worker % local,
             ToSink::Done(_) => 0,
         };

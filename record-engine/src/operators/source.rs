@@ -22,7 +22,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 use streamlab_core::engine::{processing_time_ms, EngineError, Poll, Source};
 use streamlab_core::query::TimeDomain;
-use streamlab_core::watermark::Watermark;
+use streamlab_core::semantics::watermark::Watermark;
 use streamlab_core::Part;
 use streamlab_core::{Event, Plan};
 use timely::container::CapacityContainerBuilder;

@@ -19,18 +19,13 @@ use crate::operators::source::{Control, ControlKind};
 use crate::stamp::{epoch_of, watermark_of, Stamp};
 use crate::state::WindowState;
 use std::sync::Arc;
-use streamlab_core::watermark::MAX_WATERMARK;
+use streamlab_core::model::key_hash::{key_hash, worker_of};
+use streamlab_core::semantics::watermark::MAX_WATERMARK;
 use streamlab_core::{Event, OutRow, OutputMode, Plan};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::Operator;
 use timely::dataflow::StreamVec;
-
-/// Spreads interned keys over workers (ids are dense: multiply, keep the high bits).
-#[inline]
-pub fn key_hash(key: streamlab_core::KeyId) -> u64 {
-    u64::from(key).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32
-}
 
 /// Keyed window aggregation on a stream of events.
 pub trait WindowAggregate<'scope> {
@@ -182,7 +177,7 @@ impl<'scope> WindowAggregate<'scope> for StreamVec<'scope, Stamp, Event> {
                     worker
                         .state
                         .restore_from(&r, me as usize, peers as usize, |key| {
-                            key_hash(key) % peers == me
+                            worker_of(key, peers) == me
                         });
                     worker.next_boundary = u32::try_from(r.epoch + 1).unwrap_or(u32::MAX);
                 }

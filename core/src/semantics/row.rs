@@ -1,13 +1,40 @@
-//! Result rows: what engines emit ([`OutRow`]), how they are printed as JSON Lines
-//! ([`RowFormat`]), read back ([`ResultRow`]) and reduced to the final answer a run
-//! stands for ([`final_rows`]), following semantics.md "Result rows" and "Output modes".
+//! Result rows: what engines emit ([`OutRow`]), what is read back from output
+//! ([`ResultRow`]), and the final answer a run's rows stand for under its [`OutputMode`]
+//! ([`final_rows`]), following docs/semantics.md "Result rows" and "Output modes". The
+//! JSON Lines text of a row is the [`RowFormat`](crate::row_format::RowFormat)'s, which
+//! needs the plan; the printing of one value (`write_field`, `json_key`) is here, as
+//! projections print their own rows with it.
 
-use crate::aggregate::AggValues;
-use crate::event::{KeyId, KeyTable};
-use crate::query::{OutputMode, Plan};
-use crate::value::{AggValue, FieldValue};
-use crate::window::Window;
+use crate::model::event::KeyId;
+use crate::model::value::{AggValue, FieldValue};
+use crate::model::window::Window;
+use crate::semantics::aggregate::AggValues;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// When results are emitted and what is kept (docs/semantics.md, "Output modes").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputMode {
+    /// Each (window, key) once, when its window closes.
+    #[default]
+    Append,
+    /// Every changed (window, key) at each emission point.
+    Update,
+    /// The whole table at each emission point; nothing evicted, nothing late.
+    Complete,
+}
+
+impl OutputMode {
+    /// Whether rows of this mode carry an `emit` number.
+    pub fn has_emit(self) -> bool {
+        !matches!(self, OutputMode::Append)
+    }
+}
+
+/// The columns of a windowed result row besides its group fields and aggregates, which
+/// neither may be named.
+pub const RESERVED_COLUMNS: [&str; 3] = ["window_start", "window_end", "emit"];
 
 /// A row as an engine emits it: still with an interned key. Serializable so a dataflow
 /// engine can move rows between workers and processes.
@@ -22,22 +49,13 @@ pub struct OutRow {
     /// Emission point number (update and complete modes).
     pub emit: Option<u64>,
     /// Arrival `seq` of the event that made the row determinable, where the engine knows
-    /// it (measurement.md, "Latency"): update, the last event that changed the row;
+    /// it (docs/measurement.md, "Latency"): update, the last event that changed the row;
     /// complete, the last event before the emission point. Append rows leave it `None`:
     /// the harness derives their trigger from the input, independently of the engine.
     pub trigger: Option<u64>,
 }
 
-/// Prints [`OutRow`]s as JSON objects: `window_start`, `window_end`, group fields,
-/// aggregates, then `emit` for update and complete modes.
-pub struct RowFormat {
-    /// A projection prints its own columns.
-    projection: Option<crate::projection::Projection>,
-    prefixes_group: Vec<Vec<u8>>,
-    prefixes_agg: Vec<Vec<u8>>,
-    with_emit: bool,
-}
-
+/// `"name":` as JSON, after a comma unless it is the `first` member.
 pub(crate) fn json_key(name: &str, first: bool) -> Vec<u8> {
     let mut out = Vec::new();
     if !first {
@@ -48,56 +66,7 @@ pub(crate) fn json_key(name: &str, first: bool) -> Vec<u8> {
     out
 }
 
-impl RowFormat {
-    /// The format for a plan's rows.
-    pub fn new(plan: &Plan) -> RowFormat {
-        RowFormat {
-            projection: plan.projection.clone(),
-            prefixes_group: plan.group_by().iter().map(|g| json_key(g, false)).collect(),
-            prefixes_agg: plan
-                .aggregates
-                .iter()
-                .map(|a| json_key(&a.name, false))
-                .collect(),
-            with_emit: plan.mode.has_emit(),
-        }
-    }
-
-    /// Appends one row and a newline to `out`; `strings` are the decoder's interned
-    /// strings (only the rows of a regular join refer to them).
-    pub fn write(&self, row: &OutRow, key: &[FieldValue], strings: &[Box<str>], out: &mut Vec<u8>) {
-        if let Some(p) = &self.projection {
-            return p.write(row, key, strings, out);
-        }
-        out.extend_from_slice(b"{\"window_start\":");
-        out.extend_from_slice(itoa::Buffer::new().format(row.window.start).as_bytes());
-        out.extend_from_slice(b",\"window_end\":");
-        out.extend_from_slice(itoa::Buffer::new().format(row.window.end).as_bytes());
-        for (prefix, v) in self.prefixes_group.iter().zip(key) {
-            out.extend_from_slice(prefix);
-            write_field(v, out);
-        }
-        for (prefix, v) in self.prefixes_agg.iter().zip(&row.values) {
-            out.extend_from_slice(prefix);
-            v.write_json(out);
-        }
-        if self.with_emit {
-            out.extend_from_slice(b",\"emit\":");
-            out.extend_from_slice(itoa::Buffer::new().format(row.emit.unwrap_or(0)).as_bytes());
-        }
-        out.extend_from_slice(b"}\n");
-    }
-
-    /// Appends many rows, looking keys up under one lock.
-    pub fn write_all(&self, rows: &[OutRow], keys: &KeyTable, out: &mut Vec<u8>) {
-        keys.read_all(|table, strings| {
-            for row in rows {
-                self.write(row, &table[row.key as usize], strings, out);
-            }
-        })
-    }
-}
-
+/// Appends a group value as the JSON it came from.
 pub(crate) fn write_field(v: &FieldValue, out: &mut Vec<u8>) {
     match v {
         FieldValue::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
@@ -126,56 +95,6 @@ impl ResultRow {
     /// The identity of the row: window and group values.
     pub fn id(&self) -> (Window, Vec<FieldValue>) {
         (self.window, self.group.clone())
-    }
-
-    /// Reads one JSON result line for `plan`; the error says which column is wrong.
-    pub fn parse(line: &str, plan: &Plan) -> Result<ResultRow, String> {
-        let v: serde_json::Value =
-            serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
-        let obj = v.as_object().ok_or("not a JSON object")?;
-        if let Some(p) = &plan.projection {
-            return p.parse_row(obj);
-        }
-        let int = |name: &str| -> Result<i64, String> {
-            obj.get(name)
-                .and_then(|v| v.as_i64())
-                .ok_or_else(|| format!("`{name}` missing or not an integer"))
-        };
-        let window = Window {
-            start: int("window_start")?,
-            end: int("window_end")?,
-        };
-        let group = plan
-            .group_by()
-            .iter()
-            .map(|g| {
-                obj.get(g)
-                    .and_then(FieldValue::from_json)
-                    .ok_or_else(|| format!("group field `{g}` missing or not a scalar"))
-            })
-            .collect::<Result<_, _>>()?;
-        let values = plan
-            .aggregates
-            .iter()
-            .map(|a| match obj.get(&a.name) {
-                Some(serde_json::Value::Number(n)) => Ok(match n.as_i64() {
-                    Some(i) => AggValue::Int(i),
-                    None => AggValue::Float(n.as_f64().unwrap_or(f64::NAN)),
-                }),
-                Some(serde_json::Value::Null) => Ok(AggValue::Float(f64::NAN)),
-                _ => Err(format!("aggregate `{}` missing or not a number", a.name)),
-            })
-            .collect::<Result<_, _>>()?;
-        let emit = match obj.get("emit") {
-            None => None,
-            Some(e) => Some(e.as_u64().ok_or("`emit` is not a non-negative integer")?),
-        };
-        Ok(ResultRow {
-            window,
-            group,
-            values,
-            emit,
-        })
     }
 }
 
@@ -253,53 +172,6 @@ fn drop_superseded_sessions(mut rows: Vec<ResultRow>) -> Vec<ResultRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use smallvec::smallvec;
-
-    fn plan(mode: &str) -> Plan {
-        Plan::from_toml(&format!(
-            r#"
-event_time = "ts"
-group_by = ["key"]
-output_mode = "{mode}"
-[window]
-kind = "tumbling"
-size = 10
-[[aggregate]]
-fn = "count"
-as = "n"
-[[aggregate]]
-fn = "avg"
-field = "v"
-as = "mean"
-"#
-        ))
-        .unwrap()
-    }
-
-    #[test]
-    fn rows_print_in_the_documented_shape_and_read_back() {
-        let plan = plan("update");
-        let row = OutRow {
-            window: Window { start: -10, end: 0 },
-            key: 0,
-            values: smallvec![AggValue::Int(2), AggValue::Float(1.5)],
-            emit: Some(3),
-            trigger: None,
-        };
-        let mut out = Vec::new();
-        RowFormat::new(&plan).write(&row, &[FieldValue::Str("a\"b".into())], &[], &mut out);
-        let line = String::from_utf8(out).unwrap();
-        assert_eq!(
-            line,
-            "{\"window_start\":-10,\"window_end\":0,\"key\":\"a\\\"b\",\"n\":2,\"mean\":1.5,\"emit\":3}\n"
-        );
-        let back = ResultRow::parse(line.trim_end(), &plan).unwrap();
-        assert_eq!(back.group, vec![FieldValue::Str("a\"b".into())]);
-        assert_eq!(back.emit, Some(3));
-        assert!(ResultRow::parse("{\"window_start\":1}", &plan)
-            .unwrap_err()
-            .contains("window_end"));
-    }
 
     fn row(start: i64, key: &str, n: i64, emit: u64) -> ResultRow {
         ResultRow {

@@ -1,8 +1,10 @@
-//! Window arithmetic, once for every engine (semantics.md, "Windows").
+//! Window arithmetic, once for every engine (docs/semantics.md, "Windows").
 //!
-//! Fixed windows (tumbling, sliding) are a pure function of the event time;
-//! session windows depend on the other events of the key and are kept in a
-//! [`SessionSet`], which merges them as events bridge gaps.
+//! Fixed windows (tumbling, sliding) are a pure function of the event time
+//! ([`WindowSpec::assign`]); session windows depend on the other events of the key and are
+//! kept in a [`SessionSet`], which merges them as events bridge gaps. Whether a window has
+//! closed, or an assignment to it is late, under a watermark value is [`is_closed`] and
+//! [`is_late`]; how the watermark moves is [`crate::semantics::watermark`]'s.
 
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +50,19 @@ pub enum WindowSpec {
 #[inline]
 pub fn align(t: i64, step: i64) -> i64 {
     t.div_euclid(step).saturating_mul(step)
+}
+
+/// Whether a window ending at `window_end` is closed under watermark `w`.
+#[inline]
+pub fn is_closed(window_end: i64, w: i64) -> bool {
+    window_end <= w
+}
+
+/// Whether assigning an event to a window ending at `window_end` is late, given the
+/// watermark `w` in force when the event is processed (the window had already closed).
+#[inline]
+pub fn is_late(window_end: i64, w: i64) -> bool {
+    is_closed(window_end, w)
 }
 
 impl WindowSpec {
@@ -147,8 +162,7 @@ impl<A> SessionSet<A> {
     /// has closed (and touches no open session), or it would merge into a session that
     /// has already closed (`t` lies before the end of the last closed session).
     pub fn is_late(&self, t: i64, gap: i64, w: i64) -> bool {
-        let own_closed =
-            crate::watermark::is_late(t.saturating_add(gap), w) && !self.touches(t, gap);
+        let own_closed = is_late(t.saturating_add(gap), w) && !self.touches(t, gap);
         own_closed || t < self.closed_until
     }
 
@@ -399,7 +413,7 @@ mod tests {
 
         #[test]
         fn session_merging_matches_a_sort_and_sweep(times in proptest::collection::vec(-500i64..500, 0..60), gap in 1i64..40) {
-            // Exact-boundary ties (t2 - t1 == gap) are left unspecified by semantics.md;
+            // Exact-boundary ties (t2 - t1 == gap) are left unspecified by docs/semantics.md;
             // both sides here treat them as separate sessions.
             let mut set = SessionSet::new();
             for &t in &times {

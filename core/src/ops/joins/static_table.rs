@@ -4,12 +4,12 @@
 //! no row is dropped (counted with the filtered events).
 //!
 //! The join is a lookup with no state and no timing, the same work in every execution
-//! model, so it runs where lines become events: the [`crate::event::Decoder`] reads the
+//! model, so it runs where lines become events: the [`Decoder`](crate::decode::Decoder) reads the
 //! table's columns as if they were fields of the line (a query may group, filter and
 //! aggregate by them). Its cost is in decoding, which measurements keep out of engine
 //! throughput like JSON parsing; the oracle sees the same joined events.
 
-use crate::value::FieldValue;
+use crate::model::value::FieldValue;
 use rustc_hash::FxHashMap;
 
 /// The table of a stream-static join, indexed by its `on` column. Two values join when

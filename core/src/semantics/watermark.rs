@@ -1,13 +1,17 @@
-//! The watermark rule, once for every engine (semantics.md, "Watermarks and late data").
+//! The watermark rule, once for every engine (docs/semantics.md, "Watermarks and late
+//! data").
 //!
 //! W = (largest event time seen) - delay, never decreasing; -infinity before any event,
 //! +infinity at the end of a bounded input. A window closes when `end <= W`; an
-//! assignment to a window that closed before the event was processed is late.
+//! assignment to a window that closed before the event was processed is late (both
+//! tests are [`is_closed`](crate::model::window::is_closed) and
+//! [`is_late`](crate::model::window::is_late), in [`crate::model::window`] beside the
+//! windows they test).
 //! Engines differ only in *when* they call [`Watermark::advance`]: per record or every N
 //! records (record engine), at the end of each batch (micro-batch engine). With several
 //! source partitions M is the minimum over the partitions (see [`Watermark`]).
 
-use crate::event::Part;
+use crate::model::event::Part;
 
 /// The watermark value before any event: nothing has closed.
 pub const MIN_WATERMARK: i64 = i64::MIN;
@@ -47,13 +51,14 @@ impl Watermark {
         }
     }
 
-    /// The watermark of `plan` over a source of `partitions` partitions: with named inputs
-    /// (`[[input]]`, one partition each) every input has its own delay, and W is the
-    /// minimum over the inputs of (largest event time - delay).
-    pub fn for_plan(plan: &crate::query::Plan, partitions: Part) -> Self {
-        let mut w = Watermark::new(plan.delay_ms, partitions.max(plan.inputs.len() as Part));
-        if plan.inputs.iter().any(|i| i.delay_ms != plan.delay_ms) {
-            w.delays = plan.inputs.iter().map(|i| i.delay_ms).collect();
+    /// A watermark over named inputs, one partition each, where input `i` has delay
+    /// `input_delays[i]` (the others, `delay`): W is the minimum over the inputs of
+    /// (largest event time - its delay). A plan's is [`Watermark::for_plan`] (in
+    /// `query::plan`).
+    pub fn with_input_delays(delay: i64, input_delays: &[i64], partitions: Part) -> Self {
+        let mut w = Watermark::new(delay, partitions.max(input_delays.len() as Part));
+        if input_delays.iter().any(|&d| d != delay) {
+            w.delays = input_delays.to_vec();
         }
         w
     }
@@ -186,19 +191,6 @@ impl PartitionMaxima {
     }
 }
 
-/// Whether a window ending at `window_end` is closed under watermark `w`.
-#[inline]
-pub fn is_closed(window_end: i64, w: i64) -> bool {
-    window_end <= w
-}
-
-/// Whether assigning an event to a window ending at `window_end` is late, given the
-/// watermark `w` in force when the event is processed (the window had already closed).
-#[inline]
-pub fn is_late(window_end: i64, w: i64) -> bool {
-    is_closed(window_end, w)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,6 +267,7 @@ mod tests {
 
     #[test]
     fn closing_is_end_at_or_below_the_watermark() {
+        use crate::model::window::{is_closed, is_late};
         assert!(is_closed(10, 10));
         assert!(!is_closed(11, 10));
         assert!(

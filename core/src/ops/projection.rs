@@ -10,7 +10,7 @@
 //! type = "string"                      # number (default) | string | bool
 //! [[select]]
 //! as = "price_eur"
-//! expr = "price * 0.908"               # crate::expr's arithmetic
+//! expr = "price * 0.908"               # crate::ops::expr's arithmetic
 //! where = "auction % 123 = 0"          # optional, top level: keep events where it holds
 //! ```
 //!
@@ -22,12 +22,15 @@
 //! (Interning costs memory per distinct tuple of text columns: 10 003 `channel`/`url`
 //! pairs in 184 000 generated NEXMark bids.)
 //!
-//! Cost: an event carries up to three number fields inline ([`crate::event::Fields`]);
-//! Q0 and Q1 read four, so their fields live on the heap and every event frees them in
-//! the engine. `streamlab bench --engines baseline --workload nexmark --kind bid
-//! --events 2000000` on a loaded 2-core machine: Q1 8.9M events/s (median of 3), Q1
-//! without its `ts` column (three fields) 15.1M (one run). Widening `Fields` would grow every windowed event
-//! too, so it is left as it is.
+//! Its columns are [`crate::ops::column`]s; compiling `[[select]]` and `where` is the
+//! query layer's (`query/compile/select.rs`).
+//!
+//! Cost: an event carries up to three number fields inline
+//! ([`Fields`](crate::model::event::Fields)); Q0 and Q1 read four, so their fields live on
+//! the heap and every event frees them in the engine. `streamlab bench --engines baseline
+//! --workload nexmark --kind bid --events 2000000` on a loaded 2-core machine: Q1 8.9M
+//! events/s (median of 3), Q1 without its `ts` column (three fields) 15.1M (one run).
+//! Widening `Fields` would grow every windowed event too, so it is left as it is.
 //!
 //! Such a query has no `[window]`, `group_by`, `[[aggregate]]` or watermark, and its
 //! output mode is append: each row is final when its event arrives, so watermarks and
@@ -35,73 +38,14 @@
 //! ([`OutRow::trigger`]) is its own event's arrival `seq`. Rows are compared with the
 //! exact answer as a multiset: engines with several workers emit them in another order.
 
-use crate::event::Event;
-use crate::expr::{Condition, Expr, Num};
-use crate::query::{Predicate, QueryError, SlotType};
-use crate::row::{OutRow, ResultRow};
-use crate::value::{AggValue, FieldValue, Scalar};
-use crate::window::Window;
-use serde::{Deserialize, Serialize};
-
-/// The declared type of a selected input field.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ColumnType {
-    /// A JSON number (integer or float, printed as it appeared).
-    #[default]
-    Number,
-    /// A JSON string.
-    String,
-    /// A JSON boolean.
-    Bool,
-}
-
-/// `[[select]]` entry: an input field (`field`, optional `as` and `type`) or a computed
-/// column (`as` and `expr`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SelectQuery {
-    /// Input field passed through.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    /// Output column name (default for a field: its name; required with `expr`).
-    #[serde(default, rename = "as", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Arithmetic over numeric fields (see [`crate::expr`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expr: Option<String>,
-    /// Type of `field` (number when absent).
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
-    pub ty: Option<ColumnType>,
-    /// Regular join only: the `[[input]]` whose event the column is read from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input: Option<String>,
-}
-
-/// Where a column's value comes from.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ColumnSource {
-    /// A string or boolean field: position in the row's interned key.
-    Text(usize),
-    /// A number field: its slot in the event's fields.
-    Field(usize),
-    /// A computed number.
-    Computed(Expr),
-    /// A string or boolean field of a joined input, carried in the event's slot (a join
-    /// row's key is the join key, so its text travels as [`crate::value::StrId`]s).
-    TextSlot(usize, ColumnType),
-}
-
-/// One output column.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Column {
-    /// Output name.
-    pub name: String,
-    /// Its value.
-    pub source: ColumnSource,
-    /// Regular join: the input (0 or 1) whose event it is read from.
-    pub input: Option<crate::event::Part>,
-}
+use crate::model::event::{Event, SlotType};
+use crate::model::value::{AggValue, FieldValue, Scalar};
+use crate::model::window::Window;
+use crate::ops::column::{Column, ColumnSource};
+use crate::ops::expr::{Condition, Num};
+use crate::ops::filter::Predicate;
+use crate::ops::joins::regular::{write_text, JoinColumns};
+use crate::semantics::row::{json_key, write_field, OutRow, ResultRow};
 
 /// A compiled projection: the columns in output order, the condition, and the text
 /// fields the decoder interns as each event's key.
@@ -118,203 +62,43 @@ pub struct Projection {
     numbers: Vec<ColumnSource>,
     /// Prefixes `"name":` (with a comma after the first), one per column.
     prefixes: Vec<Vec<u8>>,
-    /// A regular join's columns by input, for [`crate::regular_join`].
-    pub(crate) join: Option<crate::regular_join::JoinColumns>,
-}
-
-fn invalid(key: impl Into<String>, message: impl Into<String>) -> QueryError {
-    QueryError::Invalid {
-        path: None,
-        key: key.into(),
-        message: message.into(),
-    }
-}
-
-/// Why the rest of a query does not fit a projection, or `None` when it does.
-pub(crate) fn check_query(query: &crate::query::Query) -> Result<(), QueryError> {
-    let why = "a query without [window] emits one row per event";
-    if query.select.is_empty() {
-        return Err(invalid(
-            "window",
-            "required, unless the query selects columns with [[select]] (one row per event)",
-        ));
-    }
-    if !query.group_by.is_empty() {
-        return Err(invalid("group_by", format!("{why}; it does not group")));
-    }
-    if !query.aggregates.is_empty() {
-        return Err(invalid(
-            "aggregate",
-            format!("{why}; aggregates need a [window]"),
-        ));
-    }
-    if query.output_mode != crate::query::OutputMode::Append {
-        return Err(invalid(
-            "output_mode",
-            format!("{why}, final when its event arrives: only `append`"),
-        ));
-    }
-    if query.watermark.delay.ms() != 0 || query.inputs.iter().any(|i| i.watermark_delay.is_some()) {
-        return Err(invalid(
-            "watermark",
-            format!("{why}: no window waits for a watermark, so a delay has no meaning"),
-        ));
-    }
-    Ok(())
-}
-
-/// Gives a field read from `input`'s events (`None`: every event) its slot in events:
-/// `(field, type, query key for errors, input)`.
-pub(crate) type SlotFor<'a> =
-    dyn FnMut(&str, SlotType, &str, Option<crate::event::Part>) -> Result<usize, QueryError> + 'a;
-
-/// Compiles the `[[select]]` entries and `where`; `slot_for(field, type, key, input)`
-/// gives a field its event slot (as filters and aggregates do). `joined` names the two
-/// inputs of a regular join (empty otherwise): each column then names its input.
-pub(crate) fn compile(
-    select: &[SelectQuery],
-    condition: Option<&str>,
-    joined: &[&str],
-    slot_for: &mut SlotFor<'_>,
-) -> Result<Projection, QueryError> {
-    let mut columns: Vec<Column> = Vec::new();
-    let mut text = Vec::new();
-    for (i, s) in select.iter().enumerate() {
-        let key = format!("select[{i}]");
-        let input =
-            match (&s.input, joined.is_empty()) {
-                (None, true) => None,
-                (Some(_), true) => return Err(invalid(
-                    format!("{key}.input"),
-                    "only a regular join ([[join]] kind = \"regular\") reads columns of one input",
-                )),
-                (None, false) => {
-                    return Err(invalid(
-                        format!("{key}.input"),
-                        format!(
-                    "a joined row has columns of two inputs: name the one this is read from ({})",
-                    joined.join(" or ")
-                ),
-                    ))
-                }
-                (Some(name), false) => match joined.iter().position(|n| n == name) {
-                    Some(i) => Some(i as crate::event::Part),
-                    None => {
-                        return Err(invalid(
-                            format!("{key}.input"),
-                            format!("no [[input]] is named `{name}`"),
-                        ))
-                    }
-                },
-            };
-        let (name, source) = match (&s.field, &s.expr) {
-            (Some(_), Some(_)) => {
-                return Err(invalid(
-                    format!("{key}.expr"),
-                    "give either `field` (pass it through) or `expr` (compute it), not both",
-                ))
-            }
-            (None, None) => {
-                return Err(invalid(
-                    key,
-                    "needs `field` (an input field) or `expr` with `as` (a computed column)",
-                ))
-            }
-            (Some(field), None) => {
-                if field.is_empty() {
-                    return Err(invalid(format!("{key}.field"), "must not be empty"));
-                }
-                let fkey = format!("{key}.field");
-                let source = match s.ty.unwrap_or_default() {
-                    ColumnType::Number => {
-                        ColumnSource::Field(slot_for(field, SlotType::Number, &fkey, input)?)
-                    }
-                    ty => {
-                        let slot = if ty == ColumnType::String {
-                            SlotType::String
-                        } else {
-                            SlotType::Bool
-                        };
-                        if input.is_some() {
-                            ColumnSource::TextSlot(slot_for(field, slot, &fkey, input)?, ty)
-                        } else {
-                            text.push((field.clone(), slot));
-                            ColumnSource::Text(text.len() - 1)
-                        }
-                    }
-                };
-                (s.name.clone().unwrap_or_else(|| field.clone()), source)
-            }
-            (None, Some(text)) => {
-                if s.ty.is_some() {
-                    return Err(invalid(
-                        format!("{key}.type"),
-                        "a computed column is always a number",
-                    ));
-                }
-                let name = s.name.clone().ok_or_else(|| {
-                    invalid(format!("{key}.as"), "a computed column needs a name")
-                })?;
-                let ekey = format!("{key}.expr");
-                let mut e = Expr::parse(text).map_err(|m| invalid(&ekey, m))?;
-                e.resolve(&mut |f| slot_for(f, SlotType::Number, &ekey, input))?;
-                (name, ColumnSource::Computed(e))
-            }
-        };
-        if name.is_empty() {
-            return Err(invalid(format!("{key}.as"), "must not be empty"));
-        }
-        if columns.iter().any(|c| c.name == name) {
-            return Err(invalid(
-                format!("{key}.as"),
-                format!("`{name}` names two columns"),
-            ));
-        }
-        columns.push(Column {
-            name,
-            source,
-            input,
-        });
-    }
-    let condition = match condition {
-        None => None,
-        Some(_) if !joined.is_empty() => {
-            return Err(invalid(
-                "where",
-                "a regular join filters each input with its [[input.filter]]s; a `where` over both is not supported",
-            ))
-        }
-        Some(text) => {
-            let mut c = Condition::parse(text).map_err(|m| invalid("where", m))?;
-            c.resolve(&mut |f| slot_for(f, SlotType::Number, "where", None))?;
-            Some(c)
-        }
-    };
-    let numbers = columns
-        .iter()
-        .filter(|c| !matches!(c.source, ColumnSource::Text(_)))
-        .map(|c| c.source.clone())
-        .collect();
-    let prefixes = columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| crate::row::json_key(&c.name, i == 0))
-        .collect();
-    let join = (!joined.is_empty()).then(|| crate::regular_join::JoinColumns::new(&columns));
-    Ok(Projection {
-        columns,
-        condition,
-        text,
-        numbers,
-        prefixes,
-        join,
-    })
+    /// A regular join's columns by input, for [`crate::ops::joins::regular`].
+    join: Option<JoinColumns>,
 }
 
 impl Projection {
+    /// The projection of `columns` with the `where` `condition` and the `text` fields the
+    /// decoder interns as each event's key; `joined`: the columns are a regular join's.
+    pub(crate) fn new(
+        columns: Vec<Column>,
+        condition: Option<Condition>,
+        text: Vec<(String, SlotType)>,
+        joined: bool,
+    ) -> Projection {
+        let numbers = columns
+            .iter()
+            .filter(|c| !matches!(c.source, ColumnSource::Text(_)))
+            .map(|c| c.source.clone())
+            .collect();
+        let prefixes = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| json_key(&c.name, i == 0))
+            .collect();
+        let join = joined.then(|| JoinColumns::new(&columns));
+        Projection {
+            columns,
+            condition,
+            text,
+            numbers,
+            prefixes,
+            join,
+        }
+    }
+
     /// A regular join's columns by input, when the query is one (see
-    /// [`crate::regular_join`]).
-    pub fn join(&self) -> Option<&crate::regular_join::JoinColumns> {
+    /// [`crate::ops::joins::regular`]).
+    pub fn join(&self) -> Option<&JoinColumns> {
         self.join.as_ref()
     }
 
@@ -363,10 +147,10 @@ impl Projection {
         for (c, prefix) in self.columns.iter().zip(&self.prefixes) {
             out.extend_from_slice(prefix);
             match c.source {
-                ColumnSource::Text(k) => crate::row::write_field(&key[k], out),
+                ColumnSource::Text(k) => write_field(&key[k], out),
                 ColumnSource::TextSlot(_, ty) => {
                     let v = values.next().copied().unwrap_or(AggValue::Int(-1));
-                    crate::regular_join::write_text(v, ty, strings, out)
+                    write_text(v, ty, strings, out)
                 }
                 _ => values
                     .next()
@@ -426,26 +210,9 @@ impl Projection {
     }
 }
 
-/// Checkpoints are not there yet for projections (a row is final when its event arrives,
-/// so exactly-once output needs only the input offset with the committed rows; no engine
-/// has that path yet): a run asking for one is refused rather than left without it.
-pub fn refuse_checkpoints(
-    plan: &crate::Plan,
-    options: &crate::engine::RunOptions,
-    engine: &str,
-) -> Result<(), crate::engine::EngineError> {
-    if plan.projection.is_some() && options.checkpoint.is_some() {
-        return Err(crate::engine::EngineError::Unsupported {
-            engine: engine.into(),
-            flag: "--checkpoint with a query without [window] (one row per event)".into(),
-        });
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
-    use crate::event::Decoder;
+    use crate::decode::Decoder;
     use crate::query::Plan;
 
     const Q: &str = r#"
@@ -491,7 +258,7 @@ where = "auction % 2 = 0"
             line,
             "{\"auction\":4,\"channel\":\"a\\\"b\",\"price_eur\":908.0,\"cents\":1000}\n"
         );
-        let back = crate::row::ResultRow::parse(line.trim_end(), &plan).unwrap();
+        let back = crate::semantics::row::ResultRow::parse(line.trim_end(), &plan).unwrap();
         assert_eq!(back.group.len(), 1);
         assert_eq!(back.values.len(), 3);
         let odd = d

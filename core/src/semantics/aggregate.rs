@@ -1,14 +1,46 @@
 //! Aggregate accumulators, once for every engine and the oracle.
 //!
-//! An [`Accs`] holds one accumulator per aggregate of the plan. Engines fold events into
+//! An aggregate of a query is an [`AggFn`] over an event slot ([`AggSpec`]). An [`Accs`]
+//! holds one accumulator per aggregate of the plan. Engines fold events into
 //! it ([`Accs::update`]), combine partial results ([`Accs::merge`], for batch partials and
 //! session merging) and read the final values ([`Accs::finish`]).
 
-use crate::event::Event;
-use crate::query::{AggFn, AggSpec};
-use crate::value::{AggValue, Scalar};
+use crate::model::event::{Event, Part};
+use crate::model::value::{AggValue, Scalar};
 use rustc_hash::FxHashSet;
+use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
+
+/// Aggregate functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AggFn {
+    /// Number of events.
+    Count,
+    /// Sum of a numeric field (integer while every input is an integer).
+    Sum,
+    /// Smallest value of a numeric field.
+    Min,
+    /// Largest value of a numeric field.
+    Max,
+    /// Mean of a numeric field, as a float.
+    Avg,
+    /// Number of distinct values of a field.
+    CountDistinct,
+}
+
+/// A compiled aggregate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AggSpec {
+    /// Function.
+    pub func: AggFn,
+    /// Index into the event's fields (`None` for `count`).
+    pub slot: Option<usize>,
+    /// Output column name.
+    pub name: String,
+    /// Only events of this input are folded in (window join); `None`: every event.
+    pub input: Option<Part>,
+}
 
 /// The values of one result row, in aggregate order.
 pub type AggValues = SmallVec<[AggValue; 4]>;

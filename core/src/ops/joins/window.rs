@@ -3,13 +3,13 @@
 //! as Flink's window join (`a.join(b).where(..).equalTo(..).window(..)`) and Spark's
 //! stream-stream inner join with watermarks on both sides and a window in the join key.
 //!
-//! It is a windowed co-group: the state of a (window, key) is one accumulator set with,
-//! per input, the count of that input's events there and the aggregates that name the
-//! input ([`crate::query::AggregateQuery::input`]). So a join needs no state, eviction or
-//! lateness rule of its own: the state lives, closes and is evicted by the watermark like
-//! every other window state, and a late event is counted in the same late counters. What
-//! is new is only which rows a (window, key) produces, [`RowRule::values`], called by
-//! every engine and the oracle wherever a row is made:
+//! It is a windowed co-group: the state of a (window, key) is one accumulator set with, per
+//! input, the count of that input's events there and the aggregates that name the input
+//! ([`AggregateQuery::input`](crate::query::AggregateQuery::input)). So a join needs no
+//! state, eviction or lateness rule of its own: the state lives, closes and is evicted by
+//! the watermark like every other window state, and a late event is counted in the same
+//! late counters. What is new is only which rows a (window, key) produces,
+//! [`RowRule::values`], called by every engine and the oracle wherever a row is made:
 //! - a row only when every input has at least one event in the (window, key) (inner join);
 //! - an aggregate that names an input has that input's value (`count` its events);
 //! - `count` without an input counts joined pairs, the product of the per-input counts
@@ -21,10 +21,9 @@
 //! the pairs comes out (a grouped query over the join); the state is O(1) per (window,
 //! key) instead of the buffered events.
 
-use crate::aggregate::{Acc, Accs, AggValues};
-use crate::event::Part;
-use crate::query::{AggFn, AggSpec};
-use crate::value::AggValue;
+use crate::model::event::Part;
+use crate::model::value::AggValue;
+use crate::semantics::aggregate::{Acc, Accs, AggFn, AggSpec, AggValues};
 
 /// How the accumulators of a (window, key) become its result row.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -125,10 +124,10 @@ pub(crate) fn compile(inputs: usize, aggregates: &[AggSpec]) -> (Vec<AggSpec>, R
 
 #[cfg(test)]
 mod tests {
-    use crate::event::Event;
+    use crate::model::event::Event;
+    use crate::model::value::{AggValue, Scalar};
     use crate::query::Plan;
-    use crate::value::{AggValue, Scalar};
-    use crate::Accs;
+    use crate::semantics::aggregate::Accs;
 
     const JOIN: &str = r#"
 event_time = "ts"

@@ -28,7 +28,7 @@
 //!   `"1"` nor `1.0`) gives exactly one row, however far apart in time they came.
 //! - A pair's row is final when the second of its two events arrives: the query has no
 //!   window and no watermark, so its output mode is append and nothing is ever late.
-//!   Its latency trigger ([`crate::OutRow::trigger`]) is that second event's `seq`.
+//!   Its latency trigger ([`OutRow::trigger`]) is that second event's `seq`.
 //! - Nothing is evicted: every kept event of both inputs stays in the state, as in Flink
 //!   without a state TTL and Spark without watermarks on the join. State grows with the
 //!   input (the baseline prints what it kept; `experiment nexmark` measures each engine's
@@ -37,75 +37,22 @@
 //!   states); the rows are compared with the oracle as a multiset.
 //!
 //! # Where it lives
-//! Which columns come from which input, a half-row per event ([`Half`]) and a pair's row
-//! ([`JoinColumns::pair`]) are here, as is the symmetric hash join the engines share
-//! ([`JoinState`]): an arriving event is joined with every earlier event of the other
-//! input under its key, then kept. The engines only decide when events reach it (one at
-//! a time, or a batch's worth per partition); the oracle pairs whole inputs by itself.
+//! The query's checks are `query/compile/joins.rs`'s. Which columns come from which input,
+//! a half-row per event ([`Half`]) and a pair's row ([`JoinColumns::pair`]) are here, as is
+//! the symmetric hash join the engines share ([`JoinState`]): an arriving event is joined
+//! with every earlier event of the other input under its key, then kept. The engines only
+//! decide when events reach it (one at a time, or a batch's worth per partition); the
+//! oracle pairs whole inputs by itself.
 
-use crate::event::{Event, KeyId};
-use crate::expr::Num;
-use crate::projection::{Column, ColumnSource, ColumnType};
-use crate::query::{JoinQuery, Query, QueryError};
-use crate::row::OutRow;
-use crate::value::{AggValue, Scalar};
-use crate::window::Window;
+use crate::model::event::{Event, KeyId};
+use crate::model::value::{AggValue, Scalar};
+use crate::model::window::Window;
+use crate::ops::column::{Column, ColumnSource, ColumnType};
+use crate::ops::expr::Num;
+use crate::semantics::aggregate::AggValues;
+use crate::semantics::row::OutRow;
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
-
-fn invalid(key: impl Into<String>, message: impl Into<String>) -> QueryError {
-    QueryError::Invalid {
-        path: None,
-        key: key.into(),
-        message: message.into(),
-    }
-}
-
-/// Why a query's `[[join]] kind = "regular"` cannot run, or `None` when it can.
-pub(crate) fn check_query(query: &Query, join: &JoinQuery) -> Result<(), QueryError> {
-    for (k, v) in [("table", &join.table), ("on", &join.on)] {
-        if v.is_some() {
-            return Err(invalid(
-                format!("join[0].{k}"),
-                "not used by a regular join: each [[input]] names its own `on` field",
-            ));
-        }
-    }
-    if query.window.is_some() {
-        return Err(invalid(
-            "window",
-            "a regular join has no window: it emits one row per joined pair, with [[select]] columns (kind = \"window\" joins per window)",
-        ));
-    }
-    if query.inputs.len() != 2 {
-        return Err(invalid(
-            "join[0].kind",
-            format!(
-                "a regular join joins two [[input]]s; the query names {}",
-                query.inputs.len()
-            ),
-        ));
-    }
-    for (i, input) in query.inputs.iter().enumerate() {
-        match input.on.as_deref() {
-            None => {
-                return Err(invalid(
-                    format!("input[{i}].on"),
-                    "required for a regular join: the field matched with the other input's",
-                ))
-            }
-            Some("") => return Err(invalid(format!("input[{i}].on"), "must not be empty")),
-            Some(_) => {}
-        }
-        if input.group_by.is_some() {
-            return Err(invalid(
-                format!("input[{i}].group_by"),
-                "a regular join does not group; its inputs meet on `on`",
-            ));
-        }
-    }
-    Ok(())
-}
 
 /// A regular join's columns by input: what each event contributes to its rows.
 #[derive(Clone, Debug, PartialEq)]
@@ -120,7 +67,8 @@ pub struct JoinColumns {
 }
 
 /// What one event contributes to every row it joins into: its columns' values, computed
-/// once when it arrives (strings as their [`crate::value::StrId`]), with its arrival.
+/// once when it arrives (strings as their [`StrId`](crate::model::value::StrId)s), with
+/// its arrival.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Half {
     /// The event's arrival `seq`.
@@ -181,7 +129,7 @@ impl JoinColumns {
     #[inline]
     pub fn pair(&self, first: &Half, second: &Half, key: KeyId) -> OutRow {
         let values = if self.in_input_order {
-            let mut v = crate::aggregate::AggValues::with_capacity(self.order.len());
+            let mut v = AggValues::with_capacity(self.order.len());
             v.extend_from_slice(&first.values);
             v.extend_from_slice(&second.values);
             v
@@ -268,7 +216,7 @@ impl JoinState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Decoder;
+    use crate::decode::Decoder;
     use crate::query::Plan;
 
     const Q: &str = r#"
@@ -359,7 +307,8 @@ input = "persons"
             "{\"name\":\"Ann \\\"A\\\"\",\"auction\":7,\"double_reserve\":10,\"state\":\"OR\"}\n\
              {\"name\":\"Ann \\\"A\\\"\",\"auction\":8,\"double_reserve\":12,\"state\":\"OR\"}\n"
         );
-        let back = crate::row::ResultRow::parse(text.lines().next().unwrap(), &plan).unwrap();
+        let back =
+            crate::semantics::row::ResultRow::parse(text.lines().next().unwrap(), &plan).unwrap();
         assert_eq!(back.group.len(), 2);
         assert_eq!(back.values, vec![AggValue::Int(7), AggValue::Int(10)]);
     }

@@ -1,0 +1,232 @@
+//! The decoder against hand-written lines.
+
+use super::*;
+use crate::query::Plan;
+
+fn plan() -> Plan {
+    Plan::from_toml(
+        r#"
+event_time = "ts"
+group_by = ["key", "region"]
+[window]
+kind = "tumbling"
+size = "10s"
+[[filter]]
+field = "kind"
+op = "eq"
+value = "view"
+[[aggregate]]
+fn = "sum"
+field = "value"
+as = "total"
+"#,
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_restored_dictionary_gives_keys_and_strings_their_old_ids() {
+    let line = |key: &str, kind: &str| {
+        format!(r#"{{"ts": 1, "key": "{key}", "region": 1, "kind": "{kind}", "value": 1}}"#)
+    };
+    let mut first = Decoder::new(&plan());
+    let a = first.decode(&line("a", "click"), 0).unwrap();
+    let b = first.decode(&line("b", "buy"), 1).unwrap();
+    let dictionary = first.key_table().dictionary();
+    assert_eq!(
+        dictionary.strings.len(),
+        3,
+        "the constant `view`, then click and buy"
+    );
+
+    let mut resumed = Decoder::new(&plan());
+    resumed.restore(dictionary.clone()).unwrap();
+    let b2 = resumed.decode(&line("b", "buy"), 2).unwrap();
+    assert_eq!(
+        (b2.key, &b2.fields),
+        (b.key, &b.fields),
+        "old key and string ids"
+    );
+    let c = resumed.decode(&line("c", "view"), 3).unwrap();
+    assert_eq!(c.key, 2, "new keys follow the restored ones");
+    assert_eq!(c.fields[0], Scalar::Str(0), "the constant keeps id 0");
+    let n = resumed.decode(&line("a", "new"), 4).unwrap();
+    assert_eq!((n.key, n.fields[0]), (a.key, Scalar::Str(3)));
+    resumed.key_table().with(b2.key, |v| {
+        assert!(matches!(&v[0], FieldValue::Str(s) if &**s == "b"))
+    });
+
+    let other = Plan::from_toml(&plan().to_toml().replace("\"view\"", "\"click\"")).unwrap();
+    assert!(Decoder::new(&other).restore(dictionary).is_err());
+}
+
+#[test]
+fn decodes_needed_fields_and_ignores_others() {
+    let mut d = Decoder::new(&plan());
+    let e = d
+        .decode(
+            r#"{"ts": -5, "key": "a", "region": 3, "kind": "view", "value": 2.5, "extra": [1, {"x": 2}]}"#,
+            7,
+        )
+        .unwrap();
+    assert_eq!(e.seq, 7);
+    assert_eq!(e.time, -5);
+    assert_eq!(e.fields[0], Scalar::Str(0), "`view` is filter constant 0");
+    assert_eq!(e.fields[1], Scalar::Float(2.5));
+    d.key_table().with(e.key, |k| {
+        assert_eq!(k, &[FieldValue::Str("a".into()), FieldValue::Int(3)])
+    });
+}
+
+#[test]
+fn equal_group_values_share_a_key() {
+    let mut d = Decoder::new(&plan());
+    let line = r#"{"ts": 1, "key": "a", "region": 1, "kind": "x", "value": 1}"#;
+    let a = d.decode(line, 0).unwrap();
+    let b = d.decode(line, 1).unwrap();
+    let c = d
+        .decode(
+            r#"{"ts": 1, "key": "a", "region": "1", "kind": "x", "value": 1}"#,
+            2,
+        )
+        .unwrap();
+    assert_eq!(a.key, b.key);
+    assert_ne!(a.key, c.key, "the string \"1\" is not the number 1");
+    assert_eq!(d.key_table().len(), 2);
+}
+
+#[test]
+fn an_inputs_filter_takes_its_own_lines_of_a_shared_file() {
+    let plan = Plan::from_toml(
+        r#"
+event_time = "ts"
+group_by = ["person"]
+[window]
+kind = "tumbling"
+size = 10
+[[join]]
+kind = "window"
+[[input]]
+name = "persons"
+path = "n.jsonl"
+group_by = ["id"]
+[[input.filter]]
+field = "kind"
+op = "eq"
+value = "person"
+[[input]]
+name = "auctions"
+path = "n.jsonl"
+group_by = ["seller"]
+[[input.filter]]
+field = "kind"
+op = "eq"
+value = "auction"
+[[aggregate]]
+fn = "count"
+as = "pairs"
+"#,
+    )
+    .unwrap();
+    let mut d = Decoder::new(&plan);
+    let auction = r#"{"ts": 1, "kind": "auction", "seller": 7}"#;
+    let person = r#"{"ts": 2, "kind": "person", "id": 7}"#;
+    let a = d.decode_input(1, auction, 0).unwrap();
+    let p = d.decode_input(0, person, 1).unwrap();
+    assert_eq!(
+        (a.key, a.part, p.part),
+        (p.key, 1, 0),
+        "seller 7 is person 7"
+    );
+    assert_eq!(
+        d.decode_input(0, auction, 2),
+        Err(Malformed::OtherInput {
+            input: "persons".into()
+        }),
+        "an auction is no person's line, though it has no `id`"
+    );
+    let bid = r#"{"ts": 3, "kind": "bid", "price": 5}"#;
+    assert!(matches!(
+        d.decode_input(1, bid, 3),
+        Err(Malformed::OtherInput { .. })
+    ));
+    assert_eq!(
+        d.decode_input(1, r#"{"ts": 3, "seller": 7}"#, 4),
+        Err(Malformed::Missing("kind".into())),
+        "without the filtered field the line is malformed"
+    );
+    let err = Plan::from_toml(&plan.to_toml().replacen("op = \"eq\"", "op = \"lt\"", 1))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("input[0].filter[0].op"), "{err}");
+
+    // A line parsed once for both inputs gives each what decoding it alone would.
+    let lines = [
+        auction,
+        person,
+        bid,
+        r#"{"ts": 3, "seller": 7}"#,
+        r#"{"ts": "x", "kind": "person", "id": 8}"#,
+        r#"{"kind": "auction", "seller": "7", "ts": 4}"#,
+        "not json",
+        "  ",
+        "[1]",
+    ];
+    let (mut alone, mut shared) = (Decoder::new(&plan), Decoder::new(&plan));
+    let mut out = Vec::new();
+    for (k, line) in lines.iter().enumerate() {
+        let seq = 2 * k as u64;
+        shared.decode_shared(line, seq, &mut out);
+        let each: Vec<_> = (0..2u16)
+            .map(|i| alone.decode_input(i, line, seq + u64::from(i)))
+            .collect();
+        assert_eq!(out, each, "{line}");
+    }
+}
+
+#[test]
+fn malformed_lines_say_why() {
+    let mut d = Decoder::new(&plan());
+    assert_eq!(d.decode("   ", 0), Err(Malformed::Empty));
+    assert!(matches!(
+        d.decode("{not json", 0),
+        Err(Malformed::NotJson(_))
+    ));
+    assert_eq!(d.decode("[1, 2]", 0), Err(Malformed::NotObject));
+    assert_eq!(d.decode("42", 0), Err(Malformed::NotObject));
+    assert_eq!(
+        d.decode(r#"{"ts": 1, "key": "a", "region": 1, "kind": "x"}"#, 0),
+        Err(Malformed::Missing("value".into()))
+    );
+    let err = d
+        .decode(
+            r#"{"ts": 1.5, "key": "a", "region": 1, "kind": "x", "value": 1}"#,
+            0,
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "field `ts` must be an integer (ms), found a float"
+    );
+    let err = d
+        .decode(
+            r#"{"ts": 1, "key": null, "region": 1, "kind": "x", "value": 1}"#,
+            0,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("`key`"), "{err}");
+    let err = d
+        .decode(
+            r#"{"ts": 1, "key": "a", "region": 1, "kind": 3, "value": 1}"#,
+            0,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("`kind` must be a string"), "{err}");
+    assert!(matches!(
+        d.decode(
+            r#"{"ts": 1, "key": "a", "region": 1, "kind": "x", "value": 1} trailing"#,
+            0
+        ),
+        Err(Malformed::NotJson(_))
+    ));
+}

@@ -1,0 +1,231 @@
+//! Expressions against hand-computed values and, over random trees, a direct definition.
+
+use super::*;
+use proptest::prelude::*;
+
+/// Parses with fields `a` = slot 0, `b` = slot 1, `c` = slot 2.
+fn compile(text: &str) -> Expr {
+    let mut e = Expr::parse(text).unwrap();
+    e.resolve::<String>(&mut |name| {
+        ["a", "b", "c"]
+            .iter()
+            .position(|n| *n == name)
+            .ok_or(format!("no field {name}"))
+    })
+    .unwrap();
+    e
+}
+
+fn eval(text: &str, fields: &[Scalar]) -> Num {
+    compile(text).eval(fields)
+}
+
+const F: [Scalar; 3] = [Scalar::Int(7), Scalar::Float(2.5), Scalar::Int(-3)];
+
+#[test]
+fn precedence_and_associativity_follow_arithmetic() {
+    assert_eq!(eval("1 + 2 * 3", &F), Num::Int(7));
+    assert_eq!(eval("(1 + 2) * 3", &F), Num::Int(9));
+    assert_eq!(eval("10 - 4 - 3", &F), Num::Int(3));
+    assert_eq!(eval("100 / 10 / 5", &F), Num::Int(2));
+    assert_eq!(eval("-a * 2", &F), Num::Int(-14));
+    assert_eq!(eval("- -a", &F), Num::Int(7));
+    assert_eq!(eval("a % 4 + c", &F), Num::Int(0));
+    assert_eq!(eval("2 * -c", &F), Num::Int(6));
+}
+
+#[test]
+fn integers_stay_integers_until_a_float_joins() {
+    assert_eq!(eval("a / 2", &F), Num::Int(3), "truncates");
+    assert_eq!(eval("c / 2", &F), Num::Int(-1), "toward zero");
+    assert_eq!(eval("c % 2", &F), Num::Int(-1), "sign of the dividend");
+    assert_eq!(eval("a / 2.0", &F), Num::Float(3.5));
+    assert_eq!(eval("a * b", &F), Num::Float(17.5));
+    assert_eq!(eval("1e3", &F), Num::Float(1000.0));
+    assert_eq!(eval("b % 1", &F), Num::Float(0.5));
+}
+
+#[test]
+fn overflow_and_division_by_zero_have_no_value() {
+    assert_eq!(eval("a / 0", &F), Num::Null);
+    assert_eq!(eval("a % 0", &F), Num::Null);
+    assert_eq!(eval("a / 0.0", &F), Num::Null, "infinity is not a value");
+    assert_eq!(eval("0.0 / 0.0", &F), Num::Null);
+    assert_eq!(eval("9223372036854775807 + 1", &F), Num::Null);
+    assert_eq!(eval("-9223372036854775808 - 1", &F), Num::Null);
+    assert_eq!(eval("-9223372036854775808 % -1", &F), Num::Int(0));
+    assert_eq!(eval("-9223372036854775808 / -1", &F), Num::Null);
+    assert_eq!(eval("-(-9223372036854775808)", &F), Num::Null);
+    assert_eq!(eval("(a / 0) * 0", &F), Num::Null, "no value propagates");
+    assert!(eval("a / 0", &F).to_agg().as_f64().is_nan());
+}
+
+#[test]
+fn conditions_compare_numbers_and_fail_without_a_value() {
+    let holds = |text: &str, fields: &[Scalar]| {
+        let mut c = Condition::parse(text).unwrap();
+        c.resolve::<String>(&mut |name| Ok(usize::from(name == "b")))
+            .unwrap();
+        c.holds(fields)
+    };
+    let f = [Scalar::Int(246), Scalar::Float(0.5)];
+    assert!(holds("a % 123 = 0", &f));
+    assert!(holds("a % 123 == 0", &f));
+    assert!(!holds("a % 123 != 0", &f));
+    assert!(holds("a <> 1", &f));
+    assert!(holds("b < 1", &f) && holds("b <= 0.5", &f) && holds("b >= 0.5", &f));
+    assert!(!holds("b > 0.5", &f));
+    assert!(
+        !holds("a / 0 = a / 0", &f),
+        "no value is not equal to itself"
+    );
+    assert!(!holds("a / 0 != 1", &f), "nor unequal to anything");
+    assert!(
+        holds("9007199254740993 > 9007199254740992", &f),
+        "integers exactly"
+    );
+}
+
+#[test]
+fn syntax_errors_say_where_and_what() {
+    let err = |text: &str| Expr::parse(text).unwrap_err();
+    assert_eq!(
+        err("price *"),
+        "at column 8: expected a number, a field or `(`, found the end"
+    );
+    assert_eq!(
+        err("(price + 1"),
+        "at column 11: expected `)`, found the end"
+    );
+    assert_eq!(
+        err("price 2"),
+        "at column 7: expected an operator or the end, found `2`"
+    );
+    assert!(
+        err("price # 2").contains("unexpected `#`"),
+        "{}",
+        err("price # 2")
+    );
+    assert!(err("9223372036854775808").contains("64-bit"));
+    assert!(err("999999999999999999999999999999999999999999").contains("64-bit"));
+    assert!(err("1.2.3").contains("not a finite number"));
+    assert!(err("2x").contains("`2x` is not a number"));
+    assert!(err("a = 1").contains("found comparison"));
+    let c = Condition::parse("a + 1").unwrap_err();
+    assert!(c.contains("expected a comparison"), "{c}");
+}
+
+/// The model the evaluator is checked against: integers in i128 (exact, then checked
+/// against the i64 range), floats in f64, straight from the definition.
+fn direct(e: &Expr, fields: &[Scalar]) -> Num {
+    fn num(i: i128) -> Num {
+        i64::try_from(i).map_or(Num::Null, Num::Int)
+    }
+    match e {
+        Expr::Int(i) => Num::Int(*i),
+        Expr::Float(f) => Num::Float(*f),
+        Expr::Field(_, s) => match fields[*s] {
+            Scalar::Int(i) => Num::Int(i),
+            Scalar::Float(f) => Num::Float(f),
+            _ => unreachable!("fields are numbers"),
+        },
+        Expr::Neg(x) => match direct(x, fields) {
+            Num::Int(i) => num(-i128::from(i)),
+            Num::Float(f) => Num::Float(-f),
+            Num::Null => Num::Null,
+        },
+        Expr::Bin(op, a, b) => match (direct(a, fields), direct(b, fields)) {
+            (Num::Null, _) | (_, Num::Null) => Num::Null,
+            (Num::Int(x), Num::Int(y)) => {
+                let (x, y) = (i128::from(x), i128::from(y));
+                match op {
+                    BinOp::Add => num(x + y),
+                    BinOp::Sub => num(x - y),
+                    BinOp::Mul => num(x * y),
+                    BinOp::Div if y == 0 => Num::Null,
+                    BinOp::Div => num(x / y),
+                    BinOp::Rem if y == 0 => Num::Null,
+                    BinOp::Rem => num(x % y),
+                }
+            }
+            (a, b) => {
+                let f = |n: Num| match n {
+                    Num::Int(i) => i as f64,
+                    Num::Float(f) => f,
+                    Num::Null => unreachable!(),
+                };
+                let r = match op {
+                    BinOp::Add => f(a) + f(b),
+                    BinOp::Sub => f(a) - f(b),
+                    BinOp::Mul => f(a) * f(b),
+                    BinOp::Div => f(a) / f(b),
+                    BinOp::Rem => f(a) % f(b),
+                };
+                if r.is_finite() {
+                    Num::Float(r)
+                } else {
+                    Num::Null
+                }
+            }
+        },
+    }
+}
+
+fn int() -> impl Strategy<Value = i64> {
+    prop_oneof![
+        -20i64..20,
+        any::<i64>(),
+        Just(i64::MIN),
+        Just(i64::MAX),
+        Just(0)
+    ]
+}
+
+fn tree() -> impl Strategy<Value = Expr> {
+    let leaf = prop_oneof![
+        int().prop_map(Expr::Int),
+        (-1e6f64..1e6).prop_map(Expr::Float),
+        (0usize..3).prop_map(|s| Expr::Field(["a", "b", "c"][s].into(), s)),
+    ];
+    leaf.prop_recursive(5, 40, 2, |inner| {
+        let op = prop_oneof![
+            Just(BinOp::Add),
+            Just(BinOp::Sub),
+            Just(BinOp::Mul),
+            Just(BinOp::Div),
+            Just(BinOp::Rem)
+        ];
+        prop_oneof![
+            inner.clone().prop_map(|e| Expr::Neg(Box::new(e))),
+            (op, inner.clone(), inner).prop_map(|(op, a, b)| Expr::Bin(
+                op,
+                Box::new(a),
+                Box::new(b)
+            )),
+        ]
+    })
+}
+
+fn same(a: Num, b: Num) -> bool {
+    match (a, b) {
+        (Num::Float(x), Num::Float(y)) => x.to_bits() == y.to_bits(),
+        (a, b) => a == b,
+    }
+}
+
+proptest! {
+    #[test]
+    fn the_evaluator_agrees_with_the_direct_definition(
+        e in tree(),
+        a in int(),
+        b in -1e9f64..1e9,
+        c in int(),
+    ) {
+        let fields = [Scalar::Int(a), Scalar::Float(b), Scalar::Int(c)];
+        // Through the text: printing and parsing back gives the same tree.
+        let parsed = compile(&e.to_string());
+        prop_assert_eq!(&parsed, &e);
+        let (got, want) = (parsed.eval(&fields), direct(&e, &fields));
+        prop_assert!(same(got, want), "{} = {:?}, directly {:?}", e, got, want);
+    }
+}

@@ -1,0 +1,15 @@
+//! The operators a plan is compiled into, which engines call per event or per row: each
+//! a small value with the behaviour that gives it meaning (a filter holds, an expression
+//! evaluates, a join pairs). Engines decide only where and when they run.
+//!
+//! - [`filter`]: compiled `[[filter]]`s and the comparison operators.
+//! - [`expr`]: the arithmetic of computed columns and `where` conditions.
+//! - [`column`](mod@column): the columns of a query without `[window]`.
+//! - [`joins`]: the static table, the window join's row rule, the regular join.
+//! - [`projection`]: one row per event, of selected and computed columns.
+
+pub mod column;
+pub mod expr;
+pub mod filter;
+pub mod joins;
+pub mod projection;

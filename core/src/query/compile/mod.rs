@@ -1,0 +1,121 @@
+//! Compiling a [`Query`] into a [`Plan`], one section of the file per module, in the
+//! order the checks run (which decides the error a query with several faults gets):
+//!
+//! 1. [`select`]: the query's shape (a projection without `[window]`, or windowed);
+//! 2. [`window`]: the window and its clock;
+//! 3. [`inputs`]: the `[[input]]`s;
+//! 4. [`joins`]: the `[[join]]`;
+//! 5. here: the number of inputs, `event_time`, `group_by`, that a windowed query
+//!    aggregates;
+//! 6. [`filters`], [`aggregates`], then [`select`]'s columns, each taking its fields'
+//!    event slots from one [`slots::Slots`].
+
+mod aggregates;
+mod filters;
+mod inputs;
+mod joins;
+mod select;
+mod slots;
+mod window;
+
+use crate::model::event::Part;
+use crate::ops::joins::window::RowRule;
+use crate::query::error::{invalid, QueryError};
+use crate::query::plan::Plan;
+use crate::query::spec::Query;
+use crate::semantics::row::RESERVED_COLUMNS;
+use std::path::Path;
+
+impl Plan {
+    /// Reads and compiles a query file; errors name the file and the key.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Plan, QueryError> {
+        let path = path.as_ref();
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| QueryError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        Plan::from_toml(&text).map_err(|e| match e {
+            QueryError::Syntax { message, .. } => QueryError::Syntax {
+                path: shown,
+                message,
+            },
+            QueryError::Invalid { key, message, .. } => QueryError::Invalid {
+                path: Some(shown),
+                key,
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses and compiles query text.
+    pub fn from_toml(text: &str) -> Result<Plan, QueryError> {
+        let query: Query = toml::from_str(text).map_err(|e| QueryError::Syntax {
+            path: "<text>".into(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        Plan::compile(query)
+    }
+
+    /// Validates a query and resolves its fields.
+    pub fn compile(query: Query) -> Result<Plan, QueryError> {
+        let projected = query.window.is_none();
+        select::check_shape(&query)?;
+        let (window, time) = window::compile(&query)?;
+        let mut inputs = inputs::compile(&query)?;
+        let joins = joins::compile(&query, &mut inputs)?;
+        if inputs.len() > usize::from(Part::MAX) {
+            return Err(invalid("input", "too many inputs"));
+        }
+        if query.event_time.as_deref() == Some("") {
+            return Err(invalid("event_time", "must not be empty"));
+        }
+        for (i, g) in query.group_by.iter().enumerate() {
+            if g.is_empty() {
+                return Err(invalid("group_by", "field names must not be empty"));
+            }
+            if query.group_by[..i].contains(g) {
+                return Err(invalid("group_by", format!("`{g}` is listed twice")));
+            }
+            if RESERVED_COLUMNS.contains(&g.as_str()) {
+                return Err(invalid(
+                    "group_by",
+                    format!("`{g}` clashes with a result column"),
+                ));
+            }
+        }
+        if query.aggregates.is_empty() && !projected {
+            return Err(invalid(
+                "aggregate",
+                "at least one [[aggregate]] is required",
+            ));
+        }
+
+        let mut slots = slots::Slots::default();
+        let (filters, string_constants) = filters::compile(&query, &mut inputs, &mut slots)?;
+        let aggregates = aggregates::compile(&query, &inputs, joins.window, &mut slots)?;
+        let (accumulators, row_rule) = if joins.window {
+            crate::ops::joins::window::compile(inputs.len(), &aggregates)
+        } else {
+            (aggregates.clone(), RowRule::default())
+        };
+        let projection = select::compile(&query, &inputs, joins.regular, &mut slots)?;
+        Ok(Plan {
+            projection,
+            window,
+            time,
+            delay_ms: query.watermark.delay.ms(),
+            mode: query.output_mode,
+            slots: slots.into_vec(),
+            filters,
+            aggregates,
+            accumulators,
+            row_rule,
+            string_constants,
+            inputs,
+            table: None,
+            query,
+        })
+    }
+}

@@ -1,0 +1,236 @@
+//! A query without `[window]` (a projection: one row per event, see
+//! [`crate::ops::projection`]): its `[[select]]` columns and `where` condition, and the
+//! checks that the rest of the query fits that shape.
+
+use crate::model::event::{Part, SlotType};
+use crate::ops::column::{Column, ColumnSource, ColumnType};
+use crate::ops::expr::{Condition, Expr};
+use crate::ops::projection::Projection;
+use crate::query::compile::slots::Slots;
+use crate::query::error::{invalid, QueryError};
+use crate::query::plan::InputSpec;
+use crate::query::spec::{Query, SelectQuery};
+use crate::semantics::row::OutputMode;
+
+/// Whether the query's shape fits its kind: a query without `[window]` selects columns
+/// and has no group, aggregate, other output mode or watermark; a windowed one has no
+/// `[[select]]` or `where`.
+pub(super) fn check_shape(query: &Query) -> Result<(), QueryError> {
+    let projected = query.window.is_none();
+    if projected {
+        check_projection(query)?;
+    } else if !query.select.is_empty() {
+        return Err(invalid(
+            "select",
+            "a query with [window] aggregates: its columns are the [[aggregate]]s (leave out [window] for one row per event)",
+        ));
+    } else if query.condition.is_some() {
+        return Err(invalid(
+            "where",
+            "only for queries without [window]; a windowed query filters with [[filter]]",
+        ));
+    }
+    Ok(())
+}
+
+/// Why the rest of a query without `[window]` does not fit a projection, if it does not.
+fn check_projection(query: &Query) -> Result<(), QueryError> {
+    let why = "a query without [window] emits one row per event";
+    if query.select.is_empty() {
+        return Err(invalid(
+            "window",
+            "required, unless the query selects columns with [[select]] (one row per event)",
+        ));
+    }
+    if !query.group_by.is_empty() {
+        return Err(invalid("group_by", format!("{why}; it does not group")));
+    }
+    if !query.aggregates.is_empty() {
+        return Err(invalid(
+            "aggregate",
+            format!("{why}; aggregates need a [window]"),
+        ));
+    }
+    if query.output_mode != OutputMode::Append {
+        return Err(invalid(
+            "output_mode",
+            format!("{why}, final when its event arrives: only `append`"),
+        ));
+    }
+    if query.watermark.delay.ms() != 0 || query.inputs.iter().any(|i| i.watermark_delay.is_some()) {
+        return Err(invalid(
+            "watermark",
+            format!("{why}: no window waits for a watermark, so a delay has no meaning"),
+        ));
+    }
+    Ok(())
+}
+
+/// The projection of a query without `[window]` (`None` for a windowed one); the inputs
+/// of a regular join name the input each column is read from.
+pub(super) fn compile(
+    query: &Query,
+    inputs: &[InputSpec],
+    regular_join: bool,
+    slots: &mut Slots,
+) -> Result<Option<Projection>, QueryError> {
+    if query.window.is_some() {
+        return Ok(None);
+    }
+    let joined: Vec<&str> = if regular_join {
+        inputs.iter().map(|i| i.name.as_str()).collect()
+    } else {
+        Vec::new()
+    };
+    let p = columns(&query.select, query.condition.as_deref(), &joined, slots)?;
+    for (field, ty) in &p.text {
+        if let Some(s) = slots
+            .as_slice()
+            .iter()
+            .find(|s| s.field == *field && s.ty != *ty)
+        {
+            return Err(invalid(
+                "select",
+                format!(
+                    "field `{field}` is selected as {ty:?} but used as {:?}: no event could satisfy both",
+                    s.ty
+                )
+                .to_lowercase(),
+            ));
+        }
+    }
+    Ok(Some(p))
+}
+
+/// Compiles the `[[select]]` entries and `where`, giving each field its event slot (as
+/// filters and aggregates do). `joined` names the two inputs of a regular join (empty
+/// otherwise): each column then names its input.
+fn columns(
+    select: &[SelectQuery],
+    condition: Option<&str>,
+    joined: &[&str],
+    slots: &mut Slots,
+) -> Result<Projection, QueryError> {
+    let mut columns: Vec<Column> = Vec::new();
+    let mut text = Vec::new();
+    for (i, s) in select.iter().enumerate() {
+        let key = format!("select[{i}]");
+        let input =
+            match (&s.input, joined.is_empty()) {
+                (None, true) => None,
+                (Some(_), true) => return Err(invalid(
+                    format!("{key}.input"),
+                    "only a regular join ([[join]] kind = \"regular\") reads columns of one input",
+                )),
+                (None, false) => {
+                    return Err(invalid(
+                        format!("{key}.input"),
+                        format!(
+                    "a joined row has columns of two inputs: name the one this is read from ({})",
+                    joined.join(" or ")
+                ),
+                    ))
+                }
+                (Some(name), false) => match joined.iter().position(|n| n == name) {
+                    Some(i) => Some(i as Part),
+                    None => {
+                        return Err(invalid(
+                            format!("{key}.input"),
+                            format!("no [[input]] is named `{name}`"),
+                        ))
+                    }
+                },
+            };
+        let (name, source) = match (&s.field, &s.expr) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    format!("{key}.expr"),
+                    "give either `field` (pass it through) or `expr` (compute it), not both",
+                ))
+            }
+            (None, None) => {
+                return Err(invalid(
+                    key,
+                    "needs `field` (an input field) or `expr` with `as` (a computed column)",
+                ))
+            }
+            (Some(field), None) => {
+                if field.is_empty() {
+                    return Err(invalid(format!("{key}.field"), "must not be empty"));
+                }
+                let fkey = format!("{key}.field");
+                let source = match s.ty.unwrap_or_default() {
+                    ColumnType::Number => ColumnSource::Field(slots.slot_for(
+                        field,
+                        SlotType::Number,
+                        &fkey,
+                        input,
+                    )?),
+                    ty => {
+                        let slot = if ty == ColumnType::String {
+                            SlotType::String
+                        } else {
+                            SlotType::Bool
+                        };
+                        if input.is_some() {
+                            ColumnSource::TextSlot(slots.slot_for(field, slot, &fkey, input)?, ty)
+                        } else {
+                            text.push((field.clone(), slot));
+                            ColumnSource::Text(text.len() - 1)
+                        }
+                    }
+                };
+                (s.name.clone().unwrap_or_else(|| field.clone()), source)
+            }
+            (None, Some(text)) => {
+                if s.ty.is_some() {
+                    return Err(invalid(
+                        format!("{key}.type"),
+                        "a computed column is always a number",
+                    ));
+                }
+                let name = s.name.clone().ok_or_else(|| {
+                    invalid(format!("{key}.as"), "a computed column needs a name")
+                })?;
+                let ekey = format!("{key}.expr");
+                let mut e = Expr::parse(text).map_err(|m| invalid(&ekey, m))?;
+                e.resolve(&mut |f| slots.slot_for(f, SlotType::Number, &ekey, input))?;
+                (name, ColumnSource::Computed(e))
+            }
+        };
+        if name.is_empty() {
+            return Err(invalid(format!("{key}.as"), "must not be empty"));
+        }
+        if columns.iter().any(|c| c.name == name) {
+            return Err(invalid(
+                format!("{key}.as"),
+                format!("`{name}` names two columns"),
+            ));
+        }
+        columns.push(Column {
+            name,
+            source,
+            input,
+        });
+    }
+    let condition = match condition {
+        None => None,
+        Some(_) if !joined.is_empty() => {
+            return Err(invalid(
+                "where",
+                "a regular join filters each input with its [[input.filter]]s; a `where` over both is not supported",
+            ))
+        }
+        Some(text) => {
+            let mut c = Condition::parse(text).map_err(|m| invalid("where", m))?;
+            c.resolve(&mut |f| slots.slot_for(f, SlotType::Number, "where", None))?;
+            Some(c)
+        }
+    };
+    Ok(Projection::new(
+        columns,
+        condition,
+        text,
+        !joined.is_empty(),
+    ))
+}

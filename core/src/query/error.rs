@@ -1,0 +1,43 @@
+//! Why a query cannot run: every error names the file (when there is one) and the key at
+//! fault, e.g. `window.slide`, so that a person can fix the file without reading code.
+
+/// A query that cannot run, naming the file (when there is one) and the key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// The file could not be read.
+    #[error("cannot read query file {path}: {source}")]
+    Read {
+        /// File.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Not valid TOML, or keys/types not of the query format.
+    #[error("bad query file {path}: {message}")]
+    Syntax {
+        /// File.
+        path: String,
+        /// The parser's message (it names the key, line and column).
+        message: String,
+    },
+    /// Well-formed but inconsistent.
+    #[error("bad query{}: `{key}`: {message}", path.as_ref().map(|p| format!(" file {p}")).unwrap_or_default())]
+    Invalid {
+        /// File, when the query came from one.
+        path: Option<String>,
+        /// The offending key, e.g. `window.slide`.
+        key: String,
+        /// What was expected.
+        message: String,
+    },
+}
+
+/// A [`QueryError::Invalid`] of `key` (the file is added by
+/// [`Plan::from_file`](crate::query::Plan::from_file)).
+pub(crate) fn invalid(key: impl Into<String>, message: impl Into<String>) -> QueryError {
+    QueryError::Invalid {
+        path: None,
+        key: key.into(),
+        message: message.into(),
+    }
+}

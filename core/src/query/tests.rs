@@ -1,0 +1,121 @@
+//! Query files and the builder against the plans they must give.
+
+use super::*;
+use crate::model::value::Scalar;
+use crate::model::window::WindowSpec;
+use crate::ops::filter::CmpOp;
+
+const W1: &str = r#"
+event_time = "ts"
+group_by = ["key"]
+output_mode = "append"
+[watermark]
+delay = "5s"
+[window]
+kind = "tumbling"
+size = "10s"
+time = "event"
+[[filter]]
+field = "kind"
+op = "eq"
+value = "view"
+[[aggregate]]
+fn = "count"
+as = "n"
+[[aggregate]]
+fn = "sum"
+field = "value"
+as = "total"
+"#;
+
+#[test]
+fn parses_the_documented_format() {
+    let plan = Plan::from_toml(W1).unwrap();
+    assert_eq!(plan.window, WindowSpec::Tumbling { size: 10_000 });
+    assert_eq!(plan.delay_ms, 5_000);
+    assert_eq!(plan.slots.len(), 2);
+    assert_eq!(plan.string_constants, vec!["view".to_string()]);
+    assert_eq!(plan.filters[0].value, Scalar::Str(0));
+    assert_eq!(plan.aggregates[1].slot, Some(1));
+}
+
+#[test]
+fn round_trips_through_toml() {
+    let plan = Plan::from_toml(W1).unwrap();
+    let again = Plan::from_toml(&plan.to_toml()).unwrap();
+    assert_eq!(plan, again);
+}
+
+#[test]
+fn unknown_keys_are_errors_that_name_the_key() {
+    let text = W1.replace("size = \"10s\"", "size = \"10s\"\nsise = 3");
+    let err = Plan::from_toml(&text).unwrap_err().to_string();
+    assert!(err.contains("sise"), "{err}");
+}
+
+#[test]
+fn inconsistent_windows_are_errors_that_name_the_key() {
+    let text = W1.replace("kind = \"tumbling\"", "kind = \"sliding\"\nslide = \"3s\"");
+    let err = Plan::from_toml(&text).unwrap_err().to_string();
+    assert!(
+        err.contains("window.slide") && err.contains("divide"),
+        "{err}"
+    );
+    let text = W1.replace("kind = \"tumbling\"", "kind = \"session\"");
+    let err = Plan::from_toml(&text).unwrap_err().to_string();
+    assert!(err.contains("window.size"), "{err}");
+}
+
+#[test]
+fn aggregates_are_checked() {
+    let text = W1.replace("fn = \"count\"", "fn = \"count\"\nfield = \"x\"");
+    let err = Plan::from_toml(&text).unwrap_err().to_string();
+    assert!(err.contains("aggregate[0].field"), "{err}");
+    let text = W1.replace("as = \"total\"", "as = \"n\"");
+    let err = Plan::from_toml(&text).unwrap_err().to_string();
+    assert!(err.contains("aggregate[1].as"), "{err}");
+    let text = W1.replace("fn = \"sum\"", "fn = \"median\"");
+    let err = Plan::from_toml(&text).unwrap_err().to_string();
+    assert!(err.contains("median"), "{err}");
+}
+
+#[test]
+fn filters_on_strings_allow_only_equality() {
+    let text = W1.replace("op = \"eq\"", "op = \"lt\"");
+    let err = Plan::from_toml(&text).unwrap_err().to_string();
+    assert!(err.contains("filter[0].op"), "{err}");
+}
+
+#[test]
+fn conflicting_field_types_are_errors() {
+    let text = W1.replace("field = \"value\"", "field = \"kind\"");
+    let err = Plan::from_toml(&text).unwrap_err().to_string();
+    assert!(err.contains("aggregate[1].field"), "{err}");
+}
+
+#[test]
+fn file_errors_name_the_file() {
+    let err = Plan::from_file("/no/such/query.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("/no/such/query.toml"), "{err}");
+}
+
+#[test]
+fn builder_matches_the_file() {
+    let built = Plan::builder()
+        .event_time("ts")
+        .group_by(["key"])
+        .tumbling_ms(10_000)
+        .watermark_ms(5_000)
+        .filter("kind", CmpOp::Eq, Literal::Str("view".into()))
+        .count("n")
+        .sum("value", "total")
+        .build()
+        .unwrap();
+    let parsed = Plan::from_toml(W1).unwrap();
+    assert_eq!(built.slots, parsed.slots);
+    assert_eq!(built.window, parsed.window);
+    assert_eq!(built.filters, parsed.filters);
+    assert_eq!(built.aggregates, parsed.aggregates);
+}

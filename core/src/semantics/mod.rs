@@ -1,0 +1,12 @@
+//! The rules of the streaming semantics (docs/semantics.md), written once so that every
+//! engine, the baseline and the oracle apply the same ones: a difference between their
+//! answers can then only come from when they apply them.
+//!
+//! - [`watermark`]: how the watermark moves, per source partition and input.
+//! - [`aggregate`]: the aggregate functions and their accumulators (fold, merge, finish).
+//! - [`row`]: result rows as emitted and as read back, output modes, and the final answer
+//!   a run's rows stand for.
+
+pub mod aggregate;
+pub mod row;
+pub mod watermark;
