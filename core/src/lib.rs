@@ -6,9 +6,10 @@
 //! layer; `tests/layers.rs` checks it). Read them in this order:
 //!
 //! 1. [`model`]: the data. Durations, values, the [`Event`] and its fields, the key table,
-//!    the key hash, windows and their assignment, session merging.
+//!    the key hash, windows and their assignment.
 //! 2. [`semantics`]: the rules (docs/semantics.md). The watermark, the aggregate functions
-//!    and their accumulators, result rows and output modes.
+//!    and their accumulators, result rows and output modes, and the window state every
+//!    engine keeps: fixed windows sorted by end, each key's sessions.
 //! 3. [`ops`]: the operators a plan is made of. Filters, expressions, projection columns,
 //!    the projection, and the joins (static table, window join, regular join).
 //! 4. [`query`]: the query language. The TOML file ([`query::Query`]), its compilation,
@@ -41,7 +42,14 @@ pub use semantics::row::{OutRow, OutputMode, ResultRow};
 #[doc(hidden)]
 pub use decode::Decoder;
 #[doc(hidden)]
-pub use model::{duration, event, value, window};
+pub use model::{duration, event, value};
+
+/// Old path of the window model and the session set (issue 16).
+#[doc(hidden)]
+pub mod window {
+    pub use crate::model::window::*;
+    pub use crate::semantics::window_state::SessionSet;
+}
 #[doc(hidden)]
 pub use ops::joins::{regular as regular_join, static_table as join};
 

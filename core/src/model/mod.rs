@@ -7,8 +7,8 @@
 //! - [`event`]: the [`Event`](event::Event) engines process, the types of its fields, the
 //!   key table its interned ids point into, and why a line is no event.
 //! - [`key_hash`]: which worker or partition owns a group key.
-//! - [`window`]: windows, their assignment to event times, session merging, and whether a
-//!   window has closed under a given watermark.
+//! - [`window`]: windows, their assignment to event times, and whether a window has closed
+//!   under a given watermark.
 
 pub mod duration;
 pub mod event;

@@ -6,7 +6,11 @@
 //! - [`aggregate`]: the aggregate functions and their accumulators (fold, merge, finish).
 //! - [`row`]: result rows as emitted and as read back, output modes, and the final answer
 //!   a run's rows stand for.
+//! - [`window_state`]: the open windows and their rows by key: fixed windows sorted by
+//!   end, and each key's sessions. Every engine, the baseline and the oracle keep them
+//!   there; each decides only when windows close and what it emits.
 
 pub mod aggregate;
 pub mod row;
 pub mod watermark;
+pub mod window_state;
