@@ -20,9 +20,14 @@
 //!
 //! # Layout
 //! - this module: [`CheckpointStore`] (open, write, latest) with its error type;
+//! - [`run`]: the engines' side: open the store a run's options name and read the
+//!   checkpoint it resumes from;
 //! - [`sized`]: deserializers that read large state collections in one allocation.
 
+pub mod run;
 pub mod sized;
+
+pub use run::open_run;
 
 use std::fs::{self, File};
 use std::io::Write;

@@ -65,19 +65,43 @@ where
     d.deserialize_map(M(PhantomData))
 }
 
-/// A `Vec` of `(window, rows)` pairs whose rows are each a `Vec` allocated once.
-pub fn vec_of_rows<'de, D, W, R>(d: D) -> Result<Vec<(W, Vec<R>)>, D::Error>
+/// A collection a checkpoint reads at its stored length, in one allocation.
+pub trait Presized<'de>: Sized {
+    /// Reads the collection, allocated once.
+    fn deserialize_presized<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error>;
+}
+
+impl<'de, T: Deserialize<'de>> Presized<'de> for Vec<T> {
+    fn deserialize_presized<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        vec(d)
+    }
+}
+
+impl<'de, K, V, S> Presized<'de> for HashMap<K, V, S>
+where
+    K: Deserialize<'de> + Eq + Hash,
+    V: Deserialize<'de>,
+    S: BuildHasher + Default,
+{
+    fn deserialize_presized<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        map(d)
+    }
+}
+
+/// A `Vec` of `(window, rows)` pairs whose rows (a `Vec` or a `HashMap`: the same in
+/// bincode) are each allocated once.
+pub fn vec_of_rows<'de, D, W, R>(d: D) -> Result<Vec<(W, R)>, D::Error>
 where
     D: Deserializer<'de>,
     W: Deserialize<'de>,
-    R: Deserialize<'de>,
+    R: Presized<'de>,
 {
     /// One `(window, rows)` pair.
-    struct Pair<W, R>(W, Vec<R>);
-    impl<'de, W: Deserialize<'de>, R: Deserialize<'de>> Deserialize<'de> for Pair<W, R> {
+    struct Pair<W, R>(W, R);
+    impl<'de, W: Deserialize<'de>, R: Presized<'de>> Deserialize<'de> for Pair<W, R> {
         fn deserialize<D2: Deserializer<'de>>(d: D2) -> Result<Self, D2::Error> {
             struct P<W, R>(PhantomData<(W, R)>);
-            impl<'de, W: Deserialize<'de>, R: Deserialize<'de>> Visitor<'de> for P<W, R> {
+            impl<'de, W: Deserialize<'de>, R: Presized<'de>> Visitor<'de> for P<W, R> {
                 type Value = Pair<W, R>;
                 fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                     f.write_str("a (window, rows) pair")
@@ -96,12 +120,12 @@ where
             d.deserialize_tuple(2, P(PhantomData))
         }
     }
-    /// `vec` as a seed, for use inside a tuple.
+    /// [`Presized`] as a seed, for use inside a tuple.
     struct Rows<R>(PhantomData<R>);
-    impl<'de, R: Deserialize<'de>> serde::de::DeserializeSeed<'de> for Rows<R> {
-        type Value = Vec<R>;
-        fn deserialize<D2: Deserializer<'de>>(self, d: D2) -> Result<Vec<R>, D2::Error> {
-            vec(d)
+    impl<'de, R: Presized<'de>> serde::de::DeserializeSeed<'de> for Rows<R> {
+        type Value = R;
+        fn deserialize<D2: Deserializer<'de>>(self, d: D2) -> Result<R, D2::Error> {
+            R::deserialize_presized(d)
         }
     }
     let pairs: Vec<Pair<W, R>> = vec(d)?;
@@ -135,5 +159,31 @@ mod tests {
         let j = serde_json::to_string(&s).unwrap();
         assert_eq!(serde_json::from_str::<State>(&j).unwrap(), s);
         assert!(bincode::deserialize::<State>(&b[..b.len() - 3]).is_err());
+    }
+
+    #[derive(serde::Deserialize, PartialEq, Debug)]
+    struct MapState {
+        #[serde(deserialize_with = "vec_of_rows")]
+        w: Vec<(i64, HashMap<u32, u64>)>,
+    }
+
+    #[derive(serde::Serialize)]
+    struct VecState {
+        w: Vec<(i64, Vec<(u32, u64)>)>,
+    }
+
+    #[test]
+    fn rows_written_as_lists_read_back_as_maps() {
+        // Window state written with its rows as lists of (key, row) pairs reads back into
+        // maps: in bincode the two are the same bytes.
+        let written = VecState {
+            w: vec![(10, vec![(1, 2), (3, 4)]), (20, vec![])],
+        };
+        let b = bincode::serialize(&written).unwrap();
+        let read: MapState = bincode::deserialize(&b).unwrap();
+        let want = MapState {
+            w: vec![(10, HashMap::from([(1, 2), (3, 4)])), (20, HashMap::new())],
+        };
+        assert_eq!(read, want);
     }
 }

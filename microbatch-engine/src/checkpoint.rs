@@ -14,7 +14,7 @@
 
 use crate::exec::PartitionState;
 use std::time::{Duration, Instant};
-use streamlab_checkpoint::{CheckpointStore, OnCorrupt};
+use streamlab_checkpoint::CheckpointStore;
 use streamlab_core::engine::{
     CheckpointOptions, EngineError, Poll, RunSummary, Source, SourcePosition,
 };
@@ -70,27 +70,19 @@ pub struct Checkpointer {
     pub busy: Duration,
 }
 
-fn internal(e: impl std::fmt::Display) -> EngineError {
-    EngineError::Internal(e.to_string())
-}
-
 impl Checkpointer {
     /// Opens the store; returns the checkpoint to resume from, if any.
     pub fn open(
         options: &CheckpointOptions,
         plan: &Plan,
     ) -> Result<(Checkpointer, Option<Snapshot>), EngineError> {
-        let on_corrupt = OnCorrupt::previous_if(options.fall_back_on_corrupt);
-        let store =
-            CheckpointStore::open(&options.dir, options.retain, on_corrupt).map_err(internal)?;
         let query = plan.to_toml();
-        let restored = store
-            .latest_state("microbatch", &query, |s: &Snapshot| &s.query)
-            .map_err(internal)?
-            .map(|(mut snapshot, position): (Snapshot, _)| {
-                snapshot.position = position.map(SourcePosition::from_json);
-                snapshot
-            });
+        let (store, latest) =
+            streamlab_checkpoint::open_run(options, "microbatch", &query, |s: &Snapshot| &s.query)?;
+        let restored = latest.map(|(mut snapshot, position)| {
+            snapshot.position = position;
+            snapshot
+        });
         let interval = options
             .interval
             .map(|d| Duration::from_millis(d.ms().max(1) as u64));
@@ -120,14 +112,11 @@ impl Checkpointer {
     /// Writes `snapshot` as checkpoint `snapshot.batch`; `started`: when taking it began.
     pub fn write(&mut self, mut snapshot: Snapshot, started: Instant) -> Result<(), EngineError> {
         snapshot.query.clone_from(&self.query);
-        let written = self
-            .store
-            .write_state(
-                snapshot.batch,
-                snapshot.position.as_ref().map(|p| p.as_str()),
-                &snapshot,
-            )
-            .map_err(internal)?;
+        let written = self.store.write_state(
+            snapshot.batch,
+            snapshot.position.as_ref().map(|p| p.as_str()),
+            &snapshot,
+        )?;
         self.written += 1;
         self.bytes += written.bytes;
         self.busy += started.elapsed();

@@ -18,11 +18,11 @@
 //! "Design decisions").
 
 use crate::output::Emission;
-use crate::state_store::{Entry, FixedStore, KeySessions, SessionStore, WindowSlot};
+use crate::state_store::{Entry, KeySessions, SessionStore};
 use std::collections::hash_map::Entry as MapEntry;
 use streamlab_core::model::key_hash::partition_of;
-use streamlab_core::model::window::is_late;
 use streamlab_core::semantics::watermark::PartitionMaxima;
+use streamlab_core::semantics::window_state::{FixedSnapshot, FixedWindows};
 use streamlab_core::{Event, KeyId, OutRow, OutputMode, Plan, Window, WindowSpec};
 
 /// The watermarks one batch runs under.
@@ -56,7 +56,8 @@ pub struct PartOutput {
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct PartitionState {
     /// Open fixed windows with their rows.
-    pub fixed: Vec<WindowSlot>,
+    #[serde(deserialize_with = "streamlab_checkpoint::sized::vec_of_rows")]
+    pub fixed: FixedSnapshot<Entry>,
     /// Sessions by key (every key seen: a closed session's end decides lateness).
     pub sessions: Vec<(KeyId, KeySessions)>,
 }
@@ -66,7 +67,7 @@ pub struct Partition<'p> {
     plan: &'p Plan,
     me: usize,
     n: usize,
-    fixed: FixedStore,
+    fixed: FixedWindows<Entry>,
     sessions: SessionStore,
     /// Update mode: (window, key) rows changed in the current batch.
     changed: Vec<(Window, KeyId)>,
@@ -83,7 +84,7 @@ impl<'p> Partition<'p> {
             plan,
             me,
             n,
-            fixed: FixedStore::default(),
+            fixed: FixedWindows::new(),
             sessions: SessionStore::default(),
             changed: Vec::new(),
             changed_keys: Vec::new(),
@@ -94,7 +95,7 @@ impl<'p> Partition<'p> {
     /// This partition's state store, for a checkpoint taken between two batches.
     pub fn snapshot(&self) -> PartitionState {
         PartitionState {
-            fixed: self.fixed.windows().to_vec(),
+            fixed: self.fixed.snapshot(),
             sessions: self
                 .sessions
                 .keys
@@ -109,17 +110,8 @@ impl<'p> Partition<'p> {
     pub fn restore(&mut self, parts: &[PartitionState]) {
         let (me, n) = (self.me, self.n);
         for part in parts {
-            for slot in &part.fixed {
-                let mine: Vec<(KeyId, Entry)> = slot
-                    .rows
-                    .iter()
-                    .filter(|(k, _)| partition_of(**k, n) == me)
-                    .map(|(k, e)| (*k, e.clone()))
-                    .collect();
-                if !mine.is_empty() {
-                    self.fixed.slot(slot.window).rows.extend(mine);
-                }
-            }
+            self.fixed
+                .restore(&part.fixed, |k| partition_of(k, n) == me);
             for (key, ks) in part
                 .sessions
                 .iter()
@@ -135,9 +127,7 @@ impl<'p> Partition<'p> {
 
     /// Takes over `part`, the snapshot of this same partition (same `me` of the same `n`).
     pub fn adopt(&mut self, part: PartitionState) {
-        for slot in part.fixed {
-            self.fixed.adopt(slot);
-        }
+        self.fixed.adopt(part.fixed);
         for (key, ks) in part.sessions {
             for (w, _) in ks.set.sessions() {
                 self.sessions.note_end(w.end);
@@ -203,59 +193,37 @@ impl<'p> Partition<'p> {
         let aggs = &self.plan.accumulators[..];
         let mark = emission.mark();
         let track = emission.mode == OutputMode::Update;
-        let filtered = !self.plan.filters.is_empty();
-        // Tumbling: an event inside the window of the previous one has that window (most
-        // events, in a mostly ordered stream); only other times go through `assign`.
-        let tumbling = matches!(spec, WindowSpec::Tumbling { .. });
-        let mut last = Window {
-            start: i64::MAX,
-            end: i64::MIN,
-        };
-        let fixed = &mut self.fixed;
-        let changed = &mut self.changed;
-        let mut fold = |w: Window, e: &Event, late: &mut bool| {
-            if is_late(w.end, late_bound) {
-                *late = true;
-                return;
-            }
-            match fixed.slot(w).rows.entry(e.key) {
-                MapEntry::Occupied(mut o) => {
-                    let row = o.get_mut();
-                    row.accs.update(aggs, e);
-                    row.trigger = e.seq;
-                    if row.changed != mark {
-                        row.changed = mark;
-                        if track {
-                            changed.push((w, e.key));
-                        }
-                    }
-                }
-                MapEntry::Vacant(v) => {
-                    v.insert(Entry::of(aggs, e, mark));
-                    if track {
-                        changed.push((w, e.key));
-                    }
-                }
-            }
-        };
         for e in events {
-            if self.n > 1 && partition_of(e.key, self.n) != self.me {
+            if !self.owns(e) {
                 continue;
             }
-            if filtered && !self.plan.filters.iter().all(|p| p.holds(e.fields[p.slot])) {
+            if !self.passes(e) {
                 out.filtered += 1;
                 continue;
             }
             out.maxima.observe(e.part, e.time);
-            let mut late = false;
-            if tumbling && last.contains(e.time) {
-                fold(last, e, &mut late);
-            } else {
-                spec.assign(e.time, |w| {
-                    last = w;
-                    fold(w, e, &mut late)
+            let changed = &mut self.changed;
+            let late = self
+                .fixed
+                .fold(spec, e.time, e.key, late_bound, |w, row| match row {
+                    MapEntry::Occupied(mut o) => {
+                        let row = o.get_mut();
+                        row.accs.update(aggs, e);
+                        row.trigger = e.seq;
+                        if row.changed != mark {
+                            row.changed = mark;
+                            if track {
+                                changed.push((w, e.key));
+                            }
+                        }
+                    }
+                    MapEntry::Vacant(v) => {
+                        v.insert(Entry::of(aggs, e, mark));
+                        if track {
+                            changed.push((w, e.key));
+                        }
+                    }
                 });
-            }
             out.late += u64::from(late);
         }
     }
@@ -325,32 +293,21 @@ impl<'p> Partition<'p> {
                         );
                     }
                 }
-                self.fixed.close(close_at, drop);
+                self.fixed.evict(close_at);
                 self.sessions.close(close_at, |_, _, _| ());
             }
             OutputMode::Append => {
-                self.fixed.close(close_at, |slot| {
-                    let mut keys: Vec<(&KeyId, &Entry)> = slot.rows.iter().collect();
-                    keys.sort_unstable_by_key(|(k, _)| **k);
-                    rows.reserve(keys.len()); // filter_map below gives no size hint
-                    rows.extend(
-                        keys.into_iter()
-                            .filter_map(|(k, en)| emission.closed(slot.window, *k, en)),
-                    );
+                self.fixed.close(close_at, |w, key, en| {
+                    rows.extend(emission.closed(w, key, en))
                 });
                 self.sessions.close(close_at, |w, key, en| {
                     rows.extend(emission.closed(w, key, &en))
                 });
             }
             OutputMode::Complete => {
-                for slot in self.fixed.windows() {
-                    rows.reserve(slot.rows.len());
-                    rows.extend(
-                        slot.rows
-                            .iter()
-                            .filter_map(|(k, en)| emission.table(slot.window, *k, en)),
-                    );
-                }
+                rows.reserve(self.fixed.rows());
+                self.fixed
+                    .table(|w, key, en| rows.extend(emission.table(w, key, en)));
                 for (key, ks) in &self.sessions.keys {
                     rows.extend(
                         ks.set
@@ -361,5 +318,67 @@ impl<'p> Partition<'p> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustc_hash::FxHashMap;
+
+    /// A partition's state as checkpoints held it before the window state moved to core:
+    /// one struct per open fixed window.
+    #[derive(serde::Serialize)]
+    struct Slots {
+        fixed: Vec<Slot>,
+        sessions: Vec<(KeyId, KeySessions)>,
+    }
+
+    #[derive(serde::Serialize)]
+    struct Slot {
+        window: Window,
+        rows: FxHashMap<KeyId, Entry>,
+    }
+
+    #[test]
+    fn checkpoints_written_with_a_struct_per_window_still_read() {
+        let plan = Plan::from_toml(
+            "event_time = \"ts\"\ngroup_by = [\"key\"]\n[window]\nkind = \"sliding\"\n\
+             size = 10\nslide = 5\n[[aggregate]]\nfn = \"count\"\nas = \"n\"\n",
+        )
+        .expect("a valid plan");
+        let mut decoder = streamlab_core::decode::Decoder::new(&plan);
+        let events: Vec<Event> = [(1, "a"), (7, "b"), (3, "a"), (12, "c")]
+            .iter()
+            .enumerate()
+            .map(|(seq, (t, k))| {
+                let line = format!("{{\"ts\":{t},\"key\":\"{k}\"}}");
+                decoder.decode(&line, seq as u64).expect("a valid line")
+            })
+            .collect();
+        let mut part = Partition::new(&plan, 0, 1);
+        let params = BatchParams {
+            id: 0,
+            late_bound: i64::MIN,
+            close_at: i64::MIN,
+            last_seq: None,
+        };
+        part.run(&params, &events);
+        let now = part.snapshot();
+        let before = Slots {
+            fixed: now
+                .fixed
+                .iter()
+                .map(|(window, rows)| Slot {
+                    window: *window,
+                    rows: rows.clone(),
+                })
+                .collect(),
+            sessions: now.sessions.clone(),
+        };
+        let bytes = bincode::serialize(&before).expect("encodes");
+        let read: PartitionState = bincode::deserialize(&bytes).expect("decodes");
+        assert_eq!(read.fixed.len(), 4, "windows [-5,5) [0,10) [5,15) [10,20)");
+        assert_eq!(read.fixed, now.fixed);
     }
 }

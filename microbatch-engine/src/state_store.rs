@@ -3,13 +3,18 @@
 //!
 //! Each partition owns the keys that hash to it (core's
 //! [`partition_of`](streamlab_core::model::key_hash::partition_of)), so batches merge into
-//! the store without locks. Fixed windows (tumbling, sliding) are kept per window, sorted
-//! by end, so closing at a watermark is draining a prefix; sessions are kept per key in
-//! core's [`SessionSet`], which merges them as events bridge gaps, also across batches.
+//! the store without locks. Its rows are [`Entry`]s: accumulators with the batch that last
+//! changed them, which update mode emits. Fixed windows (tumbling, sliding) are kept in
+//! core's [`FixedWindows`](streamlab_core::semantics::window_state::FixedWindows), as every
+//! engine keeps them; sessions per key in core's [`SessionSet`], which merges them as
+//! events bridge gaps, also across batches. A partition closes windows once per batch, so
+//! [`SessionStore`] finds the sessions to close by scanning its keys when one can have
+//! ended (the record engine, closing at every watermark step, keeps a heap of ends).
 
 use rustc_hash::FxHashMap;
-use streamlab_core::model::window::{is_closed, SessionSet};
+use streamlab_core::model::window::is_closed;
 use streamlab_core::semantics::aggregate::AggSpec;
+use streamlab_core::semantics::window_state::SessionSet;
 use streamlab_core::{Accs, Event, KeyId, Window};
 
 /// The state of one (window, key) row.
@@ -39,99 +44,6 @@ impl Entry {
         self.accs.merge(other.accs);
         self.changed = self.changed.max(other.changed);
         self.trigger = self.trigger.max(other.trigger);
-    }
-}
-
-/// One open fixed window and its keys.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct WindowSlot {
-    /// The window.
-    pub window: Window,
-    /// Its rows by key.
-    #[serde(deserialize_with = "streamlab_checkpoint::sized::map")]
-    pub rows: FxHashMap<KeyId, Entry>,
-}
-
-/// Open fixed windows of one partition, sorted by (end, start).
-#[derive(Debug, Default)]
-pub struct FixedStore {
-    windows: Vec<WindowSlot>,
-    /// Index of the slot found last (events of a batch mostly share a few windows).
-    last: usize,
-}
-
-impl FixedStore {
-    /// The slot of `w`, created empty if the window is not open yet.
-    #[inline]
-    pub fn slot(&mut self, w: Window) -> &mut WindowSlot {
-        if let Some(s) = self.windows.get(self.last) {
-            if s.window == w {
-                return &mut self.windows[self.last];
-            }
-        }
-        let at = self
-            .windows
-            .partition_point(|s| (s.window.end, s.window.start) < (w.end, w.start));
-        if self.windows.get(at).is_none_or(|s| s.window != w) {
-            // Size a new window like the largest open one: windows of one stream hold
-            // about as many keys, and growing a map rehashes it several times.
-            let keys = self.windows.iter().map(|s| s.rows.len()).max().unwrap_or(0);
-            self.windows.insert(
-                at,
-                WindowSlot {
-                    window: w,
-                    rows: FxHashMap::with_capacity_and_hasher(keys, Default::default()),
-                },
-            );
-        }
-        self.last = at;
-        &mut self.windows[at]
-    }
-
-    /// Adds a whole window slot (a restart): its map is kept as it is.
-    pub fn adopt(&mut self, slot: WindowSlot) {
-        let w = slot.window;
-        let at = self
-            .windows
-            .partition_point(|s| (s.window.end, s.window.start) < (w.end, w.start));
-        match self.windows.get_mut(at) {
-            Some(s) if s.window == w => s.rows.extend(slot.rows),
-            _ => self.windows.insert(at, slot),
-        }
-    }
-
-    /// The row of `(w, key)`, if open.
-    pub fn get(&self, w: Window, key: KeyId) -> Option<&Entry> {
-        let at = self
-            .windows
-            .partition_point(|s| (s.window.end, s.window.start) < (w.end, w.start));
-        self.windows
-            .get(at)
-            .filter(|s| s.window == w)
-            .and_then(|s| s.rows.get(&key))
-    }
-
-    /// Removes every window with `end <= watermark`, calling `f` with each, in end order.
-    pub fn close(&mut self, watermark: i64, mut f: impl FnMut(WindowSlot)) {
-        let n = self
-            .windows
-            .partition_point(|s| is_closed(s.window.end, watermark));
-        if n > 0 {
-            self.last = 0;
-            for slot in self.windows.drain(..n) {
-                f(slot);
-            }
-        }
-    }
-
-    /// Every open window, in end order.
-    pub fn windows(&self) -> &[WindowSlot] {
-        &self.windows
-    }
-
-    /// Number of open (window, key) rows.
-    pub fn rows(&self) -> usize {
-        self.windows.iter().map(|s| s.rows.len()).sum()
     }
 }
 
@@ -187,41 +99,5 @@ impl SessionStore {
     /// Number of open sessions.
     pub fn rows(&self) -> usize {
         self.keys.values().map(|k| k.set.len()).sum()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fixed_windows_stay_sorted_by_end_and_close_as_a_prefix() {
-        let mut store = FixedStore::default();
-        for (start, end) in [(20, 30), (0, 10), (10, 20), (5, 15)] {
-            store.slot(Window { start, end });
-        }
-        let ends: Vec<i64> = store.windows().iter().map(|s| s.window.end).collect();
-        assert_eq!(ends, vec![10, 15, 20, 30]);
-        let mut closed = vec![];
-        store.close(15, |s| closed.push(s.window.end));
-        assert_eq!(closed, vec![10, 15]);
-        assert_eq!(store.windows().len(), 2);
-        // A slot found again is the same slot.
-        store
-            .slot(Window { start: 10, end: 20 })
-            .rows
-            .insert(3, Entry::of(&[], &event(), 1));
-        assert!(store.get(Window { start: 10, end: 20 }, 3).is_some());
-        assert_eq!(store.rows(), 1);
-    }
-
-    fn event() -> Event {
-        Event {
-            seq: 0,
-            time: 0,
-            key: 0,
-            part: 0,
-            fields: Default::default(),
-        }
     }
 }

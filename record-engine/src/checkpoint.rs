@@ -23,7 +23,7 @@
 use crate::operators::source::ClockState;
 use crate::state::WindowSnapshot;
 use std::collections::BTreeMap;
-use streamlab_checkpoint::{CheckpointStore, OnCorrupt};
+use streamlab_checkpoint::CheckpointStore;
 use streamlab_core::engine::{CheckpointOptions, EngineError, RunSummary, Sink};
 use streamlab_core::{OutRow, Plan};
 
@@ -139,10 +139,6 @@ pub struct Coordinator {
     pub slowest_ms: f64,
 }
 
-fn internal(e: impl std::fmt::Display) -> EngineError {
-    EngineError::Internal(e.to_string())
-}
-
 impl Coordinator {
     /// Opens the store of `options` for a run of `plan` on `peers` workers; returns the
     /// checkpoint to resume from, if the directory has one.
@@ -151,26 +147,22 @@ impl Coordinator {
         plan: &Plan,
         peers: usize,
     ) -> Result<(Coordinator, Option<Restored>), EngineError> {
-        let on_corrupt = OnCorrupt::previous_if(options.fall_back_on_corrupt);
-        let store =
-            CheckpointStore::open(&options.dir, options.retain, on_corrupt).map_err(internal)?;
         let query = plan.to_toml();
-        let restored = store
-            .latest_state("record", &query, |p: &Payload| &p.query)
-            .map_err(internal)?
-            .map(|(mut p, position): (Payload, _)| {
-                p.source.position = position.map(streamlab_core::engine::SourcePosition::from_json);
-                Restored {
-                    epoch: p.epoch,
-                    done: p.done,
-                    source: p.source,
-                    workers: p
-                        .workers
-                        .into_iter()
-                        .map(|w| std::sync::RwLock::new(Some(w)))
-                        .collect(),
-                }
-            });
+        let (store, latest) =
+            streamlab_checkpoint::open_run(options, "record", &query, |p: &Payload| &p.query)?;
+        let restored = latest.map(|(mut p, position): (Payload, _)| {
+            p.source.position = position;
+            Restored {
+                epoch: p.epoch,
+                done: p.done,
+                source: p.source,
+                workers: p
+                    .workers
+                    .into_iter()
+                    .map(|w| std::sync::RwLock::new(Some(w)))
+                    .collect(),
+            }
+        });
         let coordinator = Coordinator {
             store,
             query,
@@ -229,14 +221,11 @@ impl Coordinator {
                 source,
                 workers,
             };
-            let written = self
-                .store
-                .write_state(
-                    epoch,
-                    payload.source.position.as_ref().map(|p| p.as_str()),
-                    &payload,
-                )
-                .map_err(internal)?;
+            let written = self.store.write_state(
+                epoch,
+                payload.source.position.as_ref().map(|p| p.as_str()),
+                &payload,
+            )?;
             sink.commit(epoch)?;
             self.written += 1;
             self.bytes += written.bytes;

@@ -1,30 +1,24 @@
 //! Keyed window state of one worker: the rows of the windows still open for the keys this
 //! worker owns, updated one record at a time, closed and evicted as the watermark passes.
 //!
-//! Fixed windows (tumbling, sliding) are kept per window, sorted by end, so closing at a
-//! watermark drains a prefix; a one-entry cache finds the window of in-order records
-//! without a search. Sessions are kept per key in core's [`SessionSet`] (which merges them
-//! and remembers where closed sessions ended); a min-heap of session ends says which keys
-//! can have a session to close, so a watermark step costs only the sessions it closes.
-//! Lateness, closing and window assignment are core's ([`streamlab_core::model::window`],
-//! [`WindowSpec::assign`]), and so is which (window, key)s make a row (the plan's
-//! `RowRule`: a window join's only where every input has an event); this module only
-//! decides where the rows live.
+//! Fixed windows (tumbling, sliding) are kept in core's [`FixedWindows`] (sorted by end,
+//! closed as a prefix), sessions per key in core's [`SessionSet`] (which merges them and
+//! remembers where closed sessions ended); a min-heap of session ends says which keys can
+//! have a session to close, so a watermark step costs only the sessions it closes (the
+//! micro-batch engine, closing once per batch, scans its keys instead). Lateness, closing
+//! and window assignment are core's, and so is which (window, key)s make a row (the plan's
+//! `RowRule`: a window join's only where every input has an event). What this module
+//! decides is the per-record model: every record is applied as it arrives, update rows
+//! leave with the record that changed them, and windows close at every watermark step.
 
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use streamlab_core::model::window::SessionSet;
-use streamlab_core::model::window::{is_closed, is_late};
+use streamlab_core::model::window::is_closed;
 use streamlab_core::ops::joins::window::RowRule;
 use streamlab_core::semantics::watermark::MIN_WATERMARK;
+use streamlab_core::semantics::window_state::{FixedSnapshot, FixedWindows, SessionSet};
 use streamlab_core::{Accs, Event, KeyId, OutRow, OutputMode, Plan, Window, WindowSpec};
-
-/// One open fixed window and its rows by key.
-struct FixedWindow {
-    window: Window,
-    rows: FxHashMap<KeyId, Accs>,
-}
 
 /// What one worker counted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -40,7 +34,7 @@ pub struct WorkerStats {
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WindowSnapshot {
     #[serde(deserialize_with = "streamlab_checkpoint::sized::vec_of_rows")]
-    fixed: Vec<(Window, Vec<(KeyId, Accs)>)>,
+    fixed: FixedSnapshot<Accs>,
     sessions: Vec<(KeyId, SessionSet<Accs>)>,
     closed: i64,
     last_seq: Option<u64>,
@@ -55,10 +49,8 @@ pub struct WindowState {
     aggregates: Vec<streamlab_core::semantics::aggregate::AggSpec>,
     /// Which (window, key)s make a row, with which values (core's rule).
     rule: RowRule,
-    /// Open fixed windows, sorted by (end, start).
-    fixed: Vec<FixedWindow>,
-    /// Index into `fixed` of the window used last.
-    last: usize,
+    /// Open fixed windows with their rows.
+    fixed: FixedWindows<Accs>,
     sessions: FxHashMap<KeyId, SessionSet<Accs>>,
     /// Ends of sessions, with their keys, soonest first; entries go stale when a session
     /// grows (they are skipped when popped).
@@ -78,8 +70,7 @@ impl WindowState {
             mode: plan.mode,
             aggregates: plan.accumulators.clone(),
             rule: plan.row_rule.clone(),
-            fixed: Vec::new(),
-            last: 0,
+            fixed: FixedWindows::new(),
             sessions: FxHashMap::default(),
             session_ends: BinaryHeap::new(),
             closed: MIN_WATERMARK,
@@ -96,16 +87,7 @@ impl WindowState {
     /// The state as it is now, for a checkpoint.
     pub fn snapshot(&self) -> WindowSnapshot {
         WindowSnapshot {
-            fixed: self
-                .fixed
-                .iter()
-                .map(|f| {
-                    (
-                        f.window,
-                        f.rows.iter().map(|(k, a)| (*k, a.clone())).collect(),
-                    )
-                })
-                .collect(),
+            fixed: self.fixed.snapshot(),
             sessions: self.sessions.iter().map(|(k, s)| (*k, s.clone())).collect(),
             closed: self.closed,
             last_seq: self.last_seq,
@@ -131,10 +113,7 @@ impl WindowState {
     /// Takes over `part`, this worker's own snapshot (same index, same worker count), with
     /// its counts (the run's are the sum over workers, as they were).
     fn adopt(&mut self, part: WindowSnapshot) {
-        for (window, rows) in part.fixed {
-            let i = self.slot(window);
-            self.fixed[i].rows.extend(rows);
-        }
+        self.fixed.adopt(part.fixed);
         for (key, set) in part.sessions {
             for (w, _) in set.sessions() {
                 self.session_ends.push(Reverse((w.end, key)));
@@ -157,13 +136,7 @@ impl WindowState {
         counts: bool,
     ) {
         for part in parts {
-            for (window, rows) in &part.fixed {
-                let mine: Vec<_> = rows.iter().filter(|(k, _)| owns(*k)).cloned().collect();
-                if !mine.is_empty() {
-                    let i = self.slot(*window);
-                    self.fixed[i].rows.extend(mine);
-                }
-            }
+            self.fixed.restore(&part.fixed, &owns);
             for (key, set) in part.sessions.iter().filter(|(k, _)| owns(*k)) {
                 for (w, _) in set.sessions() {
                     self.session_ends.push(Reverse((w.end, *key)));
@@ -182,8 +155,7 @@ impl WindowState {
     /// Rows held: (window, key) pairs of open fixed windows plus open sessions. Flat on a
     /// long run in append and update mode, where closed windows are evicted.
     pub fn open_rows(&self) -> usize {
-        self.fixed.iter().map(|f| f.rows.len()).sum::<usize>()
-            + self.sessions.values().map(SessionSet::len).sum::<usize>()
+        self.fixed.rows() + self.sessions.values().map(SessionSet::len).sum::<usize>()
     }
 
     /// Whether state is kept forever and nothing is late (complete mode, as Spark does).
@@ -208,24 +180,14 @@ impl WindowState {
         let late = match self.window {
             WindowSpec::Session { gap } => self.apply_session(e, gap, bound, update, out),
             spec => {
-                let mut late = false;
-                spec.assign(e.time, |w| {
-                    if is_late(w.end, bound) {
-                        late = true;
-                        return;
-                    }
-                    let i = self.slot(w);
-                    let aggregates = &self.aggregates;
-                    let accs = self.fixed[i]
-                        .rows
-                        .entry(e.key)
-                        .or_insert_with(|| Accs::new(aggregates));
+                let (aggregates, rule) = (&self.aggregates, &self.rule);
+                self.fixed.fold(spec, e.time, e.key, bound, |w, row| {
+                    let accs = row.or_insert_with(|| Accs::new(aggregates));
                     accs.update(aggregates, e);
                     if update {
-                        out.extend(update_row(&self.rule, w, e, accs));
+                        out.extend(update_row(rule, w, e, accs));
                     }
-                });
-                late
+                })
             }
         };
         self.stats.late_dropped += u64::from(late);
@@ -257,31 +219,6 @@ impl WindowState {
         false
     }
 
-    /// Index of the open fixed window `w`, created empty if needed.
-    #[inline]
-    fn slot(&mut self, w: Window) -> usize {
-        if let Some(f) = self.fixed.get(self.last) {
-            if f.window == w {
-                return self.last;
-            }
-        }
-        let key = (w.end, w.start);
-        let at = self
-            .fixed
-            .partition_point(|f| (f.window.end, f.window.start) < key);
-        if self.fixed.get(at).is_none_or(|f| f.window != w) {
-            self.fixed.insert(
-                at,
-                FixedWindow {
-                    window: w,
-                    rows: FxHashMap::default(),
-                },
-            );
-        }
-        self.last = at;
-        at
-    }
-
     /// The watermark has reached `watermark`: every window ending at or before it closes.
     /// Append mode pushes their final rows (sorted by window, then key); update mode has
     /// emitted them already; either way they are evicted. Complete mode keeps everything.
@@ -292,24 +229,13 @@ impl WindowState {
         self.closed = watermark;
         let append = self.mode == OutputMode::Append;
         let rows_before = out.len();
-        let n = self
-            .fixed
-            .partition_point(|f| is_closed(f.window.end, watermark));
-        if n > 0 {
-            for f in self.fixed.drain(..n) {
-                if append {
-                    let start = out.len();
-                    let rule = &self.rule;
-                    out.reserve(f.rows.len()); // filter_map below gives no size hint
-                    out.extend(
-                        f.rows
-                            .into_iter()
-                            .filter_map(|(key, accs)| final_row(rule, f.window, key, &accs)),
-                    );
-                    out[start..].sort_unstable_by_key(|r| r.key);
-                }
-            }
-            self.last = 0;
+        if append {
+            let rule = &self.rule;
+            self.fixed.close(watermark, |window, key, accs| {
+                out.extend(final_row(rule, window, key, accs))
+            });
+        } else {
+            self.fixed.evict(watermark);
         }
         let mut closed_sessions: Vec<OutRow> = Vec::new();
         while let Some(&Reverse((end, key))) = self.session_ends.peek() {
@@ -336,21 +262,16 @@ impl WindowState {
     pub fn table(&mut self, emit: u64, out: &mut Vec<OutRow>) {
         let start = out.len();
         let (rule, trigger) = (&self.rule, self.last_seq);
-        let table_row = |window, key, accs| {
+        let table_row = |window: Window, key: KeyId, accs: &Accs| {
             final_row(rule, window, key, accs).map(|row| OutRow {
                 emit: Some(emit),
                 trigger,
                 ..row
             })
         };
-        for f in &self.fixed {
-            out.reserve(f.rows.len());
-            out.extend(
-                f.rows
-                    .iter()
-                    .filter_map(|(&key, accs)| table_row(f.window, key, accs)),
-            );
-        }
+        out.reserve(self.fixed.rows());
+        self.fixed
+            .table(|window, key, accs| out.extend(table_row(window, key, accs)));
         for (&key, set) in &self.sessions {
             out.extend(
                 set.sessions()
@@ -387,4 +308,54 @@ fn final_row(rule: &RowRule, window: Window, key: KeyId, accs: &Accs) -> Option<
         emit: None,
         trigger: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use streamlab_core::decode::Decoder;
+
+    /// A worker's snapshot as checkpoints held it before the window state moved to core:
+    /// each fixed window's rows as a list.
+    #[derive(serde::Serialize)]
+    struct RowsAsLists {
+        fixed: Vec<(Window, Vec<(KeyId, Accs)>)>,
+        sessions: Vec<(KeyId, SessionSet<Accs>)>,
+        closed: i64,
+        last_seq: Option<u64>,
+        stats: WorkerStats,
+    }
+
+    #[test]
+    fn checkpoints_written_with_rows_as_lists_still_read() {
+        let plan = Plan::from_toml(
+            "event_time = \"ts\"\ngroup_by = [\"key\"]\n[window]\nkind = \"sliding\"\n\
+             size = 10\nslide = 5\n[[aggregate]]\nfn = \"count\"\nas = \"n\"\n",
+        )
+        .expect("a valid plan");
+        let mut decoder = Decoder::new(&plan);
+        let mut state = WindowState::new(&plan);
+        let mut rows = Vec::new();
+        for (seq, (t, k)) in [(1, "a"), (7, "b"), (3, "a"), (12, "c")].iter().enumerate() {
+            let line = format!("{{\"ts\":{t},\"key\":\"{k}\"}}");
+            let e = decoder.decode(&line, seq as u64).expect("a valid line");
+            state.apply(&e, MIN_WATERMARK, &mut rows);
+        }
+        let now = state.snapshot();
+        let before = RowsAsLists {
+            fixed: now
+                .fixed
+                .iter()
+                .map(|(w, rows)| (*w, rows.iter().map(|(k, a)| (*k, a.clone())).collect()))
+                .collect(),
+            sessions: now.sessions.clone(),
+            closed: now.closed,
+            last_seq: now.last_seq,
+            stats: now.stats,
+        };
+        let bytes = bincode::serialize(&before).expect("encodes");
+        let read: WindowSnapshot = bincode::deserialize(&bytes).expect("decodes");
+        assert_eq!(read.fixed.len(), 4, "windows [-5,5) [0,10) [5,15) [10,20)");
+        assert_eq!(read, now);
+    }
 }
