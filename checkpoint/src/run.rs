@@ -12,6 +12,10 @@ impl From<CheckpointError> for EngineError {
     }
 }
 
+/// The checkpoint a run resumes from: the engine's state and the source position stored
+/// beside it.
+pub type Resume<T> = (T, Option<SourcePosition>);
+
 /// Opens the store `options` name for a run of `query` by `engine` (the name its warnings
 /// carry) and reads the newest good checkpoint in it, with the source position stored
 /// beside it: what the run resumes from (`None`: it starts afresh). `query_of` reads the
@@ -21,7 +25,7 @@ pub fn open_run<T: serde::de::DeserializeOwned>(
     engine: &str,
     query: &str,
     query_of: impl Fn(&T) -> &str,
-) -> Result<(CheckpointStore, Option<(T, Option<SourcePosition>)>), EngineError> {
+) -> Result<(CheckpointStore, Option<Resume<T>>), EngineError> {
     let on_corrupt = OnCorrupt::previous_if(options.fall_back_on_corrupt);
     let store = CheckpointStore::open(&options.dir, options.retain, on_corrupt)?;
     let latest = store

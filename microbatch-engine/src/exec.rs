@@ -162,115 +162,107 @@ impl<'p> Partition<'p> {
             i64::MIN
         };
         let mut out = PartOutput::default();
-        match self.plan.window {
-            WindowSpec::Session { gap } => {
-                self.ingest_sessions(events, gap, late_bound, &emission, &mut out)
+        let (mark, track) = (emission.mark(), emission.mode == OutputMode::Update);
+        for e in events {
+            if !self.admits(e, &mut out) {
+                continue;
             }
-            spec => self.ingest_fixed(events, spec, late_bound, &emission, &mut out),
+            let late = match self.plan.window {
+                WindowSpec::Session { gap } => self.fold_session(e, gap, late_bound, mark, track),
+                spec => self.fold_fixed(e, spec, late_bound, mark, track),
+            };
+            out.late += u64::from(late);
         }
         self.emit_and_close(params.close_at, &emission, &mut out.rows);
         out
     }
 
+    /// Whether this partition aggregates `e`: its key is this partition's and it passes
+    /// the filters. An admitted event feeds the next watermark; a filtered one is counted.
     #[inline]
-    fn owns(&self, e: &Event) -> bool {
-        self.n == 1 || partition_of(e.key, self.n) == self.me
+    fn admits(&self, e: &Event, out: &mut PartOutput) -> bool {
+        if self.n > 1 && partition_of(e.key, self.n) != self.me {
+            return false;
+        }
+        if !self.plan.filters.iter().all(|p| p.holds(e.fields[p.slot])) {
+            out.filtered += 1;
+            return false;
+        }
+        out.maxima.observe(e.part, e.time);
+        true
     }
 
+    /// Folds `e` into the rows of its fixed windows, marked as changed by this batch
+    /// (`mark`); update mode (`track`) notes each row the batch changes, once. Whether an
+    /// assignment was late.
     #[inline]
-    fn passes(&self, e: &Event) -> bool {
-        self.plan.filters.is_empty() || self.plan.filters.iter().all(|p| p.holds(e.fields[p.slot]))
-    }
-
-    fn ingest_fixed(
+    fn fold_fixed(
         &mut self,
-        events: &[Event],
+        e: &Event,
         spec: WindowSpec,
         late_bound: i64,
-        emission: &Emission,
-        out: &mut PartOutput,
-    ) {
+        mark: u64,
+        track: bool,
+    ) -> bool {
         let aggs = &self.plan.accumulators[..];
-        let mark = emission.mark();
-        let track = emission.mode == OutputMode::Update;
-        for e in events {
-            if !self.owns(e) {
-                continue;
-            }
-            if !self.passes(e) {
-                out.filtered += 1;
-                continue;
-            }
-            out.maxima.observe(e.part, e.time);
-            let changed = &mut self.changed;
-            let late = self
-                .fixed
-                .fold(spec, e.time, e.key, late_bound, |w, row| match row {
-                    MapEntry::Occupied(mut o) => {
-                        let row = o.get_mut();
-                        row.accs.update(aggs, e);
-                        row.trigger = e.seq;
-                        if row.changed != mark {
-                            row.changed = mark;
-                            if track {
-                                changed.push((w, e.key));
-                            }
-                        }
-                    }
-                    MapEntry::Vacant(v) => {
-                        v.insert(Entry::of(aggs, e, mark));
+        let changed = &mut self.changed;
+        self.fixed
+            .fold(spec, e.time, e.key, late_bound, |w, row| match row {
+                MapEntry::Occupied(mut o) => {
+                    let row = o.get_mut();
+                    row.accs.update(aggs, e);
+                    row.trigger = e.seq;
+                    if row.changed != mark {
+                        row.changed = mark;
                         if track {
                             changed.push((w, e.key));
                         }
                     }
-                });
-            out.late += u64::from(late);
-        }
+                }
+                MapEntry::Vacant(v) => {
+                    v.insert(Entry::of(aggs, e, mark));
+                    if track {
+                        changed.push((w, e.key));
+                    }
+                }
+            })
     }
 
-    fn ingest_sessions(
+    /// Folds `e` into its key's sessions, as [`Self::fold_fixed`] does into windows; update
+    /// mode notes each key whose sessions the batch changes, once. Whether `e` was late:
+    /// its own session ends at or below `W_(k-1)` and joins no open session, or it would
+    /// merge into a session already closed (core's rule).
+    #[inline]
+    fn fold_session(
         &mut self,
-        events: &[Event],
+        e: &Event,
         gap: i64,
         late_bound: i64,
-        emission: &Emission,
-        out: &mut PartOutput,
-    ) {
+        mark: u64,
+        track: bool,
+    ) -> bool {
         let aggs = &self.plan.accumulators[..];
-        let mark = emission.mark();
-        let track = emission.mode == OutputMode::Update;
-        let mut merge = |a: &mut Entry, b: Entry| a.merge(b);
-        for e in events {
-            if !self.owns(e) {
-                continue;
-            }
-            if !self.passes(e) {
-                out.filtered += 1;
-                continue;
-            }
-            out.maxima.observe(e.part, e.time);
-            let own = Window {
-                start: e.time,
-                end: e.time.saturating_add(gap),
-            };
-            // Late when its own session ends at or below W_(k-1) and joins no open session,
-            // or when it would merge into a session already closed (core's rule).
-            let ks: &mut KeySessions = self.sessions.keys.entry(e.key).or_default();
-            if ks.set.is_late(e.time, gap, late_bound) {
-                out.late += 1;
-                continue;
-            }
-            let r = ks
-                .set
-                .insert_window(own, Entry::of(aggs, e, mark), &mut merge);
-            if ks.changed != mark {
-                ks.changed = mark;
-                if track {
-                    self.changed_keys.push(e.key);
-                }
-            }
-            self.sessions.note_end(r.window.end);
+        let ks: &mut KeySessions = self.sessions.keys.entry(e.key).or_default();
+        if ks.set.is_late(e.time, gap, late_bound) {
+            return true;
         }
+        let own = Window {
+            start: e.time,
+            end: e.time.saturating_add(gap),
+        };
+        let r = ks
+            .set
+            .insert_window(own, Entry::of(aggs, e, mark), &mut |a: &mut Entry, b| {
+                a.merge(b)
+            });
+        if ks.changed != mark {
+            ks.changed = mark;
+            if track {
+                self.changed_keys.push(e.key);
+            }
+        }
+        self.sessions.note_end(r.window.end);
+        false
     }
 
     fn emit_and_close(&mut self, close_at: i64, emission: &Emission, rows: &mut Vec<OutRow>) {
@@ -343,19 +335,24 @@ mod tests {
     #[test]
     fn checkpoints_written_with_a_struct_per_window_still_read() {
         let plan = Plan::from_toml(
-            "event_time = \"ts\"\ngroup_by = [\"key\"]\n[window]\nkind = \"sliding\"\n\
-             size = 10\nslide = 5\n[[aggregate]]\nfn = \"count\"\nas = \"n\"\n",
+            "event_time = \"ts\"\ngroup_by = [\"key\"]\noutput_mode = \"update\"\n\
+             [window]\nkind = \"sliding\"\nsize = 10\nslide = 5\n\
+             [[aggregate]]\nfn = \"count\"\nas = \"n\"\n",
         )
         .expect("a valid plan");
-        let mut decoder = streamlab_core::decode::Decoder::new(&plan);
-        let events: Vec<Event> = [(1, "a"), (7, "b"), (3, "a"), (12, "c")]
-            .iter()
-            .enumerate()
-            .map(|(seq, (t, k))| {
-                let line = format!("{{\"ts\":{t},\"key\":\"{k}\"}}");
-                decoder.decode(&line, seq as u64).expect("a valid line")
-            })
-            .collect();
+        let event = |seq, time, key| Event {
+            seq,
+            time,
+            key,
+            part: 0,
+            fields: Default::default(),
+        };
+        let events = [
+            event(0, 1, 0),
+            event(1, 7, 1),
+            event(2, 3, 0),
+            event(3, 12, 2),
+        ];
         let mut part = Partition::new(&plan, 0, 1);
         let params = BatchParams {
             id: 0,

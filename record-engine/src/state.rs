@@ -313,7 +313,6 @@ fn final_row(rule: &RowRule, window: Window, key: KeyId, accs: &Accs) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use streamlab_core::decode::Decoder;
 
     /// A worker's snapshot as checkpoints held it before the window state moved to core:
     /// each fixed window's rows as a list.
@@ -333,13 +332,17 @@ mod tests {
              size = 10\nslide = 5\n[[aggregate]]\nfn = \"count\"\nas = \"n\"\n",
         )
         .expect("a valid plan");
-        let mut decoder = Decoder::new(&plan);
         let mut state = WindowState::new(&plan);
-        let mut rows = Vec::new();
-        for (seq, (t, k)) in [(1, "a"), (7, "b"), (3, "a"), (12, "c")].iter().enumerate() {
-            let line = format!("{{\"ts\":{t},\"key\":\"{k}\"}}");
-            let e = decoder.decode(&line, seq as u64).expect("a valid line");
-            state.apply(&e, MIN_WATERMARK, &mut rows);
+        for (seq, (time, key)) in [(1, 0), (7, 1), (3, 0), (12, 2)].into_iter().enumerate() {
+            let fields = Default::default();
+            let e = Event {
+                seq: seq as u64,
+                time,
+                key,
+                part: 0,
+                fields,
+            };
+            state.apply(&e, MIN_WATERMARK, &mut Vec::new());
         }
         let now = state.snapshot();
         let before = RowsAsLists {
