@@ -389,4 +389,3 @@ pub struct DemoArgs {
     #[arg(long)]
     pub json: Option<PathBuf>,
 }
-

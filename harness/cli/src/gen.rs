@@ -14,13 +14,11 @@ pub fn gen_command(args: &GenArgs) -> Result<i32> {
     }
     let mut out = open_output(&args.output)?;
     let started = std::time::Instant::now();
-    let stats =
-        generate(&cfg, &mut out).with_context(|| format!("writing {}", args.output))?;
+    let stats = generate(&cfg, &mut out).with_context(|| format!("writing {}", args.output))?;
     let secs = started.elapsed().as_secs_f64();
     if let Some(path) = &args.campaigns {
         let mut file = std::io::BufWriter::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("creating {}", path.display()))?,
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
         );
         let ads = write_campaigns(&cfg, &mut file)
             .with_context(|| format!("writing {}", path.display()))?;

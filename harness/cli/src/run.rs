@@ -53,8 +53,7 @@ pub fn run_command(kind: EngineKind, io: &IoArgs, options: &RunOptions) -> Resul
             unmatched: 0,
             restore_time: Default::default(),
         };
-        let summary =
-            run_with_sink(kind, &plan, options, input, Box::new(DiscardSink))?;
+        let summary = run_with_sink(kind, &plan, options, input, Box::new(DiscardSink))?;
         return finish_run(summary, 0.0, io);
     }
     match (plan.inputs.is_empty(), io.input.is_empty()) {

@@ -4,13 +4,13 @@
 //! with later events, a tumbling count differs from the exact one by exactly the events
 //! counted in `late_dropped`.
 
-use streamlab_engines::EngineKind;
-use streamlab_engines::runner::run_text;
 use proptest::prelude::*;
 use streamlab_core::engine::RunOptions;
 use streamlab_core::row::final_rows;
 use streamlab_core::value::AggValue;
 use streamlab_core::Plan;
+use streamlab_engines::runner::run_text;
+use streamlab_engines::EngineKind;
 
 fn plan(window: &str, mode: &str, delay: i64) -> Plan {
     Plan::from_toml(&format!(

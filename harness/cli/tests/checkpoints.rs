@@ -5,13 +5,13 @@
 //! workers, resumes and the output is a clean run's, every row once. (The SIGKILL tests
 //! in `recovery.rs` kill real processes.)
 
-use streamlab_engines::EngineKind;
-use streamlab_io::decode::decode_all;
-use streamlab_engines::runner::{run_decoded, run_with_sink};
-use streamlab_io::sink::{SharedBuffer, TransactionalFileSink};
 use std::path::Path;
 use streamlab_core::engine::{CheckpointOptions, EngineError, Poll, RunOptions, Source};
 use streamlab_core::{Event, Plan};
+use streamlab_engines::runner::{run_decoded, run_with_sink};
+use streamlab_engines::EngineKind;
+use streamlab_io::decode::decode_all;
+use streamlab_io::sink::{SharedBuffer, TransactionalFileSink};
 
 fn plan(mode: &str, window: &str) -> Plan {
     Plan::from_toml(&format!(
@@ -21,7 +21,11 @@ fn plan(mode: &str, window: &str) -> Plan {
 }
 
 fn clicks() -> Vec<u8> {
-    let mut cfg = streamlab_workloads::gen::GenConfig::new(streamlab_workloads::gen::Workload::Clicks, 30_000, 3);
+    let mut cfg = streamlab_workloads::gen::GenConfig::new(
+        streamlab_workloads::gen::Workload::Clicks,
+        30_000,
+        3,
+    );
     cfg.keys = 50;
     cfg.rate = 2_000.0;
     cfg.disorder = 0.1;

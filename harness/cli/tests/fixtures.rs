@@ -2,12 +2,12 @@
 //! controlled disorder, and final answers reduced to comparable rows.
 #![allow(dead_code)] // each suite uses its own subset
 
-use streamlab_engines::EngineKind;
 use proptest::prelude::*;
 use streamlab_core::engine::RunOptions;
 use streamlab_core::row::final_rows;
 use streamlab_core::value::{AggValue, FieldValue};
 use streamlab_core::{OutputMode, Plan, ResultRow, Window};
+use streamlab_engines::EngineKind;
 
 /// Tumbling, sliding and session windows (query file syntax).
 pub const WINDOWS: [&str; 3] = [

@@ -8,17 +8,17 @@
 //! Every case runs on every registered engine configuration, one test per configuration:
 //! `golden_test!(test_name, EngineKind::X, "label", RunOptions { .. })`.
 
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use std::path::{Path, PathBuf};
 use streamlab_cli::args::{Cli, Command};
+use streamlab_core::engine::RunOptions;
+use streamlab_core::row::final_rows;
+use streamlab_core::{Plan, ResultRow};
 use streamlab_engines::runner::{parse_rows, run_decoded};
 use streamlab_engines::EngineKind;
 use streamlab_io::decode::{decode_all, decode_inputs};
 use streamlab_io::sink::SharedBuffer;
-use anyhow::{bail, Context, Result};
-use clap::Parser;
-use std::path::{Path, PathBuf};
-use streamlab_core::engine::RunOptions;
-use streamlab_core::row::final_rows;
-use streamlab_core::{Plan, ResultRow};
 
 /// The folder holding the cases.
 pub fn cases_dir() -> PathBuf {

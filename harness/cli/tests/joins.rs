@@ -34,9 +34,10 @@ fn sorted(out: &std::process::Output) -> Vec<String> {
 fn ysb_over_a_generated_stream_is_the_direct_count_on_every_engine() {
     let dir = std::env::temp_dir().join(format!("streamlab-ysb-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("data")).unwrap();
-    let query =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../queries/ysb.toml"))
-            .unwrap();
+    let query = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../queries/ysb.toml"),
+    )
+    .unwrap();
     let q = dir.join("ysb.toml");
     std::fs::write(&q, query).unwrap();
     let (events, table) = (dir.join("ysb.jsonl"), dir.join("data/ysb-campaigns.csv"));

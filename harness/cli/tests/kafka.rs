@@ -3,13 +3,12 @@
 //! `STREAMLAB_KAFKA=HOST:PORT`). Outside CI, without a broker, these tests say so and pass;
 //! in CI a missing broker is a failure.
 
-
-use streamlab_engines::EngineKind;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
+use streamlab_engines::EngineKind;
 
 fn broker() -> Option<String> {
     match std::env::var("STREAMLAB_KAFKA") {

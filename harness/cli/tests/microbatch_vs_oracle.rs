@@ -11,15 +11,14 @@
 //! - at batch size 1 the engine keeps at least what the per-record rule keeps (the
 //!   record engine with `--watermark-interval 1`, and the baseline, which follow it).
 
-
 use crate::fixtures::{answer, plan, stream, text, Answer, Item, WINDOWS};
-use streamlab_engines::EngineKind;
-use streamlab_engines::runner::run_text;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use streamlab_core::engine::RunOptions;
 use streamlab_core::value::{AggValue, FieldValue};
 use streamlab_core::{ResultRow, Window, WindowSpec};
+use streamlab_engines::runner::run_text;
+use streamlab_engines::EngineKind;
 
 fn options(batch: usize, workers: usize) -> RunOptions {
     RunOptions {

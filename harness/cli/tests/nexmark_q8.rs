@@ -6,17 +6,17 @@
 //! The query file is copied next to a freshly generated `data/` file (with bids, which
 //! neither input's filter keeps), so its own paths and filters are what is read.
 
-use streamlab_engines::EngineKind;
-use streamlab_workloads::gen::{generate_to_vec, GenConfig, Workload};
-use streamlab_io::decode::decode_inputs;
-use streamlab_engines::runner::{parse_rows, run_decoded};
-use streamlab_io::sink::SharedBuffer;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use streamlab_core::engine::RunOptions;
 use streamlab_core::row::final_rows;
 use streamlab_core::value::{AggValue, FieldValue};
 use streamlab_core::Plan;
+use streamlab_engines::runner::{parse_rows, run_decoded};
+use streamlab_engines::EngineKind;
+use streamlab_io::decode::decode_inputs;
+use streamlab_io::sink::SharedBuffer;
+use streamlab_workloads::gen::{generate_to_vec, GenConfig, Workload};
 
 const WINDOW_MS: i64 = 10_000;
 

@@ -8,12 +8,12 @@
 //! events as one partition, as Spark's Kafka source has it) the lagging partition's
 //! records are dropped as late.
 
-use streamlab_engines::EngineKind;
-use streamlab_io::decode::decode_all;
-use streamlab_engines::runner::to_result_rows;
 use streamlab_core::engine::{CollectSink, RunOptions, VecSource};
 use streamlab_core::row::final_rows;
 use streamlab_core::{Event, OutputMode, Part, Plan, RunSummary};
+use streamlab_engines::runner::to_result_rows;
+use streamlab_engines::EngineKind;
+use streamlab_io::decode::decode_all;
 
 const BURST: usize = 100;
 

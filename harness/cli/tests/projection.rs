@@ -293,12 +293,12 @@ fn compare_counts_a_changed_computed_value_as_wrong_and_checkpoints_are_refused(
 }
 
 mod random_streams {
-    use streamlab_measure::accuracy::compare;
-    use streamlab_engines::EngineKind;
-    use streamlab_engines::runner::run_text;
     use proptest::prelude::*;
     use streamlab_core::engine::RunOptions;
     use streamlab_core::Plan;
+    use streamlab_engines::runner::run_text;
+    use streamlab_engines::EngineKind;
+    use streamlab_measure::accuracy::compare;
 
     /// Every arithmetic rule at once: integer and float columns, division and remainder
     /// (by zero too), a text column, a filter and a `where`.

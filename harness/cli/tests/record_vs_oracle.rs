@@ -12,15 +12,14 @@
 //!   i), computed naively here for fixed windows; the drops are the counted `late_dropped`;
 //! - complete mode always equals the oracle.
 
-
 use crate::fixtures::{answer, plan, stream, text, Answer, Item, MODES, WINDOWS};
-use streamlab_engines::EngineKind;
-use streamlab_engines::runner::run_text;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use streamlab_core::engine::RunOptions;
 use streamlab_core::value::{AggValue, FieldValue};
 use streamlab_core::{Plan, ResultRow, Window, WindowSpec};
+use streamlab_engines::runner::run_text;
+use streamlab_engines::EngineKind;
 
 fn record(interval: u64, workers: usize) -> RunOptions {
     RunOptions {
@@ -127,7 +126,11 @@ proptest! {
 /// A generated W1 stream long enough for many source chunks, the flow control (more
 /// records than may be in flight) and frontier-driven closing across workers.
 fn long_clicks(events: u64) -> String {
-    let mut cfg = streamlab_workloads::gen::GenConfig::new(streamlab_workloads::gen::Workload::Clicks, events, 11);
+    let mut cfg = streamlab_workloads::gen::GenConfig::new(
+        streamlab_workloads::gen::Workload::Clicks,
+        events,
+        11,
+    );
     cfg.keys = 500;
     cfg.rate = 50_000.0;
     cfg.disorder = 0.05;

@@ -6,7 +6,6 @@
 //! Every engine implements the protocol: the baseline, the record engine (on 1 and 2
 //! workers) and the micro-batch engine (batches of 1000 and 100 000 events).
 
-
 use crate::fixtures::run_and_kill;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

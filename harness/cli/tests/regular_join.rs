@@ -8,18 +8,17 @@
 //!   stream with bids and malformed lines equals the join computed directly from the
 //!   generated lines with serde_json.
 
-
 use crate::fixtures::configurations;
-use streamlab_engines::EngineKind;
-use streamlab_workloads::gen::{generate_to_vec, GenConfig, Workload};
-use streamlab_io::decode::{decode_inputs, DecodedInput};
-use streamlab_engines::runner::{parse_rows, run_decoded};
-use streamlab_io::sink::SharedBuffer;
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 use streamlab_core::engine::{RunOptions, RunSummary};
 use streamlab_core::value::{AggValue, FieldValue};
 use streamlab_core::{Decoder, Plan, ResultRow};
+use streamlab_engines::runner::{parse_rows, run_decoded};
+use streamlab_engines::EngineKind;
+use streamlab_io::decode::{decode_inputs, DecodedInput};
+use streamlab_io::sink::SharedBuffer;
+use streamlab_workloads::gen::{generate_to_vec, GenConfig, Workload};
 
 /// A row as text columns then numbers, sortable (the engines' rows are a multiset).
 type Row = (Vec<String>, Vec<i64>);

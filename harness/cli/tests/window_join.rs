@@ -12,17 +12,16 @@
 //!   has both inputs and `pairs` = na x nb, and (fixed windows) is an oracle row with at
 //!   most the oracle's counts.
 
-
 use crate::fixtures::{answer, configurations, Answer, MODES, WINDOWS};
-use streamlab_engines::EngineKind;
-use streamlab_io::decode::DecodedInput;
-use streamlab_engines::runner::{parse_rows, run_decoded};
-use streamlab_io::sink::SharedBuffer;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use streamlab_core::engine::{RunOptions, RunSummary};
 use streamlab_core::value::{AggValue, FieldValue};
 use streamlab_core::{Decoder, Plan, Window, WindowSpec};
+use streamlab_engines::runner::{parse_rows, run_decoded};
+use streamlab_engines::EngineKind;
+use streamlab_io::decode::DecodedInput;
+use streamlab_io::sink::SharedBuffer;
 
 /// One event in arrival order: input (0 `a`, 1 `b`), key index, event time, value.
 type Item = (u8, u8, i64, i64);

@@ -2,14 +2,14 @@
 //! share, so every path through streamlab runs engines the same way.
 
 use crate::registry::EngineKind;
-use streamlab_io::file_position::{FileSource, LineIndex};
-use streamlab_io::decode::{decode_all, DecodedInput};
-use streamlab_io::sink::{JsonLinesSink, SharedBuffer};
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::Path;
 use streamlab_core::engine::{RunOptions, RunSummary, Source, VecSource};
 use streamlab_core::{Plan, ResultRow};
+use streamlab_io::decode::{decode_all, DecodedInput};
+use streamlab_io::file_position::{FileSource, LineIndex};
+use streamlab_io::sink::{JsonLinesSink, SharedBuffer};
 
 /// Runs `kind` over pre-decoded input, writing JSON Lines rows to `out`.
 /// The summary's `malformed` comes from decoding.

@@ -4,9 +4,9 @@
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use streamlab_workloads::gen::{generate_to_vec, GenConfig, Workload};
 use rustc_hash::FxHashMap;
 use streamlab_core::{Accs, Decoder, Plan, WindowSpec};
+use streamlab_workloads::gen::{generate_to_vec, GenConfig, Workload};
 
 fn w1() -> Plan {
     Plan::from_toml(streamlab_workloads::W1_QUERY).unwrap()

@@ -10,6 +10,13 @@
 
 use crate::registry::ExperimentConfig;
 use crate::sweep::{closed_loop, engines, throughput_table, Outcome};
+use anyhow::Result;
+use serde::Serialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use streamlab_core::engine::{CollectSink, RunOptions};
+use streamlab_core::Plan;
 use streamlab_engines::runner::to_result_rows;
 use streamlab_engines::EngineKind;
 use streamlab_io::decode::decode_generated;
@@ -20,13 +27,6 @@ use streamlab_measure::results::RawCsv;
 use streamlab_measure::spread::Spread;
 use streamlab_reference::Oracle;
 use streamlab_workloads::gen::{generate_to_vec, GenConfig, NexmarkKind, Workload};
-use anyhow::Result;
-use serde::Serialize;
-use serde_json::json;
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use streamlab_core::engine::{CollectSink, RunOptions};
-use streamlab_core::Plan;
 
 /// A NEXMark query of the experiment: its query file and which lines of the generated
 /// NEXMark stream it reads.

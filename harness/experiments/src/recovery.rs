@@ -12,12 +12,6 @@
 //! throughput with and without checkpoints. The input is a file, read as fast as the
 //! engine goes, so "catching up with the input rate" is the time to finish instead.
 
-use streamlab_engines::runner::read_rows;
-use streamlab_engines::EngineKind;
-use streamlab_measure::accuracy::compare;
-use streamlab_measure::results::RawCsv;
-use streamlab_workloads::gen::{generate, GenConfig, Workload};
-use streamlab_workloads::W1_QUERY;
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -26,6 +20,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use streamlab_core::engine::RunFlag;
 use streamlab_core::Plan;
+use streamlab_engines::runner::read_rows;
+use streamlab_engines::EngineKind;
+use streamlab_measure::accuracy::compare;
+use streamlab_measure::results::RawCsv;
+use streamlab_workloads::gen::{generate, GenConfig, Workload};
+use streamlab_workloads::W1_QUERY;
 
 /// What one recovery run is asked to do.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -207,8 +207,7 @@ pub fn run(cfg: &RecoveryConfig, raw: &mut RawCsv) -> Result<(serde_json::Value,
     generate(&gen, &mut file)?;
     drop(file);
     // Update mode: a row for every event, so every epoch has rows to lose or duplicate.
-    let query_text =
-        W1_QUERY.replace("output_mode = \"append\"", "output_mode = \"update\"");
+    let query_text = W1_QUERY.replace("output_mode = \"append\"", "output_mode = \"update\"");
     let query = dir.join("w1_update.toml");
     std::fs::write(&query, &query_text)?;
     let plan = Plan::from_toml(&query_text)?;

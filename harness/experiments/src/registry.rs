@@ -172,5 +172,7 @@ fn kafka_logs(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
 /// `experiment kafka-logs` in a build without Kafka: an error saying so.
 #[cfg(not(feature = "kafka"))]
 fn kafka_logs(_: &ExperimentConfig, _: &mut RawCsv) -> Result<Outcome> {
-    Err(streamlab_io::address::without_kafka("experiment kafka-logs"))
+    Err(streamlab_io::address::without_kafka(
+        "experiment kafka-logs",
+    ))
 }

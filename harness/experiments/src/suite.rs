@@ -4,13 +4,6 @@
 
 use crate::child::{run_in_child, RunSpec};
 use crate::sweep::{interleaved, record_metrics};
-use streamlab_engines::EngineKind;
-use streamlab_measure::measured::RunMetrics;
-use streamlab_measure::metrics::Percentiles;
-use streamlab_measure::results::{write_folder, RawCsv};
-use streamlab_measure::spread::Spread;
-use streamlab_measure::sustainable::{find_sustainable, Probe};
-use streamlab_workloads::gen::GenConfig;
 use anyhow::Result;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -18,6 +11,13 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 use streamlab_core::engine::RunFlag;
+use streamlab_engines::EngineKind;
+use streamlab_measure::measured::RunMetrics;
+use streamlab_measure::metrics::Percentiles;
+use streamlab_measure::results::{write_folder, RawCsv};
+use streamlab_measure::spread::Spread;
+use streamlab_measure::sustainable::{find_sustainable, Probe};
+use streamlab_workloads::gen::GenConfig;
 
 /// Every parameter of a suite; written to `config.toml`.
 #[derive(Clone, Debug, Serialize)]

@@ -68,7 +68,9 @@ pub fn interleaved<E: Clone>(
             for (metric, value) in rows {
                 raw.row(&metrics.engine, setting, rep, metric, value);
             }
-            runs.entry(metrics.engine.clone()).or_default().push(metrics);
+            runs.entry(metrics.engine.clone())
+                .or_default()
+                .push(metrics);
         }
     }
     Ok(runs)

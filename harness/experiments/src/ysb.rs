@@ -19,6 +19,14 @@
 
 use crate::registry::ExperimentConfig;
 use crate::sweep::{closed_loop, engines, interleaved, throughput_table, Measured, Outcome};
+use anyhow::{bail, Result};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+use streamlab_core::engine::{CollectSink, RunOptions};
+use streamlab_core::Plan;
 use streamlab_engines::runner::to_result_rows;
 use streamlab_io::decode::decode_all;
 use streamlab_measure::accuracy::compare;
@@ -31,14 +39,6 @@ use streamlab_measure::sustainable::sustained;
 use streamlab_measure::window_latency::{WindowEndLatency, WindowEndSink, WindowEnds};
 use streamlab_reference::Oracle;
 use streamlab_workloads::gen::{generate_to_vec, with_generated_table, GenConfig, Workload};
-use anyhow::{bail, Result};
-use serde_json::json;
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
-use streamlab_core::engine::{CollectSink, RunOptions};
-use streamlab_core::Plan;
 
 /// The benchmark's query.
 pub const QUERY: &str = include_str!("../../../queries/ysb.toml");

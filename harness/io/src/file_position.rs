@@ -77,11 +77,7 @@ pub fn seek_resumed(
 ) -> Result<Option<FilePosition>> {
     use std::io::{Read, Seek, SeekFrom};
     let resume = match checkpoint {
-        Some(c) => resume_at(
-            &c.dir,
-            OnCorrupt::previous_if(c.fall_back_on_corrupt),
-            path,
-        )?,
+        Some(c) => resume_at(&c.dir, OnCorrupt::previous_if(c.fall_back_on_corrupt), path)?,
         None => None,
     };
     if let Some(at) = &resume {

@@ -14,13 +14,13 @@
 //! - [`sink`]: JSON Lines output, the exactly-once file sink, the sink `--output` names.
 //! - [`tables`]: the table of a stream-static join (CSV or JSON Lines).
 
+pub mod address;
 pub mod decode;
 pub mod file_position;
-pub mod address;
-pub mod live;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 #[cfg(feature = "kafka")]
 pub mod kafka_position;
+pub mod live;
 pub mod sink;
 pub mod tables;

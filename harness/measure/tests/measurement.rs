@@ -3,12 +3,12 @@
 //! must show its stall in latency (no coordinated omission), and the sustainable-rate
 //! search must find a throttled engine's capacity within 5 %.
 
-use streamlab_measure::measured::measure;
-use streamlab_measure::sustainable::find_sustainable;
-use streamlab_measure::replay::{Profile, Rate};
 use std::time::{Duration, Instant};
 use streamlab_core::engine::{Engine, EngineError, Poll, RunOptions, RunSummary, Sink, Source};
 use streamlab_core::{Event, OutRow, Plan, Window};
+use streamlab_measure::measured::measure;
+use streamlab_measure::replay::{Profile, Rate};
+use streamlab_measure::sustainable::find_sustainable;
 
 fn plan() -> Plan {
     Plan::builder()

@@ -2,11 +2,11 @@
 //! moves events out like `VecSource` without timing the free, and a sink that only counts.
 #![allow(dead_code)] // each bench uses its own subset
 
-use streamlab_workloads::gen::{generate_to_vec, GenConfig, Workload};
-use streamlab_io::decode::decode_all;
 use std::sync::{Arc, Mutex};
 use streamlab_core::engine::{EngineError, Poll, Sink, Source};
 use streamlab_core::{Event, OutRow, Plan};
+use streamlab_io::decode::decode_all;
+use streamlab_workloads::gen::{generate_to_vec, GenConfig, Workload};
 
 /// Counts rows (printing is the sink's cost, not the engine's).
 pub struct CountingSink(pub u64);

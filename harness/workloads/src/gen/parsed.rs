@@ -30,7 +30,10 @@ pub(crate) fn text<'a>(o: &'a serde_json::Map<String, serde_json::Value>, field:
 }
 
 /// The generated bid lines with the given query's answer computed by the oracle.
-pub(crate) fn oracle_over(cfg: &GenConfig, query: &str) -> (Vec<u8>, Vec<streamlab_core::ResultRow>) {
+pub(crate) fn oracle_over(
+    cfg: &GenConfig,
+    query: &str,
+) -> (Vec<u8>, Vec<streamlab_core::ResultRow>) {
     use streamlab_engines::EngineKind;
     let plan = streamlab_core::Plan::from_toml(query).unwrap();
     let (bytes, _) = generate_to_vec(cfg).unwrap();

@@ -7,7 +7,7 @@
 //! Simplified: ids are UUID-shaped strings drawn from `seed` (not random UUIDs), and the
 //! time is an integer `ts` field rather than the string `event_time`.
 
-use super::{num, GenConfig, Workload};
+use super::{GenConfig, Workload};
 use anyhow::bail;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
@@ -128,8 +128,8 @@ fn uuid(rng: &mut Pcg64Mcg) -> Uuid {
 
 #[cfg(test)]
 mod tests {
-    use super::super::parsed::{count, int, objects, oracle_over, text};
     use super::super::generate_to_vec;
+    use super::super::parsed::{count, int, objects, oracle_over, text};
     use super::*;
     use streamlab_core::value::FieldValue;
 
@@ -211,7 +211,10 @@ mod tests {
             max_delay_ms: 1_500,
             ..GenConfig::new(Workload::Ysb, 30_000, 2)
         };
-        let (bytes, rows) = oracle_over(&cfg, include_str!("../../../../queries/ysb_views_per_ad.toml"));
+        let (bytes, rows) = oracle_over(
+            &cfg,
+            include_str!("../../../../queries/ysb_views_per_ad.toml"),
+        );
         let mut expected = std::collections::BTreeMap::<(i64, String), i64>::new();
         for o in objects(&bytes)
             .iter()
