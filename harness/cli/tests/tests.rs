@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 //! The streamlab binary's integration tests, one test binary (ripgrep style): a module
 //! per area, the engine-against-oracle suites, the golden cases, and the tests that run
 //! the `streamlab` binary itself. They need every crate of the harness, so they live
