@@ -47,14 +47,16 @@ pub fn gen_command(args: &GenArgs) -> Result<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::args::Cli;
-    use crate::commands::run;
+    use crate::args::{Cli, Command};
     use clap::Parser;
     use std::path::Path;
 
     fn gen(args: &[&str]) -> Result<i32> {
         let argv = ["streamlab", "gen"].iter().chain(args);
-        run(Cli::try_parse_from(argv)?)
+        match Cli::try_parse_from(argv)?.command {
+            Command::Gen(args) => gen_command(&args),
+            other => anyhow::bail!("not a gen command: {other:?}"),
+        }
     }
 
     #[test]

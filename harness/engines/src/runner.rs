@@ -50,7 +50,7 @@ pub fn run_indexed(
     engine.check_options(options)?;
     let (malformed, unmatched) = (input.malformed, input.unmatched);
     let source: Box<dyn Source> = match lines {
-        Some(lines) => Box::new(FileSource::new(input, lines)),
+        Some(lines) => Box::new(FileSource::new(input.events, input.keys, lines)),
         None => Box::new(VecSource::with_partitions(input.events, input.partitions)),
     };
     let mut summary = engine

@@ -5,10 +5,10 @@
 //! Run: `cargo bench -p streamlab-experiments --bench microbatch_engine`.
 #![allow(missing_docs, clippy::unwrap_used)]
 
-mod common;
+mod held;
 
-use common::{events, hold, w1, CountingSink, Held, HeldSource};
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use held::{events, hold, w1, CountingSink, Held, HeldSource};
 use microbatch_engine::exec::{BatchParams, Partition};
 use microbatch_engine::pool::{Placement, WorkerPool};
 use microbatch_engine::MicrobatchEngine;

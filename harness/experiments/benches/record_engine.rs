@@ -7,10 +7,10 @@
 //! Run: `cargo bench -p streamlab-experiments --bench record_engine`.
 #![allow(missing_docs, clippy::unwrap_used)]
 
-mod common;
+mod held;
 
-use common::{events, events_at, hold, w1, CountingSink, Held, HeldSource};
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use held::{events, events_at, hold, w1, CountingSink, Held, HeldSource};
 use record_engine::RecordEngine;
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;

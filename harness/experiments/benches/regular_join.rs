@@ -91,11 +91,11 @@
 //! Run: `cargo bench -p streamlab-experiments --bench regular_join`.
 #![allow(missing_docs, clippy::unwrap_used)]
 
-mod common;
+mod held;
 
-use common::{hold, CountingSink, Held, HeldSource};
 use criterion::{black_box, BatchSize, Criterion, Throughput};
 use differential_dataflow::input::Input as _;
+use held::{hold, CountingSink, Held, HeldSource};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use record_engine::RecordEngine;

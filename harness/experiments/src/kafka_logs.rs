@@ -1,7 +1,7 @@
 //! `experiment kafka-logs`: web logs produced to Kafka at a fixed rate, errors per service
 //! per 10 s window, end-to-end latency through the broker (cargo feature `kafka`).
 
-use crate::registry::ExperimentConfig;
+use crate::config::ExperimentConfig;
 use crate::sweep::{engines, Outcome};
 use anyhow::Result;
 use serde_json::json;

@@ -2,7 +2,7 @@
 //! and the baseline, and each engine's closed-loop maximum throughput.
 
 use crate::child::run_in_child;
-use crate::registry::ExperimentConfig;
+use crate::config::ExperimentConfig;
 use crate::sweep::{engines, interleaved, Outcome};
 use crate::w1::{spec, w1_gen};
 use anyhow::Result;

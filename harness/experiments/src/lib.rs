@@ -2,8 +2,8 @@
 //! writing a results folder (`results/<date>-<host>-<name>/`) that a notebook plots.
 //!
 //! # Layout
-//! - [`registry`]: the experiments by name (`streamlab experiment NAME`), and running one
-//!   into its results folder.
+//! - [`config`]: the experiments by name and the settings they share.
+//! - [`registry`]: `streamlab experiment NAME`: running one into its results folder.
 //! - [`sweep`]: the loop they share: repetitions of every engine, interleaved, each run
 //!   recorded in `raw.csv`; the engines measured; the throughput table.
 //! - [`child`]: a measured run in a child process (`streamlab bench-run`).
@@ -17,6 +17,7 @@
 
 pub mod checked;
 pub mod child;
+pub mod config;
 #[cfg(feature = "kafka")]
 pub mod kafka_logs;
 pub mod latency_throughput;
@@ -33,4 +34,5 @@ pub mod w1;
 pub mod watermark_accuracy;
 pub mod ysb;
 
-pub use registry::{run_experiment, Experiment, ExperimentConfig};
+pub use config::{Experiment, ExperimentConfig};
+pub use registry::run_experiment;

@@ -8,7 +8,7 @@
 //! engine that refuses a query (its run fails) is recorded as refused for that query and
 //! not measured. Adding a query is adding one line to [`QUERIES`].
 
-use crate::registry::ExperimentConfig;
+use crate::config::ExperimentConfig;
 use crate::sweep::{closed_loop, engines, throughput_table, Outcome};
 use anyhow::Result;
 use serde::Serialize;

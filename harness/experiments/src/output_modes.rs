@@ -1,14 +1,11 @@
 //! `experiment output-modes`: rows emitted and latency per output mode and engine.
 
-use crate::checked::{decode_with_exact, run_collect};
-use crate::registry::ExperimentConfig;
+use crate::checked::{decode_with_exact, run_checked};
+use crate::config::ExperimentConfig;
 use crate::sweep::{engines, interleaved, Outcome};
 use crate::w1::query;
 use anyhow::Result;
 use serde_json::json;
-use streamlab_core::engine::RunOptions;
-use streamlab_measure::accuracy::compare;
-use streamlab_measure::replay::Rate;
 use streamlab_measure::results::RawCsv;
 use streamlab_workloads::gen::{generate_to_vec, GenConfig, Workload};
 
@@ -31,14 +28,7 @@ pub fn run(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
         let setting = format!("mode={mode}");
         interleaved(&engines(), cfg.reps, &setting, raw, |kind, rep| {
             eprintln!("output-modes: {mode}, {}", kind.name());
-            let (m, rows) = run_collect(
-                kind,
-                &plan,
-                &input,
-                Rate::PerSecond(rate),
-                &RunOptions::default(),
-            )?;
-            let acc = compare(&rows, &exact, &plan);
+            let (m, acc) = run_checked(kind, &plan, &input, rate, &exact)?;
             points.push(
                 json!({"engine": kind.name(), "rep": rep, "mode": mode, "rows_out": m.rows_out,
                                "final_rows": acc.rows_actual, "exact": acc.is_exact(),

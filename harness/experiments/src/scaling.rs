@@ -1,7 +1,7 @@
 //! `experiment scaling`: 1 and 2 workers: throughput and events per core-second.
 
 use crate::child::run_in_child;
-use crate::registry::ExperimentConfig;
+use crate::config::ExperimentConfig;
 use crate::sweep::{engines, interleaved, takes, Outcome};
 use crate::w1::{spec, w1_gen};
 use anyhow::{bail, Result};

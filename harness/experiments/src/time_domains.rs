@@ -2,7 +2,7 @@
 //! against the exact answer.
 
 use crate::checked::run_collect;
-use crate::registry::ExperimentConfig;
+use crate::config::ExperimentConfig;
 use crate::sweep::{engines, interleaved, Measured, Outcome};
 use anyhow::Result;
 use serde_json::json;

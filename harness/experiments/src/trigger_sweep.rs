@@ -2,7 +2,7 @@
 //! throughput.
 
 use crate::child::run_in_child;
-use crate::registry::ExperimentConfig;
+use crate::config::ExperimentConfig;
 use crate::sweep::{engines, interleaved, takes, Outcome};
 use crate::w1::{spec, w1_gen};
 use anyhow::Result;

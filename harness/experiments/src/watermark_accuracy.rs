@@ -1,15 +1,12 @@
 //! `experiment watermark-accuracy`: watermark delay × disorder against late drops,
 //! accuracy and latency.
 
-use crate::checked::{decode_with_exact, run_collect};
-use crate::registry::ExperimentConfig;
+use crate::checked::{decode_with_exact, run_checked};
+use crate::config::ExperimentConfig;
 use crate::sweep::{engines, interleaved, Measured, Outcome};
 use crate::w1::query;
 use anyhow::Result;
 use serde_json::json;
-use streamlab_core::engine::RunOptions;
-use streamlab_measure::accuracy::compare;
-use streamlab_measure::replay::Rate;
 use streamlab_measure::results::RawCsv;
 use streamlab_workloads::gen::{generate_to_vec, GenConfig, Workload};
 
@@ -50,14 +47,7 @@ pub fn run(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
                     "watermark-accuracy: disorder {disorder}, delay {delay} ms, {}",
                     kind.name()
                 );
-                let (m, rows) = run_collect(
-                    kind,
-                    &plan,
-                    &input,
-                    Rate::PerSecond(rate),
-                    &RunOptions::default(),
-                )?;
-                let acc = compare(&rows, &exact, &plan);
+                let (m, acc) = run_checked(kind, &plan, &input, rate, &exact)?;
                 points.push(
                     json!({"engine": kind.name(), "rep": rep, "disorder": disorder, "delay_ms": delay,
                                    "late_dropped": m.late_dropped, "accuracy": acc,

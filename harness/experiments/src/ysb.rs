@@ -17,7 +17,7 @@
 //! The disorder (5 % of events up to 1 s back) stays within the query's 2 s watermark
 //! delay: nothing is late, so every engine must give the oracle's rows exactly.
 
-use crate::registry::ExperimentConfig;
+use crate::config::ExperimentConfig;
 use crate::sweep::{closed_loop, engines, interleaved, throughput_table, Measured, Outcome};
 use anyhow::{bail, Result};
 use serde_json::json;

@@ -9,7 +9,6 @@
 //! ([`seek_resumed`]) and decodes only the rest; with a large input this, not the
 //! engine's state, was most of a restart.
 
-use crate::decode::DecodedInput;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -174,12 +173,13 @@ struct CachedDictionary {
 }
 
 impl FileSource {
-    /// Serves `input`, whose lines `index` describes.
-    pub fn new(input: DecodedInput, index: LineIndex) -> FileSource {
+    /// Serves a decoded file's `events` (keys interned in `keys`), whose lines `index`
+    /// describes.
+    pub fn new(events: Vec<Event>, keys: Arc<KeyTable>, index: LineIndex) -> FileSource {
         FileSource {
-            events: VecSource::new(input.events),
+            events: VecSource::new(events),
             index,
-            keys: input.keys,
+            keys,
             dictionary: Mutex::new(None),
         }
     }
