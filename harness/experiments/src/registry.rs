@@ -23,7 +23,6 @@ use crate::{
 };
 use anyhow::{bail, Result};
 use std::path::Path;
-use streamlab_engines::EngineKind;
 use streamlab_measure::results::{write_folder, RawCsv};
 
 /// Runs one experiment into `out`; returns the summary written.
