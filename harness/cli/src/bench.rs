@@ -5,7 +5,7 @@ use crate::args::{BenchArgs, BenchRunArgs};
 use anyhow::{bail, Context, Result};
 use streamlab_core::Plan;
 use streamlab_engines::EngineKind;
-use streamlab_experiments::child::{run_one, RunSpec};
+use streamlab_experiments::child::{run_one, EngineFlags, RunSpec};
 use streamlab_experiments::suite::{run_suite, SuiteConfig};
 use streamlab_measure::replay::{Profile, Rate};
 use streamlab_measure::results::{default_dir, write_json};
@@ -91,10 +91,12 @@ pub fn bench_config(args: &BenchArgs) -> Result<SuiteConfig> {
         profile: args.profile.clone(),
         reps: args.reps,
         warmup: args.warmup,
-        workers: args.workers,
-        max_records_per_batch: args.max_records_per_batch,
-        trigger: args.trigger.clone(),
-        watermark_interval: args.watermark_interval,
+        flags: EngineFlags {
+            workers: args.workers,
+            max_records_per_batch: args.max_records_per_batch,
+            trigger: args.trigger.clone(),
+            watermark_interval: args.watermark_interval,
+        },
         find_sustainable: args.find_sustainable,
         start_rate,
         p99_bound_ms: args.p99_bound.ms() as u64,

@@ -4,7 +4,7 @@
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use streamlab_core::engine::RunOptions;
+use streamlab_core::engine::{RunFlag, RunOptions};
 use streamlab_core::Plan;
 use streamlab_engines::EngineKind;
 use streamlab_io::decode::decode_generated;
@@ -27,6 +27,15 @@ pub struct RunSpec {
     pub profile: String,
     /// Fraction of events treated as warm-up.
     pub warmup: f64,
+    /// The engine flags given (each to an engine that takes it).
+    #[serde(flatten)]
+    pub flags: EngineFlags,
+}
+
+/// The engine flags a measured run passes on; `None`: the engine's default. A suite gives
+/// every engine the flags it takes ([`EngineFlags::taken_by`]).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct EngineFlags {
     /// `--workers`, when given.
     pub workers: Option<usize>,
     /// `--max-records-per-batch`, when given.
@@ -37,8 +46,9 @@ pub struct RunSpec {
     pub watermark_interval: Option<u64>,
 }
 
-impl RunSpec {
-    fn options(&self) -> Result<RunOptions> {
+impl EngineFlags {
+    /// The engine options these flags make.
+    pub fn options(&self) -> Result<RunOptions> {
         Ok(RunOptions {
             workers: self.workers,
             max_records_per_batch: self.max_records_per_batch,
@@ -51,6 +61,28 @@ impl RunSpec {
             watermark_interval: self.watermark_interval,
             ..Default::default()
         })
+    }
+
+    /// The flags engine `kind` takes; the others left out.
+    pub fn taken_by(&self, kind: EngineKind) -> EngineFlags {
+        let flags = kind.build().supported_flags();
+        let takes = |f: RunFlag| flags.contains(&f);
+        EngineFlags {
+            workers: self.workers.filter(|_| takes(RunFlag::Workers)),
+            max_records_per_batch: self
+                .max_records_per_batch
+                .filter(|_| takes(RunFlag::MaxRecordsPerBatch)),
+            trigger: self.trigger.clone().filter(|_| takes(RunFlag::Trigger)),
+            watermark_interval: self
+                .watermark_interval
+                .filter(|_| takes(RunFlag::WatermarkInterval)),
+        }
+    }
+}
+
+impl RunSpec {
+    fn options(&self) -> Result<RunOptions> {
+        self.flags.options()
     }
 
     fn kind(&self) -> Result<EngineKind> {
@@ -118,9 +150,6 @@ pub fn query_spec(kind: EngineKind, query: &str, gen: &GenConfig, rate: Option<f
         rate,
         profile: "constant".into(),
         warmup: 0.1,
-        workers: None,
-        max_records_per_batch: None,
-        trigger: None,
-        watermark_interval: None,
+        flags: EngineFlags::default(),
     }
 }

@@ -32,7 +32,7 @@ pub fn run(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
                     rep + 1
                 );
                 let mut s = spec(kind, &gen, None);
-                s.workers = workers;
+                s.flags.workers = workers;
                 let m = run_in_child(&s)?;
                 points.push(json!({"engine": kind.name(), "workers": workers.unwrap_or(1), "rep": rep,
                                    "throughput_eps": m.throughput_eps, "cpu_s": m.cpu_s,

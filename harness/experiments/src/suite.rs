@@ -2,7 +2,7 @@
 //! (A B C A B C), each in a child process, summarised as medians with min and max and as
 //! ratios to the baseline, and written as a results folder.
 
-use crate::child::{run_in_child, RunSpec};
+use crate::child::{run_in_child, EngineFlags, RunSpec};
 use crate::sweep::{interleaved, record_metrics};
 use anyhow::Result;
 use serde::Serialize;
@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
-use streamlab_core::engine::RunFlag;
 use streamlab_engines::EngineKind;
 use streamlab_measure::measured::RunMetrics;
 use streamlab_measure::metrics::Percentiles;
@@ -36,14 +35,9 @@ pub struct SuiteConfig {
     pub reps: usize,
     /// Warm-up fraction.
     pub warmup: f64,
-    /// Workers, for engines that take `--workers`.
-    pub workers: Option<usize>,
-    /// Micro-batch bound, for engines that take it.
-    pub max_records_per_batch: Option<usize>,
-    /// Micro-batch trigger, for engines that take it.
-    pub trigger: Option<String>,
-    /// Watermark interval, for engines that take it.
-    pub watermark_interval: Option<u64>,
+    /// Engine flags, each for the engines that take it.
+    #[serde(flatten)]
+    pub flags: EngineFlags,
     /// Search for the sustainable rate instead of running one rate.
     pub find_sustainable: bool,
     /// The search's first rate.
@@ -98,8 +92,6 @@ pub struct SuiteSummary {
 fn spec_for(cfg: &SuiteConfig, engine: &str, rate: Option<f64>) -> Result<RunSpec> {
     let kind = <EngineKind as clap::ValueEnum>::from_str(engine, false)
         .map_err(|_| anyhow::anyhow!("unknown engine `{engine}`"))?;
-    let flags = kind.build().supported_flags();
-    let takes = |f: RunFlag| flags.contains(&f);
     Ok(RunSpec {
         engine: engine.to_owned(),
         query: cfg.query.clone(),
@@ -107,14 +99,7 @@ fn spec_for(cfg: &SuiteConfig, engine: &str, rate: Option<f64>) -> Result<RunSpe
         rate,
         profile: cfg.profile.clone(),
         warmup: cfg.warmup,
-        workers: cfg.workers.filter(|_| takes(RunFlag::Workers)),
-        max_records_per_batch: cfg
-            .max_records_per_batch
-            .filter(|_| takes(RunFlag::MaxRecordsPerBatch)),
-        trigger: cfg.trigger.clone().filter(|_| takes(RunFlag::Trigger)),
-        watermark_interval: cfg
-            .watermark_interval
-            .filter(|_| takes(RunFlag::WatermarkInterval)),
+        flags: cfg.flags.taken_by(kind),
     })
 }
 

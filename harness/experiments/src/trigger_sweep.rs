@@ -32,7 +32,7 @@ pub fn run(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
         interleaved(&[kind], cfg.reps, &setting, raw, |kind, rep| {
             eprintln!("trigger-sweep: {trigger}, rep {}", rep + 1);
             let mut s = spec(kind, &gen, Some(rate));
-            s.trigger = Some((*trigger).to_owned());
+            s.flags.trigger = Some((*trigger).to_owned());
             let m = run_in_child(&s)?;
             points.push(
                 json!({"trigger": trigger, "rep": rep, "throughput_eps": m.throughput_eps,
