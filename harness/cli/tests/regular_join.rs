@@ -13,10 +13,11 @@ use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 use streamlab_core::engine::{RunOptions, RunSummary};
 use streamlab_core::value::{AggValue, FieldValue};
-use streamlab_core::{Decoder, Plan, ResultRow};
+use streamlab_core::{Plan, ResultRow};
 use streamlab_engines::runner::{parse_rows, run_decoded};
 use streamlab_engines::EngineKind;
 use streamlab_io::decode::{decode_inputs, DecodedInput};
+use streamlab_io::json_lines::Decoder;
 use streamlab_io::sink::SharedBuffer;
 use streamlab_workloads::gen::{generate_to_vec, GenConfig, Workload};
 

@@ -17,10 +17,11 @@ use proptest::prelude::*;
 use std::collections::BTreeMap;
 use streamlab_core::engine::{RunOptions, RunSummary};
 use streamlab_core::value::{AggValue, FieldValue};
-use streamlab_core::{Decoder, Plan, Window, WindowSpec};
+use streamlab_core::{Plan, Window, WindowSpec};
 use streamlab_engines::runner::{parse_rows, run_decoded};
 use streamlab_engines::EngineKind;
 use streamlab_io::decode::DecodedInput;
+use streamlab_io::json_lines::Decoder;
 use streamlab_io::sink::SharedBuffer;
 
 /// One event in arrival order: input (0 `a`, 1 `b`), key index, event time, value.

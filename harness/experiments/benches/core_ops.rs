@@ -5,7 +5,8 @@
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use rustc_hash::FxHashMap;
-use streamlab_core::{Accs, Decoder, Plan, WindowSpec};
+use streamlab_core::{Accs, Plan, WindowSpec};
+use streamlab_io::json_lines::Decoder;
 use streamlab_workloads::gen::{generate_to_vec, GenConfig, Workload};
 
 fn w1() -> Plan {

@@ -5,11 +5,12 @@
 //! time"). With `strict`, the first malformed line stops the run with that message.
 
 use crate::file_position::{FilePosition, LineIndex};
+use crate::json_lines::Decoder;
 use anyhow::{bail, Context, Result};
 use std::io::{BufRead, Write};
 use std::sync::Arc;
 use streamlab_core::event::Malformed;
-use streamlab_core::{Decoder, Event, KeyTable, Plan};
+use streamlab_core::{Event, KeyTable, Plan};
 
 /// How many malformed lines are reported one by one before only the count is.
 pub const MALFORMED_SHOWN: u64 = 5;

@@ -3,6 +3,8 @@
 //! [`Sink`](streamlab_core::engine::Sink).
 //!
 //! # Layout
+//! - [`json_lines`]: the JSON Lines format: one input line becomes an event of a plan
+//!   (docs/semantics.md's malformed rules), reading only the fields the plan needs.
 //! - [`decode`]: reading and decoding JSON Lines before the run (a file, stdin, the query's
 //!   named inputs merged into one stream), malformed-line reporting, `--strict`.
 //! - [`file_position`]: a file input resumed at a checkpoint's line and byte offset.
@@ -17,6 +19,7 @@
 pub mod address;
 pub mod decode;
 pub mod file_position;
+pub mod json_lines;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 #[cfg(feature = "kafka")]

@@ -5,6 +5,7 @@
 //! reported, as for files; a read error ends the input with that error.
 
 use crate::decode::MalformedReport;
+use crate::json_lines::Decoder;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use streamlab_core::engine::{EngineError, Poll, Source, SourcePosition};
 use streamlab_core::watermark::Watermark;
-use streamlab_core::{Decoder, Event, KeyTable, Part, Plan};
+use streamlab_core::{Event, KeyTable, Part, Plan};
 
 /// Lines are handed over in chunks of at most this many events, or sooner when the input
 /// pauses (a chunk is sent as soon as no further line is immediately available).

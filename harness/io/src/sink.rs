@@ -272,7 +272,7 @@ mod tests {
             .count("n")
             .build()
             .unwrap();
-        let mut d = streamlab_core::Decoder::new(&plan);
+        let mut d = crate::json_lines::Decoder::new(&plan);
         d.decode(r#"{"ts": 1, "k": "a"}"#, 0).unwrap();
         let dir =
             std::env::temp_dir().join(format!("streamlab-txsink-{name}-{}", std::process::id()));

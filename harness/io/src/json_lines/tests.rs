@@ -1,7 +1,7 @@
 //! The decoder against hand-written lines.
 
 use super::*;
-use crate::query::Plan;
+use streamlab_core::query::Plan;
 
 fn plan() -> Plan {
     Plan::from_toml(
@@ -229,4 +229,189 @@ fn malformed_lines_say_why() {
         ),
         Err(Malformed::NotJson(_))
     ));
+}
+
+/// Lines through a projection and back to text: decoding, the operator and the row format
+/// together (these lived in core's projection tests before the decoder moved here).
+mod projection {
+    use super::Decoder;
+    use streamlab_core::query::Plan;
+
+    const Q: &str = r#"
+[[select]]
+field = "auction"
+[[select]]
+field = "channel"
+type = "string"
+[[select]]
+as = "price_eur"
+expr = "price * 0.908"
+[[select]]
+field = "price"
+as = "cents"
+where = "auction % 2 = 0"
+"#;
+
+    fn with_where(q: &str) -> String {
+        // `where` is a top-level key: it must come before the first table.
+        let (body, cond) = q.rsplit_once("where = ").unwrap();
+        format!("where = {cond}{body}")
+    }
+
+    #[test]
+    fn rows_hold_the_columns_in_order_and_read_back() {
+        let plan = Plan::from_toml(&with_where(Q)).unwrap();
+        let p = plan.projection.as_ref().unwrap();
+        let mut d = Decoder::new(&plan);
+        let e = d
+            .decode(
+                r#"{"auction": 4, "channel": "a\"b", "price": 1000, "x": 1}"#,
+                9,
+            )
+            .unwrap();
+        assert!(p.keeps(&plan.filters, &e));
+        let row = p.row(&e);
+        assert_eq!(row.trigger, Some(9));
+        let mut out = Vec::new();
+        d.key_table()
+            .with(row.key, |key| p.write(&row, key, &[], &mut out));
+        let line = String::from_utf8(out).unwrap();
+        assert_eq!(
+            line,
+            "{\"auction\":4,\"channel\":\"a\\\"b\",\"price_eur\":908.0,\"cents\":1000}\n"
+        );
+        let back = streamlab_core::ResultRow::parse(line.trim_end(), &plan).unwrap();
+        assert_eq!(back.group.len(), 1);
+        assert_eq!(back.values.len(), 3);
+        let odd = d
+            .decode(r#"{"auction": 5, "channel": "c", "price": 1}"#, 10)
+            .unwrap();
+        assert!(!p.keeps(&plan.filters, &odd));
+    }
+
+    #[test]
+    fn text_and_number_types_are_checked_by_the_decoder() {
+        let plan = Plan::from_toml(&with_where(Q)).unwrap();
+        let mut d = Decoder::new(&plan);
+        let err = d
+            .decode(r#"{"auction": 4, "channel": 3, "price": 1}"#, 0)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("`channel` must be a string"),
+            "{err}"
+        );
+        let err = d
+            .decode(r#"{"auction": "4", "channel": "c", "price": 1}"#, 0)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("`auction` must be a number"),
+            "{err}"
+        );
+        let err = d
+            .decode(r#"{"auction": 4, "channel": "c"}"#, 0)
+            .unwrap_err();
+        assert!(err.to_string().contains("`price`"), "{err}");
+    }
+}
+
+/// Lines of one shared file through both inputs of a regular join and back to text.
+mod regular_join {
+    use super::Decoder;
+    use streamlab_core::model::value::AggValue;
+    use streamlab_core::ops::joins::regular::JoinState;
+    use streamlab_core::query::Plan;
+    use streamlab_core::Event;
+
+    const Q: &str = r#"
+[[join]]
+kind = "regular"
+
+[[input]]
+name = "persons"
+path = "x.jsonl"
+on = "id"
+[[input.filter]]
+field = "kind"
+op = "eq"
+value = "person"
+[[input.filter]]
+field = "state"
+op = "in"
+value = ["OR", "ID", "CA"]
+
+[[input]]
+name = "auctions"
+path = "x.jsonl"
+on = "seller"
+[[input.filter]]
+field = "kind"
+op = "eq"
+value = "auction"
+
+[[select]]
+field = "name"
+type = "string"
+input = "persons"
+[[select]]
+field = "id"
+input = "auctions"
+as = "auction"
+[[select]]
+as = "double_reserve"
+expr = "reserve * 2"
+input = "auctions"
+[[select]]
+field = "state"
+type = "string"
+input = "persons"
+"#;
+
+    fn decode(d: &mut Decoder, line: &str, seq: u64) -> Vec<Event> {
+        // A shared file: each line is offered to both inputs; at most one keeps it.
+        (0..2)
+            .filter_map(|i| d.decode_input(i, line, seq).ok())
+            .collect()
+    }
+
+    #[test]
+    fn pairs_are_joined_in_either_order_and_printed_with_their_strings() {
+        let plan = Plan::from_toml(Q).unwrap();
+        let p = plan.projection.as_ref().unwrap();
+        let join = p.join().unwrap();
+        let mut d = Decoder::new(&plan);
+        let lines = [
+            r#"{"kind":"auction","id":7,"seller":1,"reserve":5}"#,
+            r#"{"kind":"person","id":1,"name":"Ann \"A\"","state":"OR"}"#,
+            r#"{"kind":"person","id":2,"name":"Bo","state":"WA"}"#,
+            r#"{"kind":"auction","id":8,"seller":1,"reserve":6}"#,
+            r#"{"kind":"auction","id":9,"seller":2,"reserve":6}"#,
+        ];
+        let mut state = JoinState::default();
+        let mut rows = Vec::new();
+        for (seq, line) in lines.iter().enumerate() {
+            for e in decode(&mut d, line, seq as u64) {
+                state.arrive(join, &e, &mut rows);
+            }
+        }
+        // Bo is in WA: filtered out by his input, so auction 9 has no partner.
+        assert_eq!(state.kept(), [1, 3]);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].trigger, Some(1), "the person arrived second");
+        assert_eq!(rows[1].trigger, Some(3));
+        let mut out = Vec::new();
+        d.key_table().read_all(|keys, strings| {
+            for r in &rows {
+                p.write(r, &keys[r.key as usize], strings, &mut out);
+            }
+        });
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "{\"name\":\"Ann \\\"A\\\"\",\"auction\":7,\"double_reserve\":10,\"state\":\"OR\"}\n\
+             {\"name\":\"Ann \\\"A\\\"\",\"auction\":8,\"double_reserve\":12,\"state\":\"OR\"}\n"
+        );
+        let back = streamlab_core::ResultRow::parse(text.lines().next().unwrap(), &plan).unwrap();
+        assert_eq!(back.group.len(), 2);
+        assert_eq!(back.values, vec![AggValue::Int(7), AggValue::Int(10)]);
+    }
 }

@@ -1,11 +1,11 @@
 //! Reading one JSON line: its top-level object's fields that a layout names, each as a
 //! borrowed [`Raw`] value, everything else skipped unparsed.
 
-use crate::model::event::Malformed;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use smallvec::SmallVec;
 use std::fmt;
+use streamlab_core::model::event::Malformed;
 
 /// A JSON scalar as read from the line, borrowed where possible.
 #[derive(Clone, Debug)]

@@ -1,9 +1,9 @@
 //! The JSON Lines decoder: one input line becomes an [`Event`] for one plan, following
 //! docs/semantics.md's malformed rules and reading only the fields the plan needs.
 //!
-//! Decoding is the harness's side of the [`Source`](crate::engine::Source) contract
-//! (engines only pull events), so it is kept apart from the model it produces: it moves
-//! to the harness's I/O crate in a later step of issue 16.
+//! Decoding is the harness's side of the [`Source`](streamlab_core::Source) contract
+//! (engines only pull events), so it lives with the inputs, apart from the model it
+//! produces.
 //!
 //! - `line`: reading a line's needed fields as borrowed raw values.
 //! - `layout`: which fields each input reads and what each is used as.
@@ -15,20 +15,23 @@ mod line;
 #[cfg(test)]
 mod tests;
 
-use crate::model::event::{Dictionary, Event, Fields, KeyId, KeyTable, Malformed, Part, SlotType};
-use crate::model::value::{FieldValue, Scalar, StrId};
-use crate::ops::joins::static_table::StaticTable;
-use crate::query::Plan;
 use layout::{Layout, Use};
 use line::Raw;
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 use std::sync::Arc;
+use streamlab_core::model::event::{
+    Dictionary, Event, Fields, KeyId, KeyTable, Malformed, Part, SlotType,
+};
+use streamlab_core::model::value::{FieldValue, Scalar, StrId};
+use streamlab_core::ops::joins::static_table::StaticTable;
+use streamlab_core::query::Plan;
 
 /// Turns JSON lines into [`Event`]s for one plan.
 ///
 /// ```
-/// use streamlab_core::{decode::Decoder, query::Plan};
+/// use streamlab_core::query::Plan;
+/// use streamlab_io::json_lines::Decoder;
 /// let plan = Plan::builder().event_time("ts").group_by(["key"]).tumbling_ms(10)
 ///     .sum("value", "total").build().unwrap();
 /// let mut decoder = Decoder::new(&plan);

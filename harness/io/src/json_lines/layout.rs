@@ -2,10 +2,10 @@
 //! (event time, group key, slot, a projection's text column, a joined table's column, an
 //! input's own filter).
 
-use crate::model::event::SlotType;
-use crate::ops::filter::Predicate;
-use crate::query::Plan;
 use smallvec::SmallVec;
+use streamlab_core::model::event::SlotType;
+use streamlab_core::ops::filter::Predicate;
+use streamlab_core::query::Plan;
 
 /// How an input field is used; one field may have several uses.
 #[derive(Clone, Copy, Debug)]
