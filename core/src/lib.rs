@@ -15,15 +15,18 @@
 //! 4. [`query`]: the query language. The TOML file ([`query::Query`]), its compilation,
 //!    section by section, into the [`Plan`] of the operators above, and a builder.
 //! 5. Running a plan: [`engine`], the [`Engine`] contract between the harness and an
-//!    engine (sources, sinks, options, run summary); [`decode`], the JSON Lines decoder
-//!    of input lines into events; [`row_format`], result rows as JSON Lines.
+//!    engine (sources, sinks, options, run summary); [`row_format`], result rows as JSON
+//!    Lines.
+//!
+//! Reading input lines into events is not here: the JSON Lines decoder is the harness's
+//! side of the [`Source`] contract (`streamlab_io::json_lines`), and engines only pull
+//! events.
 //!
 //! Unit tests (`#[cfg(test)]` modules and `tests.rs` files) may use any layer: they build
-//! their plans from TOML and their events with the decoder, as users do.
+//! their plans from TOML, as users do.
 //!
 //! The items engines name most are re-exported here.
 
-pub mod decode;
 pub mod engine;
 pub mod model;
 pub mod ops;
@@ -40,8 +43,6 @@ pub use semantics::row::{OutRow, OutputMode, ResultRow};
 
 // Old module paths, kept until the harness crates import the new ones (issue 16).
 #[doc(hidden)]
-pub use decode::Decoder;
-#[doc(hidden)]
 pub use model::{duration, event, value};
 
 /// Old path of the window model and the session set (issue 16).
@@ -50,6 +51,7 @@ pub mod window {
     pub use crate::model::window::*;
     pub use crate::semantics::window_state::SessionSet;
 }
+
 #[doc(hidden)]
 pub use ops::joins::{regular as regular_join, static_table as join};
 

@@ -1,8 +1,8 @@
 //! The JSON Lines text of result rows: [`RowFormat`] prints a plan's rows (`window_start`,
 //! `window_end`, group fields, aggregates, then `emit` in update and complete modes; a
 //! projection's own columns), and [`ResultRow::parse`] reads them back. Both need the
-//! plan's column names, so they sit above the query layer, beside the decoder of input
-//! lines; the rows themselves are [`crate::semantics::row`]'s.
+//! plan's column names, so they sit above the query layer; the rows themselves are
+//! [`crate::semantics::row`]'s.
 
 use crate::model::event::KeyTable;
 use crate::model::value::{AggValue, FieldValue};

@@ -18,7 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["semantics"],
     &["ops"],
     &["query"],
-    &["decode", "row_format", "engine"],
+    &["row_format", "engine"],
 ];
 
 /// A module path, e.g. `["query", "compile", "select"]` (the crate root is empty).

@@ -4,11 +4,11 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use super::*;
-use streamlab_core::decode::Decoder;
 use streamlab_core::engine::{CollectSink, VecSource};
 use streamlab_core::model::duration::DurationMs;
 use streamlab_core::model::value::{AggValue, FieldValue};
 use streamlab_core::{Event, OutRow};
+use streamlab_io::json_lines::Decoder;
 
 const NEG: i64 = i64::MIN;
 const POS: i64 = i64::MAX;

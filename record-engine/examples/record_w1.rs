@@ -8,9 +8,9 @@
 #![allow(clippy::unwrap_used)] // an example: a failure should stop it loudly
 
 use record_engine::RecordEngine;
-use streamlab_core::decode::Decoder;
 use streamlab_core::engine::{CollectSink, RunOptions, VecSource};
 use streamlab_core::{Engine, Plan};
+use streamlab_io::json_lines::Decoder;
 
 const CLICKS: &str = r#"{"ts": 1000, "key": "home", "value": 1}
 {"ts": 2500, "key": "cart", "value": 5}

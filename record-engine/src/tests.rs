@@ -4,13 +4,13 @@
 use crate::state::WindowState;
 use crate::RecordEngine;
 use std::time::Duration;
-use streamlab_core::decode::Decoder;
 use streamlab_core::engine::{
     CollectSink, Engine, EngineError, Poll, RunOptions, RunSummary, Sink, Source, Trigger,
     VecSource,
 };
 use streamlab_core::model::duration::DurationMs;
 use streamlab_core::{Event, OutRow, Plan};
+use streamlab_io::json_lines::Decoder;
 
 fn plan(mode: &str, window: &str) -> Plan {
     Plan::from_toml(&format!(

@@ -5,7 +5,7 @@
 //! are interned into a shared [`KeyTable`] (sinks print them back exactly as they
 //! appeared), whose [`Dictionary`] a checkpoint keeps. A line that is no valid event is
 //! [`Malformed`] (docs/semantics.md, "Malformed input"); turning lines into events is the
-//! [`Decoder`](crate::decode::Decoder)'s job, not the engines'.
+//! JSON Lines decoder (`streamlab_io::json_lines::Decoder`)'s job, not the engines'.
 
 use crate::model::value::{FieldValue, Scalar};
 use serde::{Deserialize, Serialize};
@@ -158,7 +158,7 @@ impl KeyTable {
     }
 
     /// Appends an interned string (the decoder's; ids are positions).
-    pub(crate) fn push_str(&self, s: &str) {
+    pub fn push_str(&self, s: &str) {
         self.strings
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -166,7 +166,7 @@ impl KeyTable {
     }
 
     /// Appends a new key's values and returns its id.
-    pub(crate) fn push(&self, values: Box<[FieldValue]>) -> KeyId {
+    pub fn push(&self, values: Box<[FieldValue]>) -> KeyId {
         let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
         keys.push(values);
         (keys.len() - 1) as KeyId
@@ -174,7 +174,7 @@ impl KeyTable {
 
     /// A fresh table's first strings: a plan's constants, which take ids `0..` (a table
     /// that already has strings is left as it is).
-    pub(crate) fn seed_strings<'a>(&self, constants: impl IntoIterator<Item = &'a str>) {
+    pub fn seed_strings<'a>(&self, constants: impl IntoIterator<Item = &'a str>) {
         let mut strings = self.strings.write().unwrap_or_else(|e| e.into_inner());
         if strings.is_empty() {
             strings.extend(constants.into_iter().map(Box::from));
@@ -182,7 +182,7 @@ impl KeyTable {
     }
 
     /// Replaces everything interned with a checkpoint's dictionary.
-    pub(crate) fn replace(&self, dictionary: Dictionary) {
+    pub fn replace(&self, dictionary: Dictionary) {
         *self.strings.write().unwrap_or_else(|e| e.into_inner()) = dictionary.strings;
         *self.keys.write().unwrap_or_else(|e| e.into_inner()) = dictionary.keys;
     }

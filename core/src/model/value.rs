@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
 
-/// Id of a string interned by the [`Decoder`](crate::decode::Decoder); equal strings get
-/// equal ids.
+/// Id of a string interned by the JSON Lines decoder (`streamlab_io::json_lines`); equal
+/// strings get equal ids.
 pub type StrId = u32;
 
 /// A group-by value as it appeared in the input.

@@ -212,7 +212,6 @@ impl Projection {
 
 #[cfg(test)]
 mod tests {
-    use crate::decode::Decoder;
     use crate::query::Plan;
 
     const Q: &str = r#"
@@ -234,61 +233,6 @@ where = "auction % 2 = 0"
         // `where` is a top-level key: it must come before the first table.
         let (body, cond) = q.rsplit_once("where = ").unwrap();
         format!("where = {cond}{body}")
-    }
-
-    #[test]
-    fn rows_hold_the_columns_in_order_and_read_back() {
-        let plan = Plan::from_toml(&with_where(Q)).unwrap();
-        let p = plan.projection.as_ref().unwrap();
-        let mut d = Decoder::new(&plan);
-        let e = d
-            .decode(
-                r#"{"auction": 4, "channel": "a\"b", "price": 1000, "x": 1}"#,
-                9,
-            )
-            .unwrap();
-        assert!(p.keeps(&plan.filters, &e));
-        let row = p.row(&e);
-        assert_eq!(row.trigger, Some(9));
-        let mut out = Vec::new();
-        d.key_table()
-            .with(row.key, |key| p.write(&row, key, &[], &mut out));
-        let line = String::from_utf8(out).unwrap();
-        assert_eq!(
-            line,
-            "{\"auction\":4,\"channel\":\"a\\\"b\",\"price_eur\":908.0,\"cents\":1000}\n"
-        );
-        let back = crate::semantics::row::ResultRow::parse(line.trim_end(), &plan).unwrap();
-        assert_eq!(back.group.len(), 1);
-        assert_eq!(back.values.len(), 3);
-        let odd = d
-            .decode(r#"{"auction": 5, "channel": "c", "price": 1}"#, 10)
-            .unwrap();
-        assert!(!p.keeps(&plan.filters, &odd));
-    }
-
-    #[test]
-    fn text_and_number_types_are_checked_by_the_decoder() {
-        let plan = Plan::from_toml(&with_where(Q)).unwrap();
-        let mut d = Decoder::new(&plan);
-        let err = d
-            .decode(r#"{"auction": 4, "channel": 3, "price": 1}"#, 0)
-            .unwrap_err();
-        assert!(
-            err.to_string().contains("`channel` must be a string"),
-            "{err}"
-        );
-        let err = d
-            .decode(r#"{"auction": "4", "channel": "c", "price": 1}"#, 0)
-            .unwrap_err();
-        assert!(
-            err.to_string().contains("`auction` must be a number"),
-            "{err}"
-        );
-        let err = d
-            .decode(r#"{"auction": 4, "channel": "c"}"#, 0)
-            .unwrap_err();
-        assert!(err.to_string().contains("`price`"), "{err}");
     }
 
     #[test]

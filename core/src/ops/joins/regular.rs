@@ -215,8 +215,6 @@ impl JoinState {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::decode::Decoder;
     use crate::query::Plan;
 
     const Q: &str = r#"
@@ -262,56 +260,6 @@ field = "state"
 type = "string"
 input = "persons"
 "#;
-
-    fn decode(d: &mut Decoder, line: &str, seq: u64) -> Vec<Event> {
-        // A shared file: each line is offered to both inputs; at most one keeps it.
-        (0..2)
-            .filter_map(|i| d.decode_input(i, line, seq).ok())
-            .collect()
-    }
-
-    #[test]
-    fn pairs_are_joined_in_either_order_and_printed_with_their_strings() {
-        let plan = Plan::from_toml(Q).unwrap();
-        let p = plan.projection.as_ref().unwrap();
-        let join = p.join().unwrap();
-        let mut d = Decoder::new(&plan);
-        let lines = [
-            r#"{"kind":"auction","id":7,"seller":1,"reserve":5}"#,
-            r#"{"kind":"person","id":1,"name":"Ann \"A\"","state":"OR"}"#,
-            r#"{"kind":"person","id":2,"name":"Bo","state":"WA"}"#,
-            r#"{"kind":"auction","id":8,"seller":1,"reserve":6}"#,
-            r#"{"kind":"auction","id":9,"seller":2,"reserve":6}"#,
-        ];
-        let mut state = JoinState::default();
-        let mut rows = Vec::new();
-        for (seq, line) in lines.iter().enumerate() {
-            for e in decode(&mut d, line, seq as u64) {
-                state.arrive(join, &e, &mut rows);
-            }
-        }
-        // Bo is in WA: filtered out by his input, so auction 9 has no partner.
-        assert_eq!(state.kept(), [1, 3]);
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0].trigger, Some(1), "the person arrived second");
-        assert_eq!(rows[1].trigger, Some(3));
-        let mut out = Vec::new();
-        d.key_table().read_all(|keys, strings| {
-            for r in &rows {
-                p.write(r, &keys[r.key as usize], strings, &mut out);
-            }
-        });
-        let text = String::from_utf8(out).unwrap();
-        assert_eq!(
-            text,
-            "{\"name\":\"Ann \\\"A\\\"\",\"auction\":7,\"double_reserve\":10,\"state\":\"OR\"}\n\
-             {\"name\":\"Ann \\\"A\\\"\",\"auction\":8,\"double_reserve\":12,\"state\":\"OR\"}\n"
-        );
-        let back =
-            crate::semantics::row::ResultRow::parse(text.lines().next().unwrap(), &plan).unwrap();
-        assert_eq!(back.group.len(), 2);
-        assert_eq!(back.values, vec![AggValue::Int(7), AggValue::Int(10)]);
-    }
 
     #[test]
     fn bad_regular_joins_name_the_key() {

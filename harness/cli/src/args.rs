@@ -1,0 +1,391 @@
+//! The `streamlab` command line: every subcommand's arguments (clap derive), and the engine
+//! options a run's flags make. Nothing here runs anything.
+
+use anyhow::{bail, Result};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use streamlab_core::duration::DurationMs;
+use streamlab_core::engine::{Cluster, RunOptions, Trigger};
+use streamlab_engines::EngineKind;
+use streamlab_experiments::Experiment;
+use streamlab_measure::replay::Rate;
+use streamlab_workloads::gen::{GenConfig, NexmarkKind, Workload};
+use streamlab_workloads::produce::ProduceArgs;
+
+/// streamlab: replay one event stream through interchangeable stream-processing engines
+/// and compare what each execution model costs and buys.
+#[derive(Debug, Parser)]
+#[command(name = "streamlab", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a query with one engine over a JSON Lines input.
+    Run(RunArgs),
+    /// Compute the exact answer (same as `run --engine oracle`).
+    Oracle(OracleArgs),
+    /// Compare a result file with a reference (exit code 1 when they differ).
+    Compare(CompareArgs),
+    /// Generate a deterministic workload as JSON Lines.
+    Gen(GenArgs),
+    /// The main job: every engine side by side on a generated stream, checked against
+    /// the oracle.
+    Demo(DemoArgs),
+    /// Measure engines side by side (throughput, latency, CPU, memory) into a results folder.
+    Bench(BenchArgs),
+    /// Send a generated workload or a file to a Kafka topic at a controlled rate.
+    Produce(ProduceArgs),
+    /// Run a teaching experiment into a results folder (see `notebooks/` for its plots).
+    Experiment(ExperimentArgs),
+    /// One measured run (used by `bench`, which runs each measurement in a child process).
+    #[command(hide = true)]
+    BenchRun(BenchRunArgs),
+}
+
+/// `streamlab bench`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Engines to compare, comma separated (default: every engine but the oracle).
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub engines: Vec<EngineKind>,
+    /// Query file (default: W1, queries/w1.toml).
+    #[arg(long, short)]
+    pub query: Option<PathBuf>,
+    /// Workload generated as input.
+    #[arg(long, short, value_enum, default_value = "clicks")]
+    pub workload: Workload,
+    /// NEXMark only: generate just the person, auction or bid lines, or several kinds
+    /// comma separated (the lines of the other kinds lack a query's fields).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub kind: Vec<NexmarkKind>,
+    /// Events per run.
+    #[arg(long, short = 'n', default_value_t = 10_000_000)]
+    pub events: u64,
+    /// Random seed of the input.
+    #[arg(long, short, default_value_t = 42)]
+    pub seed: u64,
+    /// Events per second of event time in the generated input.
+    #[arg(long, default_value_t = 100_000.0)]
+    pub event_rate: f64,
+    /// Distinct keys (default depends on the workload).
+    #[arg(long)]
+    pub keys: Option<u64>,
+    /// Fraction of events out of order.
+    #[arg(long, default_value_t = 0.05)]
+    pub disorder: f64,
+    /// Largest out-of-order delay.
+    #[arg(long, default_value = "3s")]
+    pub max_delay: DurationMs,
+    /// Input rate: events per second (`500k`, `2M`) or `max` (closed loop, throughput only).
+    #[arg(long, default_value = "max")]
+    pub rate: Rate,
+    /// Rate profile: `constant`, `step:2x@10s`, `burst:5x@10s/2s`.
+    #[arg(long, default_value = "constant")]
+    pub profile: String,
+    /// Search the highest sustainable rate (double, then bisect to 5 %).
+    #[arg(long)]
+    pub find_sustainable: bool,
+    /// The search's first rate.
+    #[arg(long, default_value = "100k")]
+    pub start_rate: Rate,
+    /// p99 latency bound of a sustained rate.
+    #[arg(long, default_value = "1s")]
+    pub p99_bound: DurationMs,
+    /// Repetitions per engine.
+    #[arg(long, default_value_t = 3)]
+    pub reps: usize,
+    /// Fraction of events run as warm-up and not counted.
+    #[arg(long, default_value_t = 0.1)]
+    pub warmup: f64,
+    /// Workers (engines that take `--workers`).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Micro-batch bound (engines that take it).
+    #[arg(long)]
+    pub max_records_per_batch: Option<usize>,
+    /// Micro-batch trigger (engines that take it).
+    #[arg(long)]
+    pub trigger: Option<String>,
+    /// Watermark interval (engines that take it).
+    #[arg(long)]
+    pub watermark_interval: Option<u64>,
+    /// Results folder (default: results/<date>-<host>-bench).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `streamlab experiment`.
+#[derive(Debug, Clone, Args)]
+pub struct ExperimentArgs {
+    /// Which experiment.
+    #[arg(value_enum)]
+    pub name: Experiment,
+    /// Small inputs, well under a minute (for CI; not for conclusions).
+    #[arg(long)]
+    pub quick: bool,
+    /// Input seed.
+    #[arg(long, short, default_value_t = 42)]
+    pub seed: u64,
+    /// Repetitions per point (default 3, or 1 with --quick).
+    #[arg(long)]
+    pub reps: Option<usize>,
+    /// Results folder (default: results/<date>-<host>-<name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// `recovery`: engines to kill (default: every one that checkpoints).
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub engine: Vec<EngineKind>,
+    /// `recovery`: SIGKILLs per engine (default 100, or 5 with --quick).
+    #[arg(long)]
+    pub kills: Option<usize>,
+    /// `recovery`: events in the stream (default 1M, or 100k with --quick).
+    #[arg(long)]
+    pub events: Option<u64>,
+    /// `recovery`: distinct keys, all open at once (default 1000; 1000000 shows a
+    /// restart with a million keys of state).
+    #[arg(long)]
+    pub keys: Option<u64>,
+    /// `recovery`: events between checkpoints (default 2000).
+    #[arg(long)]
+    pub checkpoint_every: Option<u64>,
+}
+
+/// `streamlab bench-run`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchRunArgs {
+    /// The run, as JSON.
+    #[arg(long)]
+    pub spec: PathBuf,
+    /// Where to write the metrics (JSON).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Input, query and output of a run.
+#[derive(Debug, Clone, Args)]
+pub struct IoArgs {
+    /// Query file (TOML).
+    #[arg(long, short)]
+    pub query: PathBuf,
+    /// Input events, JSON Lines: a file, `-` for stdin, `tcp://HOST:PORT` (read from a
+    /// server, e.g. `nc -lk`), `dir://PATH[?idle=5s]` (files in name order, new ones as they
+    /// appear), `kafka://HOST:PORT/TOPIC[?group=G&start=earliest|latest|committed]`.
+    /// Left out when the query names its inputs (`[[input]]`).
+    #[arg(long, short, default_value = "")]
+    pub input: String,
+    /// Output rows: JSON Lines to a file or `-` (stdout), or `kafka://HOST:PORT/TOPIC`.
+    #[arg(long, short, default_value = "-")]
+    pub output: String,
+    /// Write the run summary (JSON) here.
+    #[arg(long)]
+    pub summary: Option<PathBuf>,
+    /// Stop at the first malformed line instead of skipping it.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// `streamlab run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Engine.
+    #[arg(long, short, value_enum)]
+    pub engine: EngineKind,
+    /// Input, query, output.
+    #[command(flatten)]
+    pub io: IoArgs,
+    /// Parallel workers.
+    #[arg(long, short)]
+    pub workers: Option<usize>,
+    /// Upper bound on events per micro-batch.
+    #[arg(long)]
+    pub max_records_per_batch: Option<usize>,
+    /// Micro-batch trigger: an interval (`100ms`), `once` or `available-now`.
+    #[arg(long)]
+    pub trigger: Option<Trigger>,
+    /// Records between watermark advances (per-record engine).
+    #[arg(long)]
+    pub watermark_interval: Option<u64>,
+    /// Processing-time interval between complete-mode emissions (per-record engine).
+    #[arg(long)]
+    pub complete_interval: Option<DurationMs>,
+    /// Checkpoint directory: a second run with the same directory resumes where the first
+    /// stopped (the output must then be a file, written exactly once).
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Checkpoint every this many input events.
+    #[arg(long, requires = "checkpoint")]
+    pub checkpoint_every: Option<u64>,
+    /// Checkpoint every this much processing time (`1s`).
+    #[arg(long, requires = "checkpoint")]
+    pub checkpoint_interval: Option<DurationMs>,
+    /// Checkpoints to keep.
+    #[arg(long, default_value_t = 3, requires = "checkpoint")]
+    pub retain: usize,
+    /// A corrupt newest checkpoint: `previous` (warn, use the one before) or `fail`.
+    #[arg(long, default_value = "previous", requires = "checkpoint")]
+    pub on_corrupt: streamlab_checkpoint::OnCorrupt,
+    /// Processes in a timely cluster.
+    #[arg(long, requires = "process")]
+    pub processes: Option<usize>,
+    /// This process's index in the cluster.
+    #[arg(long, requires = "processes")]
+    pub process: Option<usize>,
+    /// Cluster host file: one `host:port` per process.
+    #[arg(long, requires = "processes")]
+    pub hostfile: Option<PathBuf>,
+}
+
+impl RunArgs {
+    /// The engine options the user gave.
+    pub fn options(&self) -> Result<RunOptions> {
+        let cluster = match (self.processes, self.process) {
+            (Some(processes), Some(process)) => {
+                if processes == 0 || process >= processes {
+                    bail!("--process must be in 0..{processes} (got {process})");
+                }
+                Some(Cluster {
+                    processes,
+                    process,
+                    hostfile: self.hostfile.clone(),
+                })
+            }
+            _ => None,
+        };
+        if self.workers == Some(0) {
+            bail!("--workers must be at least 1");
+        }
+        if self.max_records_per_batch == Some(0) {
+            bail!("--max-records-per-batch must be at least 1");
+        }
+        if self.watermark_interval == Some(0) {
+            bail!("--watermark-interval must be at least 1");
+        }
+        Ok(RunOptions {
+            workers: self.workers,
+            max_records_per_batch: self.max_records_per_batch,
+            trigger: self.trigger,
+            watermark_interval: self.watermark_interval,
+            complete_interval: self.complete_interval,
+            checkpoint: self.checkpoint.clone().map(|dir| {
+                streamlab_core::engine::CheckpointOptions {
+                    dir,
+                    every_events: self.checkpoint_every,
+                    interval: self.checkpoint_interval,
+                    retain: self.retain,
+                    fall_back_on_corrupt: self.on_corrupt
+                        == streamlab_checkpoint::OnCorrupt::Previous,
+                }
+            }),
+            cluster,
+        })
+    }
+}
+
+/// `streamlab oracle`.
+#[derive(Debug, Clone, Args)]
+pub struct OracleArgs {
+    /// Input, query, output.
+    #[command(flatten)]
+    pub io: IoArgs,
+}
+
+/// `streamlab compare`.
+#[derive(Debug, Clone, Args)]
+pub struct CompareArgs {
+    /// Result file to check.
+    pub actual: PathBuf,
+    /// Reference result file (usually the oracle's).
+    pub expected: PathBuf,
+    /// The query both answer.
+    #[arg(long, short)]
+    pub query: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `streamlab gen`.
+#[derive(Debug, Clone, Args)]
+pub struct GenArgs {
+    /// Workload.
+    #[arg(long, short, value_enum)]
+    pub workload: Workload,
+    /// Number of lines.
+    #[arg(long, short = 'n')]
+    pub events: u64,
+    /// Random seed.
+    #[arg(long, short, default_value_t = 42)]
+    pub seed: u64,
+    /// Events per second of event time.
+    #[arg(long, default_value_t = 1000.0)]
+    pub rate: f64,
+    /// Distinct keys (default depends on the workload). nexmark: auctions in flight a
+    /// non-hot bid picks among (100); ysb: ads, 10 per campaign (1000).
+    #[arg(long)]
+    pub keys: Option<u64>,
+    /// Zipf exponent of key popularity (0: uniform).
+    #[arg(long, default_value_t = 0.0)]
+    pub zipf: f64,
+    /// Fraction of events out of order (moved back by up to --max-delay).
+    #[arg(long, default_value_t = 0.0)]
+    pub disorder: f64,
+    /// Largest out-of-order delay.
+    #[arg(long, default_value = "0")]
+    pub max_delay: DurationMs,
+    /// Fraction of events moved back by --late-by (late for a shorter watermark delay).
+    #[arg(long, default_value_t = 0.0)]
+    pub late: f64,
+    /// How far late events are moved back.
+    #[arg(long, default_value = "0")]
+    pub late_by: DurationMs,
+    /// Fraction of lines replaced by malformed ones.
+    #[arg(long, default_value_t = 0.0)]
+    pub malformed: f64,
+    /// NEXMark only: write just the person, auction or bid lines of the --events-line
+    /// stream, or several kinds comma separated (`person,auction` for Q3 and Q8).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub kind: Vec<NexmarkKind>,
+    /// YSB only: also write the campaign table, `ad_id,campaign_id` CSV, to this file.
+    #[arg(long)]
+    pub campaigns: Option<PathBuf>,
+    /// Output file (`-` for stdout).
+    #[arg(long, short, default_value = "-")]
+    pub output: String,
+}
+
+impl GenArgs {
+    /// The generator settings.
+    pub fn config(&self) -> GenConfig {
+        GenConfig {
+            rate: self.rate,
+            keys: self.keys.unwrap_or(self.workload.default_keys()),
+            zipf: self.zipf,
+            disorder: self.disorder,
+            max_delay_ms: self.max_delay.ms(),
+            late: self.late,
+            late_by_ms: self.late_by.ms(),
+            malformed: self.malformed,
+            kinds: self.kind.clone(),
+            ..GenConfig::new(self.workload, self.events, self.seed)
+        }
+    }
+}
+
+/// `streamlab demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Events to generate.
+    #[arg(long, short = 'n', default_value_t = 1_000_000)]
+    pub events: u64,
+    /// Random seed.
+    #[arg(long, short, default_value_t = 42)]
+    pub seed: u64,
+    /// Print the table as JSON too (to this file).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}

@@ -1,0 +1,45 @@
+//! Runs a parsed command line: one arm per subcommand, each handing its arguments to the
+//! module that does the work.
+
+use crate::args::{Cli, Command};
+use crate::run::run_command;
+use anyhow::Result;
+use streamlab_core::engine::RunOptions;
+use streamlab_engines::EngineKind;
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Run(args) => {
+            let options = args.options()?;
+            run_command(args.engine, &args.io, &options)?;
+            Ok(0)
+        }
+        Command::Oracle(args) => {
+            run_command(EngineKind::Oracle, &args.io, &RunOptions::default())?;
+            Ok(0)
+        }
+        Command::Compare(args) => crate::compare::compare_command(&args),
+        Command::Gen(args) => crate::gen::gen_command(&args),
+        Command::Demo(args) => {
+            crate::demo::run_demo(&args, &mut std::io::stdout())?;
+            Ok(0)
+        }
+        Command::Bench(args) => {
+            crate::bench::bench_command(&args)?;
+            Ok(0)
+        }
+        Command::Produce(args) => {
+            streamlab_workloads::produce::produce(&args)?;
+            Ok(0)
+        }
+        Command::Experiment(args) => {
+            crate::experiment::experiment_command(&args)?;
+            Ok(0)
+        }
+        Command::BenchRun(args) => {
+            crate::bench::bench_run_command(&args)?;
+            Ok(0)
+        }
+    }
+}

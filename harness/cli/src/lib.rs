@@ -1,0 +1,26 @@
+//! The `streamlab` binary's library: the command line and what each subcommand does with
+//! it. The work itself lives in the crates below (io, workloads, measure, reference,
+//! engines, experiments); `main.rs` only parses and maps errors to exit codes.
+//!
+//! # Layout
+//! - [`args`]: every subcommand's arguments (clap), the engine options of `run`'s flags.
+//! - [`commands`]: running a parsed command line, one arm per subcommand.
+//! - [`run`]: `run` and `oracle`: an engine over a file, stdin, named inputs or a live
+//!   input, resuming a checkpointed file run where it stopped.
+//! - [`compare`]: `compare`: a result file against a reference.
+//! - [`gen`]: `gen`: a workload as JSON Lines.
+//! - [`demo`]: `demo`, the main job: every engine side by side against the oracle.
+//! - [`bench`]: `bench` and its child runs (`bench-run`).
+//! - [`experiment`]: `experiment NAME`.
+//!
+//! `produce` is [`streamlab_workloads::produce`]; the engines registry is
+//! [`streamlab_engines::EngineKind`].
+
+pub mod args;
+pub mod bench;
+pub mod commands;
+pub mod compare;
+pub mod demo;
+pub mod experiment;
+pub mod gen;
+pub mod run;

@@ -1,0 +1,37 @@
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+//! The streamlab binary's integration tests, one test binary (ripgrep style): a module
+//! per area, the engine-against-oracle suites, the golden cases, and the tests that run
+//! the `streamlab` binary itself. They need every crate of the harness, so they live
+//! here, beside the binary.
+//!
+//! - [`macros`] (first: the modules below use them), [`fixtures`]: what the suites share.
+//! - Engines against the oracle: [`baseline_vs_oracle`], [`record_vs_oracle`],
+//!   [`microbatch_vs_oracle`], [`partitions`], [`projection`], [`union`].
+//! - Joins: [`joins`] (stream-static), [`window_join`], [`regular_join`], [`nexmark_q8`].
+//! - [`golden`]: the golden cases under `tests/golden/<case>/` on every engine
+//!   configuration.
+//! - The binary: [`checkpoints`], [`recovery`], [`cluster`], [`live_inputs`], `kafka`
+//!   (cargo feature `kafka`; a broker from `STREAMLAB_KAFKA` or tansu), [`experiments`].
+
+#[macro_use]
+mod macros;
+mod fixtures;
+
+mod baseline_vs_oracle;
+mod checkpoints;
+mod cluster;
+mod experiments;
+mod golden;
+mod joins;
+#[cfg(feature = "kafka")]
+mod kafka;
+mod live_inputs;
+mod microbatch_vs_oracle;
+mod nexmark_q8;
+mod partitions;
+mod projection;
+mod record_vs_oracle;
+mod recovery;
+mod regular_join;
+mod union;
+mod window_join;

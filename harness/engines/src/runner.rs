@@ -1,0 +1,126 @@
+//! Running one engine over decoded input: the glue the CLI, the demo and the test suites
+//! share, so every path through streamlab runs engines the same way.
+
+use crate::registry::EngineKind;
+use anyhow::{Context, Result};
+use std::io::Write;
+use std::path::Path;
+use streamlab_core::engine::{RunOptions, RunSummary, Source, VecSource};
+use streamlab_core::{Plan, ResultRow};
+use streamlab_io::decode::{decode_all, DecodedInput};
+use streamlab_io::file_position::{FileSource, LineIndex};
+use streamlab_io::sink::{JsonLinesSink, SharedBuffer};
+
+/// Runs `kind` over pre-decoded input, writing JSON Lines rows to `out`.
+/// The summary's `malformed` comes from decoding.
+pub fn run_decoded(
+    kind: EngineKind,
+    plan: &Plan,
+    options: &RunOptions,
+    input: DecodedInput,
+    out: Box<dyn Write + Send>,
+    out_name: &str,
+) -> Result<RunSummary> {
+    let sink = JsonLinesSink::new(plan, input.keys.clone(), out, out_name);
+    run_with_sink(kind, plan, options, input, Box::new(sink))
+}
+
+/// Runs `kind` over pre-decoded input into any sink.
+pub fn run_with_sink(
+    kind: EngineKind,
+    plan: &Plan,
+    options: &RunOptions,
+    input: DecodedInput,
+    sink: Box<dyn streamlab_core::Sink>,
+) -> Result<RunSummary> {
+    run_indexed(kind, plan, options, input, None, sink)
+}
+
+/// Runs `kind` over pre-decoded input; with the file's `lines`, the source can tell a
+/// checkpoint where the file resumes (see [`streamlab_io::file_position`]).
+pub fn run_indexed(
+    kind: EngineKind,
+    plan: &Plan,
+    options: &RunOptions,
+    input: DecodedInput,
+    lines: Option<LineIndex>,
+    sink: Box<dyn streamlab_core::Sink>,
+) -> Result<RunSummary> {
+    let engine = kind.build();
+    engine.check_options(options)?;
+    let (malformed, unmatched) = (input.malformed, input.unmatched);
+    let source: Box<dyn Source> = match lines {
+        Some(lines) => Box::new(FileSource::new(input.events, input.keys, lines)),
+        None => Box::new(VecSource::with_partitions(input.events, input.partitions)),
+    };
+    let mut summary = engine
+        .run(plan, options, source, sink)
+        .with_context(|| format!("engine `{}` failed", kind.name()))?;
+    summary.malformed = malformed;
+    summary.filtered += unmatched;
+    Ok(summary)
+}
+
+/// Runs `kind` over JSON Lines `text` and reads its output rows back: the same path as
+/// `streamlab run`, in memory. Malformed lines are skipped silently (counted).
+pub fn run_text(
+    kind: EngineKind,
+    plan: &Plan,
+    options: &RunOptions,
+    text: &str,
+) -> Result<(RunSummary, Vec<ResultRow>)> {
+    let input = decode_all(
+        text.as_bytes(),
+        "<input>",
+        plan,
+        false,
+        &mut std::io::sink(),
+    )?;
+    let buffer = SharedBuffer::default();
+    let summary = run_decoded(
+        kind,
+        plan,
+        options,
+        input,
+        Box::new(buffer.clone()),
+        "<memory>",
+    )?;
+    let output = String::from_utf8(buffer.contents()).context("engine output is not UTF-8")?;
+    Ok((summary, parse_rows(&output, plan, "<output>")?))
+}
+
+/// Turns emitted rows into comparable rows, resolving keys (no JSON round trip).
+pub fn to_result_rows(
+    rows: &[streamlab_core::OutRow],
+    keys: &streamlab_core::KeyTable,
+) -> Vec<ResultRow> {
+    keys.read(|table| {
+        rows.iter()
+            .map(|r| ResultRow {
+                window: r.window,
+                group: table[r.key as usize].to_vec(),
+                values: r.values.to_vec(),
+                emit: r.emit,
+            })
+            .collect()
+    })
+}
+
+/// Reads result rows (JSON Lines) for `plan`; errors name the source and line.
+pub fn parse_rows(text: &str, plan: &Plan, source: &str) -> Result<Vec<ResultRow>> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            ResultRow::parse(l, plan)
+                .map_err(|e| anyhow::anyhow!("{source}:{}: not a result row: {e}", i + 1))
+        })
+        .collect()
+}
+
+/// Reads a result file.
+pub fn read_rows(path: &Path, plan: &Plan) -> Result<Vec<ResultRow>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read result file {}", path.display()))?;
+    parse_rows(&text, plan, &path.display().to_string())
+}

@@ -1,0 +1,155 @@
+//! A measured run in a child process of this binary, so that CPU and peak memory belong to
+//! one engine: its spec (passed as JSON), the child's side (`streamlab bench-run`) and the
+//! parent's.
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use streamlab_core::engine::{RunFlag, RunOptions};
+use streamlab_core::Plan;
+use streamlab_engines::EngineKind;
+use streamlab_io::decode::decode_generated;
+use streamlab_measure::measured::{measure, RunMetrics};
+use streamlab_measure::replay::{Profile, Rate};
+use streamlab_workloads::gen::{generate_to_vec, with_generated_table, GenConfig};
+
+/// Everything one measured run needs; passed to the child process as JSON.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunSpec {
+    /// Engine name (registry).
+    pub engine: String,
+    /// The query, as TOML text.
+    pub query: String,
+    /// The generated input.
+    pub gen: GenConfig,
+    /// Events per second, or None for closed loop (max throughput).
+    pub rate: Option<f64>,
+    /// Rate profile (`constant`, `step:…`, `burst:…`).
+    pub profile: String,
+    /// Fraction of events treated as warm-up.
+    pub warmup: f64,
+    /// The engine flags given (each to an engine that takes it).
+    #[serde(flatten)]
+    pub flags: EngineFlags,
+}
+
+/// The engine flags a measured run passes on; `None`: the engine's default. A suite gives
+/// every engine the flags it takes ([`EngineFlags::taken_by`]).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct EngineFlags {
+    /// `--workers`, when given.
+    pub workers: Option<usize>,
+    /// `--max-records-per-batch`, when given.
+    pub max_records_per_batch: Option<usize>,
+    /// `--trigger`, when given.
+    pub trigger: Option<String>,
+    /// `--watermark-interval`, when given.
+    pub watermark_interval: Option<u64>,
+}
+
+impl EngineFlags {
+    /// The engine options these flags make.
+    pub fn options(&self) -> Result<RunOptions> {
+        Ok(RunOptions {
+            workers: self.workers,
+            max_records_per_batch: self.max_records_per_batch,
+            trigger: self
+                .trigger
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(anyhow::Error::msg)?,
+            watermark_interval: self.watermark_interval,
+            ..Default::default()
+        })
+    }
+
+    /// The flags engine `kind` takes; the others left out.
+    pub fn taken_by(&self, kind: EngineKind) -> EngineFlags {
+        let flags = kind.build().supported_flags();
+        let takes = |f: RunFlag| flags.contains(&f);
+        EngineFlags {
+            workers: self.workers.filter(|_| takes(RunFlag::Workers)),
+            max_records_per_batch: self
+                .max_records_per_batch
+                .filter(|_| takes(RunFlag::MaxRecordsPerBatch)),
+            trigger: self.trigger.clone().filter(|_| takes(RunFlag::Trigger)),
+            watermark_interval: self
+                .watermark_interval
+                .filter(|_| takes(RunFlag::WatermarkInterval)),
+        }
+    }
+}
+
+impl RunSpec {
+    fn options(&self) -> Result<RunOptions> {
+        self.flags.options()
+    }
+
+    fn kind(&self) -> Result<EngineKind> {
+        <EngineKind as clap::ValueEnum>::from_str(&self.engine, false)
+            .map_err(|_| anyhow::anyhow!("unknown engine `{}`", self.engine))
+    }
+}
+
+/// Runs one measured run in this process (the child side, `streamlab bench-run`):
+/// generate and decode the input first (not measured), then [`measure`].
+pub fn run_one(spec: &RunSpec) -> Result<RunMetrics> {
+    let plan = with_generated_table(Plan::from_toml(&spec.query)?, &spec.gen)?;
+    let options = spec.options()?;
+    let engine = spec.kind()?.build();
+    engine.check_options(&options)?;
+    let (bytes, _) = generate_to_vec(&spec.gen)?;
+    let input = decode_generated(bytes.as_slice(), &plan, false, &mut std::io::sink())?;
+    drop(bytes);
+    let profile: Profile = spec.profile.parse().map_err(anyhow::Error::msg)?;
+    let rate = spec.rate.map(Rate::PerSecond).unwrap_or(Rate::Max);
+    let mut m = measure(
+        engine.as_ref(),
+        &plan,
+        &options,
+        input.events,
+        rate,
+        &profile,
+        spec.warmup,
+        None,
+    )?;
+    m.engine = spec.engine.clone();
+    Ok(m)
+}
+
+/// Runs one spec in a child process of this binary and reads its metrics.
+pub fn run_in_child(spec: &RunSpec) -> Result<RunMetrics> {
+    let exe = std::env::current_exe().context("locating the streamlab binary")?;
+    let dir = std::env::temp_dir().join(format!("streamlab-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let spec_path = dir.join("spec.json");
+    let out_path = dir.join("metrics.json");
+    std::fs::write(&spec_path, serde_json::to_vec(spec)?)?;
+    let _ = std::fs::remove_file(&out_path);
+    let status = std::process::Command::new(exe)
+        .arg("bench-run")
+        .arg("--spec")
+        .arg(&spec_path)
+        .arg("--out")
+        .arg(&out_path)
+        .status()
+        .context("starting a bench child process")?;
+    if !status.success() {
+        bail!("the {} run failed ({status})", spec.engine);
+    }
+    let text = std::fs::read_to_string(&out_path).context("reading the child's metrics")?;
+    Ok(serde_json::from_str(&text)?)
+}
+
+/// A measured run of `query` (TOML text) over `gen` with the engine's default options.
+pub fn query_spec(kind: EngineKind, query: &str, gen: &GenConfig, rate: Option<f64>) -> RunSpec {
+    RunSpec {
+        engine: kind.name(),
+        query: query.to_owned(),
+        gen: gen.clone(),
+        rate,
+        profile: "constant".into(),
+        warmup: 0.1,
+        flags: EngineFlags::default(),
+    }
+}

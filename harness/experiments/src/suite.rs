@@ -1,0 +1,253 @@
+//! A benchmark suite (`streamlab bench`): repetitions of every engine interleaved
+//! (A B C A B C), each in a child process, summarised as medians with min and max and as
+//! ratios to the baseline, and written as a results folder.
+
+use crate::child::{run_in_child, EngineFlags, RunSpec};
+use crate::sweep::{interleaved, record_metrics};
+use anyhow::Result;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+use streamlab_engines::EngineKind;
+use streamlab_measure::measured::RunMetrics;
+use streamlab_measure::metrics::Percentiles;
+use streamlab_measure::results::{write_folder, RawCsv};
+use streamlab_measure::spread::Spread;
+use streamlab_measure::sustainable::{find_sustainable, Probe};
+use streamlab_workloads::gen::GenConfig;
+
+/// Every parameter of a suite; written to `config.toml`.
+#[derive(Clone, Debug, Serialize)]
+pub struct SuiteConfig {
+    /// Engines, in the order they are interleaved.
+    pub engines: Vec<String>,
+    /// The query (TOML text).
+    pub query: String,
+    /// Input generator settings (including the seed).
+    pub gen: GenConfig,
+    /// Events per second, or absent for closed loop.
+    pub rate: Option<f64>,
+    /// Rate profile.
+    pub profile: String,
+    /// Repetitions per engine.
+    pub reps: usize,
+    /// Warm-up fraction.
+    pub warmup: f64,
+    /// Engine flags, each for the engines that take it.
+    #[serde(flatten)]
+    pub flags: EngineFlags,
+    /// Search for the sustainable rate instead of running one rate.
+    pub find_sustainable: bool,
+    /// The search's first rate.
+    pub start_rate: f64,
+    /// p99 latency bound of a sustained rate, ms.
+    pub p99_bound_ms: u64,
+    /// The exact command line.
+    pub command: String,
+}
+
+/// Per engine, the medians (and spreads) over repetitions.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct EngineSummary {
+    /// Median throughput (events/s).
+    pub throughput_eps: f64,
+    /// Throughput median/min/max.
+    pub throughput: Spread,
+    /// Median latency percentiles (µs), open-loop runs only.
+    pub latency_us: Option<BTreeMap<String, f64>>,
+    /// Median CPU seconds.
+    pub cpu_s: f64,
+    /// Median cores used.
+    pub cores_used: f64,
+    /// Median events per CPU second.
+    pub events_per_core_s: f64,
+    /// Median peak RSS.
+    pub peak_rss_bytes: u64,
+    /// Median throughput / baseline median throughput.
+    pub ratio_to_baseline: Option<f64>,
+    /// Sustainable rate found by the search.
+    pub sustainable_eps: Option<f64>,
+    /// The rates the search tried.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub search: Vec<Probe>,
+    /// Rows emitted (last repetition).
+    pub rows_out: u64,
+    /// Events dropped as late (last repetition).
+    pub late_dropped: u64,
+}
+
+/// `summary.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct SuiteSummary {
+    /// Per engine.
+    pub engines: BTreeMap<String, EngineSummary>,
+    /// Events per run.
+    pub events: u64,
+    /// What the numbers mean.
+    pub notes: Vec<String>,
+}
+
+fn spec_for(cfg: &SuiteConfig, engine: &str, rate: Option<f64>) -> Result<RunSpec> {
+    let kind = <EngineKind as clap::ValueEnum>::from_str(engine, false)
+        .map_err(|_| anyhow::anyhow!("unknown engine `{engine}`"))?;
+    Ok(RunSpec {
+        engine: engine.to_owned(),
+        query: cfg.query.clone(),
+        gen: cfg.gen.clone(),
+        rate,
+        profile: cfg.profile.clone(),
+        warmup: cfg.warmup,
+        flags: cfg.flags.taken_by(kind),
+    })
+}
+
+fn summarize(runs: &[RunMetrics]) -> EngineSummary {
+    let med =
+        |f: &dyn Fn(&RunMetrics) -> f64| Spread::of(&runs.iter().map(f).collect::<Vec<_>>()).median;
+    let throughput = Spread::of(&runs.iter().map(|r| r.throughput_eps).collect::<Vec<_>>());
+    let latency_us = runs.iter().all(|r| r.latency_us.is_some()).then(|| {
+        let pick = |f: fn(&Percentiles) -> u64| {
+            med(&|r: &RunMetrics| r.latency_us.map(|l| f(&l) as f64).unwrap_or(0.0))
+        };
+        BTreeMap::from([
+            ("p50".to_string(), pick(|l| l.p50)),
+            ("p90".to_string(), pick(|l| l.p90)),
+            ("p99".to_string(), pick(|l| l.p99)),
+            ("p999".to_string(), pick(|l| l.p999)),
+            ("max".to_string(), pick(|l| l.max)),
+        ])
+    });
+    EngineSummary {
+        throughput_eps: throughput.median,
+        throughput,
+        latency_us,
+        cpu_s: med(&|r| r.cpu_s),
+        cores_used: med(&|r| r.cores_used),
+        events_per_core_s: med(&|r| r.events_per_core_s),
+        peak_rss_bytes: med(&|r| r.peak_rss_bytes as f64) as u64,
+        rows_out: runs.last().map(|r| r.rows_out).unwrap_or(0),
+        late_dropped: runs.last().map(|r| r.late_dropped).unwrap_or(0),
+        ..Default::default()
+    }
+}
+
+/// Runs the suite, prints the table to stdout and writes the results folder `out`.
+pub fn run_suite(cfg: &SuiteConfig, out: &Path) -> Result<SuiteSummary> {
+    let mut raw = RawCsv::new();
+    let mut files = Vec::new();
+    let setting = match cfg.rate {
+        Some(r) => format!("rate={r}"),
+        None => "rate=max".into(),
+    };
+    let mut summaries: BTreeMap<String, EngineSummary> = BTreeMap::new();
+    if cfg.find_sustainable {
+        for engine in &cfg.engines {
+            eprintln!("streamlab bench: searching the sustainable rate of {engine}");
+            let (found, walked) = find_sustainable(
+                cfg.start_rate,
+                1e9,
+                0.05,
+                Duration::from_millis(cfg.p99_bound_ms),
+                |rate| {
+                    let m = run_in_child(&spec_for(cfg, engine, Some(rate))?)?;
+                    record_metrics(&mut raw, &m, &format!("rate={rate}"), 0);
+                    eprintln!(
+                        "  {rate:>14.0} ev/s: p99 {:>9} µs, backlog at end {:>9}, finished {:.3} s after the last arrival",
+                        m.latency_us.map(|l| l.p99).unwrap_or(0),
+                        m.backlog_at_end,
+                        m.finish_lag_s
+                    );
+                    Ok(m)
+                },
+            )?;
+            let s = summaries.entry(engine.clone()).or_default();
+            s.sustainable_eps = found;
+            s.throughput_eps = found.unwrap_or(0.0);
+            s.search = walked;
+        }
+    } else {
+        let runs = interleaved(&cfg.engines, cfg.reps, &setting, &mut raw, |engine, rep| {
+            eprintln!(
+                "streamlab bench: {engine}, repetition {}/{}",
+                rep + 1,
+                cfg.reps
+            );
+            let m = run_in_child(&spec_for(cfg, &engine, cfg.rate)?)?;
+            if let Some(h) = &m.hgrm {
+                files.push((format!("{engine}-rep{rep}.hgrm"), h.clone()));
+            }
+            Ok(m.into())
+        })?;
+        for (engine, rs) in &runs {
+            summaries.insert(engine.clone(), summarize(rs));
+        }
+    }
+    let baseline = summaries.get("baseline").map(|b| b.throughput_eps);
+    for s in summaries.values_mut() {
+        s.ratio_to_baseline = baseline.filter(|b| *b > 0.0).map(|b| s.throughput_eps / b);
+    }
+    let table = table(cfg, &summaries);
+    println!("{table}");
+    let summary = SuiteSummary {
+        engines: summaries,
+        events: cfg.gen.events,
+        notes: vec![
+            "Input generated and decoded before the measured part; parsing is excluded.".into(),
+            "Throughput counts events after the warm-up fraction, from the end of warm-up to the end of the run.".into(),
+            "Latency is from each event's scheduled arrival (open loop), so queueing is included.".into(),
+            "CPU excludes the replay driver thread; peak RSS includes the pre-loaded input (see raw.csv input_rss_bytes).".into(),
+        ],
+    };
+    let readme = format!(
+        "# streamlab bench\n\nCommand:\n\n    {}\n\n{}\n\nRate: {}. {} repetition(s) per engine, interleaved, each in its own process.\n\
+         Query:\n\n```toml\n{}```\n\nNotes:\n{}\n",
+        cfg.command,
+        table,
+        setting,
+        cfg.reps,
+        cfg.query,
+        summary.notes.iter().map(|n| format!("- {n}\n")).collect::<String>()
+    );
+    write_folder(out, &readme, cfg, &raw, &summary, &files)?;
+    eprintln!("streamlab bench: results in {}", out.display());
+    Ok(summary)
+}
+
+fn table(cfg: &SuiteConfig, s: &BTreeMap<String, EngineSummary>) -> String {
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "| engine | events/s (median) | min–max | p50 µs | p99 µs | p99.9 µs | max µs | cores | events/core-s | peak RSS MiB | vs baseline |"
+    );
+    let _ = writeln!(t, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for engine in &cfg.engines {
+        let Some(e) = s.get(engine) else { continue };
+        let lat = |k: &str| {
+            e.latency_us
+                .as_ref()
+                .and_then(|l| l.get(k))
+                .map(|v| format!("{v:.0}"))
+                .unwrap_or_else(|| "–".into())
+        };
+        let _ = writeln!(
+            t,
+            "| {engine} | {:.2}M | {:.2}–{:.2}M | {} | {} | {} | {} | {:.2} | {:.2}M | {:.0} | {} |",
+            e.throughput_eps / 1e6,
+            e.throughput.min / 1e6,
+            e.throughput.max / 1e6,
+            lat("p50"),
+            lat("p99"),
+            lat("p999"),
+            lat("max"),
+            e.cores_used,
+            e.events_per_core_s / 1e6,
+            e.peak_rss_bytes as f64 / (1 << 20) as f64,
+            e.ratio_to_baseline
+                .map(|r| format!("{r:.2}×"))
+                .unwrap_or_else(|| "–".into())
+        );
+    }
+    t
+}

@@ -1,0 +1,163 @@
+//! Input addresses of `--input`: a file or `-` (read whole before the run), or a live
+//! input (`tcp://`, `dir://`, `kafka://`) decoded while the engine runs. A build without
+//! the `kafka` feature refuses `kafka://` with [`without_kafka`]'s message.
+
+use crate::live::{dir_reader, spawn_live, tcp_reader, LiveSource};
+use anyhow::{bail, Result};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use streamlab_core::duration::DurationMs;
+use streamlab_core::{KeyTable, Plan};
+
+/// A live input.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LiveInput {
+    /// Connect to a line server.
+    Tcp {
+        /// `HOST:PORT`.
+        addr: String,
+    },
+    /// Every partition of a Kafka topic.
+    #[cfg(feature = "kafka")]
+    Kafka(crate::kafka::KafkaAddr),
+    /// Files of a directory, in name order, new ones as they appear.
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// Stop after this long without a new file.
+        idle: Duration,
+    },
+}
+
+/// The error for a `kafka://` address (`what`) in a build without the `kafka` feature.
+pub fn without_kafka(what: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{what}: this streamlab was built without Kafka (the `kafka` cargo feature is off); \
+         rebuild with default features to read or write kafka:// addresses"
+    )
+}
+
+/// Splits `a=b&c=d` into pairs, rejecting unknown keys.
+fn query_params<'a>(text: &'a str, allowed: &[&str], url: &str) -> Result<Vec<(&'a str, &'a str)>> {
+    let mut out = Vec::new();
+    for pair in text.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if !allowed.contains(&k) {
+            bail!(
+                "{url}: unknown option `{k}` (known: {})",
+                allowed.join(", ")
+            );
+        }
+        out.push((k, v));
+    }
+    Ok(out)
+}
+
+impl LiveInput {
+    /// `None` for a file or `-`; an error names what is wrong with a live address.
+    pub fn parse(input: &str) -> Result<Option<LiveInput>> {
+        if let Some(rest) = input.strip_prefix("tcp://") {
+            if rest
+                .rsplit_once(':')
+                .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
+            {
+                bail!("{input}: expected tcp://HOST:PORT");
+            }
+            return Ok(Some(LiveInput::Tcp { addr: rest.into() }));
+        }
+        if let Some(rest) = input.strip_prefix("dir://") {
+            let (path, params) = rest.split_once('?').unwrap_or((rest, ""));
+            let mut idle = Duration::from_secs(5);
+            for (k, v) in query_params(params, &["idle"], input)? {
+                if k == "idle" {
+                    idle = Duration::from_millis(
+                        DurationMs::parse(v)
+                            .map_err(|e| anyhow::anyhow!("{input}: idle: {e}"))?
+                            .ms() as u64,
+                    );
+                }
+            }
+            let path = PathBuf::from(path);
+            if !path.is_dir() {
+                bail!("{input}: {} is not a directory", path.display());
+            }
+            return Ok(Some(LiveInput::Dir { path, idle }));
+        }
+        if input.starts_with("kafka://") {
+            #[cfg(feature = "kafka")]
+            return Ok(Some(LiveInput::Kafka(crate::kafka::KafkaAddr::parse(
+                input,
+            )?)));
+            #[cfg(not(feature = "kafka"))]
+            return Err(without_kafka(input));
+        }
+        if input.contains("://") {
+            bail!("{input}: unknown input scheme (use a file, -, tcp://, dir:// or kafka://)");
+        }
+        Ok(None)
+    }
+
+    /// Starts reading; events are decoded into `keys`.
+    pub fn start(self, plan: &Plan, keys: Arc<KeyTable>, strict: bool) -> Result<LiveSource> {
+        Ok(match self {
+            LiveInput::Tcp { addr } => {
+                let name = format!("tcp://{addr}");
+                spawn_live(plan, keys, &name, strict, 1, tcp_reader(addr))
+            }
+            #[cfg(feature = "kafka")]
+            LiveInput::Kafka(addr) => {
+                let parts = crate::kafka::check_source(&addr)?;
+                crate::kafka::kafka_source(plan, keys, strict, addr, parts)
+            }
+            LiveInput::Dir { path, idle } => {
+                let name = format!("dir://{}", path.display());
+                spawn_live(plan, keys, &name, strict, 1, dir_reader(path, idle))
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_parse_or_say_what_is_wrong() {
+        assert_eq!(LiveInput::parse("events.jsonl").unwrap(), None);
+        assert_eq!(LiveInput::parse("-").unwrap(), None);
+        assert_eq!(
+            LiveInput::parse("tcp://localhost:9999").unwrap(),
+            Some(LiveInput::Tcp {
+                addr: "localhost:9999".into()
+            })
+        );
+        assert!(LiveInput::parse("tcp://localhost")
+            .unwrap_err()
+            .to_string()
+            .contains("HOST:PORT"));
+        let dir = std::env::temp_dir();
+        let d = LiveInput::parse(&format!("dir://{}?idle=200ms", dir.display())).unwrap();
+        assert_eq!(
+            d,
+            Some(LiveInput::Dir {
+                path: dir.clone(),
+                idle: Duration::from_millis(200)
+            })
+        );
+        assert!(
+            LiveInput::parse(&format!("dir://{}?wait=1s", dir.display()))
+                .unwrap_err()
+                .to_string()
+                .contains("unknown option `wait`")
+        );
+        assert!(LiveInput::parse("dir:///no/such/dir")
+            .unwrap_err()
+            .to_string()
+            .contains("not a directory"));
+        assert!(LiveInput::parse("ftp://x")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown input scheme"));
+    }
+}

@@ -1,0 +1,401 @@
+//! The JSON Lines decoder: one input line becomes an [`Event`] for one plan, following
+//! docs/semantics.md's malformed rules and reading only the fields the plan needs.
+//!
+//! Decoding is the harness's side of the [`Source`](streamlab_core::Source) contract
+//! (engines only pull events), so it lives with the inputs, apart from the model it
+//! produces.
+//!
+//! - `line`: reading a line's needed fields as borrowed raw values.
+//! - `layout`: which fields each input reads and what each is used as.
+//! - [`Decoder`] (here): checking types, joining the static table, interning keys and
+//!   strings into the shared [`KeyTable`].
+
+mod layout;
+mod line;
+#[cfg(test)]
+mod tests;
+
+use layout::{Layout, Use};
+use line::Raw;
+use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
+use std::sync::Arc;
+use streamlab_core::model::event::{
+    Dictionary, Event, Fields, KeyId, KeyTable, Malformed, Part, SlotType,
+};
+use streamlab_core::model::value::{FieldValue, Scalar, StrId};
+use streamlab_core::ops::joins::static_table::StaticTable;
+use streamlab_core::query::Plan;
+
+/// Turns JSON lines into [`Event`]s for one plan.
+///
+/// ```
+/// use streamlab_core::query::Plan;
+/// use streamlab_io::json_lines::Decoder;
+/// let plan = Plan::builder().event_time("ts").group_by(["key"]).tumbling_ms(10)
+///     .sum("value", "total").build().unwrap();
+/// let mut decoder = Decoder::new(&plan);
+/// let e = decoder.decode(r#"{"ts": 12, "key": "a", "value": 3}"#, 0).unwrap();
+/// assert_eq!(e.time, 12);
+/// assert!(decoder.decode(r#"{"ts": 12, "key": "a"}"#, 1).is_err());
+/// ```
+pub struct Decoder {
+    /// Per input of the plan (one when it names none): the fields read and their uses,
+    /// which differ only in the event-time field.
+    layouts: Vec<Layout>,
+    /// The stream-static join's table, if the plan has one.
+    table: Option<Arc<StaticTable>>,
+    group_len: usize,
+    slot_len: usize,
+    keys: FxHashMap<Box<[u8]>, KeyId>,
+    key_table: Arc<KeyTable>,
+    strings: FxHashMap<Box<str>, StrId>,
+    key_buf: Vec<u8>,
+    group_buf: Vec<Option<FieldValue>>,
+}
+
+impl Decoder {
+    /// A decoder with a fresh key table.
+    pub fn new(plan: &Plan) -> Decoder {
+        Decoder::with_key_table(plan, Arc::new(KeyTable::default()))
+    }
+
+    /// A decoder writing into an existing (empty) key table.
+    pub fn with_key_table(plan: &Plan, key_table: Arc<KeyTable>) -> Decoder {
+        let layouts = if plan.inputs.is_empty() {
+            vec![Layout::new(plan, None)]
+        } else {
+            Layout::unified(
+                (0..plan.inputs.len())
+                    .map(|i| Layout::new(plan, Some(i)))
+                    .collect(),
+            )
+        };
+        let strings = plan
+            .string_constants
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.as_str().into(), i as StrId))
+            .collect();
+        key_table.seed_strings(plan.string_constants.iter().map(String::as_str));
+        Decoder {
+            layouts,
+            table: plan.table.as_ref().map(|t| t.0.clone()),
+            // Inputs of a regular join key their events by their `on` field, without a
+            // query-level group_by.
+            group_len: plan
+                .inputs
+                .iter()
+                .map(|i| i.group_by.len())
+                .fold(plan.group_by().len(), usize::max)
+                + plan.projection.as_ref().map_or(0, |p| p.text.len()),
+            slot_len: plan.slots.len(),
+            keys: FxHashMap::default(),
+            key_table,
+            strings,
+            key_buf: Vec::new(),
+            group_buf: Vec::new(),
+        }
+    }
+
+    /// The table group keys are interned into.
+    pub fn key_table(&self) -> &Arc<KeyTable> {
+        &self.key_table
+    }
+
+    /// Goes on with a dictionary a checkpoint kept (before decoding anything): every key
+    /// and string it lists gets its old id, new ones follow. Fails when it was made for
+    /// a query with other string constants.
+    pub fn restore(&mut self, dictionary: Dictionary) -> Result<(), String> {
+        let n = self.strings.len();
+        if dictionary.strings.len() < n
+            || (0..n).any(|i| self.strings.get(&dictionary.strings[i]) != Some(&(i as StrId)))
+        {
+            return Err(
+                "the checkpoint's dictionary was made for a query with other string constants"
+                    .into(),
+            );
+        }
+        self.strings = dictionary
+            .strings
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.clone(), i as StrId))
+            .collect();
+        // Sized once: a dictionary can hold millions of keys, and a restart waits for it.
+        self.keys = FxHashMap::with_capacity_and_hasher(dictionary.keys.len(), Default::default());
+        for (id, values) in dictionary.keys.iter().enumerate() {
+            self.key_buf.clear();
+            encode_values(values, &mut self.key_buf);
+            self.keys
+                .insert(self.key_buf.as_slice().into(), id as KeyId);
+        }
+        self.key_table.replace(dictionary);
+        Ok(())
+    }
+
+    /// Decodes one line (without its newline) arriving as number `seq`.
+    pub fn decode(&mut self, line: &str, seq: u64) -> Result<Event, Malformed> {
+        self.decode_input(0, line, seq)
+    }
+
+    /// Decodes a line of the plan's input number `input` (its own event-time field); the
+    /// event's [`Event::part`] is `input`, so each input keeps its own watermark.
+    pub fn decode_input(&mut self, input: Part, line: &str, seq: u64) -> Result<Event, Malformed> {
+        if line.trim().is_empty() {
+            return Err(Malformed::Empty);
+        }
+        let layout = usize::from(input).min(self.layouts.len() - 1);
+        let table = self.table.clone();
+        let mut found = self.parse(layout, line)?;
+        self.build(layout, &mut found, table.as_deref(), input, seq)
+    }
+
+    /// Decodes a line of a file that every input of the plan reads (NEXMark's persons and
+    /// auctions): parsed once, then offered to each input in turn. `out` gets one result
+    /// per input, input `i`'s as [`Decoder::decode_input`]`(i, line, first_seq + i)`.
+    pub fn decode_shared(
+        &mut self,
+        line: &str,
+        first_seq: u64,
+        out: &mut Vec<Result<Event, Malformed>>,
+    ) {
+        out.clear();
+        let n = self.layouts.len();
+        if line.trim().is_empty() {
+            out.extend((0..n).map(|_| Err(Malformed::Empty)));
+            return;
+        }
+        let table = self.table.clone();
+        let parsed = self.parse(0, line);
+        match parsed {
+            Err(e) => out.extend((0..n).map(|_| Err(e.clone()))),
+            Ok(mut found) => {
+                for i in 0..n {
+                    let seq = first_seq + i as u64;
+                    let event = match table.as_deref() {
+                        // Only a stream-static join's columns overwrite the parsed fields.
+                        None => self.build(i, &mut found, None, i as Part, seq),
+                        Some(t) => self.build(i, &mut found.clone(), Some(t), i as Part, seq),
+                    };
+                    out.push(event);
+                }
+            }
+        };
+    }
+
+    /// The fields of `line` that layout `layout`'s names list, or why it is not an object.
+    fn parse<'l>(
+        &self,
+        layout: usize,
+        line: &'l str,
+    ) -> Result<SmallVec<[Option<Raw<'l>>; 8]>, Malformed> {
+        line::read_fields(&self.layouts[layout].names, line)
+    }
+
+    /// The event of input `input` (layout `layout`) from a parsed line; with a
+    /// stream-static join, `table`'s row replaces the fields it has (in `found`).
+    fn build<'t>(
+        &mut self,
+        layout: usize,
+        found: &mut [Option<Raw<'t>>],
+        table: Option<&'t StaticTable>,
+        input: Part,
+        seq: u64,
+    ) -> Result<Event, Malformed> {
+        let mut time = 0i64;
+        let mut fields: Fields = smallvec::smallvec![Scalar::Bool(false); self.slot_len];
+        self.group_buf.clear();
+        self.group_buf.resize(self.group_len, None);
+        let Decoder {
+            layouts,
+            strings,
+            group_buf,
+            key_table,
+            ..
+        } = self;
+        let Layout {
+            names,
+            required,
+            uses,
+            from_table,
+            on,
+            filters,
+            name: input_name,
+        } = &layouts[layout];
+        // First whether the line is the input's at all: a line of another kind need not
+        // have the input's other fields.
+        for (at, p, ty) in filters {
+            let raw = found[*at]
+                .as_ref()
+                .ok_or_else(|| Malformed::Missing(names[*at].to_string()))?;
+            if !p.holds(scalar(strings, key_table, &names[*at], *ty, raw)?) {
+                return Err(Malformed::OtherInput {
+                    input: input_name.to_string(),
+                });
+            }
+        }
+        if let (Some(table), Some(on)) = (table, *on) {
+            // The joined row's columns stand in for fields of the line.
+            let row = match &found[on] {
+                None => return Err(Malformed::Missing(names[on].to_string())),
+                Some(Raw::Str(s)) => table.row_for_str(s),
+                Some(Raw::Int(v)) => table.row_for_int(*v),
+                Some(other) => return Err(wrong(&names[on], "a string or an integer", other)),
+            };
+            let row = row.ok_or_else(|| Malformed::Unmatched {
+                field: names[on].to_string(),
+                value: match &found[on] {
+                    Some(Raw::Str(s)) => format!("{s:?}"),
+                    Some(Raw::Int(v)) => v.to_string(),
+                    _ => String::new(),
+                },
+            })?;
+            for (i, col) in from_table.iter().enumerate() {
+                if let Some(c) = *col {
+                    found[i] = Some(match &row[c] {
+                        FieldValue::Str(s) => Raw::Str(std::borrow::Cow::Borrowed(&**s)),
+                        FieldValue::Int(v) => Raw::Int(*v),
+                        FieldValue::Float(v) => Raw::Float(*v),
+                        FieldValue::Bool(v) => Raw::Bool(*v),
+                    });
+                }
+            }
+        }
+        for &i in required {
+            let name = &names[i];
+            let raw = found[i]
+                .as_ref()
+                .ok_or_else(|| Malformed::Missing(name.to_string()))?;
+            for u in &uses[i] {
+                match *u {
+                    Use::Time => {
+                        time = match raw {
+                            Raw::Int(t) => *t,
+                            other => return Err(wrong(name, "an integer (ms)", other)),
+                        }
+                    }
+                    Use::Group(g) => {
+                        group_buf[g] = Some(match raw {
+                            Raw::Str(s) => FieldValue::Str(s.as_ref().into()),
+                            Raw::Int(v) => FieldValue::Int(*v),
+                            Raw::BigUint(v) => FieldValue::Float(*v as f64),
+                            Raw::Float(v) => FieldValue::Float(*v),
+                            Raw::Bool(v) => FieldValue::Bool(*v),
+                            other => return Err(wrong(name, "a string, number or boolean", other)),
+                        })
+                    }
+                    Use::Text(g, ty) => {
+                        group_buf[g] = Some(match (ty, raw) {
+                            (SlotType::String, Raw::Str(s)) => FieldValue::Str(s.as_ref().into()),
+                            (SlotType::Bool, Raw::Bool(b)) => FieldValue::Bool(*b),
+                            (SlotType::Bool, other) => return Err(wrong(name, "a boolean", other)),
+                            (_, other) => return Err(wrong(name, "a string", other)),
+                        })
+                    }
+                    Use::Slot(s, ty) => fields[s] = scalar(strings, key_table, name, ty, raw)?,
+                }
+            }
+        }
+        let key = self.intern_key();
+        Ok(Event {
+            seq,
+            time,
+            key,
+            part: input,
+            fields,
+        })
+    }
+
+    fn intern_key(&mut self) -> KeyId {
+        self.key_buf.clear();
+        encode_key(&self.group_buf, &mut self.key_buf);
+        if let Some(&id) = self.keys.get(self.key_buf.as_slice()) {
+            return id;
+        }
+        let values: Box<[FieldValue]> = self.group_buf.iter().flatten().cloned().collect();
+        let id = self.key_table.push(values);
+        self.keys.insert(self.key_buf.as_slice().into(), id);
+        id
+    }
+}
+
+/// The bytes a group key is interned by (type-tagged, so `1` and `"1"` differ).
+fn encode_key(values: &[Option<FieldValue>], buf: &mut Vec<u8>) {
+    for v in values.iter().flatten() {
+        encode_value(v, buf);
+    }
+}
+
+/// [`encode_key`] of a key's values as the key table holds them.
+fn encode_values(values: &[FieldValue], buf: &mut Vec<u8>) {
+    for v in values {
+        encode_value(v, buf);
+    }
+}
+
+fn encode_value(v: &FieldValue, buf: &mut Vec<u8>) {
+    match v {
+        FieldValue::Bool(b) => buf.extend_from_slice(&[0, *b as u8]),
+        FieldValue::Int(i) => {
+            buf.push(1);
+            buf.extend_from_slice(&i.to_le_bytes());
+        }
+        FieldValue::Float(f) => {
+            buf.push(2);
+            buf.extend_from_slice(&f.to_bits().to_le_bytes());
+        }
+        FieldValue::Str(s) => {
+            buf.push(3);
+            buf.extend_from_slice(&(s.len() as u64).to_le_bytes());
+            buf.extend_from_slice(s.as_bytes());
+        }
+    }
+}
+
+/// Reads a slot field, checking its type.
+fn scalar(
+    strings: &mut FxHashMap<Box<str>, StrId>,
+    table: &KeyTable,
+    name: &str,
+    ty: SlotType,
+    raw: &Raw<'_>,
+) -> Result<Scalar, Malformed> {
+    let number = match raw {
+        Raw::Int(v) => Some(Scalar::Int(*v)),
+        Raw::BigUint(v) => Some(Scalar::Float(*v as f64)),
+        Raw::Float(v) => Some(Scalar::Float(*v)),
+        _ => None,
+    };
+    match (ty, raw) {
+        (SlotType::Number | SlotType::Any, _) if number.is_some() => Ok(number.expect("checked")),
+        (SlotType::String | SlotType::Any, Raw::Str(s)) => {
+            Ok(Scalar::Str(intern_str(strings, table, s)))
+        }
+        (SlotType::Bool | SlotType::Any, Raw::Bool(b)) => Ok(Scalar::Bool(*b)),
+        (SlotType::Number, other) => Err(wrong(name, "a number", other)),
+        (SlotType::String, other) => Err(wrong(name, "a string", other)),
+        (SlotType::Bool, other) => Err(wrong(name, "a boolean", other)),
+        (SlotType::Any, other) => Err(wrong(name, "a string, number or boolean", other)),
+    }
+}
+
+/// Interns a string of a slot field (ids are dense, in first-seen order after the plan's
+/// constants). New strings also go to the shared table, for a checkpoint's [`Dictionary`].
+fn intern_str(strings: &mut FxHashMap<Box<str>, StrId>, table: &KeyTable, s: &str) -> StrId {
+    if let Some(&id) = strings.get(s) {
+        return id;
+    }
+    let id = strings.len() as StrId;
+    strings.insert(s.into(), id);
+    table.push_str(s);
+    id
+}
+
+fn wrong(field: &str, expected: &'static str, found: &Raw<'_>) -> Malformed {
+    Malformed::WrongType {
+        field: field.to_owned(),
+        expected,
+        found: found.kind(),
+    }
+}

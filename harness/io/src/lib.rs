@@ -1,0 +1,29 @@
+//! streamlab's inputs and outputs: everything that reads events in or writes rows out, so
+//! that an engine sees only a [`Source`](streamlab_core::engine::Source) and a
+//! [`Sink`](streamlab_core::engine::Sink).
+//!
+//! # Layout
+//! - [`json_lines`]: the JSON Lines format: one input line becomes an event of a plan
+//!   (docs/semantics.md's malformed rules), reading only the fields the plan needs.
+//! - [`decode`]: reading and decoding JSON Lines before the run (a file, stdin, the query's
+//!   named inputs merged into one stream), malformed-line reporting, `--strict`.
+//! - [`file_position`]: a file input resumed at a checkpoint's line and byte offset.
+//! - [`address`]: `--input` addresses (file, `-`, `tcp://`, `dir://`, `kafka://`).
+//! - [`live`]: live inputs decoded as they arrive: a socket, a directory (and Kafka).
+//! - `kafka`, `kafka_position` (cargo feature `kafka`, default on): Kafka source, sink and
+//!   producer; the offsets behind every line, for checkpoints. Without the feature the
+//!   crate links neither rdkafka nor tokio, and a `kafka://` address is an error saying so.
+//! - [`sink`]: JSON Lines output, the exactly-once file sink, the sink `--output` names.
+//! - [`tables`]: the table of a stream-static join (CSV or JSON Lines).
+
+pub mod address;
+pub mod decode;
+pub mod file_position;
+pub mod json_lines;
+#[cfg(feature = "kafka")]
+pub mod kafka;
+#[cfg(feature = "kafka")]
+pub mod kafka_position;
+pub mod live;
+pub mod sink;
+pub mod tables;

@@ -1,0 +1,416 @@
+//! Live inputs: lines that arrive while the engine runs (a socket, a directory that
+//! receives files, a Kafka topic). A reader thread decodes each line as it arrives and
+//! hands chunks of events to the engine through a queue, so the engine sees the same
+//! [`Source`] interface as for a replay. Malformed lines are counted and the first few
+//! reported, as for files; a read error ends the input with that error.
+
+use crate::decode::MalformedReport;
+use crate::json_lines::Decoder;
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use streamlab_core::engine::{EngineError, Poll, Source, SourcePosition};
+use streamlab_core::watermark::Watermark;
+use streamlab_core::{Event, KeyTable, Part, Plan};
+
+/// Lines are handed over in chunks of at most this many events, or sooner when the input
+/// pauses (a chunk is sent as soon as no further line is immediately available).
+const CHUNK: usize = 1024;
+
+/// What a reader thread reports when it stops.
+#[derive(Debug, Default)]
+pub struct LiveStats {
+    /// Malformed lines skipped.
+    pub malformed: AtomicU64,
+    /// Valid events decoded.
+    pub events: AtomicU64,
+    /// Lines dropped by the stream-static join (counted as filtered).
+    pub unmatched: AtomicU64,
+    /// The error that ended the input, if any.
+    pub error: Mutex<Option<String>>,
+    /// For latency across a broker: when each line (by seq) was produced, ms since the
+    /// epoch, where the input knows it (Kafka's message timestamp).
+    pub produced_ms: Mutex<Vec<i64>>,
+    /// (the watermark's M so far: the smallest of the partitions' largest event times,
+    /// seq of the event that raised it): what append-row triggers are looked up in (see
+    /// `metrics::AppendTriggers`).
+    pub max_steps: Mutex<Vec<(i64, u64)>>,
+}
+
+/// Builds events from lines and sends them in chunks; shared by every live input.
+pub struct LineFeed {
+    decoder: Decoder,
+    report: MalformedReport<std::io::Stderr>,
+    tx: Sender<Vec<Event>>,
+    chunk: Vec<Event>,
+    seq: u64,
+    stats: Arc<LiveStats>,
+    strict: bool,
+    /// The watermark's M as the input delivers it (min over partitions of their largest
+    /// event time), for `max_steps`.
+    maxima: Watermark,
+}
+
+impl LineFeed {
+    /// Decodes one line (without newline); returns false when the engine has gone or
+    /// `--strict` met a malformed line.
+    pub fn line(&mut self, line: &[u8]) -> bool {
+        self.line_produced_at(0, line, None)
+    }
+
+    /// As [`Self::line`], for a line of source partition `part`, noting when the line was
+    /// produced (ms since the epoch).
+    pub fn line_produced_at(&mut self, part: Part, line: &[u8], produced_ms: Option<i64>) -> bool {
+        let seq = self.seq;
+        self.seq += 1;
+        if let Some(ms) = produced_ms {
+            let mut p = self
+                .stats
+                .produced_ms
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            p.resize(seq as usize, ms);
+            p.push(ms);
+        }
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let decoded = match std::str::from_utf8(line) {
+            Ok(text) => self.decoder.decode(text, seq),
+            Err(e) => Err(streamlab_core::event::Malformed::NotJson(format!(
+                "not UTF-8: {e}"
+            ))),
+        };
+        match decoded {
+            Ok(mut e) => {
+                e.part = part;
+                let before = self.maxima.max_event_time();
+                self.maxima.observe(part, e.time);
+                let m = self.maxima.max_event_time();
+                if m > before {
+                    let mut steps = self
+                        .stats
+                        .max_steps
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner());
+                    steps.push((m, e.seq));
+                }
+                self.chunk.push(e);
+                self.stats.events.fetch_add(1, Ordering::Relaxed);
+                if self.chunk.len() >= CHUNK {
+                    return self.flush();
+                }
+            }
+            Err(streamlab_core::event::Malformed::Unmatched { .. }) => {
+                self.stats.unmatched.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(why) => {
+                if self.strict {
+                    self.fail(format!(
+                        "line {}: malformed line: {why} (stopped: --strict)",
+                        seq + 1
+                    ));
+                    return false;
+                }
+                self.stats.malformed.fetch_add(1, Ordering::Relaxed);
+                self.report.line(seq + 1, &why);
+            }
+        }
+        true
+    }
+
+    /// The `seq` the next line gets.
+    pub fn next_seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Goes on from a checkpoint: the next line is number `seq`, and keys and strings keep
+    /// the ids `dictionary` gave them.
+    pub fn resume(
+        &mut self,
+        seq: u64,
+        dictionary: &streamlab_core::Dictionary,
+    ) -> Result<(), String> {
+        self.seq = seq;
+        self.decoder.restore(dictionary.clone())
+    }
+
+    /// Sends what is gathered; false when the engine has gone.
+    pub fn flush(&mut self) -> bool {
+        if self.chunk.is_empty() {
+            return true;
+        }
+        let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK));
+        self.tx.send(chunk).is_ok()
+    }
+
+    /// Ends the input with an error the run will report.
+    pub fn fail(&mut self, message: String) {
+        *self.stats.error.lock().unwrap_or_else(|e| e.into_inner()) = Some(message);
+    }
+}
+
+impl Drop for LineFeed {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// Starts `read` on its own thread with a [`LineFeed`]; returns the engine's source, which
+/// has `partitions` partitions (see [`Source::partitions`]).
+pub fn spawn_live(
+    plan: &Plan,
+    keys: Arc<KeyTable>,
+    name: &str,
+    strict: bool,
+    partitions: Part,
+    read: impl FnOnce(&mut LineFeed) + Send + 'static,
+) -> LiveSource {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let stats = Arc::new(LiveStats::default());
+    let mut feed = LineFeed {
+        decoder: Decoder::with_key_table(plan, keys),
+        report: MalformedReport::new(std::io::stderr(), name),
+        tx,
+        chunk: Vec::with_capacity(CHUNK),
+        seq: 0,
+        stats: stats.clone(),
+        strict,
+        maxima: Watermark::new(0, partitions),
+    };
+    let thread = std::thread::Builder::new()
+        .name(format!("input {name}"))
+        .spawn(move || {
+            read(&mut feed);
+            feed.flush();
+        })
+        .expect("spawning the input thread");
+    LiveSource {
+        rx,
+        pending: Vec::new().into_iter(),
+        stats,
+        thread: Some(thread),
+        partitions,
+        rewind: None,
+        started: false,
+    }
+}
+
+/// What a live input that can be read again from a position (Kafka) adds to its
+/// [`LiveSource`]: its reader waits for [`Rewind::start`] before reading.
+pub trait Rewind: Send {
+    /// See [`Source::position`].
+    fn position(&self, next_seq: u64) -> Option<SourcePosition>;
+    /// Lets the reader begin: where the input's address says (`None`), or at a
+    /// checkpoint's position, numbering lines from its `seq`.
+    fn start(&mut self, from: Option<(&SourcePosition, u64)>) -> Result<(), EngineError>;
+}
+
+/// The engine's end of a live input.
+pub struct LiveSource {
+    rx: Receiver<Vec<Event>>,
+    pending: std::vec::IntoIter<Event>,
+    stats: Arc<LiveStats>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    partitions: Part,
+    rewind: Option<Box<dyn Rewind>>,
+    started: bool,
+}
+
+impl LiveSource {
+    /// Counters of the reader.
+    pub fn stats(&self) -> Arc<LiveStats> {
+        self.stats.clone()
+    }
+
+    /// Makes the source replayable from a position (its reader waits for `rewind`).
+    pub fn with_rewind(mut self, rewind: Box<dyn Rewind>) -> LiveSource {
+        self.rewind = Some(rewind);
+        self
+    }
+
+    fn begin(&mut self, from: Option<(&SourcePosition, u64)>) -> Result<(), EngineError> {
+        self.started = true;
+        match self.rewind.as_mut() {
+            Some(r) => r.start(from),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Source for LiveSource {
+    fn partitions(&self) -> Part {
+        self.partitions
+    }
+
+    fn position(&self, next_seq: u64) -> Option<SourcePosition> {
+        self.rewind.as_ref()?.position(next_seq)
+    }
+
+    fn seek(&mut self, position: &SourcePosition, next_seq: u64) -> Result<(), EngineError> {
+        if self.started {
+            return Err(EngineError::Internal(
+                "a source can only seek before it is read".into(),
+            ));
+        }
+        if self.rewind.is_none() {
+            return Err(EngineError::Source(
+                "the checkpoint names a position in a replayable input (Kafka), but this input cannot seek: resume with the input the checkpoint was written for".into(),
+            ));
+        }
+        self.begin(Some((position, next_seq)))
+    }
+
+    fn poll(&mut self, buf: &mut Vec<Event>, max: usize) -> Result<Poll, EngineError> {
+        if !self.started {
+            self.begin(None)?;
+        }
+        let before = buf.len();
+        while buf.len() - before < max {
+            if self.pending.len() > 0 {
+                let room = max - (buf.len() - before);
+                buf.extend(self.pending.by_ref().take(room));
+                continue;
+            }
+            match self.rx.try_recv() {
+                Ok(chunk) => self.pending = chunk.into_iter(),
+                Err(_) => break,
+            }
+        }
+        if buf.len() > before {
+            return Ok(Poll::Ready);
+        }
+        match self.rx.recv_timeout(Duration::from_millis(1)) {
+            Ok(chunk) => {
+                self.pending = chunk.into_iter();
+                self.poll(buf, max)
+            }
+            Err(RecvTimeoutError::Timeout) => Ok(Poll::Pending),
+            Err(RecvTimeoutError::Disconnected) => {
+                if let Some(t) = self.thread.take() {
+                    let _ = t.join();
+                }
+                match self
+                    .stats
+                    .error
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take()
+                {
+                    Some(e) => Err(EngineError::Source(e)),
+                    None => Ok(Poll::End),
+                }
+            }
+        }
+    }
+}
+
+/// Reads lines from `reader` until it ends (a socket closing, a file's end).
+pub fn read_lines(reader: impl BufRead, feed: &mut LineFeed, what: &str) -> bool {
+    for line in reader.split(b'\n') {
+        match line {
+            Ok(line) => {
+                if !feed.line(&line) {
+                    return false;
+                }
+            }
+            Err(e) => {
+                feed.fail(format!("reading {what}: {e}"));
+                return false;
+            }
+        }
+    }
+    feed.flush()
+}
+
+/// `tcp://HOST:PORT`: connects to a server that writes JSON lines (Spark's socket source;
+/// `nc -lk 9999` in class) and reads until it closes the connection.
+pub fn tcp_reader(addr: String) -> impl FnOnce(&mut LineFeed) + Send + 'static {
+    move |feed: &mut LineFeed| {
+        let resolved = match std::net::ToSocketAddrs::to_socket_addrs(&addr.as_str()) {
+            Ok(mut a) => a.next(),
+            Err(e) => {
+                feed.fail(format!("cannot resolve {addr}: {e}"));
+                return;
+            }
+        };
+        let Some(sock) = resolved else {
+            feed.fail(format!("cannot resolve {addr}"));
+            return;
+        };
+        match std::net::TcpStream::connect_timeout(&sock, Duration::from_secs(10)) {
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                read_lines(
+                    std::io::BufReader::new(stream),
+                    feed,
+                    &format!("tcp://{addr}"),
+                );
+            }
+            Err(e) => feed.fail(format!("cannot connect to tcp://{addr} within 10 s: {e}")),
+        }
+    }
+}
+
+/// `dir://PATH[?idle=DURATION]`: reads every file of the directory in name order, then
+/// keeps picking up new files as they appear (Spark's file source), until no new file
+/// has arrived for `idle` (default 5 s). Files whose name starts with `.` or `_` are
+/// skipped (write them under such a name and rename when complete).
+pub fn dir_reader(dir: PathBuf, idle: Duration) -> impl FnOnce(&mut LineFeed) + Send + 'static {
+    move |feed: &mut LineFeed| {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut last_new = Instant::now();
+        loop {
+            let mut fresh = match list_files(&dir) {
+                Ok(files) => files,
+                Err(e) => {
+                    feed.fail(format!("cannot read directory {}: {e}", dir.display()));
+                    return;
+                }
+            };
+            fresh.retain(|f| !seen.contains(f));
+            if fresh.is_empty() {
+                if last_new.elapsed() >= idle {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+            for f in fresh {
+                match std::fs::File::open(&f) {
+                    Ok(file) => {
+                        if !read_lines(
+                            std::io::BufReader::new(file),
+                            feed,
+                            &f.display().to_string(),
+                        ) {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        feed.fail(format!("cannot open {}: {e}", f.display()));
+                        return;
+                    }
+                }
+                seen.insert(f);
+            }
+            last_new = Instant::now();
+        }
+    }
+}
+
+fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            !name.starts_with('.') && !name.starts_with('_')
+        })
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    Ok(files)
+}

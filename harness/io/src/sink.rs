@@ -1,0 +1,335 @@
+//! Sinks the harness gives engines: JSON Lines to a file or stdout, the exactly-once file
+//! sink of checkpointed runs, and the sink an `--output` address names ([`open_sink`]).
+
+use std::io::Write;
+use std::sync::Arc;
+use streamlab_core::engine::{EngineError, Sink};
+use streamlab_core::row::RowFormat;
+use streamlab_core::{KeyTable, OutRow, Plan};
+
+/// An output file, or stdout for `-`, buffered.
+pub fn open_output(path: &str) -> anyhow::Result<Box<dyn Write + Send>> {
+    use anyhow::Context;
+    Ok(if path == "-" {
+        Box::new(std::io::BufWriter::new(std::io::stdout()))
+    } else {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot create output file {path}"))?;
+        Box::new(std::io::BufWriter::with_capacity(1 << 20, file))
+    })
+}
+
+/// The sink of `--output`: JSON Lines to a file or stdout, or rows to a Kafka topic.
+pub fn open_sink(plan: &Plan, keys: Arc<KeyTable>, output: &str) -> anyhow::Result<Box<dyn Sink>> {
+    if output.starts_with("kafka://") {
+        #[cfg(feature = "kafka")]
+        {
+            let addr = crate::kafka::KafkaAddr::parse(output)?;
+            return Ok(Box::new(crate::kafka::KafkaSink::new(plan, keys, &addr)?));
+        }
+        #[cfg(not(feature = "kafka"))]
+        return Err(crate::address::without_kafka(output));
+    }
+    let out = open_output(output)?;
+    Ok(Box::new(JsonLinesSink::new(plan, keys, out, output)))
+}
+
+/// Rows of a process that has no output (a timely cluster's processes other than 0).
+pub struct DiscardSink;
+
+impl Sink for DiscardSink {
+    fn emit(&mut self, _: &[OutRow]) -> Result<(), EngineError> {
+        Ok(())
+    }
+}
+
+/// Writes rows as JSON Lines (semantics.md, "Result rows").
+pub struct JsonLinesSink {
+    out: Box<dyn Write + Send>,
+    format: RowFormat,
+    keys: Arc<KeyTable>,
+    buf: Vec<u8>,
+    what: String,
+}
+
+impl JsonLinesSink {
+    /// Rows of `plan`, keys from `keys`, written to `out` (named `what` in errors).
+    pub fn new(plan: &Plan, keys: Arc<KeyTable>, out: Box<dyn Write + Send>, what: &str) -> Self {
+        JsonLinesSink {
+            out,
+            format: RowFormat::new(plan),
+            keys,
+            buf: Vec::with_capacity(1 << 16),
+            what: what.to_owned(),
+        }
+    }
+
+    fn fail(&self, e: std::io::Error) -> EngineError {
+        EngineError::Sink(format!("writing {}: {e}", self.what))
+    }
+}
+
+impl Sink for JsonLinesSink {
+    fn emit(&mut self, rows: &[OutRow]) -> Result<(), EngineError> {
+        self.buf.clear();
+        self.format.write_all(rows, &self.keys, &mut self.buf);
+        let res = self.out.write_all(&self.buf);
+        res.map_err(|e| self.fail(e))
+    }
+
+    fn finish(&mut self) -> Result<(), EngineError> {
+        let res = self.out.flush();
+        res.map_err(|e| self.fail(e))
+    }
+}
+
+/// A `Write` that appends into shared memory (tests, in-process comparisons).
+#[derive(Clone, Default)]
+pub struct SharedBuffer(pub Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl SharedBuffer {
+    /// Everything written so far.
+    pub fn contents(&self) -> Vec<u8> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Write for SharedBuffer {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Exactly-once JSON Lines output for checkpointed runs (see the [`Sink`] protocol).
+///
+/// Rows of an epoch go to `<output>.parts/part-<epoch>.inprogress`; prepare fsyncs it and
+/// renames it to `.pending`; commit renames it to `part-<epoch>.jsonl`. The committed parts,
+/// in epoch order, are the output so far; when the run finishes they are joined into
+/// `<output>` (written to a temporary name and renamed, so it appears whole or not at all).
+pub struct TransactionalFileSink {
+    output: std::path::PathBuf,
+    parts: std::path::PathBuf,
+    format: RowFormat,
+    keys: Arc<KeyTable>,
+    current: Option<std::fs::File>,
+    buf: Vec<u8>,
+}
+
+fn sink_err(what: &std::path::Path, e: std::io::Error) -> EngineError {
+    EngineError::Sink(format!("{}: {e}", what.display()))
+}
+
+impl TransactionalFileSink {
+    /// Output to `output` (its parts beside it in `<output>.parts/`).
+    pub fn new(
+        plan: &Plan,
+        keys: Arc<KeyTable>,
+        output: &std::path::Path,
+    ) -> Result<Self, EngineError> {
+        let parts = std::path::PathBuf::from(format!("{}.parts", output.display()));
+        std::fs::create_dir_all(&parts).map_err(|e| sink_err(&parts, e))?;
+        Ok(TransactionalFileSink {
+            output: output.to_owned(),
+            parts,
+            format: RowFormat::new(plan),
+            keys,
+            current: None,
+            buf: Vec::new(),
+        })
+    }
+
+    fn part(&self, epoch: u64, state: &str) -> std::path::PathBuf {
+        self.parts.join(format!("part-{epoch:020}.{state}"))
+    }
+
+    fn in_progress(&self) -> std::path::PathBuf {
+        self.parts.join("current.inprogress")
+    }
+
+    /// Epochs of the parts in `state` (`jsonl`, `pending`), ascending.
+    fn epochs(&self, state: &str) -> Result<Vec<u64>, EngineError> {
+        let mut v: Vec<u64> = std::fs::read_dir(&self.parts)
+            .map_err(|e| sink_err(&self.parts, e))?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().to_string();
+                name.strip_prefix("part-")?
+                    .strip_suffix(&format!(".{state}"))?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        v.sort_unstable();
+        Ok(v)
+    }
+
+    fn sync_dir(&self) -> Result<(), EngineError> {
+        std::fs::File::open(&self.parts)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| sink_err(&self.parts, e))
+    }
+}
+
+impl Sink for TransactionalFileSink {
+    fn emit(&mut self, rows: &[OutRow]) -> Result<(), EngineError> {
+        if self.current.is_none() {
+            let path = self.in_progress();
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| sink_err(&path, e))?;
+            self.current = Some(f);
+        }
+        self.buf.clear();
+        self.format.write_all(rows, &self.keys, &mut self.buf);
+        let path = self.in_progress();
+        self.current
+            .as_mut()
+            .expect("opened above")
+            .write_all(&self.buf)
+            .map_err(|e| sink_err(&path, e))
+    }
+
+    fn transactional(&self) -> bool {
+        true
+    }
+
+    fn prepare(&mut self, epoch: u64) -> Result<(), EngineError> {
+        let src = self.in_progress();
+        let dst = self.part(epoch, "pending");
+        match self.current.take() {
+            Some(f) => f.sync_all().map_err(|e| sink_err(&src, e))?,
+            // An epoch with no rows still gets its (empty) part: commit must find it.
+            None => drop(std::fs::File::create(&src).map_err(|e| sink_err(&src, e))?),
+        }
+        std::fs::rename(&src, &dst).map_err(|e| sink_err(&dst, e))?;
+        self.sync_dir()
+    }
+
+    fn commit(&mut self, epoch: u64) -> Result<(), EngineError> {
+        let src = self.part(epoch, "pending");
+        let dst = self.part(epoch, "jsonl");
+        std::fs::rename(&src, &dst).map_err(|e| sink_err(&src, e))?;
+        self.sync_dir()
+    }
+
+    fn recover(&mut self, epoch: Option<u64>) -> Result<(), EngineError> {
+        self.current = None;
+        let stale = self.in_progress();
+        if stale.exists() {
+            std::fs::remove_file(&stale).map_err(|e| sink_err(&stale, e))?;
+        }
+        for e in self.epochs("pending")? {
+            if epoch.is_some_and(|c| e <= c) {
+                self.commit(e)?;
+            } else {
+                let p = self.part(e, "pending");
+                std::fs::remove_file(&p).map_err(|err| sink_err(&p, err))?;
+            }
+        }
+        for e in self.epochs("jsonl")? {
+            if epoch.is_none_or(|c| e > c) {
+                let p = self.part(e, "jsonl");
+                std::fs::remove_file(&p).map_err(|err| sink_err(&p, err))?;
+            }
+        }
+        self.sync_dir()
+    }
+
+    fn finish(&mut self) -> Result<(), EngineError> {
+        let tmp = std::path::PathBuf::from(format!("{}.tmp", self.output.display()));
+        let mut out = std::fs::File::create(&tmp).map_err(|e| sink_err(&tmp, e))?;
+        for e in self.epochs("jsonl")? {
+            let p = self.part(e, "jsonl");
+            let bytes = std::fs::read(&p).map_err(|err| sink_err(&p, err))?;
+            out.write_all(&bytes).map_err(|err| sink_err(&tmp, err))?;
+        }
+        out.sync_all().map_err(|e| sink_err(&tmp, e))?;
+        std::fs::rename(&tmp, &self.output).map_err(|e| sink_err(&self.output, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smallvec::smallvec;
+    use streamlab_core::value::AggValue;
+    use streamlab_core::Window;
+
+    fn setup(name: &str) -> (Plan, Arc<KeyTable>, std::path::PathBuf) {
+        let plan = Plan::builder()
+            .event_time("ts")
+            .group_by(["k"])
+            .tumbling_ms(10)
+            .count("n")
+            .build()
+            .unwrap();
+        let mut d = crate::json_lines::Decoder::new(&plan);
+        d.decode(r#"{"ts": 1, "k": "a"}"#, 0).unwrap();
+        let dir =
+            std::env::temp_dir().join(format!("streamlab-txsink-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        (plan, d.key_table().clone(), dir.join("out.jsonl"))
+    }
+
+    fn row(start: i64) -> OutRow {
+        OutRow {
+            window: Window {
+                start,
+                end: start + 10,
+            },
+            key: 0,
+            values: smallvec![AggValue::Int(1)],
+            emit: None,
+            trigger: None,
+        }
+    }
+
+    #[test]
+    fn a_crash_between_checkpoint_and_commit_keeps_the_epoch_and_drops_later_work() {
+        let (plan, keys, out) = setup("crash");
+        let mut s = TransactionalFileSink::new(&plan, keys.clone(), &out).unwrap();
+        s.emit(&[row(0)]).unwrap();
+        s.prepare(0).unwrap();
+        s.commit(0).unwrap();
+        s.emit(&[row(10)]).unwrap();
+        s.prepare(1).unwrap(); // checkpoint 1 written, then the crash: no commit
+        s.emit(&[row(20)]).unwrap(); // epoch 2 in progress: lost with the crash
+        drop(s);
+
+        let mut again = TransactionalFileSink::new(&plan, keys, &out).unwrap();
+        again.recover(Some(1)).unwrap(); // the checkpoint names epoch 1
+        again.emit(&[row(20)]).unwrap(); // the replay produces epoch 2 again
+        again.prepare(2).unwrap();
+        again.commit(2).unwrap();
+        again.finish().unwrap();
+        let text = std::fs::read_to_string(&out).unwrap();
+        let starts: Vec<&str> = text.lines().map(|l| &l[16..18]).collect();
+        assert_eq!(text.lines().count(), 3, "{text}");
+        assert_eq!(starts, vec!["0,", "10", "20"], "{text}");
+    }
+
+    #[test]
+    fn recovering_to_an_older_checkpoint_discards_later_committed_parts() {
+        let (plan, keys, out) = setup("older");
+        let mut s = TransactionalFileSink::new(&plan, keys.clone(), &out).unwrap();
+        for e in 0..3 {
+            s.emit(&[row(e as i64 * 10)]).unwrap();
+            s.prepare(e).unwrap();
+            s.commit(e).unwrap();
+        }
+        // The newest checkpoint (2) was corrupt: the engine fell back to checkpoint 0.
+        s.recover(Some(0)).unwrap();
+        s.finish().unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 1);
+    }
+}

@@ -1,0 +1,24 @@
+//! Measuring engines as measurement.md says: the open-loop replay, latency per output
+//! row, CPU and memory, the sustainable-rate search, accuracy against the exact answer,
+//! and results folders that the notebooks read.
+//!
+//! # Layout
+//! - [`replay`]: the open-loop replay driver, rates and rate profiles.
+//! - [`metrics`]: latency per output row (hdrhistogram), CPU and memory.
+//! - [`window_latency`]: YSB's window-end-to-result latency.
+//! - [`measured`]: one measured run of an engine over pre-loaded events.
+//! - [`sustainable`]: whether a run held its rate; the sustainable-throughput search.
+//! - [`spread`]: median, min and max over repetitions.
+//! - [`accuracy`]: comparing final answers (exact / missing / extra / wrong, relative error).
+//! - [`progress`]: the progress bar of long runs (terminals only).
+//! - [`results`]: results folders (README, config, machine, raw CSV, summary, histograms).
+
+pub mod accuracy;
+pub mod measured;
+pub mod metrics;
+pub mod progress;
+pub mod replay;
+pub mod results;
+pub mod spread;
+pub mod sustainable;
+pub mod window_latency;
