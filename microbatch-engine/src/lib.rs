@@ -18,7 +18,8 @@
 //!   aggregation, closing).
 //! - [`projection`]: a query without windows: one row per event, per batch; a regular
 //!   join's pairs, per partition and batch.
-//! - [`state_store`]: per-partition keyed state: fixed windows by end, sessions by key.
+//! - [`state_store`]: per-partition keyed state: rows that carry the batch that changed
+//!   them, sessions by key (fixed windows are core's `FixedWindows`, kept in [`exec`]).
 //! - [`output`]: which rows a batch emits in each output mode, with `emit` = batch id.
 //! - [`batch_log`]: the per-batch log (id, offsets, rows, duration, watermarks).
 //! - [`checkpoint`]: a checkpoint after a batch (state stores, watermarks, offset),

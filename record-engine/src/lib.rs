@@ -22,7 +22,8 @@
 //! - [`operators::project`]: a query without windows: one row per record, no state.
 //! - [`operators::join`]: a regular join: records keyed by the join key, each paired at
 //!   once with the other input's records kept under it.
-//! - [`state`]: one worker's window state (fixed windows by end, sessions by key).
+//! - [`state`]: one worker's window state, applied per record: core's fixed windows and
+//!   session sets, with a heap of session ends.
 //! - [`operators::sink`]: rows to the harness's sink in process 0; the counts.
 //! - [`checkpoint`]: epoch-aligned snapshots, two-phase commit with the sink, restore.
 //! - [`dataflow`]: building the dataflow on each worker, `timely::execute` on threads or a

@@ -17,14 +17,15 @@ mod projection;
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use streamlab_checkpoint::{CheckpointStore, OnCorrupt};
+use streamlab_checkpoint::CheckpointStore;
 use streamlab_core::engine::{
     processing_time_ms, Engine, EngineError, Poll, RunOptions, RunSummary, Sink, Source,
     SourcePosition,
 };
+use streamlab_core::model::window::is_closed;
 use streamlab_core::query::TimeDomain;
-use streamlab_core::watermark::{is_closed, is_late, Watermark};
-use streamlab_core::window::SessionSet;
+use streamlab_core::semantics::watermark::{Watermark, MAX_WATERMARK};
+use streamlab_core::semantics::window_state::{FixedSnapshot, FixedWindows, SessionSet};
 use streamlab_core::{Accs, Event, KeyId, OutRow, OutputMode, Plan, Window, WindowSpec};
 
 /// The single-threaded hand-written loop.
@@ -51,20 +52,20 @@ struct Snapshot {
     done: bool,
     watermark: Watermark,
     #[serde(deserialize_with = "streamlab_checkpoint::sized::vec_of_rows")]
-    fixed: Vec<(Window, Vec<(KeyId, Accs)>)>,
+    fixed: FixedSnapshot<Accs>,
     sessions: Vec<(KeyId, SessionSet<Accs>)>,
     next_session_end: i64,
     emit: u64,
     summary: RunSummary,
 }
 
-/// Open fixed windows, each with its keys; sorted by end (then start).
-type FixedState = Vec<(Window, FxHashMap<KeyId, Accs>)>;
-
+/// The loop's state: the watermark, core's window state, the rows not yet handed to the
+/// sink. What the baseline decides is only when: every record moves the watermark, and
+/// windows close right after the record that moved it past their end.
 struct Loop<'p> {
     plan: &'p Plan,
     watermark: Watermark,
-    fixed: FixedState,
+    fixed: FixedWindows<Accs>,
     sessions: FxHashMap<KeyId, SessionSet<Accs>>,
     /// No session can close before the watermark reaches this.
     next_session_end: i64,
@@ -87,21 +88,6 @@ impl Loop<'_> {
         }
     }
 
-    /// Update mode: the changed row, if the (window, key) has one (core's row rule).
-    fn push_update(&mut self, window: Window, key: KeyId, accs: &Accs, seq: u64) {
-        let Some(values) = self.plan.row_rule.values(accs) else {
-            return;
-        };
-        self.rows.push(OutRow {
-            window,
-            key,
-            values,
-            emit: Some(self.emit),
-            trigger: Some(seq),
-        });
-        self.emit += 1;
-    }
-
     fn on_event(&mut self, e: &Event) {
         let plan = self.plan;
         if !plan.filters.iter().all(|p| p.holds(e.fields[p.slot])) {
@@ -122,40 +108,20 @@ impl Loop<'_> {
                     });
                     self.next_session_end = self.next_session_end.min(r.window.end);
                     if update {
-                        let accs = set.get_mut(r.window).expect("just inserted").clone();
-                        self.push_update(r.window, e.key, &accs, e.seq);
+                        let accs = set.get_mut(r.window).expect("just inserted");
+                        push_update(plan, &mut self.rows, &mut self.emit, r.window, e, accs);
                     }
                 }
             }
             spec => {
-                let mut changed: smallvec::SmallVec<[(Window, Accs); 2]> = Default::default();
-                spec.assign(e.time, |w| {
-                    if is_late(w.end, bound) {
-                        late = true;
-                        return;
-                    }
-                    let i = match self.fixed.iter().rposition(|(x, _)| *x == w) {
-                        Some(i) => i,
-                        None => {
-                            let at = self
-                                .fixed
-                                .partition_point(|(x, _)| (x.end, x.start) < (w.end, w.start));
-                            self.fixed.insert(at, (w, FxHashMap::default()));
-                            at
-                        }
-                    };
-                    let accs = self.fixed[i]
-                        .1
-                        .entry(e.key)
-                        .or_insert_with(|| Accs::new(&plan.accumulators));
+                let (rows, emit) = (&mut self.rows, &mut self.emit);
+                late = self.fixed.fold(spec, e.time, e.key, bound, |w, row| {
+                    let accs = row.or_insert_with(|| Accs::new(&plan.accumulators));
                     accs.update(&plan.accumulators, e);
                     if update {
-                        changed.push((w, accs.clone()));
+                        push_update(plan, rows, emit, w, e, accs);
                     }
                 });
-                for (w, accs) in changed {
-                    self.push_update(w, e.key, &accs, e.seq);
-                }
             }
         }
         self.summary.late_dropped += u64::from(late);
@@ -169,16 +135,13 @@ impl Loop<'_> {
     fn close(&mut self) {
         let w = self.watermark.current();
         let append = self.plan.mode == OutputMode::Append;
-        let n = self.fixed.partition_point(|(x, _)| is_closed(x.end, w));
-        for (window, keys) in self.fixed.drain(..n) {
-            if append {
-                let mut keys: Vec<_> = keys.into_iter().collect();
-                keys.sort_unstable_by_key(|(k, _)| *k);
-                self.rows.reserve(keys.len());
-                for (key, accs) in keys {
-                    self.rows.extend(final_row(self.plan, window, key, &accs));
-                }
-            }
+        if append {
+            let (plan, rows) = (self.plan, &mut self.rows);
+            self.fixed.close(w, |window, key, accs| {
+                rows.extend(final_row(plan, window, key, accs))
+            });
+        } else {
+            self.fixed.evict(w);
         }
         if is_closed(self.next_session_end, w) {
             let mut closed = Vec::new();
@@ -207,8 +170,9 @@ impl Loop<'_> {
             return;
         }
         let mut table: Vec<(Window, KeyId, Accs)> = Vec::new();
-        for (window, keys) in self.fixed.drain(..) {
-            table.extend(keys.into_iter().map(|(k, a)| (window, k, a)));
+        // The table leaves the state: the input has ended.
+        for open in self.fixed.drain_closed(MAX_WATERMARK) {
+            table.extend(open.rows.into_iter().map(|(k, a)| (open.window, k, a)));
         }
         for (key, set) in self.sessions.drain() {
             table.extend(set.sessions().iter().map(|(w, a)| (*w, key, a.clone())));
@@ -226,6 +190,29 @@ impl Loop<'_> {
         }
         self.emit += 1;
     }
+}
+
+/// Update mode: the row `e` changed, if the (window, key) has one (core's row rule),
+/// numbered as the next emission.
+fn push_update(
+    plan: &Plan,
+    rows: &mut Vec<OutRow>,
+    emit: &mut u64,
+    window: Window,
+    e: &Event,
+    accs: &Accs,
+) {
+    let Some(values) = plan.row_rule.values(accs) else {
+        return;
+    };
+    rows.push(OutRow {
+        window,
+        key: e.key,
+        values,
+        emit: Some(*emit),
+        trigger: Some(e.seq),
+    });
+    *emit += 1;
 }
 
 /// A row with no emit number yet, if the (window, key) has one (core's row rule).
@@ -254,11 +241,7 @@ impl Loop<'_> {
             position,
             done,
             watermark: self.watermark.clone(),
-            fixed: self
-                .fixed
-                .iter()
-                .map(|(w, keys)| (*w, keys.iter().map(|(k, a)| (*k, a.clone())).collect()))
-                .collect(),
+            fixed: self.fixed.snapshot(),
             sessions: self.sessions.iter().map(|(k, s)| (*k, s.clone())).collect(),
             next_session_end: self.next_session_end,
             emit: self.emit,
@@ -268,11 +251,8 @@ impl Loop<'_> {
 
     fn restore(&mut self, s: Snapshot) {
         self.watermark = s.watermark;
-        self.fixed = s
-            .fixed
-            .into_iter()
-            .map(|(w, keys)| (w, keys.into_iter().collect()))
-            .collect();
+        self.fixed = FixedWindows::new();
+        self.fixed.adopt(s.fixed);
         self.sessions = s.sessions.into_iter().collect();
         self.next_session_end = s.next_session_end;
         self.emit = s.emit;
@@ -319,13 +299,11 @@ impl Checkpointer {
         lp.rows.clear();
         sink.prepare(self.epoch)?;
         let snapshot = lp.snapshot(self.epoch, next_seq, position, done);
-        self.store
-            .write_state(
-                self.epoch,
-                snapshot.position.as_ref().map(|p| p.as_str()),
-                &snapshot,
-            )
-            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        self.store.write_state(
+            self.epoch,
+            snapshot.position.as_ref().map(|p| p.as_str()),
+            &snapshot,
+        )?;
         sink.commit(self.epoch)?;
         self.epoch += 1;
         self.since_events = 0;
@@ -359,7 +337,7 @@ impl Engine for Baseline {
         let mut lp = Loop {
             plan,
             watermark: Watermark::for_plan(plan, source.partitions()),
-            fixed: Vec::new(),
+            fixed: FixedWindows::new(),
             sessions: FxHashMap::default(),
             next_session_end: i64::MAX,
             rows: Vec::new(),
@@ -371,6 +349,7 @@ impl Engine for Baseline {
             },
         };
         let processing = plan.time == TimeDomain::Processing;
+        let mut loaded = None;
         let mut ck = match &options.checkpoint {
             None => None,
             Some(c) => {
@@ -379,9 +358,10 @@ impl Engine for Baseline {
                         "--checkpoint needs a transactional sink (an output file)".into(),
                     ));
                 }
-                let on_corrupt = OnCorrupt::previous_if(c.fall_back_on_corrupt);
-                let store = CheckpointStore::open(&c.dir, c.retain, on_corrupt)
-                    .map_err(|e| EngineError::Internal(e.to_string()))?;
+                let query = plan.to_toml();
+                let (store, latest) =
+                    streamlab_checkpoint::open_run(c, "baseline", &query, |s: &Snapshot| &s.query)?;
+                loaded = latest;
                 Some(Checkpointer {
                     store,
                     every_events: c
@@ -399,15 +379,10 @@ impl Engine for Baseline {
         };
         let mut resume_seq = 0u64;
         if let Some(c) = ck.as_mut() {
-            let query = plan.to_toml();
-            let loaded = c
-                .store
-                .latest_state("baseline", &query, |s: &Snapshot| &s.query)
-                .map_err(|e| EngineError::Internal(e.to_string()))?;
             match loaded {
                 None => sink.recover(None)?,
                 Some((mut snap, position)) => {
-                    snap.position = position.map(SourcePosition::from_json);
+                    snap.position = position;
                     sink.recover(Some(snap.epoch))?;
                     c.epoch = snap.epoch + 1;
                     resume_seq = snap.next_seq;

@@ -1,13 +1,19 @@
 //! The oracle: the exact answer, computed over the whole input at once.
 //!
 //! It assigns every valid, unfiltered event to its windows by **event time**, drops
-//! nothing and aggregates. It deliberately does not reuse the engines' incremental
-//! structures: sessions are found by sorting each key's events and sweeping, so that a bug
-//! in incremental merging shows up as a difference instead of being shared.
+//! nothing and aggregates. Fixed windows are folded into core's
+//! [`FixedWindows`](streamlab_core::semantics::window_state::FixedWindows), as every
+//! engine folds them, with nothing late and everything closed at the end (that store is
+//! checked against a plain table by its own proptest). Sessions deliberately are not: the
+//! oracle finds them by sorting each key's events and sweeping, not with the engines'
+//! incremental merging (core's `SessionSet`), so that a bug in merging shows up as a
+//! difference instead of being shared.
 
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use streamlab_core::engine::{Engine, EngineError, Poll, RunOptions, RunSummary, Sink, Source};
+use streamlab_core::semantics::watermark::{MAX_WATERMARK, MIN_WATERMARK};
+use streamlab_core::semantics::window_state::FixedWindows;
 use streamlab_core::{Accs, Event, KeyId, OutRow, Plan, Window, WindowSpec};
 
 /// The reference engine (`--engine oracle`).
@@ -101,13 +107,16 @@ impl Oracle {
                 }
             }
             spec => {
+                let aggs = &plan.accumulators;
+                let mut fixed = FixedWindows::new();
                 for e in &kept {
-                    spec.assign(e.time, |w| {
-                        table
-                            .entry((w, e.key))
-                            .or_insert_with(|| Accs::new(&plan.accumulators))
-                            .update(&plan.accumulators, e)
+                    fixed.fold(spec, e.time, e.key, MIN_WATERMARK, |_, row| {
+                        row.or_insert_with(|| Accs::new(aggs)).update(aggs, e)
                     });
+                }
+                for closed in fixed.drain_closed(MAX_WATERMARK) {
+                    let window = closed.window;
+                    table.extend(closed.rows.into_iter().map(|(k, a)| ((window, k), a)));
                 }
             }
         }
