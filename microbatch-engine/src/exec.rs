@@ -19,7 +19,6 @@
 
 use crate::output::Emission;
 use crate::state_store::{Entry, KeySessions, SessionStore};
-use std::collections::hash_map::Entry as MapEntry;
 use streamlab_core::model::key_hash::partition_of;
 use streamlab_core::semantics::watermark::PartitionMaxima;
 use streamlab_core::semantics::window_state::{FixedSnapshot, FixedWindows};
@@ -206,21 +205,13 @@ impl<'p> Partition<'p> {
     ) -> bool {
         let aggs = &self.plan.accumulators[..];
         let changed = &mut self.changed;
+        let new = || Entry::new(aggs);
         self.fixed
-            .fold(spec, e.time, e.key, late_bound, |w, row| match row {
-                MapEntry::Occupied(mut o) => {
-                    let row = o.get_mut();
-                    row.accs.update(aggs, e);
-                    row.trigger = e.seq;
-                    if row.changed != mark {
-                        row.changed = mark;
-                        if track {
-                            changed.push((w, e.key));
-                        }
-                    }
-                }
-                MapEntry::Vacant(v) => {
-                    v.insert(Entry::of(aggs, e, mark));
+            .fold(spec, e.time, e.key, late_bound, new, |w, row| {
+                row.accs.update(aggs, e);
+                row.trigger = e.seq;
+                if row.changed != mark {
+                    row.changed = mark;
                     if track {
                         changed.push((w, e.key));
                     }

@@ -29,6 +29,16 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// A row no event has changed yet.
+    #[inline]
+    pub fn new(aggs: &[AggSpec]) -> Entry {
+        Entry {
+            accs: Accs::new(aggs),
+            changed: 0,
+            trigger: 0,
+        }
+    }
+
     /// A row holding one event, changed in the batch marked `mark`.
     #[inline]
     pub fn of(aggs: &[AggSpec], e: &Event, mark: u64) -> Entry {

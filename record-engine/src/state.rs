@@ -181,8 +181,8 @@ impl WindowState {
             WindowSpec::Session { gap } => self.apply_session(e, gap, bound, update, out),
             spec => {
                 let (aggregates, rule) = (&self.aggregates, &self.rule);
-                self.fixed.fold(spec, e.time, e.key, bound, |w, row| {
-                    let accs = row.or_insert_with(|| Accs::new(aggregates));
+                let new = || Accs::new(aggregates);
+                self.fixed.fold(spec, e.time, e.key, bound, new, |w, accs| {
                     accs.update(aggregates, e);
                     if update {
                         out.extend(update_row(rule, w, e, accs));

@@ -115,8 +115,8 @@ impl Loop<'_> {
             }
             spec => {
                 let (rows, emit) = (&mut self.rows, &mut self.emit);
-                late = self.fixed.fold(spec, e.time, e.key, bound, |w, row| {
-                    let accs = row.or_insert_with(|| Accs::new(&plan.accumulators));
+                let new = || Accs::new(&plan.accumulators);
+                late = self.fixed.fold(spec, e.time, e.key, bound, new, |w, accs| {
                     accs.update(&plan.accumulators, e);
                     if update {
                         push_update(plan, rows, emit, w, e, accs);

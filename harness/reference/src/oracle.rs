@@ -110,8 +110,9 @@ impl Oracle {
                 let aggs = &plan.accumulators;
                 let mut fixed = FixedWindows::new();
                 for e in &kept {
-                    fixed.fold(spec, e.time, e.key, MIN_WATERMARK, |_, row| {
-                        row.or_insert_with(|| Accs::new(aggs)).update(aggs, e)
+                    let new = || Accs::new(aggs);
+                    fixed.fold(spec, e.time, e.key, MIN_WATERMARK, new, |_, accs| {
+                        accs.update(aggs, e)
                     });
                 }
                 for closed in fixed.drain_closed(MAX_WATERMARK) {

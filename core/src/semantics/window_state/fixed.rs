@@ -25,7 +25,6 @@
 use crate::model::event::KeyId;
 use crate::model::window::{is_closed, is_late, Window, WindowSpec};
 use rustc_hash::FxHashMap;
-use std::collections::hash_map::Entry;
 
 /// One open fixed window and its rows by key.
 #[derive(Clone, Debug, PartialEq)]
@@ -69,10 +68,11 @@ impl<A> FixedWindows<A> {
     }
 
     /// Folds an event at time `t` of group `key` into every window of `spec` containing
-    /// it: `f` gets each window, in start order, and the entry of the key's row there, to
-    /// create or update. An assignment to a window closed under `late_bound` is dropped
-    /// (core's [`is_late`]); returns whether one was (the event counts as late once).
-    /// `spec` is fixed (tumbling or sliding) and the same on every call.
+    /// it: `f` gets each window, in start order, and the key's row there (made by `new`
+    /// if the window has none yet), to fold the event into. An assignment to a window
+    /// closed under `late_bound` is dropped (core's [`is_late`]); returns whether one was
+    /// (the event counts as late once). `spec` is fixed (tumbling or sliding) and the
+    /// same on every call.
     #[inline]
     pub fn fold(
         &mut self,
@@ -80,7 +80,8 @@ impl<A> FixedWindows<A> {
         t: i64,
         key: KeyId,
         late_bound: i64,
-        mut f: impl FnMut(Window, Entry<'_, KeyId, A>),
+        new: impl Fn() -> A,
+        mut f: impl FnMut(Window, &mut A),
     ) -> bool {
         debug_assert!(!spec.is_session(), "sessions are kept in a SessionSet");
         if let WindowSpec::Tumbling { .. } = spec {
@@ -92,7 +93,7 @@ impl<A> FixedWindows<A> {
                     if is_late(w.end, late_bound) {
                         return true;
                     }
-                    f(w, open.rows.entry(key));
+                    f(w, open.rows.entry(key).or_insert_with(&new));
                     return false;
                 }
             }
@@ -104,7 +105,7 @@ impl<A> FixedWindows<A> {
                 return;
             }
             let i = self.slot(w);
-            f(w, self.windows[i].rows.entry(key));
+            f(w, self.windows[i].rows.entry(key).or_insert_with(&new));
         });
         late
     }
@@ -307,7 +308,7 @@ mod tests {
             let (mut got, mut want) = (vec![], vec![]);
             let (mut watermark, mut max_t) = (i64::MIN, i64::MIN);
             for (t, key) in events {
-                let late = store.fold(spec, t, key, watermark, |_, row| *row.or_insert(0) += 1);
+                let late = store.fold(spec, t, key, watermark, || 0, |_, n| *n += 1);
                 let mut table_late = false;
                 for w in windows_by_definition(spec, t) {
                     if w.end <= watermark {
