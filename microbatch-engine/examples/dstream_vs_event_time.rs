@@ -10,12 +10,12 @@
 //! crosses a window boundary is counted by the DStream in the window it arrived in.
 //!
 //! ```text
-//! cargo run --release -p microbatch-engine --example dstream_vs_event_time
+//! cargo run --release -p streamlab-microbatch-engine --example dstream_vs_event_time
 //! ```
 #![allow(clippy::unwrap_used)] // an example: a failure should stop it loudly
 
-use microbatch_engine::dstream::{BatchClock, StreamingContext};
-use microbatch_engine::MicrobatchEngine;
+use streamlab_microbatch_engine::dstream::{BatchClock, StreamingContext};
+use streamlab_microbatch_engine::MicrobatchEngine;
 use rustc_hash::FxHashMap;
 use std::sync::{Arc, Mutex};
 use streamlab_core::engine::{CollectSink, RunOptions, VecSource};

@@ -3,14 +3,14 @@
 //! (10k keys, 20k events per second of event time, 5 % disordered by up to 3 s).
 //!
 //! ```text
-//! cargo run --release -p microbatch-engine --example w1 -- [events] [batch] [workers]
+//! cargo run --release -p streamlab-microbatch-engine --example w1 -- [events] [batch] [workers]
 //! ```
 //! defaults: 10 000 000 events, batches of 100 000, 2 workers. Set
 //! `STREAMLAB_MICROBATCH_LOG=1` to see every batch.
 #![allow(clippy::unwrap_used)] // an example: a failure should stop it loudly
 
-use microbatch_engine::pool::Placement;
-use microbatch_engine::MicrobatchEngine;
+use streamlab_microbatch_engine::pool::Placement;
+use streamlab_microbatch_engine::{Config, MicrobatchEngine};
 use smallvec::smallvec;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -78,15 +78,17 @@ fn main() {
     let rows = Arc::new(AtomicU64::new(0));
     let options = RunOptions {
         workers: Some(workers as usize),
-        max_records_per_batch: Some(batch as usize),
         ..Default::default()
     };
     let placement = match std::env::args().nth(4).as_deref() {
         Some("helpers") => Placement::AllOnHelpers,
         _ => Placement::DriverRunsOne,
     };
-    let summary = MicrobatchEngine::default()
-        .with_placement(placement)
+    let summary = MicrobatchEngine::new(Config {
+        max_records_per_batch: Some(batch as usize),
+        ..Default::default()
+    })
+    .with_placement(placement)
         .run(
             &plan,
             &options,

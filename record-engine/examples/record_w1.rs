@@ -3,11 +3,11 @@
 //! after every record (Flink's per-record rule) and at the default interval.
 //!
 //! ```text
-//! cargo run --release -p record-engine --example record_w1 -- [workers]
+//! cargo run --release -p streamlab-record-engine --example record_w1 -- [workers]
 //! ```
 #![allow(clippy::unwrap_used)] // an example: a failure should stop it loudly
 
-use record_engine::RecordEngine;
+use streamlab_record_engine::{Config, RecordEngine};
 use streamlab_core::decode::Decoder;
 use streamlab_core::engine::{CollectSink, RunOptions, VecSource};
 use streamlab_core::{Engine, Plan};
@@ -48,10 +48,13 @@ fn main() {
         let sink = CollectSink::default();
         let options = RunOptions {
             workers: Some(workers),
-            watermark_interval: interval,
             ..Default::default()
         };
-        let summary = RecordEngine
+        let engine = RecordEngine::new(Config {
+            watermark_interval: interval,
+            ..Default::default()
+        });
+        let summary = engine
             .run(
                 &plan,
                 &options,

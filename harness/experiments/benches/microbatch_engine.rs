@@ -9,9 +9,9 @@ mod held;
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use held::{events, hold, w1, CountingSink, Held, HeldSource};
-use microbatch_engine::exec::{BatchParams, Partition};
-use microbatch_engine::pool::{Placement, WorkerPool};
-use microbatch_engine::MicrobatchEngine;
+use streamlab_microbatch_engine::exec::{BatchParams, Partition};
+use streamlab_microbatch_engine::pool::{Placement, WorkerPool};
+use streamlab_microbatch_engine::MicrobatchEngine;
 use std::sync::Arc;
 use std::time::Duration;
 use streamlab_core::engine::RunOptions;

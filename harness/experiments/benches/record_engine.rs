@@ -11,7 +11,7 @@ mod held;
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use held::{events, events_at, hold, w1, CountingSink, Held, HeldSource};
-use record_engine::RecordEngine;
+use streamlab_record_engine::RecordEngine;
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::sync::Arc;

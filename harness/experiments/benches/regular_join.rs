@@ -98,7 +98,7 @@ use differential_dataflow::input::Input as _;
 use held::{hold, CountingSink, Held, HeldSource};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use record_engine::RecordEngine;
+use streamlab_record_engine::RecordEngine;
 use rustc_hash::FxHashMap;
 use std::cell::Cell;
 use std::rc::Rc;
