@@ -397,19 +397,19 @@ pub struct CheckedRun<'a> {
     options: &'a RunOptions,
 }
 
-impl CheckedRun<'_> {
+impl<'a> CheckedRun<'a> {
     /// The engine that runs.
-    pub fn engine(&self) -> &dyn Engine {
+    pub fn engine(&self) -> &'a dyn Engine {
         self.engine
     }
 
     /// The plan it runs.
-    pub fn plan(&self) -> &Plan {
+    pub fn plan(&self) -> &'a Plan {
         self.plan
     }
 
     /// The options it runs with.
-    pub fn options(&self) -> &RunOptions {
+    pub fn options(&self) -> &'a RunOptions {
         self.options
     }
 

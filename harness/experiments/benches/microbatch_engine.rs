@@ -11,7 +11,7 @@ use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion
 use held::{events, hold, w1, CountingSink, Held, HeldSource};
 use streamlab_microbatch_engine::exec::{BatchParams, Partition};
 use streamlab_microbatch_engine::pool::{Placement, WorkerPool};
-use streamlab_microbatch_engine::MicrobatchEngine;
+use streamlab_microbatch_engine::{Config, MicrobatchEngine};
 use std::sync::Arc;
 use std::time::Duration;
 use streamlab_core::engine::RunOptions;
@@ -20,11 +20,13 @@ use streamlab_core::{Engine, Event, Plan};
 fn run(plan: &Plan, events: &Held, batch: usize, workers: usize) -> u64 {
     let options = RunOptions {
         workers: Some(workers),
-        max_records_per_batch: Some(batch),
         ..Default::default()
     };
-    MicrobatchEngine::default()
-        .run(
+    MicrobatchEngine::new(Config {
+        max_records_per_batch: Some(batch),
+        ..Default::default()
+    })
+    .run(
             plan,
             &options,
             Box::new(HeldSource(Arc::clone(events))),

@@ -455,7 +455,7 @@ impl Source for TwoInputs {
 }
 
 fn record_engine(plan: &Plan, events: &Held) -> u64 {
-    engine(&RecordEngine, plan, events)
+    engine(&RecordEngine::default(), plan, events)
 }
 
 /// The real engine `engine` (1 worker) over the held events, into a counting sink.
