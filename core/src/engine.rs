@@ -419,8 +419,7 @@ impl<'a> CheckedRun<'a> {
         source: Box<dyn Source>,
         sink: Box<dyn Sink>,
     ) -> Result<RunSummary, EngineError> {
-        self.engine
-            .execute(self.plan, self.options, source, sink)
+        self.engine.execute(self.plan, self.options, source, sink)
     }
 }
 
@@ -436,11 +435,7 @@ fn refusal(
     plan: &Plan,
     options: &RunOptions,
 ) -> Result<(), EngineError> {
-    if let Some(flag) = options
-        .given()
-        .into_iter()
-        .find(|f| !supported.contains(f))
-    {
+    if let Some(flag) = options.given().into_iter().find(|f| !supported.contains(f)) {
         return Err(EngineError::Unsupported {
             engine: engine.into(),
             flag: flag.flag().into(),

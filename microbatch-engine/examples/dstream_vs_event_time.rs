@@ -14,13 +14,13 @@
 //! ```
 #![allow(clippy::unwrap_used)] // an example: a failure should stop it loudly
 
-use streamlab_microbatch_engine::dstream::{BatchClock, StreamingContext};
-use streamlab_microbatch_engine::MicrobatchEngine;
 use rustc_hash::FxHashMap;
 use std::sync::{Arc, Mutex};
 use streamlab_core::engine::{CollectSink, RunOptions, VecSource};
 use streamlab_core::model::value::AggValue;
 use streamlab_core::{Engine, Event, OutputMode, Plan};
+use streamlab_microbatch_engine::dstream::{BatchClock, StreamingContext};
+use streamlab_microbatch_engine::MicrobatchEngine;
 
 const START: i64 = 1_700_000_000_000; // a multiple of 10 s
 const RATE: usize = 20_000; // events per second of arrival

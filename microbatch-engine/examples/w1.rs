@@ -9,14 +9,14 @@
 //! `STREAMLAB_MICROBATCH_LOG=1` to see every batch.
 #![allow(clippy::unwrap_used)] // an example: a failure should stop it loudly
 
-use streamlab_microbatch_engine::pool::Placement;
-use streamlab_microbatch_engine::{Config, MicrobatchEngine};
 use smallvec::smallvec;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use streamlab_core::engine::{EngineError, RunOptions, Sink, VecSource};
 use streamlab_core::model::value::Scalar;
 use streamlab_core::{Engine, Event, OutRow, Plan};
+use streamlab_microbatch_engine::pool::Placement;
+use streamlab_microbatch_engine::{Config, MicrobatchEngine};
 
 /// Counts rows instead of printing them.
 struct CountingSink(Arc<AtomicU64>);
@@ -89,13 +89,13 @@ fn main() {
         ..Default::default()
     })
     .with_placement(placement)
-        .run(
-            &plan,
-            &options,
-            Box::new(VecSource::new(input)),
-            Box::new(CountingSink(rows.clone())),
-        )
-        .unwrap();
+    .run(
+        &plan,
+        &options,
+        Box::new(VecSource::new(input)),
+        Box::new(CountingSink(rows.clone())),
+    )
+    .unwrap();
     println!(
         "W1 microbatch: {n} events, batches of {batch}, {workers} workers ({placement:?}): {:.2} M events/s \
          ({:.1} ms, {} batches, {} rows, {} late)",

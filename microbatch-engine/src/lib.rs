@@ -159,7 +159,13 @@ impl Engine for MicrobatchEngine {
         source: Box<dyn Source>,
         sink: Box<dyn Sink>,
     ) -> Result<RunSummary, EngineError> {
-        driver::run(self.settings(options), plan, source, sink, self.log.as_ref())
+        driver::run(
+            self.settings(options),
+            plan,
+            source,
+            sink,
+            self.log.as_ref(),
+        )
     }
 }
 

@@ -7,10 +7,10 @@
 //! ```
 #![allow(clippy::unwrap_used)] // an example: a failure should stop it loudly
 
-use streamlab_record_engine::{Config, RecordEngine};
 use streamlab_core::decode::Decoder;
 use streamlab_core::engine::{CollectSink, RunOptions, VecSource};
 use streamlab_core::{Engine, Plan};
+use streamlab_record_engine::{Config, RecordEngine};
 
 const CLICKS: &str = r#"{"ts": 1000, "key": "home", "value": 1}
 {"ts": 2500, "key": "cart", "value": 5}

@@ -253,7 +253,12 @@ pub fn run(
     Ok(summary.timed(started.elapsed()))
 }
 
-fn worker_main(worker: &mut Worker, settings: &Settings, plan: &Plan, shared: &Shared) -> WorkerReport {
+fn worker_main(
+    worker: &mut Worker,
+    settings: &Settings,
+    plan: &Plan,
+    shared: &Shared,
+) -> WorkerReport {
     let mut inputs = Inputs {
         events: InputHandle::new(),
         control: InputHandle::new(),
@@ -304,8 +309,8 @@ fn worker_main(worker: &mut Worker, settings: &Settings, plan: &Plan, shared: &S
         None
     };
     if let Some(mut source) = source {
-        let complete_every =
-            (plan.mode == streamlab_core::OutputMode::Complete).then_some(settings.complete_interval);
+        let complete_every = (plan.mode == streamlab_core::OutputMode::Complete)
+            .then_some(settings.complete_interval);
         let mut driver = SourceDriver::new(
             plan,
             source.partitions(),

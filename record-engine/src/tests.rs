@@ -164,12 +164,12 @@ fn complete_mode_emits_whole_tables_on_its_interval_and_a_final_one() {
         ..Default::default()
     })
     .run(
-            &p,
-            &options,
-            Box::new(Trickle(events.into_iter())),
-            Box::new(sink.clone()),
-        )
-        .expect("run succeeds");
+        &p,
+        &options,
+        Box::new(Trickle(events.into_iter())),
+        Box::new(sink.clone()),
+    )
+    .expect("run succeeds");
     let rows = sink.rows();
     let mut tables: std::collections::BTreeMap<u64, Vec<&OutRow>> = Default::default();
     for r in &rows {

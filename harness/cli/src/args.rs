@@ -34,8 +34,7 @@ impl Cli {
         T: Into<OsString> + Clone,
     {
         let matches = Cli::command().try_get_matches_from(argv)?;
-        let cli = Cli::from_arg_matches(&matches)
-            .map_err(|e| e.format(&mut Cli::command()))?;
+        let cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut Cli::command()))?;
         Ok((cli, matches))
     }
 }

@@ -93,7 +93,10 @@ fn checkpointed(options: &RunOptions, dir: &Path) -> RunOptions {
 
 /// Every configuration that checkpoints, as `(first, second)`: on `first_workers`, then on
 /// `second_workers` ([`on_workers`]); one of each that runs differently.
-fn checkpointing(first_workers: usize, second_workers: usize) -> Vec<(Configuration, Configuration)> {
+fn checkpointing(
+    first_workers: usize,
+    second_workers: usize,
+) -> Vec<(Configuration, Configuration)> {
     let mut pairs: Vec<(Configuration, Configuration)> = Vec::new();
     for config in configurations().iter().filter(|c| c.takes("--checkpoint")) {
         let pair = (
@@ -167,14 +170,24 @@ fn crash_and_resume_on(
         Box::new(sink),
     );
     assert!(crashed.is_err(), "{first}: the first run must fail");
-    assert!(!output.exists(), "{first}: a crashed run publishes no output");
+    assert!(
+        !output.exists(),
+        "{first}: a crashed run publishes no output"
+    );
 
     // A run that reads the whole input into the output file, with the checkpoints.
     let resume = || {
         let input = decode();
         let sink = TransactionalFileSink::new(&plan, input.keys.clone(), &output).unwrap();
         let options = checkpointed(&second.options, &dir);
-        run_with_sink(second.engine().as_ref(), &plan, &options, input, Box::new(sink)).unwrap()
+        run_with_sink(
+            second.engine().as_ref(),
+            &plan,
+            &options,
+            input,
+            Box::new(sink),
+        )
+        .unwrap()
     };
 
     // Second run: resumes and finishes.
@@ -195,7 +208,11 @@ fn crash_and_resume_on(
     if mode == "complete" {
         let mut dedup = got.clone();
         dedup.dedup();
-        assert_eq!(dedup.len(), got.len(), "{first}: a complete-mode row written twice");
+        assert_eq!(
+            dedup.len(),
+            got.len(),
+            "{first}: a complete-mode row written twice"
+        );
         let last = |rows: &[String]| -> Vec<String> {
             let parsed: Vec<serde_json::Value> = rows
                 .iter()
@@ -220,7 +237,10 @@ fn crash_and_resume_on(
             want.len(),
             "{first} {mode} {window}: rows lost or duplicated"
         );
-        assert_eq!(got, want, "{first} {mode} {window}: rows differ from a clean run");
+        assert_eq!(
+            got, want,
+            "{first} {mode} {window}: rows differ from a clean run"
+        );
     }
 
     // Third run on a finished checkpoint: nothing to do, output unchanged.

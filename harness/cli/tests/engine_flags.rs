@@ -9,7 +9,9 @@ use std::process::Command;
 
 /// Why `streamlab run` refuses `flags` (with a query file that is never read).
 fn refusal(flags: &str) -> String {
-    let args = ["--query", "q.toml"].into_iter().chain(flags.split_whitespace());
+    let args = ["--query", "q.toml"]
+        .into_iter()
+        .chain(flags.split_whitespace());
     match parse_run(args) {
         Ok(_) => panic!("`{flags}` was not refused"),
         Err(e) => format!("{e:#}"),
@@ -54,7 +56,9 @@ fn an_engines_own_flags_are_taken() {
         "--engine record --processes 2 --process 1",
         "--engine baseline",
     ] {
-        let args = ["--query", "q.toml"].into_iter().chain(flags.split_whitespace());
+        let args = ["--query", "q.toml"]
+            .into_iter()
+            .chain(flags.split_whitespace());
         parse_run(args).unwrap_or_else(|e| panic!("{flags}: {e:#}"));
     }
 }

@@ -159,7 +159,11 @@ impl Configuration {
 
     /// Runs over JSON Lines `text` and reads the output rows back, as `streamlab run`
     /// does ([`streamlab_engines::runner::run_text`]).
-    pub fn run_text(&self, plan: &Plan, text: &str) -> anyhow::Result<(RunSummary, Vec<ResultRow>)> {
+    pub fn run_text(
+        &self,
+        plan: &Plan,
+        text: &str,
+    ) -> anyhow::Result<(RunSummary, Vec<ResultRow>)> {
         streamlab_engines::runner::run_text(self.engine().as_ref(), plan, &self.options, text)
     }
 }

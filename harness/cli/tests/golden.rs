@@ -49,7 +49,10 @@ pub fn check_case(dir: &Path, config: &Configuration) -> Result<()> {
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
     let args_text = std::fs::read_to_string(dir.join("args")).unwrap_or_default();
-    let mut argv: Vec<String> = vec!["--query".into(), dir.join("query.toml").display().to_string()];
+    let mut argv: Vec<String> = vec![
+        "--query".into(),
+        dir.join("query.toml").display().to_string(),
+    ];
     // A query naming its inputs (`[[input]]`, files in the case folder) reads those.
     let named_inputs = !Plan::from_file(dir.join("query.toml"))?.inputs.is_empty();
     if !named_inputs {

@@ -11,7 +11,9 @@
 //! - at batch size 1 the engine keeps at least what the per-record rule keeps (the
 //!   record engine with `--watermark-interval 1`, and the baseline, which follow it).
 
-use crate::fixtures::{answer, default_of, plan, stream, text, Answer, Configuration, Item, WINDOWS};
+use crate::fixtures::{
+    answer, default_of, plan, stream, text, Answer, Configuration, Item, WINDOWS,
+};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use streamlab_core::value::{AggValue, FieldValue};
@@ -250,13 +252,12 @@ fn an_event_that_would_merge_into_a_closed_session_is_late() {
     };
     assert_eq!(k1(&rows), vec![(w(-208, -201), AggValue::Int(1))]);
     let plan = plan(WINDOWS[2], "append", 15);
-    let (summary, engine) =
-        batches(2, 1).run_text(&plan, &text(&items)).unwrap();
+    let (summary, engine) = batches(2, 1).run_text(&plan, &text(&items)).unwrap();
     assert_eq!(summary.late_dropped, 1);
     assert_eq!(answer(&engine, plan.mode), rows);
-    let (_, exact) = default_of(EngineKind::Oracle).run_text(&plan, &text(&items),
-    )
-    .unwrap();
+    let (_, exact) = default_of(EngineKind::Oracle)
+        .run_text(&plan, &text(&items))
+        .unwrap();
     assert_eq!(
         k1(&answer(&exact, plan.mode)),
         vec![(w(-208, -195), AggValue::Int(2))]
@@ -287,8 +288,7 @@ fn a_closed_session_is_never_reopened_or_grown_around() {
     assert_eq!(late, 2);
     let w = |start, end| Window { start, end };
     let plan = plan(WINDOWS[2], "update", 11);
-    let (summary, engine) =
-        batches(2, 2).run_text(&plan, &text(&items)).unwrap();
+    let (summary, engine) = batches(2, 2).run_text(&plan, &text(&items)).unwrap();
     assert_eq!(summary.late_dropped, 2);
     let k1: Vec<Window> = answer(&engine, plan.mode)
         .into_iter()

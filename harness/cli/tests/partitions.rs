@@ -92,7 +92,10 @@ fn answer(rows: &[streamlab_core::ResultRow], mode: OutputMode) -> Vec<String> {
 fn engines() -> Vec<Configuration> {
     [
         ("baseline", "--engine baseline"),
-        ("microbatch b50", "--engine microbatch --max-records-per-batch 50"),
+        (
+            "microbatch b50",
+            "--engine microbatch --max-records-per-batch 50",
+        ),
         (
             "microbatch b60 w2",
             "--engine microbatch --max-records-per-batch 60 --workers 2",

@@ -336,7 +336,10 @@ expr = "a * 0.25 + b / 3.0"
     fn configs() -> Vec<Configuration> {
         [
             ("baseline", "--engine baseline"),
-            ("microbatch-b7", "--engine microbatch --max-records-per-batch 7"),
+            (
+                "microbatch-b7",
+                "--engine microbatch --max-records-per-batch 7",
+            ),
             (
                 "microbatch-w2-b13",
                 "--engine microbatch --workers 2 --max-records-per-batch 13",

@@ -12,7 +12,9 @@
 //!   i), computed naively here for fixed windows; the drops are the counted `late_dropped`;
 //! - complete mode always equals the oracle.
 
-use crate::fixtures::{answer, default_of, plan, stream, text, Answer, Configuration, Item, MODES, WINDOWS};
+use crate::fixtures::{
+    answer, default_of, plan, stream, text, Answer, Configuration, Item, MODES, WINDOWS,
+};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use streamlab_core::value::{AggValue, FieldValue};
@@ -141,10 +143,12 @@ fn long_clicks(events: u64) -> String {
 fn long_stream_on_two_workers_answers_as_the_baseline_and_counts_its_drops() {
     let input = long_clicks(400_000);
     let w1 = Plan::from_toml(include_str!("../../../queries/w1.toml")).unwrap();
-    let (exact_summary, exact) =
-        default_of(EngineKind::Oracle).run_text(&w1, &input).unwrap();
-    let (base_summary, base) =
-        default_of(EngineKind::Baseline).run_text(&w1, &input).unwrap();
+    let (exact_summary, exact) = default_of(EngineKind::Oracle)
+        .run_text(&w1, &input)
+        .unwrap();
+    let (base_summary, base) = default_of(EngineKind::Baseline)
+        .run_text(&w1, &input)
+        .unwrap();
     assert!(base_summary.late_dropped > 0, "the stream has late events");
     let (summary, rows) = record(1, 2).run_text(&w1, &input).unwrap();
     assert_eq!(summary.events_in, exact_summary.events_in);

@@ -44,11 +44,7 @@ fn row_of(r: &ResultRow) -> Row {
     (text, numbers)
 }
 
-fn run(
-    config: &Configuration,
-    plan: &Plan,
-    input: DecodedInput,
-) -> (RunSummary, Vec<Row>) {
+fn run(config: &Configuration, plan: &Plan, input: DecodedInput) -> (RunSummary, Vec<Row>) {
     let buffer = SharedBuffer::default();
     let summary = run_decoded(
         config.engine().as_ref(),
@@ -248,10 +244,7 @@ fn q3_equals_the_join_computed_from_the_lines_on_every_engine() {
     assert!(summary.malformed > 0, "the broken lines are counted");
     for config in beside_the_oracle() {
         let (_, got) = run(&config, &plan, input());
-        assert!(
-            got == want,
-            "{config} differs from the direct join"
-        );
+        assert!(got == want, "{config} differs from the direct join");
     }
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -12,7 +12,9 @@
 //!   has both inputs and `pairs` = na x nb, and (fixed windows) is an oracle row with at
 //!   most the oracle's counts.
 
-use crate::fixtures::{answer, beside_the_oracle, default_of, Answer, Configuration, MODES, WINDOWS};
+use crate::fixtures::{
+    answer, beside_the_oracle, default_of, Answer, Configuration, MODES, WINDOWS,
+};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use streamlab_core::engine::RunSummary;
@@ -105,11 +107,7 @@ fn decoded(plan: &Plan, items: &[Item]) -> DecodedInput {
     }
 }
 
-fn run(
-    config: &Configuration,
-    plan: &Plan,
-    items: &[Item],
-) -> (RunSummary, Answer) {
+fn run(config: &Configuration, plan: &Plan, items: &[Item]) -> (RunSummary, Answer) {
     let buffer = SharedBuffer::default();
     let summary = run_decoded(
         config.engine().as_ref(),
@@ -264,8 +262,7 @@ fn a_late_event_is_counted_and_only_its_join_is_lost() {
         // record), N in {1, 2, 4, 5}; batches of one, whose lateness bound lags one batch.
         let interval = config.engines.record.watermark_interval;
         let moves = config.kind == EngineKind::Baseline
-            || (config.kind == EngineKind::Record
-                && interval.is_some_and(|n| n * (5 / n) >= 4))
+            || (config.kind == EngineKind::Record && interval.is_some_and(|n| n * (5 / n) >= 4))
             || config.engines.microbatch.max_records_per_batch == Some(1);
         if moves {
             assert_eq!(summary.late_dropped, 1, "{config}");
@@ -275,11 +272,7 @@ fn a_late_event_is_counted_and_only_its_join_is_lost() {
                 "{config}"
             );
         } else {
-            assert_eq!(
-                (summary.late_dropped, &got),
-                (0, &exact),
-                "{config}"
-            );
+            assert_eq!((summary.late_dropped, &got), (0, &exact), "{config}");
         }
     }
 }

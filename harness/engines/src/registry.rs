@@ -100,11 +100,10 @@ impl EngineKind {
             .supported_flags()
             .iter()
             .any(|f| f.flag() == flag)
-            || self
-                .own_flags()
-                .0
-                .get_arguments()
-                .any(|a| a.get_long().is_some_and(|long| flag.strip_prefix("--") == Some(long)))
+            || self.own_flags().0.get_arguments().any(|a| {
+                a.get_long()
+                    .is_some_and(|long| flag.strip_prefix("--") == Some(long))
+            })
     }
 
     /// Refuses the first flag the user gave in `matches` (a parsed `streamlab run`, which
@@ -229,7 +228,9 @@ mod tests {
             Some((1, 3))
         );
         assert_eq!(
-            EngineKind::Microbatch.configured(&configs).cluster_process(),
+            EngineKind::Microbatch
+                .configured(&configs)
+                .cluster_process(),
             None
         );
         assert_eq!(EngineKind::Record.build().cluster_process(), None);

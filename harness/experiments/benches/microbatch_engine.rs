@@ -9,13 +9,13 @@ mod held;
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use held::{events, hold, w1, CountingSink, Held, HeldSource};
-use streamlab_microbatch_engine::exec::{BatchParams, Partition};
-use streamlab_microbatch_engine::pool::{Placement, WorkerPool};
-use streamlab_microbatch_engine::{Config, MicrobatchEngine};
 use std::sync::Arc;
 use std::time::Duration;
 use streamlab_core::engine::RunOptions;
 use streamlab_core::{Engine, Event, Plan};
+use streamlab_microbatch_engine::exec::{BatchParams, Partition};
+use streamlab_microbatch_engine::pool::{Placement, WorkerPool};
+use streamlab_microbatch_engine::{Config, MicrobatchEngine};
 
 fn run(plan: &Plan, events: &Held, batch: usize, workers: usize) -> u64 {
     let options = RunOptions {
@@ -27,13 +27,13 @@ fn run(plan: &Plan, events: &Held, batch: usize, workers: usize) -> u64 {
         ..Default::default()
     })
     .run(
-            plan,
-            &options,
-            Box::new(HeldSource(Arc::clone(events))),
-            Box::new(CountingSink(0)),
-        )
-        .unwrap()
-        .rows_out
+        plan,
+        &options,
+        Box::new(HeldSource(Arc::clone(events))),
+        Box::new(CountingSink(0)),
+    )
+    .unwrap()
+    .rows_out
 }
 
 fn w1_throughput(c: &mut Criterion) {

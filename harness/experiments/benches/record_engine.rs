@@ -11,7 +11,6 @@ mod held;
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use held::{events, events_at, hold, w1, CountingSink, Held, HeldSource};
-use streamlab_record_engine::{Config, RecordEngine};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -19,6 +18,7 @@ use std::time::Duration;
 use streamlab_core::engine::{Poll, RunOptions, Source};
 use streamlab_core::value::Scalar;
 use streamlab_core::{Engine, Event, Plan};
+use streamlab_record_engine::{Config, RecordEngine};
 
 fn run(engine: &dyn Engine, plan: &Plan, events: &Held, options: &RunOptions) -> u64 {
     engine
