@@ -467,7 +467,6 @@ fn trigger_once_takes_everything_in_one_batch_whatever_the_bound() {
         Config {
             trigger: Some(Trigger::Once),
             max_records_per_batch: Some(1),
-            ..Default::default()
         },
     );
     assert_eq!(ran.rows, ["0..10 a 2", "10..20 a 2"]);
@@ -485,7 +484,6 @@ fn interval_trigger_paces_batches() {
         Config {
             trigger: Some(Trigger::Interval(DurationMs(25))),
             max_records_per_batch: Some(2),
-            ..Default::default()
         },
     );
     // Three batches of two fire at 0, 25 and 50 ms; the final one follows at once.
