@@ -2,9 +2,11 @@
 //! rows, [`RunOptions`], and the [`RunSummary`] every run returns. Both engines and the
 //! oracle implement [`Engine`], so the harness can swap them by name.
 //!
-//! The run options still name each engine's own knobs ([`Trigger`], and the flags of
-//! [`RunFlag`] only one engine reads); a later step of issue 16 gives every engine its own
-//! configuration and leaves only the contract here.
+//! Only what every engine can mean is here: parallelism (`workers`) and checkpoints. Each
+//! engine's own knobs (the micro-batch trigger, the record engine's watermark interval, ...)
+//! live in that engine's crate, in its `Config`, and the engine is built from it; an engine
+//! declares which of the options here it supports, and [`Engine::run`] refuses the others,
+//! once, before the engine does anything.
 
 use crate::model::duration::DurationMs;
 use crate::model::event::{Event, Part};
@@ -198,52 +200,14 @@ impl Sink for CollectSink {
     }
 }
 
-/// When a micro-batch fires (Spark's triggers).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Trigger {
-    /// Every interval of processing time.
-    Interval(DurationMs),
-    /// One batch over everything available, then stop.
-    Once,
-    /// Batches (bounded by the batch size) until everything available is processed.
-    AvailableNow,
-}
-
-impl std::str::FromStr for Trigger {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Trigger, String> {
-        match s {
-            "once" => Ok(Trigger::Once),
-            "available-now" => Ok(Trigger::AvailableNow),
-            other => DurationMs::parse(other)
-                .map(Trigger::Interval)
-                .map_err(|e| {
-                    format!(
-                        "{e}; a trigger is an interval like 100ms, or `once`, or `available-now`"
-                    )
-                }),
-        }
-    }
-}
-
 /// A run option an engine may or may not support; unsupported ones given by the user are
 /// rejected, never ignored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunFlag {
     /// `--workers N`
     Workers,
-    /// `--max-records-per-batch N`
-    MaxRecordsPerBatch,
-    /// `--trigger T`
-    Trigger,
-    /// `--watermark-interval N`
-    WatermarkInterval,
-    /// `--complete-interval D`
-    CompleteInterval,
     /// `--checkpoint DIR`
     Checkpoint,
-    /// `--processes P --process I --hostfile F` (timely's cluster mode)
-    Cluster,
 }
 
 impl RunFlag {
@@ -251,33 +215,19 @@ impl RunFlag {
     pub fn flag(self) -> &'static str {
         match self {
             RunFlag::Workers => "--workers",
-            RunFlag::MaxRecordsPerBatch => "--max-records-per-batch",
-            RunFlag::Trigger => "--trigger",
-            RunFlag::WatermarkInterval => "--watermark-interval",
-            RunFlag::CompleteInterval => "--complete-interval",
             RunFlag::Checkpoint => "--checkpoint",
-            RunFlag::Cluster => "--processes/--process/--hostfile",
         }
     }
 }
 
-/// Options of one run; `None` means "the engine's default".
+/// Options of one run that every engine can mean; `None` means "the engine's default".
+/// An engine's own knobs are in its crate's `Config`, which the engine is built from.
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
     /// Parallel workers.
     pub workers: Option<usize>,
-    /// Upper bound on events per micro-batch.
-    pub max_records_per_batch: Option<usize>,
-    /// Micro-batch trigger.
-    pub trigger: Option<Trigger>,
-    /// Records between watermark advances (record engine).
-    pub watermark_interval: Option<u64>,
-    /// Processing-time interval between complete-mode emissions (record engine).
-    pub complete_interval: Option<DurationMs>,
     /// Checkpointing, when asked for.
     pub checkpoint: Option<CheckpointOptions>,
-    /// Run as one process of a timely cluster.
-    pub cluster: Option<Cluster>,
 }
 
 /// Where and how often an engine checkpoints (issue 5's `--checkpoint DIR` family).
@@ -295,17 +245,6 @@ pub struct CheckpointOptions {
     pub fall_back_on_corrupt: bool,
 }
 
-/// One process's place in a multi-process run (timely's own cluster configuration).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Cluster {
-    /// Number of processes.
-    pub processes: usize,
-    /// This process's index, `0..processes`.
-    pub process: usize,
-    /// File with one `host:port` per line, one per process (None: localhost ports 2101..).
-    pub hostfile: Option<std::path::PathBuf>,
-}
-
 impl RunOptions {
     /// The flags the user set.
     pub fn given(&self) -> Vec<RunFlag> {
@@ -313,23 +252,8 @@ impl RunOptions {
         if self.workers.is_some() {
             v.push(RunFlag::Workers);
         }
-        if self.max_records_per_batch.is_some() {
-            v.push(RunFlag::MaxRecordsPerBatch);
-        }
-        if self.trigger.is_some() {
-            v.push(RunFlag::Trigger);
-        }
-        if self.watermark_interval.is_some() {
-            v.push(RunFlag::WatermarkInterval);
-        }
-        if self.complete_interval.is_some() {
-            v.push(RunFlag::CompleteInterval);
-        }
         if self.checkpoint.is_some() {
             v.push(RunFlag::Checkpoint);
-        }
-        if self.cluster.is_some() {
-            v.push(RunFlag::Cluster);
         }
         v
     }
@@ -400,17 +324,32 @@ pub enum EngineError {
 }
 
 /// An execution model that can answer a [`Plan`].
+///
+/// An engine implements [`execute`](Engine::execute); callers call [`run`](Engine::run),
+/// which checks the options against [`supported_flags`](Engine::supported_flags) first, so
+/// no engine checks them itself. A caller that must refuse before it opens its input calls
+/// [`check`](trait.Engine.html#method.check) and runs the [`CheckedRun`] it returns.
 pub trait Engine: Send + Sync {
     /// Registry name (`record`, `microbatch`, `oracle`, ...).
     fn name(&self) -> &'static str;
 
-    /// Flags this engine understands; the harness rejects the others before running.
+    /// The options of [`RunOptions`] this engine understands; [`Engine::run`] refuses the
+    /// others before executing.
     fn supported_flags(&self) -> &'static [RunFlag] {
         &[]
     }
 
-    /// Runs the plan over the source until it ends, emitting into the sink.
-    fn run(
+    /// This process's place, `(process, processes)`, when the engine runs as one of
+    /// several processes of which process 0 reads the input and writes the output (a
+    /// timely cluster); `None` for an engine in one process.
+    fn cluster_process(&self) -> Option<(usize, usize)> {
+        None
+    }
+
+    /// Runs the plan over the source until it ends, emitting into the sink. The options
+    /// are ones the engine supports ([`Engine::run`] has checked them): the engine's own
+    /// work only.
+    fn execute(
         &self,
         plan: &Plan,
         options: &RunOptions,
@@ -418,30 +357,90 @@ pub trait Engine: Send + Sync {
         sink: Box<dyn Sink>,
     ) -> Result<RunSummary, EngineError>;
 
-    /// Rejects options this engine does not support, naming the flag.
-    fn check_options(&self, options: &RunOptions) -> Result<(), EngineError> {
-        match options
-            .given()
-            .into_iter()
-            .find(|f| !self.supported_flags().contains(f))
-        {
-            Some(flag) => Err(EngineError::Unsupported {
-                engine: self.name().into(),
-                flag: flag.flag().into(),
-            }),
-            None => Ok(()),
-        }
+    /// Refuses options this engine does not support, naming the flag, then
+    /// [`executes`](Engine::execute) the plan over the source into the sink.
+    fn run(
+        &self,
+        plan: &Plan,
+        options: &RunOptions,
+        source: Box<dyn Source>,
+        sink: Box<dyn Sink>,
+    ) -> Result<RunSummary, EngineError> {
+        refusal(self.name(), self.supported_flags(), plan, options)?;
+        self.execute(plan, options, source, sink)
     }
 }
 
-/// Checkpoints are not there yet for projections (a row is final when its event arrives,
-/// so exactly-once output needs only the input offset with the committed rows; no engine
-/// has that path yet): a run asking for one is refused rather than left without it.
-pub fn refuse_checkpoints(
+impl<'e> dyn Engine + 'e {
+    /// The check [`Engine::run`] makes, on its own: for a caller that refuses a run before
+    /// it opens the input and the output (the `streamlab run` command). The run it returns
+    /// executes without checking again.
+    pub fn check<'a>(
+        &'a self,
+        plan: &'a Plan,
+        options: &'a RunOptions,
+    ) -> Result<CheckedRun<'a>, EngineError> {
+        refusal(self.name(), self.supported_flags(), plan, options)?;
+        Ok(CheckedRun {
+            engine: self,
+            plan,
+            options,
+        })
+    }
+}
+
+/// A run whose options its engine supports ([`check`](trait.Engine.html#method.check)
+/// said so): what is left is executing it.
+pub struct CheckedRun<'a> {
+    engine: &'a dyn Engine,
+    plan: &'a Plan,
+    options: &'a RunOptions,
+}
+
+impl<'a> CheckedRun<'a> {
+    /// The engine that runs.
+    pub fn engine(&self) -> &'a dyn Engine {
+        self.engine
+    }
+
+    /// The plan it runs.
+    pub fn plan(&self) -> &'a Plan {
+        self.plan
+    }
+
+    /// The options it runs with.
+    pub fn options(&self) -> &'a RunOptions {
+        self.options
+    }
+
+    /// [`Engine::execute`] over the source into the sink.
+    pub fn run(
+        self,
+        source: Box<dyn Source>,
+        sink: Box<dyn Sink>,
+    ) -> Result<RunSummary, EngineError> {
+        self.engine.execute(self.plan, self.options, source, sink)
+    }
+}
+
+/// Why engine `engine`, which supports `supported`, cannot run `plan` with `options`: the
+/// first option given that it does not support, named by its flag; or a checkpoint of a
+/// query without windows. Checkpoints are not there yet for projections (a row is final
+/// when its event arrives, so exactly-once output needs only the input offset with the
+/// committed rows; no engine has that path yet): a run asking for one is refused rather
+/// than left without it.
+fn refusal(
+    engine: &str,
+    supported: &[RunFlag],
     plan: &Plan,
     options: &RunOptions,
-    engine: &str,
 ) -> Result<(), EngineError> {
+    if let Some(flag) = options.given().into_iter().find(|f| !supported.contains(f)) {
+        return Err(EngineError::Unsupported {
+            engine: engine.into(),
+            flag: flag.flag().into(),
+        });
+    }
     if plan.projection.is_some() && options.checkpoint.is_some() {
         return Err(EngineError::Unsupported {
             engine: engine.into(),
@@ -471,15 +470,31 @@ mod tests {
         fn supported_flags(&self) -> &'static [RunFlag] {
             &[RunFlag::Workers]
         }
-        fn run(
+        fn execute(
             &self,
             _: &Plan,
             _: &RunOptions,
             _: Box<dyn Source>,
             _: Box<dyn Sink>,
         ) -> Result<RunSummary, EngineError> {
-            Ok(RunSummary::default())
+            Ok(RunSummary {
+                engine: "executed".into(),
+                ..Default::default()
+            })
         }
+    }
+
+    fn run(options: &RunOptions) -> Result<RunSummary, EngineError> {
+        let plan = Plan::from_toml(
+            "event_time = \"ts\"\n[window]\nkind = \"tumbling\"\nsize = 10\n[[aggregate]]\nfn = \"count\"\nas = \"n\"\n",
+        )
+        .expect("a valid plan");
+        Nothing.run(
+            &plan,
+            options,
+            Box::new(VecSource::new(Vec::new())),
+            Box::new(CollectSink::default()),
+        )
     }
 
     #[test]
@@ -488,20 +503,18 @@ mod tests {
             workers: Some(2),
             ..Default::default()
         };
-        assert!(Nothing.check_options(&ok).is_ok());
+        assert_eq!(run(&ok).expect("supported").engine, "executed");
         let bad = RunOptions {
-            trigger: Some(Trigger::Once),
+            checkpoint: Some(CheckpointOptions {
+                dir: "ck".into(),
+                every_events: None,
+                interval: None,
+                retain: 3,
+                fall_back_on_corrupt: true,
+            }),
             ..Default::default()
         };
-        let err = Nothing.check_options(&bad).unwrap_err().to_string();
-        assert_eq!(err, "engine `nothing` does not support --trigger");
-    }
-
-    #[test]
-    fn triggers_parse() {
-        assert_eq!("once".parse(), Ok(Trigger::Once));
-        assert_eq!("available-now".parse(), Ok(Trigger::AvailableNow));
-        assert_eq!("100ms".parse(), Ok(Trigger::Interval(DurationMs(100))));
-        assert!("soon".parse::<Trigger>().is_err());
+        let err = run(&bad).expect_err("refused before executing").to_string();
+        assert_eq!(err, "engine `nothing` does not support --checkpoint");
     }
 }

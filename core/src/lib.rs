@@ -69,9 +69,8 @@ pub mod row {
     pub use crate::semantics::row::final_rows;
 }
 
-/// Old path of the projection and its checkpoint refusal (issue 16).
+/// Old path of the projection (issue 16).
 #[doc(hidden)]
 pub mod projection {
-    pub use crate::engine::refuse_checkpoints;
     pub use crate::ops::projection::Projection;
 }

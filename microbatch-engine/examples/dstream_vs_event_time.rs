@@ -10,17 +10,17 @@
 //! crosses a window boundary is counted by the DStream in the window it arrived in.
 //!
 //! ```text
-//! cargo run --release -p microbatch-engine --example dstream_vs_event_time
+//! cargo run --release -p streamlab-microbatch-engine --example dstream_vs_event_time
 //! ```
 #![allow(clippy::unwrap_used)] // an example: a failure should stop it loudly
 
-use microbatch_engine::dstream::{BatchClock, StreamingContext};
-use microbatch_engine::MicrobatchEngine;
 use rustc_hash::FxHashMap;
 use std::sync::{Arc, Mutex};
 use streamlab_core::engine::{CollectSink, RunOptions, VecSource};
 use streamlab_core::model::value::AggValue;
 use streamlab_core::{Engine, Event, OutputMode, Plan};
+use streamlab_microbatch_engine::dstream::{BatchClock, StreamingContext};
+use streamlab_microbatch_engine::MicrobatchEngine;
 
 const START: i64 = 1_700_000_000_000; // a multiple of 10 s
 const RATE: usize = 20_000; // events per second of arrival

@@ -3,20 +3,20 @@
 //! (10k keys, 20k events per second of event time, 5 % disordered by up to 3 s).
 //!
 //! ```text
-//! cargo run --release -p microbatch-engine --example w1 -- [events] [batch] [workers]
+//! cargo run --release -p streamlab-microbatch-engine --example w1 -- [events] [batch] [workers]
 //! ```
 //! defaults: 10 000 000 events, batches of 100 000, 2 workers. Set
 //! `STREAMLAB_MICROBATCH_LOG=1` to see every batch.
 #![allow(clippy::unwrap_used)] // an example: a failure should stop it loudly
 
-use microbatch_engine::pool::Placement;
-use microbatch_engine::MicrobatchEngine;
 use smallvec::smallvec;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use streamlab_core::engine::{EngineError, RunOptions, Sink, VecSource};
 use streamlab_core::model::value::Scalar;
 use streamlab_core::{Engine, Event, OutRow, Plan};
+use streamlab_microbatch_engine::pool::Placement;
+use streamlab_microbatch_engine::{Config, MicrobatchEngine};
 
 /// Counts rows instead of printing them.
 struct CountingSink(Arc<AtomicU64>);
@@ -78,22 +78,24 @@ fn main() {
     let rows = Arc::new(AtomicU64::new(0));
     let options = RunOptions {
         workers: Some(workers as usize),
-        max_records_per_batch: Some(batch as usize),
         ..Default::default()
     };
     let placement = match std::env::args().nth(4).as_deref() {
         Some("helpers") => Placement::AllOnHelpers,
         _ => Placement::DriverRunsOne,
     };
-    let summary = MicrobatchEngine::default()
-        .with_placement(placement)
-        .run(
-            &plan,
-            &options,
-            Box::new(VecSource::new(input)),
-            Box::new(CountingSink(rows.clone())),
-        )
-        .unwrap();
+    let summary = MicrobatchEngine::new(Config {
+        max_records_per_batch: Some(batch as usize),
+        ..Default::default()
+    })
+    .with_placement(placement)
+    .run(
+        &plan,
+        &options,
+        Box::new(VecSource::new(input)),
+        Box::new(CountingSink(rows.clone())),
+    )
+    .unwrap();
     println!(
         "W1 microbatch: {n} events, batches of {batch}, {workers} workers ({placement:?}): {:.2} M events/s \
          ({:.1} ms, {} batches, {} rows, {} late)",

@@ -17,10 +17,10 @@ use crate::checkpoint::{Checkpointer, Resumed, Snapshot};
 use crate::exec::BatchParams;
 use crate::planner::{Availability, BatchPlanner};
 use crate::pool::{Placement, WorkerPool};
-use crate::trigger::TriggerClock;
+use crate::trigger::{Trigger, TriggerClock};
 use std::time::{Duration, Instant};
 use streamlab_core::engine::{
-    processing_time_ms, CheckpointOptions, EngineError, RunSummary, Sink, Source, Trigger,
+    processing_time_ms, CheckpointOptions, EngineError, RunSummary, Sink, Source,
 };
 use streamlab_core::query::TimeDomain;
 use streamlab_core::semantics::watermark::{
@@ -30,7 +30,7 @@ use streamlab_core::{Event, OutputMode, Plan};
 
 /// The settings of one run, after defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Config {
+pub struct Settings {
     /// Partitions (worker threads, the driver's included).
     pub workers: usize,
     /// Most events per batch (not applied by `Once`).
@@ -280,9 +280,9 @@ impl Driver<'_, '_> {
     }
 }
 
-/// Runs `plan` over `source` into `sink` with `config`.
+/// Runs `plan` over `source` into `sink` with `settings`.
 pub fn run(
-    config: Config,
+    settings: Settings,
     plan: &Plan,
     mut source: Box<dyn Source>,
     mut sink: Box<dyn Sink>,
@@ -290,8 +290,8 @@ pub fn run(
 ) -> Result<RunSummary, EngineError> {
     let started = Instant::now();
     let verbose = std::env::var_os("STREAMLAB_MICROBATCH_LOG").is_some();
-    let mut clock = TriggerClock::new(config.trigger);
-    let (checkpoints, restored) = match &config.checkpoint {
+    let mut clock = TriggerClock::new(settings.trigger);
+    let (checkpoints, restored) = match &settings.checkpoint {
         None => (None, None),
         Some(options) => {
             if !sink.transactional() {
@@ -323,7 +323,7 @@ pub fn run(
         });
     }
     let (summary, tally) = std::thread::scope(|scope| -> Result<_, EngineError> {
-        let mut pool = WorkerPool::start(scope, plan, config.workers, config.placement)?;
+        let mut pool = WorkerPool::start(scope, plan, settings.workers, settings.placement)?;
         let mut resumed_note = None;
         let (mut watermark, mut w_prev, mut w_cur, mut next_id, mut last_ts) = (
             Watermark::for_plan(plan, source.partitions()),
@@ -334,7 +334,7 @@ pub fn run(
         );
         let mut summary = RunSummary {
             engine: "microbatch".into(),
-            workers: config.workers,
+            workers: settings.workers,
             ..Default::default()
         };
         let mut last_seq = None;
@@ -349,7 +349,7 @@ pub fn run(
             );
             last_seq = snap.next_seq.checked_sub(1);
             summary = RunSummary {
-                workers: config.workers,
+                workers: settings.workers,
                 notes: Vec::new(),
                 ..snap.summary
             };
@@ -380,7 +380,7 @@ pub fn run(
             tally: Tally::default(),
             checkpoints,
         };
-        driver.run(source.as_mut(), &mut clock, config.max_records_per_batch)?;
+        driver.run(source.as_mut(), &mut clock, settings.max_records_per_batch)?;
         if let Some(c) = &driver.checkpoints {
             let line = c.describe();
             driver.summary.notes.push(line);
@@ -396,18 +396,18 @@ pub fn run(
         tally.data,
         tally.no_data,
         tally.finals,
-        match config.trigger {
+        match settings.trigger {
             Trigger::Interval(d) if d.ms() == 0 => "as soon as the previous batch ends".into(),
             Trigger::Interval(d) => format!("every {} ms", d.ms()),
             Trigger::Once => "once".into(),
             Trigger::AvailableNow => "available-now".into(),
         },
-        if config.trigger == Trigger::Once || config.max_records_per_batch == usize::MAX {
+        if settings.trigger == Trigger::Once || settings.max_records_per_batch == usize::MAX {
             "unbounded".to_string()
         } else {
-            config.max_records_per_batch.to_string()
+            settings.max_records_per_batch.to_string()
         },
-        config.workers,
+        settings.workers,
         tally.busy.as_secs_f64() * 1e3,
         tally.longest.as_secs_f64() * 1e3,
     ));

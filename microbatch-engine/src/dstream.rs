@@ -12,7 +12,7 @@
 //! the driver thread, one batch at a time.
 //!
 //! ```
-//! use microbatch_engine::dstream::{BatchClock, StreamingContext};
+//! use streamlab_microbatch_engine::dstream::{BatchClock, StreamingContext};
 //! use streamlab_core::engine::VecSource;
 //! use streamlab_core::Event;
 //! use std::sync::{Arc, Mutex};
@@ -43,11 +43,11 @@
 //! ```
 
 use crate::planner::{Availability, BatchPlanner};
-use crate::trigger::TriggerClock;
+use crate::trigger::{Trigger, TriggerClock};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::hash::Hash;
-use streamlab_core::engine::{processing_time_ms, EngineError, Source, Trigger};
+use streamlab_core::engine::{processing_time_ms, EngineError, Source};
 use streamlab_core::model::duration::DurationMs;
 use streamlab_core::Event;
 

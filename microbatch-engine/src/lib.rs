@@ -9,9 +9,12 @@
 //!
 //! # Layout
 //! In reading order:
+//! - [`config`]: the engine's own knobs ([`Config`]: `--trigger`, `--max-records-per-batch`)
+//!   and their defaults, resolved with a run's options into the driver's settings.
 //! - [`driver`]: the driver loop (trigger → plan → run → emit → advance) and the two
 //!   watermarks of each batch; end of input; the run summary.
-//! - [`trigger`]: when batches fire (`Interval`, `Once`, `AvailableNow`), Spark's rules.
+//! - [`trigger`]: when batches fire ([`Trigger`]: `Interval`, `Once`, `AvailableNow`),
+//!   Spark's rules.
 //! - [`planner`]: batch planning: how much of the source one batch takes.
 //! - [`pool`]: batch execution across `--workers` partitions on threads.
 //! - [`exec`]: what one partition does with one batch (filter, lateness, assignment,
@@ -32,8 +35,9 @@
 //! `streamlab-core`; this crate only decides *when* they are applied.
 //!
 //! # Design decisions
-//! Numbers from `cargo bench -p harness --bench microbatch_engine` on the shared 2-core
-//! machine (noisy: other builds were running; compare within a group).
+//! Measured with the criterion groups of `cargo bench -p streamlab-experiments --bench
+//! microbatch_engine` (named below) on a shared 2-core machine; what `streamlab bench` and
+//! the experiments measured is in the results folders (`results/`, see its README).
 //! - **Threads, not timely.** Each batch is a bulk-synchronous step: every partition
 //!   reads the whole batch (shared, not copied), keeps the keys that hash to it and
 //!   folds them into its own state store; the driver joins them before emitting. Plain
@@ -41,50 +45,44 @@
 //!   same [`exec::Partition`] code driven by timely with one epoch per batch (worker 0
 //!   reads the batch from the one source, an `Exchange` by key moves events to their
 //!   owner, the partition runs when the frontier passes the epoch), group
-//!   `microbatch_substrate_w1_2_workers`: at 100k-event batches threads 20.9M ev/s vs
-//!   timely 14.9M (load ~1.6); at 1k-event batches 14.3M vs 15.0M, on par, because
-//!   timely's workers poll instead of sleeping. On a loaded box (load 2-3, other builds)
-//!   the polling hurt timely badly: 12.9M vs 6.8M at 100k, 13.7M vs 1.0M at 1k. The
-//!   exchange copies every event and progress tracking costs per epoch; plain threads
-//!   share the batch instead. (The issue reports differential's arrangements 3-10×
-//!   slower still for this job.) Fed by one worker per share instead of one source,
-//!   timely reached 25M at 100k: the serial copy out of the single source is what
-//!   limits both (see the report on `VecSource`).
+//!   `microbatch_substrate_w1_2_workers`, was slower at large batches and on par at small
+//!   ones, and much slower on a loaded machine, where timely's workers poll instead of
+//!   sleeping. The exchange copies every event and progress tracking costs per epoch;
+//!   plain threads share the batch instead. Fed by one worker per share instead of one
+//!   source, timely got faster: the serial copy out of the single source is what limits
+//!   both (see the report on `VecSource`).
 //! - **Fold straight into the store**, no per-batch partial table: the partitions own
 //!   their keys, so there is no shuffle for a map-side combine to shrink, and the partial
-//!   table costs a second hash lookup per group: 63M ev/s against 82M at 100k-event
-//!   batches, 18.5M against 82M at 1k (group `microbatch_fold_strategy`).
+//!   table costs a second hash lookup per group, which measured slower at every batch
+//!   size (group `microbatch_fold_strategy`).
 //! - **Partition 0 on the driver thread** ([`pool::Placement::DriverRunsOne`]): with
 //!   `--workers 2`, two busy threads on two cores; running every partition on helpers
 //!   while the driver plans the next batch measured equal or slower (3 threads, 2 cores).
 //! - **Plan ahead**: after a full batch the driver reads the next one from the source
-//!   while the helpers work (the copy out of the source was 14 % of samples, serial).
-//! - **Per-batch overhead**: an empty batch through the pool costs about 0.07 µs on 1
-//!   worker and 1.7 µs on 2 (group `microbatch_batch_overhead`, load ~3); a whole run of
-//!   one-event batches costs 5 µs per batch on 2 workers. Waiting threads poll with
-//!   `yield_now` for up to 200 µs before sleeping ([`pool`]); sleeping on a futex made
-//!   the hand-off 10-40 µs.
+//!   while the helpers work (the copy out of the source is serial).
+//! - **Per-batch overhead** in microseconds (group `microbatch_batch_overhead`): waiting
+//!   threads poll with `yield_now` for up to 200 µs before sleeping ([`pool`]); sleeping
+//!   on a futex made the hand-off several times slower.
 //! - **Batch bound by default: 100 000 events when batches run back to back**
 //!   ([`DEFAULT_MAX_RECORDS_PER_BATCH`]; `Interval(0)` and `AvailableNow`), **none with a
 //!   processing-time interval** (everything that arrived since the last trigger, as
 //!   Spark does without `maxOffsetsPerTrigger`). Back to back, nothing else bounds a batch:
 //!   100 000 events keep a batch at a few ms of work and its buffer at a few MB while the
 //!   per-batch overhead (µs) stays under 1 %. With an interval the interval bounds the
-//!   batch, and a count bound would silently cap the sustainable rate at bound/interval
-//!   (measured: 100 000 per 100 ms held a 1M ev/s replay at 200 ms p50 latency, growing).
+//!   batch, and a count bound would silently cap the sustainable rate at bound/interval.
 //! - **One worker by default**, like the baseline; `--workers N` sets partitions.
 //! - **Default trigger `Interval(0)`**: the next batch starts as soon as the previous one
 //!   ends, Spark's default.
 //! - **Checkpoints after a batch** ([`checkpoint`]): between batches the partitions are
 //!   idle, so their state stores and the driver's watermarks are a consistent cut with no
-//!   barrier; one checkpoint file serves as Spark's offset and commit logs. W1, 10M events
-//!   (the record engine's docs give the commands), `streamlab run` on 1 worker, 3 runs:
-//!   45M events/s without, 39-42M with a checkpoint every 100 ms (0.7-1.5 MB each, 5-7 ms per checkpoint including the partitions' snapshot).
-//!   `streamlab experiment recovery` (results/2026-12-01-vm-recovery): 100 SIGKILLs, 0 rows
-//!   lost, duplicated or wrong.
+//!   barrier; one checkpoint file serves as Spark's offset and commit logs. What a
+//!   checkpoint costs and that every row survives 100 SIGKILLs exactly once: `streamlab
+//!   experiment recovery`, in `results/2026-12-01-vm-recovery` (and
+//!   `results/2026-12-01-vm-recovery-1m-keys` for a million keys of state).
 
 pub mod batch_log;
 pub mod checkpoint;
+pub mod config;
 pub mod driver;
 pub mod dstream;
 pub mod exec;
@@ -96,36 +94,37 @@ pub mod state_store;
 pub mod trigger;
 
 pub use batch_log::{BatchInfo, BatchKind, BatchLog};
+pub use config::{Config, DEFAULT_MAX_RECORDS_PER_BATCH, DEFAULT_WORKERS};
+pub use trigger::Trigger;
 
-use streamlab_core::engine::{
-    Engine, EngineError, RunFlag, RunOptions, RunSummary, Sink, Source, Trigger,
-};
+use streamlab_core::engine::{Engine, EngineError, RunFlag, RunOptions, RunSummary, Sink, Source};
 use streamlab_core::Plan;
-
-/// Events per batch when `--max-records-per-batch` is not given and batches run back to
-/// back (`Interval(0)`, `AvailableNow`); with a processing-time interval the default is
-/// no bound.
-pub const DEFAULT_MAX_RECORDS_PER_BATCH: usize = 100_000;
 
 /// Where partitions run unless [`MicrobatchEngine::with_placement`] says otherwise.
 pub const DEFAULT_PLACEMENT: pool::Placement = pool::Placement::DriverRunsOne;
 
-/// Partitions when `--workers` is not given.
-pub const DEFAULT_WORKERS: usize = 1;
-
-/// The micro-batch engine (`--engine microbatch`).
+/// The micro-batch engine (`--engine microbatch`), built from its [`Config`].
 #[derive(Clone, Debug, Default)]
 pub struct MicrobatchEngine {
+    config: Config,
     log: Option<BatchLog>,
     placement: Option<pool::Placement>,
 }
 
 impl MicrobatchEngine {
-    /// An engine that also records every batch of its runs into `log`.
-    pub fn with_batch_log(log: BatchLog) -> Self {
+    /// The engine with the knobs of `config`.
+    pub fn new(config: Config) -> Self {
+        MicrobatchEngine {
+            config,
+            ..Default::default()
+        }
+    }
+
+    /// The same engine, also recording every batch of its runs into `log`.
+    pub fn with_batch_log(self, log: BatchLog) -> Self {
         MicrobatchEngine {
             log: Some(log),
-            ..Default::default()
+            ..self
         }
     }
 
@@ -138,25 +137,10 @@ impl MicrobatchEngine {
         }
     }
 
-    /// The settings a run uses, after defaults.
-    pub fn config(&self, options: &RunOptions) -> driver::Config {
-        let trigger = options
-            .trigger
-            .unwrap_or(Trigger::Interval(Default::default()));
-        let default_bound = match trigger {
-            Trigger::Interval(d) if d.ms() > 0 => usize::MAX,
-            _ => DEFAULT_MAX_RECORDS_PER_BATCH,
-        };
-        driver::Config {
-            placement: self.placement.unwrap_or(DEFAULT_PLACEMENT),
-            workers: options.workers.unwrap_or(DEFAULT_WORKERS).max(1),
-            max_records_per_batch: options
-                .max_records_per_batch
-                .unwrap_or(default_bound)
-                .max(1),
-            trigger,
-            checkpoint: options.checkpoint.clone(),
-        }
+    /// The settings a run with `options` uses, after defaults.
+    pub fn settings(&self, options: &RunOptions) -> driver::Settings {
+        self.config
+            .settings(options, self.placement.unwrap_or(DEFAULT_PLACEMENT))
     }
 }
 
@@ -166,24 +150,23 @@ impl Engine for MicrobatchEngine {
     }
 
     fn supported_flags(&self) -> &'static [RunFlag] {
-        &[
-            RunFlag::Workers,
-            RunFlag::MaxRecordsPerBatch,
-            RunFlag::Trigger,
-            RunFlag::Checkpoint,
-        ]
+        &[RunFlag::Workers, RunFlag::Checkpoint]
     }
 
-    fn run(
+    fn execute(
         &self,
         plan: &Plan,
         options: &RunOptions,
         source: Box<dyn Source>,
         sink: Box<dyn Sink>,
     ) -> Result<RunSummary, EngineError> {
-        self.check_options(options)?;
-        streamlab_core::engine::refuse_checkpoints(plan, options, self.name())?;
-        driver::run(self.config(options), plan, source, sink, self.log.as_ref())
+        driver::run(
+            self.settings(options),
+            plan,
+            source,
+            sink,
+            self.log.as_ref(),
+        )
     }
 }
 

@@ -49,16 +49,29 @@ struct Ran {
     log: Vec<BatchInfo>,
 }
 
-/// Runs and prints each row as `start..end key n` (plus ` @emit #trigger` when set).
-fn run(plan: &Plan, events: &[(&str, i64)], options: RunOptions) -> Ran {
-    let (decoder, evs) = decode(plan, events);
-    run_events(plan, &decoder, evs, options)
+/// Runs the engine built from `config` and prints each row as `start..end key n` (plus
+/// ` @emit #trigger` when set).
+fn run(plan: &Plan, events: &[(&str, i64)], config: Config) -> Ran {
+    run_with(plan, events, config, RunOptions::default())
 }
 
-fn run_events(plan: &Plan, decoder: &Decoder, evs: Vec<Event>, options: RunOptions) -> Ran {
+/// [`run`] with run options.
+fn run_with(plan: &Plan, events: &[(&str, i64)], config: Config, options: RunOptions) -> Ran {
+    let (decoder, evs) = decode(plan, events);
+    run_events(plan, &decoder, evs, config, options)
+}
+
+fn run_events(
+    plan: &Plan,
+    decoder: &Decoder,
+    evs: Vec<Event>,
+    config: Config,
+    options: RunOptions,
+) -> Ran {
     let log = BatchLog::default();
     let sink = CollectSink::default();
-    let summary = MicrobatchEngine::with_batch_log(log.clone())
+    let summary = MicrobatchEngine::new(config)
+        .with_batch_log(log.clone())
         .run(
             plan,
             &options,
@@ -102,8 +115,8 @@ fn show(decoder: &Decoder, r: &OutRow) -> String {
     s
 }
 
-fn batch(n: usize) -> RunOptions {
-    RunOptions {
+fn batch(n: usize) -> Config {
+    Config {
         max_records_per_batch: Some(n),
         ..Default::default()
     }
@@ -368,12 +381,12 @@ fn two_workers_give_the_rows_of_one() {
         .collect();
     let events: Vec<(&str, i64)> = events.iter().map(|(k, t)| (k.as_str(), *t)).collect();
     let one = run(&p, &events, batch(64));
-    let two = run(
+    let two = run_with(
         &p,
         &events,
+        batch(64),
         RunOptions {
             workers: Some(2),
-            max_records_per_batch: Some(64),
             ..Default::default()
         },
     );
@@ -439,7 +452,7 @@ fn processing_time_windows_use_one_timestamp_per_batch() {
 #[test]
 fn empty_input_runs_no_batch() {
     let p = plan(TUMBLING, "append", 0);
-    let ran = run(&p, &[], RunOptions::default());
+    let ran = run(&p, &[], Config::default());
     assert!(ran.rows.is_empty());
     assert_eq!(ran.summary.emissions, 0);
     assert!(ran.log.is_empty());
@@ -451,10 +464,9 @@ fn trigger_once_takes_everything_in_one_batch_whatever_the_bound() {
     let ran = run(
         &p,
         &[("a", 1), ("a", 12), ("a", 5), ("a", 13)],
-        RunOptions {
+        Config {
             trigger: Some(Trigger::Once),
             max_records_per_batch: Some(1),
-            ..Default::default()
         },
     );
     assert_eq!(ran.rows, ["0..10 a 2", "10..20 a 2"]);
@@ -469,33 +481,15 @@ fn interval_trigger_paces_batches() {
     let ran = run(
         &p,
         &[("a", 1), ("a", 2), ("a", 3), ("a", 4), ("a", 5), ("a", 6)],
-        RunOptions {
+        Config {
             trigger: Some(Trigger::Interval(DurationMs(25))),
             max_records_per_batch: Some(2),
-            ..Default::default()
         },
     );
     // Three batches of two fire at 0, 25 and 50 ms; the final one follows at once.
     assert!(started.elapsed() >= std::time::Duration::from_millis(50));
     assert_eq!(ran.log.len(), 4);
     assert_eq!(ran.rows, ["0..10 a 6"]);
-}
-
-#[test]
-fn unsupported_options_are_rejected() {
-    let p = plan(TUMBLING, "append", 0);
-    let err = MicrobatchEngine::default()
-        .run(
-            &p,
-            &RunOptions {
-                watermark_interval: Some(3),
-                ..Default::default()
-            },
-            Box::new(VecSource::new(vec![])),
-            Box::new(CollectSink::default()),
-        )
-        .unwrap_err();
-    assert!(err.to_string().contains("--watermark-interval"), "{err}");
 }
 
 /// A live source: each step is a chunk of events (served in one poll) or `None` for a
@@ -523,7 +517,7 @@ impl streamlab_core::Source for ScriptedSource {
 fn scripted(
     plan: &Plan,
     steps: &[Option<&[(&str, i64)]>],
-    options: RunOptions,
+    config: Config,
 ) -> (Vec<String>, RunSummary, Vec<BatchInfo>) {
     let mut decoder = Decoder::new(plan);
     let mut seq = 0u64;
@@ -544,10 +538,11 @@ fn scripted(
         .collect();
     let log = BatchLog::default();
     let sink = CollectSink::default();
-    let summary = MicrobatchEngine::with_batch_log(log.clone())
+    let summary = MicrobatchEngine::new(config)
+        .with_batch_log(log.clone())
         .run(
             plan,
-            &options,
+            &RunOptions::default(),
             Box::new(ScriptedSource(script)),
             Box::new(sink.clone()),
         )
@@ -566,7 +561,7 @@ fn an_idle_source_gets_a_no_data_batch_when_the_watermark_moved() {
     let (rows, summary, log) = scripted(
         &p,
         &[Some(&[("a", 1), ("a", 12)]), None, None, Some(&[("a", 5)])],
-        RunOptions::default(),
+        Config::default(),
     );
     assert_eq!(rows, ["0..10 a 1", "10..20 a 1"]);
     assert_eq!(summary.late_dropped, 1);
@@ -593,7 +588,7 @@ fn available_now_stops_when_the_source_has_nothing_more_right_now() {
     let (rows, summary, log) = scripted(
         &p,
         &[Some(&[("a", 1), ("a", 2)]), None, Some(&[("a", 3)])],
-        RunOptions {
+        Config {
             trigger: Some(Trigger::AvailableNow),
             ..Default::default()
         },
@@ -605,14 +600,13 @@ fn available_now_stops_when_the_source_has_nothing_more_right_now() {
 
 #[test]
 fn the_default_batch_bound_applies_only_when_batches_run_back_to_back() {
-    let engine = MicrobatchEngine::default();
     let with = |trigger| {
-        engine
-            .config(&RunOptions {
-                trigger,
-                ..Default::default()
-            })
-            .max_records_per_batch
+        MicrobatchEngine::new(Config {
+            trigger,
+            ..Default::default()
+        })
+        .settings(&RunOptions::default())
+        .max_records_per_batch
     };
     assert_eq!(with(None), DEFAULT_MAX_RECORDS_PER_BATCH);
     assert_eq!(
@@ -620,11 +614,11 @@ fn the_default_batch_bound_applies_only_when_batches_run_back_to_back() {
         DEFAULT_MAX_RECORDS_PER_BATCH
     );
     assert_eq!(with(Some(Trigger::Interval(DurationMs(100)))), usize::MAX);
-    let given = engine.config(&RunOptions {
+    let given = MicrobatchEngine::new(Config {
         trigger: Some(Trigger::Interval(DurationMs(100))),
         max_records_per_batch: Some(7),
-        ..Default::default()
-    });
+    })
+    .settings(&RunOptions::default());
     assert_eq!(given.max_records_per_batch, 7);
     assert_eq!(given.workers, DEFAULT_WORKERS);
 }

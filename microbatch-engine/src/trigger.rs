@@ -9,9 +9,40 @@
 //!   Spark), then the run ends.
 //! - `AvailableNow`: batches bounded by `--max-records-per-batch` until what was available
 //!   is processed, then the run ends.
+//!
+//! [`Trigger`] is the `--trigger` knob of the engine's [`Config`](crate::Config);
+//! [`TriggerClock`] runs it.
 
 use std::time::{Duration, Instant};
-use streamlab_core::engine::Trigger;
+use streamlab_core::model::duration::DurationMs;
+
+/// When a micro-batch fires (Spark's triggers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// Every interval of processing time.
+    Interval(DurationMs),
+    /// One batch over everything available, then stop.
+    Once,
+    /// Batches (bounded by the batch size) until everything available is processed.
+    AvailableNow,
+}
+
+impl std::str::FromStr for Trigger {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Trigger, String> {
+        match s {
+            "once" => Ok(Trigger::Once),
+            "available-now" => Ok(Trigger::AvailableNow),
+            other => DurationMs::parse(other)
+                .map(Trigger::Interval)
+                .map_err(|e| {
+                    format!(
+                        "{e}; a trigger is an interval like 100ms, or `once`, or `available-now`"
+                    )
+                }),
+        }
+    }
+}
 
 /// The driver's clock for one run.
 #[derive(Debug)]
@@ -85,7 +116,14 @@ impl TriggerClock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use streamlab_core::model::duration::DurationMs;
+
+    #[test]
+    fn triggers_parse() {
+        assert_eq!("once".parse(), Ok(Trigger::Once));
+        assert_eq!("available-now".parse(), Ok(Trigger::AvailableNow));
+        assert_eq!("100ms".parse(), Ok(Trigger::Interval(DurationMs(100))));
+        assert!("soon".parse::<Trigger>().is_err());
+    }
 
     #[test]
     fn interval_triggers_fire_on_the_grid_and_overruns_start_at_once() {

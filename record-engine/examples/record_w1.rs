@@ -3,14 +3,14 @@
 //! after every record (Flink's per-record rule) and at the default interval.
 //!
 //! ```text
-//! cargo run --release -p record-engine --example record_w1 -- [workers]
+//! cargo run --release -p streamlab-record-engine --example record_w1 -- [workers]
 //! ```
 #![allow(clippy::unwrap_used)] // an example: a failure should stop it loudly
 
-use record_engine::RecordEngine;
 use streamlab_core::engine::{CollectSink, RunOptions, VecSource};
 use streamlab_core::{Engine, Plan};
 use streamlab_io::json_lines::Decoder;
+use streamlab_record_engine::{Config, RecordEngine};
 
 const CLICKS: &str = r#"{"ts": 1000, "key": "home", "value": 1}
 {"ts": 2500, "key": "cart", "value": 5}
@@ -48,10 +48,13 @@ fn main() {
         let sink = CollectSink::default();
         let options = RunOptions {
             workers: Some(workers),
-            watermark_interval: interval,
             ..Default::default()
         };
-        let summary = RecordEngine
+        let engine = RecordEngine::new(Config {
+            watermark_interval: interval,
+            ..Default::default()
+        });
+        let summary = engine
             .run(
                 &plan,
                 &options,

@@ -5,6 +5,7 @@
 //! its inputs at once (else the frontier would never move) and only steps the dataflow.
 
 use crate::checkpoint::{Coordinator, Restored};
+use crate::config::Cluster;
 use crate::operators::join::RegularJoin;
 use crate::operators::project::Project;
 use crate::operators::sink::{EmitRows, SharedSink, SinkState};
@@ -14,7 +15,7 @@ use crate::operators::window::WindowAggregate;
 use crate::stamp::Stamp;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use streamlab_core::engine::{CheckpointOptions, Cluster, EngineError, RunSummary, Sink, Source};
+use streamlab_core::engine::{CheckpointOptions, EngineError, RunSummary, Sink, Source};
 use streamlab_core::{Event, Plan};
 use timely::dataflow::operators::{Input, Probe};
 use timely::dataflow::{InputHandle, ProbeHandle};
@@ -22,7 +23,7 @@ use timely::worker::Worker;
 
 /// The settings of one run, after defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Config {
+pub struct Settings {
     /// Worker threads per process.
     pub workers: usize,
     /// Records between watermark advances.
@@ -38,7 +39,7 @@ pub struct Config {
 /// The first port of the default cluster addresses (`localhost:2101`, `2102`, ...).
 pub const DEFAULT_CLUSTER_PORT: u16 = 2101;
 
-impl Config {
+impl Settings {
     fn timely(&self) -> Result<timely::Config, EngineError> {
         let communication = match &self.cluster {
             None if self.workers == 1 => timely::CommunicationConfig::Thread,
@@ -135,18 +136,18 @@ struct WorkerReport {
 /// With `--checkpoint`: the coordinator, and the checkpoint to resume from (the sink is
 /// told to keep what that checkpoint committed and drop the rest).
 fn open_checkpoints(
-    config: &Config,
+    settings: &Settings,
     plan: &Plan,
     peers: usize,
     sink: &mut dyn Sink,
 ) -> Result<(Option<Coordinator>, Option<Restored>), EngineError> {
-    let Some(options) = &config.checkpoint else {
+    let Some(options) = &settings.checkpoint else {
         return Ok((None, None));
     };
     // In a timely cluster every process restores its workers' share of the same
     // checkpoint, so DIR must be storage all processes see (as Flink's checkpoint storage
     // must be); process 0, which has the source and the output, writes the checkpoints.
-    if config.cluster.as_ref().is_some_and(|c| c.process != 0) {
+    if settings.cluster.as_ref().is_some_and(|c| c.process != 0) {
         let (_, restored) = Coordinator::open(options, plan, peers)?;
         return Ok((None, restored));
     }
@@ -160,22 +161,22 @@ fn open_checkpoints(
     Ok((Some(coordinator), restored))
 }
 
-/// Runs `plan` over `source` into `sink` on `config.workers` timely workers.
+/// Runs `plan` over `source` into `sink` on `settings.workers` timely workers.
 pub fn run(
-    config: &Config,
+    settings: &Settings,
     plan: &Plan,
     source: Box<dyn Source>,
     sink: Box<dyn Sink>,
 ) -> Result<RunSummary, EngineError> {
     let started = std::time::Instant::now();
-    let timely_config = config.timely()?;
+    let timely_config = settings.timely()?;
     let mut summary = RunSummary {
         engine: "record".into(),
-        workers: config.workers * config.cluster.as_ref().map_or(1, |c| c.processes),
+        workers: settings.workers * settings.cluster.as_ref().map_or(1, |c| c.processes),
         ..Default::default()
     };
     let mut sink = sink;
-    let (checkpoints, restored) = open_checkpoints(config, plan, summary.workers, sink.as_mut())?;
+    let (checkpoints, restored) = open_checkpoints(settings, plan, summary.workers, sink.as_mut())?;
     if let Some(r) = &restored {
         summary.notes.push(format!(
             "resumed from checkpoint {} (input from offset {})",
@@ -201,14 +202,14 @@ pub fn run(
     });
     let plan = Arc::new(plan.clone());
     let worker_shared = Arc::clone(&shared);
-    let worker_config = config.clone();
+    let worker_settings = settings.clone();
     let formed = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    if let Some(c) = &config.cluster {
+    if let Some(c) = &settings.cluster {
         watch_cluster_forming(c, Arc::clone(&formed));
     }
     let guards = timely::execute(timely_config, move |worker| {
         formed.store(true, std::sync::atomic::Ordering::Relaxed);
-        worker_main(worker, &worker_config, &plan, &worker_shared)
+        worker_main(worker, &worker_settings, &plan, &worker_shared)
     })
     .map_err(|e| EngineError::Internal(format!("starting timely: {e}")))?;
 
@@ -243,7 +244,7 @@ pub fn run(
     if let Some(c) = &state.checkpoints {
         c.describe(&mut summary);
     }
-    if let Some(c) = &config.cluster {
+    if let Some(c) = &settings.cluster {
         summary.notes.push(format!(
             "process {} of {} in a timely cluster; the source, the output and the counts are process 0's",
             c.process, c.processes
@@ -252,14 +253,19 @@ pub fn run(
     Ok(summary.timed(started.elapsed()))
 }
 
-fn worker_main(worker: &mut Worker, config: &Config, plan: &Plan, shared: &Shared) -> WorkerReport {
+fn worker_main(
+    worker: &mut Worker,
+    settings: &Settings,
+    plan: &Plan,
+    shared: &Shared,
+) -> WorkerReport {
     let mut inputs = Inputs {
         events: InputHandle::new(),
         control: InputHandle::new(),
     };
     let probe: ProbeHandle<Stamp> = ProbeHandle::new();
     let sink = Arc::clone(&shared.sink);
-    let local_workers = config.workers;
+    let local_workers = settings.workers;
     worker.dataflow::<Stamp, _, _>(|scope| {
         let control = scope.input_from(&mut inputs.control);
         if let Some(columns) = plan.projection.as_ref().and_then(|p| p.join()) {
@@ -285,7 +291,7 @@ fn worker_main(worker: &mut Worker, config: &Config, plan: &Plan, shared: &Share
             .window_aggregate(
                 control,
                 plan,
-                config.checkpoint.is_some(),
+                settings.checkpoint.is_some(),
                 shared.restored.clone(),
             )
             .probe_with(&probe)
@@ -303,15 +309,15 @@ fn worker_main(worker: &mut Worker, config: &Config, plan: &Plan, shared: &Share
         None
     };
     if let Some(mut source) = source {
-        let complete_every =
-            (plan.mode == streamlab_core::OutputMode::Complete).then_some(config.complete_interval);
+        let complete_every = (plan.mode == streamlab_core::OutputMode::Complete)
+            .then_some(settings.complete_interval);
         let mut driver = SourceDriver::new(
             plan,
             source.partitions(),
-            config.watermark_interval,
+            settings.watermark_interval,
             complete_every,
         );
-        if let Some(c) = &config.checkpoint {
+        if let Some(c) = &settings.checkpoint {
             driver = driver.with_checkpoints(CheckpointSchedule::new(
                 c.every_events,
                 c.interval

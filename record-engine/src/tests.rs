@@ -1,12 +1,11 @@
 //! Engine-level tests on small hand-checked inputs (the golden cases, the oracle proptests
-//! and the cluster test in `harness/tests` cover the rest on every engine).
+//! and the cluster test in `harness/cli/tests` cover the rest on every engine).
 
 use crate::state::WindowState;
-use crate::RecordEngine;
+use crate::{Config, RecordEngine};
 use std::time::Duration;
 use streamlab_core::engine::{
-    CollectSink, Engine, EngineError, Poll, RunOptions, RunSummary, Sink, Source, Trigger,
-    VecSource,
+    CollectSink, Engine, EngineError, Poll, RunOptions, RunSummary, Sink, Source, VecSource,
 };
 use streamlab_core::model::duration::DurationMs;
 use streamlab_core::{Event, OutRow, Plan};
@@ -35,9 +34,14 @@ fn lines(items: &[(i64, &str)]) -> Vec<String> {
         .collect()
 }
 
-fn run(plan: &Plan, events: Vec<Event>, options: &RunOptions) -> (Vec<OutRow>, RunSummary) {
+/// Runs `engine` (with `workers`) over `events`.
+fn run(
+    plan: &Plan,
+    events: Vec<Event>,
+    (engine, options): &(RecordEngine, RunOptions),
+) -> (Vec<OutRow>, RunSummary) {
     let sink = CollectSink::default();
-    let summary = RecordEngine
+    let summary = engine
         .run(
             plan,
             options,
@@ -48,12 +52,17 @@ fn run(plan: &Plan, events: Vec<Event>, options: &RunOptions) -> (Vec<OutRow>, R
     (sink.rows(), summary)
 }
 
-fn per_record(workers: usize) -> RunOptions {
-    RunOptions {
+/// The engine with a watermark after every record, on `workers` workers.
+fn per_record(workers: usize) -> (RecordEngine, RunOptions) {
+    let engine = RecordEngine::new(Config {
         watermark_interval: Some(1),
+        ..Default::default()
+    });
+    let options = RunOptions {
         workers: Some(workers),
         ..Default::default()
-    }
+    };
+    (engine, options)
 }
 
 #[test]
@@ -148,17 +157,19 @@ fn complete_mode_emits_whole_tables_on_its_interval_and_a_final_one() {
     let sink = CollectSink::default();
     let options = RunOptions {
         workers: Some(2),
-        complete_interval: Some(DurationMs(10)),
         ..Default::default()
     };
-    RecordEngine
-        .run(
-            &p,
-            &options,
-            Box::new(Trickle(events.into_iter())),
-            Box::new(sink.clone()),
-        )
-        .expect("run succeeds");
+    RecordEngine::new(Config {
+        complete_interval: Some(DurationMs(10)),
+        ..Default::default()
+    })
+    .run(
+        &p,
+        &options,
+        Box::new(Trickle(events.into_iter())),
+        Box::new(sink.clone()),
+    )
+    .expect("run succeeds");
     let rows = sink.rows();
     let mut tables: std::collections::BTreeMap<u64, Vec<&OutRow>> = Default::default();
     for r in &rows {
@@ -207,7 +218,7 @@ fn a_failing_sink_fails_the_run_without_hanging() {
             .collect::<Vec<_>>(),
     );
     for workers in [1, 2] {
-        let err = RecordEngine
+        let err = RecordEngine::default()
             .run(
                 &p,
                 &RunOptions {
@@ -244,7 +255,7 @@ impl Source for Failing {
 #[test]
 fn a_failing_source_fails_the_run() {
     let p = plan("append", "kind = \"tumbling\"\nsize = 10");
-    let err = RecordEngine
+    let err = RecordEngine::default()
         .run(
             &p,
             &RunOptions::default(),
@@ -253,27 +264,6 @@ fn a_failing_source_fails_the_run() {
         )
         .expect_err("the source fails");
     assert_eq!(err.to_string(), "source: input.jsonl:3: not JSON");
-}
-
-#[test]
-fn micro_batch_flags_are_refused_by_name() {
-    let p = plan("append", "kind = \"tumbling\"\nsize = 10");
-    let options = RunOptions {
-        trigger: Some(Trigger::Once),
-        ..Default::default()
-    };
-    let err = RecordEngine
-        .run(
-            &p,
-            &options,
-            Box::new(VecSource::new(vec![])),
-            Box::new(CollectSink::default()),
-        )
-        .expect_err("--trigger is a micro-batch flag");
-    assert_eq!(
-        err.to_string(),
-        "engine `record` does not support --trigger"
-    );
 }
 
 #[test]

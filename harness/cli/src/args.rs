@@ -1,12 +1,14 @@
 //! The `streamlab` command line: every subcommand's arguments (clap derive), and the engine
-//! options a run's flags make. Nothing here runs anything.
+//! and options a run's flags make. Nothing here runs anything.
 
 use anyhow::{bail, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use std::ffi::OsString;
 use std::path::PathBuf;
 use streamlab_core::duration::DurationMs;
-use streamlab_core::engine::{Cluster, RunOptions, Trigger};
-use streamlab_engines::EngineKind;
+use streamlab_core::engine::RunOptions;
+use streamlab_core::Engine;
+use streamlab_engines::{EngineConfigs, EngineKind};
 use streamlab_experiments::Experiment;
 use streamlab_measure::replay::Rate;
 use streamlab_workloads::gen::{GenConfig, NexmarkKind, Workload};
@@ -20,6 +22,21 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses `argv` as the `streamlab` binary does, and keeps clap's matches beside the
+    /// result: they say which flags the user gave (`streamlab run` refuses another
+    /// engine's, [`RunArgs::options`]).
+    pub fn try_parse_with_matches<I, T>(argv: I) -> Result<(Cli, ArgMatches), clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let matches = Cli::command().try_get_matches_from(argv)?;
+        let cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut Cli::command()))?;
+        Ok((cli, matches))
+    }
 }
 
 /// Subcommands.
@@ -201,18 +218,9 @@ pub struct RunArgs {
     /// Parallel workers.
     #[arg(long, short)]
     pub workers: Option<usize>,
-    /// Upper bound on events per micro-batch.
-    #[arg(long)]
-    pub max_records_per_batch: Option<usize>,
-    /// Micro-batch trigger: an interval (`100ms`), `once` or `available-now`.
-    #[arg(long)]
-    pub trigger: Option<Trigger>,
-    /// Records between watermark advances (per-record engine).
-    #[arg(long)]
-    pub watermark_interval: Option<u64>,
-    /// Processing-time interval between complete-mode emissions (per-record engine).
-    #[arg(long)]
-    pub complete_interval: Option<DurationMs>,
+    /// Every engine's own flags; only `--engine`'s may be given.
+    #[command(flatten)]
+    pub engines: EngineConfigs,
     /// Checkpoint directory: a second run with the same directory resumes where the first
     /// stopped (the output must then be a file, written exactly once).
     #[arg(long)]
@@ -229,48 +237,20 @@ pub struct RunArgs {
     /// A corrupt newest checkpoint: `previous` (warn, use the one before) or `fail`.
     #[arg(long, default_value = "previous", requires = "checkpoint")]
     pub on_corrupt: streamlab_checkpoint::OnCorrupt,
-    /// Processes in a timely cluster.
-    #[arg(long, requires = "process")]
-    pub processes: Option<usize>,
-    /// This process's index in the cluster.
-    #[arg(long, requires = "processes")]
-    pub process: Option<usize>,
-    /// Cluster host file: one `host:port` per process.
-    #[arg(long, requires = "processes")]
-    pub hostfile: Option<PathBuf>,
 }
 
 impl RunArgs {
-    /// The engine options the user gave.
-    pub fn options(&self) -> Result<RunOptions> {
-        let cluster = match (self.processes, self.process) {
-            (Some(processes), Some(process)) => {
-                if processes == 0 || process >= processes {
-                    bail!("--process must be in 0..{processes} (got {process})");
-                }
-                Some(Cluster {
-                    processes,
-                    process,
-                    hostfile: self.hostfile.clone(),
-                })
-            }
-            _ => None,
-        };
+    /// The run options the user gave, once every value is checked and a flag of an engine
+    /// other than `--engine`'s is refused by name; `matches` are the `run` subcommand's
+    /// (they say which flags were given).
+    pub fn options(&self, matches: &ArgMatches) -> Result<RunOptions> {
         if self.workers == Some(0) {
             bail!("--workers must be at least 1");
         }
-        if self.max_records_per_batch == Some(0) {
-            bail!("--max-records-per-batch must be at least 1");
-        }
-        if self.watermark_interval == Some(0) {
-            bail!("--watermark-interval must be at least 1");
-        }
+        self.engines.validate().map_err(anyhow::Error::msg)?;
+        self.engine.refuse_foreign_flags(matches)?;
         Ok(RunOptions {
             workers: self.workers,
-            max_records_per_batch: self.max_records_per_batch,
-            trigger: self.trigger,
-            watermark_interval: self.watermark_interval,
-            complete_interval: self.complete_interval,
             checkpoint: self.checkpoint.clone().map(|dir| {
                 streamlab_core::engine::CheckpointOptions {
                     dir,
@@ -281,8 +261,12 @@ impl RunArgs {
                         == streamlab_checkpoint::OnCorrupt::Previous,
                 }
             }),
-            cluster,
         })
+    }
+
+    /// The engine `--engine` names, built from its own flags.
+    pub fn engine(&self) -> Box<dyn Engine> {
+        self.engine.configured(&self.engines)
     }
 }
 

@@ -3,20 +3,29 @@
 
 use crate::args::{Cli, Command};
 use crate::run::run_command;
-use anyhow::Result;
+use anyhow::{Context, Result};
+use clap::ArgMatches;
 use streamlab_core::engine::RunOptions;
 use streamlab_engines::EngineKind;
 
-/// Runs a parsed command line.
-pub fn run(cli: Cli) -> Result<i32> {
+/// Runs a parsed command line; `matches` are clap's for it
+/// ([`Cli::try_parse_with_matches`]).
+pub fn run(cli: Cli, matches: &ArgMatches) -> Result<i32> {
     match cli.command {
         Command::Run(args) => {
-            let options = args.options()?;
-            run_command(args.engine, &args.io, &options)?;
+            let given = matches
+                .subcommand_matches("run")
+                .context("the matches of another command line than `streamlab run`")?;
+            let options = args.options(given)?;
+            run_command(args.engine().as_ref(), &args.io, &options)?;
             Ok(0)
         }
         Command::Oracle(args) => {
-            run_command(EngineKind::Oracle, &args.io, &RunOptions::default())?;
+            run_command(
+                EngineKind::Oracle.build().as_ref(),
+                &args.io,
+                &RunOptions::default(),
+            )?;
             Ok(0)
         }
         Command::Compare(args) => crate::compare::compare_command(&args),

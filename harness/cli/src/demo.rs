@@ -61,7 +61,7 @@ pub fn run_demo(args: &DemoArgs, out: &mut dyn Write) -> Result<Vec<DemoRow>> {
         )?;
         let buffer = SharedBuffer::default();
         let summary = run_decoded(
-            kind,
+            kind.build().as_ref(),
             &plan,
             &RunOptions::default(),
             input,

@@ -1,15 +1,15 @@
 //! `streamlab run` and `streamlab oracle`: one engine over an input, decoded before the run
 //! (a file, stdin, the query's named inputs) or as it arrives (a live input), into the
-//! output; a checkpointed run resumes a file where its checkpoint left it.
+//! output; a checkpointed run resumes a file where its checkpoint left it. The engine
+//! checks the run's options before the input or the output is opened.
 
 use crate::args::IoArgs;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::io::BufReader;
-use streamlab_core::engine::{RunOptions, RunSummary};
-use streamlab_core::Plan;
-use streamlab_engines::runner::{run_indexed, run_with_sink};
-use streamlab_engines::EngineKind;
+use streamlab_core::engine::{CheckedRun, RunOptions, RunSummary};
+use streamlab_core::{Engine, Plan};
+use streamlab_engines::runner::run_checked;
 use streamlab_io::address::LiveInput;
 use streamlab_io::decode::{decode_all, decode_from, decode_inputs, DecodedInput};
 use streamlab_io::file_position::seek_resumed;
@@ -32,17 +32,15 @@ pub struct RunReport {
 }
 
 /// Runs `streamlab run` (and `oracle`): the query over the input into the output.
-pub fn run_command(kind: EngineKind, io: &IoArgs, options: &RunOptions) -> Result<RunReport> {
+pub fn run_command(engine: &dyn Engine, io: &IoArgs, options: &RunOptions) -> Result<RunReport> {
     let plan = load_plan(&io.query)?;
-    kind.build().check_options(options)?;
-    if let Some(cluster) = options.cluster.as_ref().filter(|c| c.process != 0) {
+    let run = engine.check(&plan, options)?;
+    if let Some((process, processes)) = engine.cluster_process().filter(|(p, _)| *p != 0) {
         // In a timely cluster process 0 reads the input and writes the output; the others
         // only run workers. They must not touch the output (it may be the same file).
         eprintln!(
-            "streamlab {}: process {} of {}: input and output are process 0's",
-            kind.name(),
-            cluster.process,
-            cluster.processes
+            "streamlab {}: process {process} of {processes}: input and output are process 0's",
+            engine.name(),
         );
         let input = DecodedInput {
             events: Vec::new(),
@@ -53,7 +51,7 @@ pub fn run_command(kind: EngineKind, io: &IoArgs, options: &RunOptions) -> Resul
             unmatched: 0,
             restore_time: Default::default(),
         };
-        let summary = run_with_sink(kind, &plan, options, input, Box::new(DiscardSink))?;
+        let summary = run_checked(run, input, None, Box::new(DiscardSink))?;
         return finish_run(summary, 0.0, io);
     }
     match (plan.inputs.is_empty(), io.input.is_empty()) {
@@ -67,7 +65,7 @@ pub fn run_command(kind: EngineKind, io: &IoArgs, options: &RunOptions) -> Resul
         _ => {}
     }
     if let Some(live) = LiveInput::parse(&io.input)? {
-        return run_live(kind, io, options, &plan, live);
+        return run_live(run, io, live);
     }
     let input = if !plan.inputs.is_empty() {
         decode_inputs(
@@ -85,17 +83,18 @@ pub fn run_command(kind: EngineKind, io: &IoArgs, options: &RunOptions) -> Resul
             &mut std::io::stderr(),
         )?
     } else {
-        return run_file(kind, io, options, &plan);
+        return run_file(run, io);
     };
     let decode_ms = input.decode_time.as_secs_f64() * 1e3;
     let sink = checkpointed_sink(&plan, input.keys.clone(), io, options)?;
-    let summary = run_with_sink(kind, &plan, options, input, sink)?;
+    let summary = run_checked(run, input, None, sink)?;
     finish_run(summary, decode_ms, io)
 }
 
 /// Runs over an input file. With `--checkpoint` the source records its line and byte
 /// offset in every checkpoint, and a restart decodes only from the checkpoint's line on.
-fn run_file(kind: EngineKind, io: &IoArgs, options: &RunOptions, plan: &Plan) -> Result<RunReport> {
+fn run_file(run: CheckedRun<'_>, io: &IoArgs) -> Result<RunReport> {
+    let (plan, options) = (run.plan(), run.options());
     let mut file = std::fs::File::open(&io.input)
         .with_context(|| format!("cannot open input file {}", io.input))?;
     let reading = std::time::Instant::now();
@@ -119,7 +118,7 @@ fn run_file(kind: EngineKind, io: &IoArgs, options: &RunOptions, plan: &Plan) ->
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
         eprintln!(
             "streamlab {}: resuming {} at line {} (byte {byte}): position read in {:.0} ms, dictionary restored in {:.0} ms, the remaining {} lines decoded in {:.0} ms",
-            kind.name(),
+            run.engine().name(),
             io.input,
             line + 1,
             ms(position_read),
@@ -129,7 +128,7 @@ fn run_file(kind: EngineKind, io: &IoArgs, options: &RunOptions, plan: &Plan) ->
         );
     }
     let sink = checkpointed_sink(plan, input.keys.clone(), io, options)?;
-    let summary = run_indexed(kind, plan, options, input, lines, sink)?;
+    let summary = run_checked(run, input, lines, sink)?;
     finish_run(summary, decode_ms, io)
 }
 
@@ -155,13 +154,8 @@ fn checkpointed_sink(
 }
 
 /// Runs over a live input: lines are decoded as they arrive, while the engine runs.
-fn run_live(
-    kind: EngineKind,
-    io: &IoArgs,
-    options: &RunOptions,
-    plan: &Plan,
-    live: LiveInput,
-) -> Result<RunReport> {
+fn run_live(run: CheckedRun<'_>, io: &IoArgs, live: LiveInput) -> Result<RunReport> {
+    let (plan, options, name) = (run.plan(), run.options(), run.engine().name());
     if options.checkpoint.is_some() && matches!(live, LiveInput::Tcp { .. }) {
         bail!("--checkpoint cannot resume a tcp:// input (a socket cannot be read again): use a file, dir:// or kafka:// input");
     }
@@ -169,10 +163,9 @@ fn run_live(
     let source = live.start(plan, keys.clone(), io.strict)?;
     let stats = source.stats();
     let sink = checkpointed_sink(plan, keys, io, options)?;
-    let mut summary = kind
-        .build()
-        .run(plan, options, Box::new(source), sink)
-        .with_context(|| format!("engine `{}` failed on {}", kind.name(), io.input))?;
+    let mut summary = run
+        .run(Box::new(source), sink)
+        .with_context(|| format!("engine `{name}` failed on {}", io.input))?;
     summary.malformed = stats.malformed.load(std::sync::atomic::Ordering::Relaxed);
     summary.filtered += stats.unmatched.load(std::sync::atomic::Ordering::Relaxed);
     finish_run(summary, 0.0, io)

@@ -4,12 +4,11 @@
 //! with later events, a tumbling count differs from the exact one by exactly the events
 //! counted in `late_dropped`.
 
+use crate::fixtures::default_of;
 use proptest::prelude::*;
-use streamlab_core::engine::RunOptions;
 use streamlab_core::row::final_rows;
 use streamlab_core::value::AggValue;
 use streamlab_core::Plan;
-use streamlab_engines::runner::run_text;
 use streamlab_engines::EngineKind;
 
 fn plan(window: &str, mode: &str, delay: i64) -> Plan {
@@ -51,8 +50,8 @@ proptest! {
     fn bounded_disorder_gives_the_exact_answer(input in stream(120, 15), w in 0..3usize, m in 0..3usize) {
         let mode = ["append", "update", "complete"][m];
         let plan = plan(WINDOWS[w], mode, 15);
-        let (exact_summary, exact) = run_text(EngineKind::Oracle, &plan, &RunOptions::default(), &input).unwrap();
-        let (summary, rows) = run_text(EngineKind::Baseline, &plan, &RunOptions::default(), &input).unwrap();
+        let (exact_summary, exact) = default_of(EngineKind::Oracle).run_text(&plan, &input).unwrap();
+        let (summary, rows) = default_of(EngineKind::Baseline).run_text(&plan, &input).unwrap();
         prop_assert_eq!(summary.late_dropped, 0);
         prop_assert_eq!(summary.events_in, exact_summary.events_in);
         let strip = |rows: Vec<streamlab_core::ResultRow>| -> Vec<_> {
@@ -64,8 +63,8 @@ proptest! {
     #[test]
     fn late_events_are_exactly_the_counted_drops(input in stream(150, 60)) {
         let plan = plan(WINDOWS[0], "append", 5);
-        let (_, exact) = run_text(EngineKind::Oracle, &plan, &RunOptions::default(), &input).unwrap();
-        let (summary, rows) = run_text(EngineKind::Baseline, &plan, &RunOptions::default(), &input).unwrap();
+        let (_, exact) = default_of(EngineKind::Oracle).run_text(&plan, &input).unwrap();
+        let (summary, rows) = default_of(EngineKind::Baseline).run_text(&plan, &input).unwrap();
         let count = |rows: &[streamlab_core::ResultRow]| -> i64 {
             rows.iter().map(|r| match r.values[0] { AggValue::Int(n) => n, AggValue::Float(f) => f as i64 }).sum()
         };
@@ -84,8 +83,8 @@ proptest! {
     #[test]
     fn late_sessions_are_dropped_never_reopened(input in stream(150, 40)) {
         let plan = plan(WINDOWS[2], "append", 3);
-        let (_, exact) = run_text(EngineKind::Oracle, &plan, &RunOptions::default(), &input).unwrap();
-        let (summary, rows) = run_text(EngineKind::Baseline, &plan, &RunOptions::default(), &input).unwrap();
+        let (_, exact) = default_of(EngineKind::Oracle).run_text(&plan, &input).unwrap();
+        let (summary, rows) = default_of(EngineKind::Baseline).run_text(&plan, &input).unwrap();
         let count = |rows: &[streamlab_core::ResultRow]| -> i64 {
             rows.iter().map(|r| match r.values[0] { AggValue::Int(n) => n, AggValue::Float(f) => f as i64 }).sum()
         };

@@ -1,15 +1,16 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-//! The engines' checkpoints in one process, for every output mode and window kind:
-//! a run whose source fails half way (a crash the engine sees) leaves committed epochs
-//! behind; a second run with the same checkpoint directory, possibly on another number of
-//! workers, resumes and the output is a clean run's, every row once. (The SIGKILL tests
-//! in `recovery.rs` kill real processes.)
+//! The engines' checkpoints in one process, for every output mode and window kind, on
+//! every engine configuration that checkpoints: a run whose source fails half way (a
+//! crash the engine sees) leaves committed epochs behind; a second run with the same
+//! checkpoint directory, possibly on another number of workers, resumes and the output is
+//! a clean run's, every row once. (The SIGKILL tests in `recovery.rs` kill real
+//! processes.)
 
+use crate::fixtures::{configurations, Configuration};
 use std::path::Path;
 use streamlab_core::engine::{CheckpointOptions, EngineError, Poll, RunOptions, Source};
 use streamlab_core::{Event, Plan};
 use streamlab_engines::runner::{run_decoded, run_with_sink};
-use streamlab_engines::EngineKind;
 use streamlab_io::decode::decode_all;
 use streamlab_io::sink::{SharedBuffer, TransactionalFileSink};
 
@@ -63,11 +64,22 @@ fn sorted_lines(text: &str) -> Vec<String> {
     v
 }
 
-fn checkpointed(kind: EngineKind, dir: &Path, workers: usize) -> RunOptions {
+/// `config` on `workers` workers (where its engine takes `--workers`) and, where its
+/// engine runs micro-batches, batches of 700 events: a checkpoint after every few batches.
+fn on_workers(config: &Configuration, workers: usize) -> Configuration {
+    let mut flags = String::new();
+    if config.takes("--workers") {
+        flags.push_str(&format!(" --workers {workers}"));
+    }
+    if config.takes("--max-records-per-batch") {
+        flags.push_str(" --max-records-per-batch 700");
+    }
+    config.with(&flags)
+}
+
+/// `options` with a checkpoint every 1 500 events into `dir`.
+fn checkpointed(options: &RunOptions, dir: &Path) -> RunOptions {
     RunOptions {
-        workers: Some(workers),
-        // Micro-batches of 700 events: a checkpoint after every few batches.
-        max_records_per_batch: (kind == EngineKind::Microbatch).then_some(700),
         checkpoint: Some(CheckpointOptions {
             dir: dir.join("checkpoints"),
             every_events: Some(1_500),
@@ -75,18 +87,41 @@ fn checkpointed(kind: EngineKind, dir: &Path, workers: usize) -> RunOptions {
             retain: 3,
             fall_back_on_corrupt: true,
         }),
-        ..Default::default()
+        ..options.clone()
     }
 }
 
+/// Every configuration that checkpoints, as `(first, second)`: on `first_workers`, then on
+/// `second_workers` ([`on_workers`]); one of each that runs differently.
+fn checkpointing(
+    first_workers: usize,
+    second_workers: usize,
+) -> Vec<(Configuration, Configuration)> {
+    let mut pairs: Vec<(Configuration, Configuration)> = Vec::new();
+    for config in configurations().iter().filter(|c| c.takes("--checkpoint")) {
+        let pair = (
+            on_workers(config, first_workers),
+            on_workers(config, second_workers),
+        );
+        if !pairs
+            .iter()
+            .any(|(a, b)| a.runs_as(&pair.0) && b.runs_as(&pair.1))
+        {
+            pairs.push(pair);
+        }
+    }
+    pairs
+}
+
 fn crash_and_resume(mode: &str, window: &str, first_workers: usize, second_workers: usize) {
-    for kind in [EngineKind::Record, EngineKind::Microbatch] {
-        crash_and_resume_on(kind, mode, window, first_workers, second_workers);
+    for (first, second) in checkpointing(first_workers, second_workers) {
+        crash_and_resume_on(&first, &second, mode, window, first_workers, second_workers);
     }
 }
 
 fn crash_and_resume_on(
-    kind: EngineKind,
+    first: &Configuration,
+    second: &Configuration,
     mode: &str,
     window: &str,
     first_workers: usize,
@@ -100,10 +135,9 @@ fn crash_and_resume_on(
     let clean_options = RunOptions {
         checkpoint: None,
         workers: None,
-        ..checkpointed(kind, Path::new("."), 1)
     };
     run_decoded(
-        kind,
+        first.engine().as_ref(),
         &plan,
         &clean_options,
         decode(),
@@ -115,7 +149,7 @@ fn crash_and_resume_on(
 
     let dir = std::env::temp_dir().join(format!(
         "streamlab-ck-{}-{mode}-{}-{first_workers}{second_workers}-{}",
-        kind.name(),
+        first.label.replace(' ', ""),
         window.len(),
         std::process::id()
     ));
@@ -126,24 +160,34 @@ fn crash_and_resume_on(
     // First run: crashes after 17 000 of 30 000 events.
     let input = decode();
     let sink = TransactionalFileSink::new(&plan, input.keys.clone(), &output).unwrap();
-    let crashed = kind.build().run(
+    let crashed = first.engine().run(
         &plan,
-        &checkpointed(kind, &dir, first_workers),
+        &checkpointed(&first.options, &dir),
         Box::new(Crashing {
             events: input.events.into_iter(),
             left: 17_000,
         }),
         Box::new(sink),
     );
-    assert!(crashed.is_err(), "the first run must fail");
-    assert!(!output.exists(), "a crashed run publishes no output");
+    assert!(crashed.is_err(), "{first}: the first run must fail");
+    assert!(
+        !output.exists(),
+        "{first}: a crashed run publishes no output"
+    );
 
     // A run that reads the whole input into the output file, with the checkpoints.
     let resume = || {
         let input = decode();
         let sink = TransactionalFileSink::new(&plan, input.keys.clone(), &output).unwrap();
-        let options = checkpointed(kind, &dir, second_workers);
-        run_with_sink(kind, &plan, &options, input, Box::new(sink)).unwrap()
+        let options = checkpointed(&second.options, &dir);
+        run_with_sink(
+            second.engine().as_ref(),
+            &plan,
+            &options,
+            input,
+            Box::new(sink),
+        )
+        .unwrap()
     };
 
     // Second run: resumes and finishes.
@@ -153,10 +197,10 @@ fn crash_and_resume_on(
             .notes
             .iter()
             .any(|n| n.starts_with("resumed from checkpoint")),
-        "{:?}",
+        "{second}: {:?}",
         summary.notes
     );
-    assert_eq!(summary.events_in, 30_000);
+    assert_eq!(summary.events_in, 30_000, "{second}");
     let got = std::fs::read_to_string(&output).unwrap();
     let (got, want) = (sorted_lines(&got), sorted_lines(&clean));
     // Complete mode emits a table at every epoch boundary, which checkpoints add: no table
@@ -164,7 +208,11 @@ fn crash_and_resume_on(
     if mode == "complete" {
         let mut dedup = got.clone();
         dedup.dedup();
-        assert_eq!(dedup.len(), got.len(), "a complete-mode row written twice");
+        assert_eq!(
+            dedup.len(),
+            got.len(),
+            "{first}: a complete-mode row written twice"
+        );
         let last = |rows: &[String]| -> Vec<String> {
             let parsed: Vec<serde_json::Value> = rows
                 .iter()
@@ -182,14 +230,17 @@ fn crash_and_resume_on(
             v.sort();
             v
         };
-        assert_eq!(last(&got), last(&want));
+        assert_eq!(last(&got), last(&want), "{first}");
     } else {
         assert_eq!(
             got.len(),
             want.len(),
-            "{mode} {window}: rows lost or duplicated"
+            "{first} {mode} {window}: rows lost or duplicated"
         );
-        assert_eq!(got, want, "{mode} {window}: rows differ from a clean run");
+        assert_eq!(
+            got, want,
+            "{first} {mode} {window}: rows differ from a clean run"
+        );
     }
 
     // Third run on a finished checkpoint: nothing to do, output unchanged.

@@ -1,13 +1,16 @@
-//! What the engine-against-oracle suites share: the query they vary, random streams with
-//! controlled disorder, and final answers reduced to comparable rows.
+//! What the engine-against-oracle suites share: the engine configurations they run on, the
+//! query they vary, random streams with controlled disorder, and final answers reduced to
+//! comparable rows.
 #![allow(dead_code)] // each suite uses its own subset
 
+use clap::{CommandFactory, FromArgMatches};
 use proptest::prelude::*;
-use streamlab_core::engine::RunOptions;
+use streamlab_cli::args::{Cli, Command, RunArgs};
+use streamlab_core::engine::{RunOptions, RunSummary};
 use streamlab_core::row::final_rows;
 use streamlab_core::value::{AggValue, FieldValue};
-use streamlab_core::{OutputMode, Plan, ResultRow, Window};
-use streamlab_engines::EngineKind;
+use streamlab_core::{Engine, OutputMode, Plan, ResultRow, Window};
+use streamlab_engines::{EngineConfigs, EngineKind};
 
 /// Tumbling, sliding and session windows (query file syntax).
 pub const WINDOWS: [&str; 3] = [
@@ -93,26 +96,119 @@ pub fn run_and_kill(
     !finished
 }
 
-/// Every engine configuration of the join suites: the per-record engines at several
-/// watermark intervals and worker counts, the micro-batch engine at several batch sizes.
-pub fn configurations() -> Vec<(EngineKind, RunOptions)> {
-    let record = |interval, workers| RunOptions {
-        watermark_interval: Some(interval),
-        workers: Some(workers),
-        ..Default::default()
+/// An engine configuration of the suites: `streamlab run` flags (the engine and its own
+/// knobs, the run options), parsed as the binary parses them, flags of another engine
+/// refused. The suites' list of them is [`configurations`].
+#[derive(Clone, Debug)]
+pub struct Configuration {
+    /// Its name in messages and in the golden cases' `expected.<label>.jsonl`.
+    pub label: String,
+    /// The flags that make it, `--engine` first.
+    pub flags: String,
+    /// The engine.
+    pub kind: EngineKind,
+    /// The engines' own knobs (only `kind`'s are set).
+    pub engines: EngineConfigs,
+    /// The run options.
+    pub options: RunOptions,
+}
+
+impl Configuration {
+    /// The configuration `flags` make, e.g. `--engine record --watermark-interval 1`;
+    /// a flag given twice takes its last value. Panics on flags `streamlab run` refuses.
+    pub fn parse(label: &str, flags: &str) -> Configuration {
+        let (run, options) = parse_run(
+            ["--query", "<unused>"]
+                .into_iter()
+                .chain(flags.split_whitespace()),
+        )
+        .unwrap_or_else(|e| panic!("configuration {label} ({flags}): {e:#}"));
+        Configuration {
+            label: label.to_owned(),
+            flags: flags.to_owned(),
+            kind: run.engine,
+            engines: run.engines,
+            options,
+        }
+    }
+
+    /// This configuration with more flags, which override its own (`--workers 2`).
+    pub fn with(&self, flags: &str) -> Configuration {
+        Configuration::parse(
+            &format!("{} {}", self.label, flags.trim()),
+            &format!("{} {flags}", self.flags),
+        )
+    }
+
+    /// A fresh engine of this configuration.
+    pub fn engine(&self) -> Box<dyn Engine> {
+        self.kind.configured(&self.engines)
+    }
+
+    /// Whether its engine takes `flag` (`--workers`, `--checkpoint`, ...).
+    pub fn takes(&self, flag: &str) -> bool {
+        self.kind.takes(flag)
+    }
+
+    /// Whether it runs as `other` does: the same engine, knobs and workers.
+    pub fn runs_as(&self, other: &Configuration) -> bool {
+        self.kind == other.kind
+            && self.engines == other.engines
+            && self.options.workers == other.options.workers
+    }
+
+    /// Runs over JSON Lines `text` and reads the output rows back, as `streamlab run`
+    /// does ([`streamlab_engines::runner::run_text`]).
+    pub fn run_text(
+        &self,
+        plan: &Plan,
+        text: &str,
+    ) -> anyhow::Result<(RunSummary, Vec<ResultRow>)> {
+        streamlab_engines::runner::run_text(self.engine().as_ref(), plan, &self.options, text)
+    }
+}
+
+impl std::fmt::Display for Configuration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.label, self.flags)
+    }
+}
+
+/// The engine with its default knobs and options.
+pub fn default_of(kind: EngineKind) -> Configuration {
+    Configuration::parse(&kind.name(), &format!("--engine {}", kind.name()))
+}
+
+/// Parses `streamlab run` with `args`, a flag given twice taking its last value: the
+/// arguments and the run options, checked as the binary checks them.
+pub fn parse_run<'a>(
+    args: impl IntoIterator<Item = &'a str>,
+) -> anyhow::Result<(RunArgs, RunOptions)> {
+    let argv: Vec<&str> = ["streamlab", "run"].into_iter().chain(args).collect();
+    let matches = Cli::command()
+        .mut_subcommand("run", |run| run.args_override_self(true))
+        .try_get_matches_from(argv)?;
+    let Command::Run(run) = Cli::from_arg_matches(&matches)?.command else {
+        anyhow::bail!("not a run command");
     };
-    let batch = |size, workers| RunOptions {
-        max_records_per_batch: Some(size),
-        workers: Some(workers),
-        ..Default::default()
-    };
-    vec![
-        (EngineKind::Baseline, RunOptions::default()),
-        (EngineKind::Record, record(1, 1)),
-        (EngineKind::Record, record(7, 2)),
-        (EngineKind::Record, record(1024, 2)),
-        (EngineKind::Microbatch, batch(1, 1)),
-        (EngineKind::Microbatch, batch(9, 2)),
-        (EngineKind::Microbatch, batch(10_000, 1)),
-    ]
+    let given = matches
+        .subcommand_matches("run")
+        .ok_or_else(|| anyhow::anyhow!("no run command"))?;
+    let options = run.options(given)?;
+    Ok((run, options))
+}
+
+/// Every engine configuration of the suites, from the one list (`with_configurations!`):
+/// the golden cases and the engine-against-oracle suites run on each.
+pub fn configurations() -> Vec<Configuration> {
+    with_configurations!(configuration_list!())
+}
+
+/// Every engine configuration but the oracle's: what suites that compare with the oracle
+/// run.
+pub fn beside_the_oracle() -> Vec<Configuration> {
+    configurations()
+        .into_iter()
+        .filter(|c| c.kind != EngineKind::Oracle)
+        .collect()
 }

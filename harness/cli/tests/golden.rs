@@ -5,18 +5,16 @@
 //! engine legitimately differs (late data), and `expected_summary.json` (a subset of
 //! summary fields that must match). Adding a case is adding a folder.
 //!
-//! Every case runs on every registered engine configuration, one test per configuration:
-//! `golden_test!(test_name, EngineKind::X, "label", RunOptions { .. })`.
+//! Every case runs on every engine configuration of the suites' one list
+//! (`with_configurations!`), one test per configuration (`engine_test!`); a configuration's
+//! flags override a case's `args`.
 
+use crate::fixtures::{parse_run, Configuration};
 use anyhow::{bail, Context, Result};
-use clap::Parser;
 use std::path::{Path, PathBuf};
-use streamlab_cli::args::{Cli, Command};
-use streamlab_core::engine::RunOptions;
 use streamlab_core::row::final_rows;
 use streamlab_core::{Plan, ResultRow};
 use streamlab_engines::runner::{parse_rows, run_decoded};
-use streamlab_engines::EngineKind;
 use streamlab_io::decode::{decode_all, decode_inputs};
 use streamlab_io::sink::SharedBuffer;
 
@@ -35,38 +33,26 @@ pub fn case_dirs() -> Result<Vec<PathBuf>> {
     Ok(dirs)
 }
 
-/// Overrides `base` with every option `over` sets.
-fn merge(base: RunOptions, over: &RunOptions) -> RunOptions {
-    RunOptions {
-        workers: over.workers.or(base.workers),
-        max_records_per_batch: over.max_records_per_batch.or(base.max_records_per_batch),
-        trigger: over.trigger.or(base.trigger),
-        watermark_interval: over.watermark_interval.or(base.watermark_interval),
-        complete_interval: over.complete_interval.or(base.complete_interval),
-        checkpoint: over.checkpoint.clone().or(base.checkpoint),
-        cluster: over.cluster.clone().or(base.cluster),
-    }
-}
-
 fn strip_emit(rows: Vec<ResultRow>) -> Vec<ResultRow> {
     rows.into_iter()
         .map(|r| ResultRow { emit: None, ..r })
         .collect()
 }
 
-/// Runs one case on one engine configuration; `label` picks `expected.<label>.jsonl`
-/// when present. The command line is parsed exactly as `streamlab run` parses it.
-pub fn check_case(dir: &Path, kind: EngineKind, label: &str, options: &RunOptions) -> Result<()> {
+/// Runs one case on one engine configuration; its label picks `expected.<label>.jsonl`
+/// when present. The command line (the case's `args`, then the configuration's flags) is
+/// parsed as `streamlab run` parses it.
+pub fn check_case(dir: &Path, config: &Configuration) -> Result<()> {
+    let (kind, label) = (config.kind, config.label.as_str());
     let name = dir
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
     let args_text = std::fs::read_to_string(dir.join("args")).unwrap_or_default();
-    let mut argv: Vec<String> = ["streamlab", "run", "--engine", &kind.name(), "--query"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    argv.push(dir.join("query.toml").display().to_string());
+    let mut argv: Vec<String> = vec![
+        "--query".into(),
+        dir.join("query.toml").display().to_string(),
+    ];
     // A query naming its inputs (`[[input]]`, files in the case folder) reads those.
     let named_inputs = !Plan::from_file(dir.join("query.toml"))?.inputs.is_empty();
     if !named_inputs {
@@ -74,13 +60,9 @@ pub fn check_case(dir: &Path, kind: EngineKind, label: &str, options: &RunOption
         argv.push(dir.join("events.jsonl").display().to_string());
     }
     argv.extend(args_text.split_whitespace().map(String::from));
-    let Command::Run(run) = Cli::try_parse_from(&argv)
-        .with_context(|| format!("case {name}: bad args file"))?
-        .command
-    else {
-        bail!("case {name}: not a run command");
-    };
-    let options = merge(run.options()?, options);
+    argv.extend(config.flags.split_whitespace().map(String::from));
+    let (run, options) = parse_run(argv.iter().map(String::as_str))
+        .with_context(|| format!("case {name}: bad args file"))?;
     let plan = streamlab_io::tables::load_plan(&run.io.query)?;
     let input = if named_inputs {
         decode_inputs(&plan, dir, run.io.strict, &mut std::io::sink())?
@@ -96,7 +78,7 @@ pub fn check_case(dir: &Path, kind: EngineKind, label: &str, options: &RunOption
     };
     let buffer = SharedBuffer::default();
     let summary = run_decoded(
-        kind,
+        run.engine().as_ref(),
         &plan,
         &options,
         input,
@@ -165,11 +147,12 @@ pub fn check_case(dir: &Path, kind: EngineKind, label: &str, options: &RunOption
 }
 
 /// Runs every case on one engine configuration; the error lists every failing case.
-pub fn check_all(kind: EngineKind, label: &str, options: &RunOptions) -> Result<usize> {
+pub fn check_all(config: &Configuration) -> Result<usize> {
     let dirs = case_dirs()?;
+    let label = &config.label;
     let failures: Vec<String> = dirs
         .iter()
-        .filter_map(|d| check_case(d, kind, label, options).err())
+        .filter_map(|d| check_case(d, config).err())
         .map(|e| format!("{e:#}"))
         .collect();
     if !failures.is_empty() {
@@ -183,107 +166,10 @@ pub fn check_all(kind: EngineKind, label: &str, options: &RunOptions) -> Result<
     Ok(dirs.len())
 }
 
-golden_test!(oracle, EngineKind::Oracle, "oracle", RunOptions::default());
-golden_test!(
-    baseline,
-    EngineKind::Baseline,
-    "baseline",
-    RunOptions::default()
-);
-golden_test!(
-    microbatch_b1,
-    EngineKind::Microbatch,
-    "microbatch-b1",
-    RunOptions {
-        max_records_per_batch: Some(1),
-        ..Default::default()
-    }
-);
-golden_test!(
-    microbatch_b7,
-    EngineKind::Microbatch,
-    "microbatch-b7",
-    RunOptions {
-        max_records_per_batch: Some(7),
-        ..Default::default()
-    }
-);
-golden_test!(
-    microbatch_b100,
-    EngineKind::Microbatch,
-    "microbatch-b100",
-    RunOptions {
-        max_records_per_batch: Some(100),
-        ..Default::default()
-    }
-);
-golden_test!(
-    microbatch_b10000,
-    EngineKind::Microbatch,
-    "microbatch-b10000",
-    RunOptions {
-        max_records_per_batch: Some(10000),
-        ..Default::default()
-    }
-);
-golden_test!(
-    microbatch_w2,
-    EngineKind::Microbatch,
-    "microbatch-w2",
-    RunOptions {
-        workers: Some(2),
-        ..Default::default()
-    }
-);
-golden_test!(
-    microbatch_w2_b1,
-    EngineKind::Microbatch,
-    "microbatch-w2-b1",
-    RunOptions {
-        workers: Some(2),
-        max_records_per_batch: Some(1),
-        ..Default::default()
-    }
-);
-golden_test!(
-    record_i1,
-    EngineKind::Record,
-    "record-i1",
-    RunOptions {
-        watermark_interval: Some(1),
-        ..Default::default()
-    }
-);
-golden_test!(
-    record_i1_w2,
-    EngineKind::Record,
-    "record-i1-w2",
-    RunOptions {
-        watermark_interval: Some(1),
-        workers: Some(2),
-        ..Default::default()
-    }
-);
-golden_test!(record, EngineKind::Record, "record", RunOptions::default());
-golden_test!(
-    record_w2,
-    EngineKind::Record,
-    "record-w2",
-    RunOptions {
-        workers: Some(2),
-        ..Default::default()
-    }
-);
-golden_test!(
-    record_i2_w3,
-    EngineKind::Record,
-    "record-i2-w3",
-    RunOptions {
-        watermark_interval: Some(2),
-        workers: Some(3),
-        ..Default::default()
-    }
-);
+engine_test!(every_case, |config| {
+    let n = check_all(config).unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(n >= 15, "only {n} golden cases found");
+});
 
 #[test]
 fn every_example_query_compiles() {

@@ -11,21 +11,21 @@
 //! - at batch size 1 the engine keeps at least what the per-record rule keeps (the
 //!   record engine with `--watermark-interval 1`, and the baseline, which follow it).
 
-use crate::fixtures::{answer, plan, stream, text, Answer, Item, WINDOWS};
+use crate::fixtures::{
+    answer, default_of, plan, stream, text, Answer, Configuration, Item, WINDOWS,
+};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
-use streamlab_core::engine::RunOptions;
 use streamlab_core::value::{AggValue, FieldValue};
 use streamlab_core::{ResultRow, Window, WindowSpec};
-use streamlab_engines::runner::run_text;
 use streamlab_engines::EngineKind;
 
-fn options(batch: usize, workers: usize) -> RunOptions {
-    RunOptions {
-        max_records_per_batch: Some(batch),
-        workers: Some(workers),
-        ..Default::default()
-    }
+/// The micro-batch engine with batches of at most `batch` events, on `workers`.
+fn batches(batch: usize, workers: usize) -> Configuration {
+    Configuration::parse(
+        "microbatch",
+        &format!("--engine microbatch --max-records-per-batch {batch} --workers {workers}"),
+    )
 }
 
 /// count, sum, max of one row in the model.
@@ -146,8 +146,8 @@ proptest! {
     ) {
         let plan = plan(WINDOWS[w], "complete", delay);
         let input = text(&items);
-        let (_, exact) = run_text(EngineKind::Oracle, &plan, &RunOptions::default(), &input).unwrap();
-        let (summary, rows) = run_text(EngineKind::Microbatch, &plan, &options(batch, workers), &input).unwrap();
+        let (_, exact) = default_of(EngineKind::Oracle).run_text(&plan, &input).unwrap();
+        let (summary, rows) = batches(batch, workers).run_text(&plan, &input).unwrap();
         prop_assert_eq!(summary.late_dropped, 0);
         prop_assert_eq!(summary.emissions, items.len().div_ceil(batch) as u64);
         prop_assert_eq!(answer(&rows, plan.mode), answer(&exact, plan.mode));
@@ -159,8 +159,8 @@ proptest! {
     ) {
         let plan = plan(WINDOWS[w], ["append", "update"][m], 15);
         let input = text(&items);
-        let (_, exact) = run_text(EngineKind::Oracle, &plan, &RunOptions::default(), &input).unwrap();
-        let (summary, rows) = run_text(EngineKind::Microbatch, &plan, &options(batch, workers), &input).unwrap();
+        let (_, exact) = default_of(EngineKind::Oracle).run_text(&plan, &input).unwrap();
+        let (summary, rows) = batches(batch, workers).run_text(&plan, &input).unwrap();
         prop_assert_eq!(summary.late_dropped, 0);
         prop_assert_eq!(summary.events_in, items.len() as u64);
         prop_assert_eq!(answer(&rows, plan.mode), answer(&exact, plan.mode));
@@ -174,7 +174,7 @@ proptest! {
         let plan = plan(WINDOWS[w], ["append", "update"][m], delay);
         let input = text(&items);
         let (want, want_late) = model(&items, spec_of(w), delay, batch);
-        let (summary, rows) = run_text(EngineKind::Microbatch, &plan, &options(batch, workers), &input).unwrap();
+        let (summary, rows) = batches(batch, workers).run_text(&plan, &input).unwrap();
         prop_assert_eq!(summary.late_dropped, want_late);
         // The model's final sessions go through the same reduction as the engine's rows.
         let reduced: Vec<ResultRow> = want
@@ -187,7 +187,7 @@ proptest! {
             })
             .collect();
         prop_assert_eq!(answer(&rows, plan.mode), answer(&reduced, plan.mode));
-        let (_, exact) = run_text(EngineKind::Oracle, &plan, &RunOptions::default(), &input).unwrap();
+        let (_, exact) = default_of(EngineKind::Oracle).run_text(&plan, &input).unwrap();
         let exact = answer(&exact, plan.mode);
         // The model is the oracle when it drops nothing.
         if want_late == 0 {
@@ -210,18 +210,18 @@ proptest! {
         // assignment the per-record rule keeps, batch size 1 keeps too.
         let plan = plan(WINDOWS[w], "append", delay);
         let input = text(&items);
-        let (summary, rows) = run_text(EngineKind::Microbatch, &plan, &options(1, 1), &input).unwrap();
+        let (summary, rows) = batches(1, 1).run_text(&plan, &input).unwrap();
         let mine: BTreeMap<_, i64> = answer(&rows, plan.mode)
             .into_iter()
             .map(|(w, g, v)| ((w, g), match v[0] { AggValue::Int(n) => n, AggValue::Float(f) => f as i64 }))
             .collect();
-        let record = RunOptions { watermark_interval: Some(1), ..Default::default() };
-        for (kind, options) in [(EngineKind::Record, record), (EngineKind::Baseline, RunOptions::default())] {
-            let (per_record, rows) = run_text(kind, &plan, &options, &input).unwrap();
+        let record = Configuration::parse("record-i1", "--engine record --watermark-interval 1");
+        for config in [record, default_of(EngineKind::Baseline)] {
+            let (per_record, rows) = config.run_text(&plan, &input).unwrap();
             prop_assert!(summary.late_dropped <= per_record.late_dropped);
             for (w, g, v) in answer(&rows, plan.mode) {
                 let n = match v[0] { AggValue::Int(n) => n, AggValue::Float(f) => f as i64 };
-                prop_assert!(mine.get(&(w, g.clone())).copied().unwrap_or(0) >= n, "{:?} {:?} {:?}", kind, w, g);
+                prop_assert!(mine.get(&(w, g.clone())).copied().unwrap_or(0) >= n, "{} {:?} {:?}", config, w, g);
             }
         }
     }
@@ -252,17 +252,12 @@ fn an_event_that_would_merge_into_a_closed_session_is_late() {
     };
     assert_eq!(k1(&rows), vec![(w(-208, -201), AggValue::Int(1))]);
     let plan = plan(WINDOWS[2], "append", 15);
-    let (summary, engine) =
-        run_text(EngineKind::Microbatch, &plan, &options(2, 1), &text(&items)).unwrap();
+    let (summary, engine) = batches(2, 1).run_text(&plan, &text(&items)).unwrap();
     assert_eq!(summary.late_dropped, 1);
     assert_eq!(answer(&engine, plan.mode), rows);
-    let (_, exact) = run_text(
-        EngineKind::Oracle,
-        &plan,
-        &RunOptions::default(),
-        &text(&items),
-    )
-    .unwrap();
+    let (_, exact) = default_of(EngineKind::Oracle)
+        .run_text(&plan, &text(&items))
+        .unwrap();
     assert_eq!(
         k1(&answer(&exact, plan.mode)),
         vec![(w(-208, -195), AggValue::Int(2))]
@@ -293,8 +288,7 @@ fn a_closed_session_is_never_reopened_or_grown_around() {
     assert_eq!(late, 2);
     let w = |start, end| Window { start, end };
     let plan = plan(WINDOWS[2], "update", 11);
-    let (summary, engine) =
-        run_text(EngineKind::Microbatch, &plan, &options(2, 2), &text(&items)).unwrap();
+    let (summary, engine) = batches(2, 2).run_text(&plan, &text(&items)).unwrap();
     assert_eq!(summary.late_dropped, 2);
     let k1: Vec<Window> = answer(&engine, plan.mode)
         .into_iter()

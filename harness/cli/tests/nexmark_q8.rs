@@ -6,9 +6,9 @@
 //! The query file is copied next to a freshly generated `data/` file (with bids, which
 //! neither input's filter keeps), so its own paths and filters are what is read.
 
+use crate::fixtures::{default_of, Configuration};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use streamlab_core::engine::RunOptions;
 use streamlab_core::row::final_rows;
 use streamlab_core::value::{AggValue, FieldValue};
 use streamlab_core::Plan;
@@ -72,15 +72,15 @@ fn direct(lines: &[u8]) -> Answer {
     registered
 }
 
-/// Runs `kind` on the query in `dir`; the answer and the summary's late drops.
-fn run(dir: &Path, kind: EngineKind, options: &RunOptions) -> (Answer, u64) {
+/// Runs `config` on the query in `dir`; the answer and the summary's late drops.
+fn run(dir: &Path, config: &Configuration) -> (Answer, u64) {
     let plan: Plan = streamlab_io::tables::load_plan(&dir.join("q8.toml")).unwrap();
     let input = decode_inputs(&plan, dir, true, &mut std::io::sink()).unwrap();
     let buffer = SharedBuffer::default();
     let summary = run_decoded(
-        kind,
+        config.engine().as_ref(),
         &plan,
-        options,
+        &config.options,
         input,
         Box::new(buffer.clone()),
         "<memory>",
@@ -120,44 +120,23 @@ fn q8_equals_the_direct_count_on_every_engine() {
         "a test stream with few joins: {}",
         want.len()
     );
-    let (exact, _) = run(&dir, EngineKind::Oracle, &RunOptions::default());
+    let (exact, _) = run(&dir, &default_of(EngineKind::Oracle));
     assert_eq!(exact, want, "the oracle differs from the direct count");
     let configurations = [
-        (EngineKind::Baseline, RunOptions::default()),
+        ("baseline", "--engine baseline"),
+        ("record-i1", "--engine record --watermark-interval 1"),
+        ("record-w2", "--engine record --workers 2"),
         (
-            EngineKind::Record,
-            RunOptions {
-                watermark_interval: Some(1),
-                ..Default::default()
-            },
+            "microbatch-w2-b100",
+            "--engine microbatch --max-records-per-batch 100 --workers 2",
         ),
-        (
-            EngineKind::Record,
-            RunOptions {
-                workers: Some(2),
-                ..Default::default()
-            },
-        ),
-        (
-            EngineKind::Microbatch,
-            RunOptions {
-                max_records_per_batch: Some(100),
-                workers: Some(2),
-                ..Default::default()
-            },
-        ),
-        (EngineKind::Microbatch, RunOptions::default()),
+        ("microbatch", "--engine microbatch"),
     ];
-    for (kind, options) in configurations {
-        let (got, late) = run(&dir, kind, &options);
-        assert_eq!(
-            late, 0,
-            "{kind:?} {options:?}: disorder is within the delay"
-        );
-        assert!(
-            got == want,
-            "{kind:?} {options:?} differs from the direct count"
-        );
+    for (label, flags) in configurations {
+        let config = Configuration::parse(label, flags);
+        let (got, late) = run(&dir, &config);
+        assert_eq!(late, 0, "{config}: disorder is within the delay");
+        assert!(got == want, "{config} differs from the direct count");
     }
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -8,7 +8,8 @@
 //! events as one partition, as Spark's Kafka source has it) the lagging partition's
 //! records are dropped as late.
 
-use streamlab_core::engine::{CollectSink, RunOptions, VecSource};
+use crate::fixtures::{default_of, Configuration};
+use streamlab_core::engine::{CollectSink, VecSource};
 use streamlab_core::row::final_rows;
 use streamlab_core::{Event, OutputMode, Part, Plan, RunSummary};
 use streamlab_engines::runner::to_result_rows;
@@ -45,9 +46,8 @@ fn lines_and_parts(events_per_part: usize) -> (String, Vec<Part>) {
 }
 
 fn run(
-    kind: EngineKind,
+    config: &Configuration,
     plan: &Plan,
-    options: &RunOptions,
     partitioned: bool,
 ) -> (RunSummary, Vec<streamlab_core::ResultRow>) {
     let (text, parts) = lines_and_parts(2_000);
@@ -62,12 +62,11 @@ fn run(
         })
         .collect();
     let sink = CollectSink::default();
-    let engine = kind.build();
-    engine.check_options(options).unwrap();
-    let summary = engine
+    let summary = config
+        .engine()
         .run(
             plan,
-            options,
+            &config.options,
             Box::new(VecSource::with_partitions(
                 events,
                 1 + Part::from(partitioned),
@@ -87,59 +86,41 @@ fn answer(rows: &[streamlab_core::ResultRow], mode: OutputMode) -> Vec<String> {
     v
 }
 
-/// Every engine configuration that drops late data, with a name for messages. (Batches
-/// are kept below the lag: a micro-batch judges lateness against the watermark of the
-/// batch before, so a lag shorter than a batch drops nothing even on one watermark.)
-fn engines() -> Vec<(&'static str, EngineKind, RunOptions)> {
-    let opts = |f: fn(&mut RunOptions)| {
-        let mut o = RunOptions::default();
-        f(&mut o);
-        o
-    };
-    vec![
-        ("baseline", EngineKind::Baseline, RunOptions::default()),
+/// Every engine configuration that drops late data. (Batches are kept below the lag: a
+/// micro-batch judges lateness against the watermark of the batch before, so a lag
+/// shorter than a batch drops nothing even on one watermark.)
+fn engines() -> Vec<Configuration> {
+    [
+        ("baseline", "--engine baseline"),
         (
             "microbatch b50",
-            EngineKind::Microbatch,
-            opts(|o| o.max_records_per_batch = Some(50)),
+            "--engine microbatch --max-records-per-batch 50",
         ),
         (
             "microbatch b60 w2",
-            EngineKind::Microbatch,
-            opts(|o| {
-                o.max_records_per_batch = Some(60);
-                o.workers = Some(2);
-            }),
+            "--engine microbatch --max-records-per-batch 60 --workers 2",
         ),
-        (
-            "record i1",
-            EngineKind::Record,
-            opts(|o| o.watermark_interval = Some(1)),
-        ),
-        (
-            "record w2",
-            EngineKind::Record,
-            opts(|o| o.workers = Some(2)),
-        ),
+        ("record i1", "--engine record --watermark-interval 1"),
+        ("record w2", "--engine record --workers 2"),
         (
             "record i7 w2",
-            EngineKind::Record,
-            opts(|o| {
-                o.watermark_interval = Some(7);
-                o.workers = Some(2);
-            }),
+            "--engine record --watermark-interval 7 --workers 2",
         ),
     ]
+    .into_iter()
+    .map(|(label, flags)| Configuration::parse(label, flags))
+    .collect()
 }
 
 #[test]
 fn the_slowest_partition_holds_the_watermark_so_nothing_is_late() {
     for mode in ["append", "update"] {
         let plan = plan(mode);
-        let (_, exact) = run(EngineKind::Oracle, &plan, &RunOptions::default(), true);
+        let (_, exact) = run(&default_of(EngineKind::Oracle), &plan, true);
         let exact = answer(&exact, plan.mode);
-        for (name, kind, options) in engines() {
-            let (summary, rows) = run(kind, &plan, &options, true);
+        for config in engines() {
+            let name = &config.label;
+            let (summary, rows) = run(&config, &plan, true);
             assert_eq!(summary.late_dropped, 0, "{name} {mode}");
             assert_eq!(answer(&rows, plan.mode), exact, "{name} {mode}");
         }
@@ -149,10 +130,11 @@ fn the_slowest_partition_holds_the_watermark_so_nothing_is_late() {
 #[test]
 fn one_watermark_over_the_merged_partitions_drops_the_lagging_records() {
     let plan = plan("append");
-    let (_, exact) = run(EngineKind::Oracle, &plan, &RunOptions::default(), false);
+    let (_, exact) = run(&default_of(EngineKind::Oracle), &plan, false);
     let exact = answer(&exact, plan.mode);
-    for (name, kind, options) in engines() {
-        let (summary, rows) = run(kind, &plan, &options, false);
+    for config in engines() {
+        let name = &config.label;
+        let (summary, rows) = run(&config, &plan, false);
         assert!(summary.late_dropped > 0, "{name}: {summary:?}");
         assert_ne!(answer(&rows, plan.mode), exact, "{name}");
     }

@@ -293,10 +293,9 @@ fn compare_counts_a_changed_computed_value_as_wrong_and_checkpoints_are_refused(
 }
 
 mod random_streams {
+    use crate::fixtures::{default_of, Configuration};
     use proptest::prelude::*;
-    use streamlab_core::engine::RunOptions;
     use streamlab_core::Plan;
-    use streamlab_engines::runner::run_text;
     use streamlab_engines::EngineKind;
     use streamlab_measure::accuracy::compare;
 
@@ -334,20 +333,26 @@ expr = "a * 0.25 + b / 3.0"
         proptest::collection::vec(line, 1..200).prop_map(|v| v.join("\n") + "\n")
     }
 
-    fn configs() -> Vec<(EngineKind, RunOptions)> {
-        let o = |workers: Option<usize>, batch: Option<usize>, interval: Option<u64>| RunOptions {
-            workers,
-            max_records_per_batch: batch,
-            watermark_interval: interval,
-            ..Default::default()
-        };
-        vec![
-            (EngineKind::Baseline, o(None, None, None)),
-            (EngineKind::Microbatch, o(None, Some(7), None)),
-            (EngineKind::Microbatch, o(Some(2), Some(13), None)),
-            (EngineKind::Record, o(None, None, None)),
-            (EngineKind::Record, o(Some(2), None, Some(1))),
+    fn configs() -> Vec<Configuration> {
+        [
+            ("baseline", "--engine baseline"),
+            (
+                "microbatch-b7",
+                "--engine microbatch --max-records-per-batch 7",
+            ),
+            (
+                "microbatch-w2-b13",
+                "--engine microbatch --workers 2 --max-records-per-batch 13",
+            ),
+            ("record", "--engine record"),
+            (
+                "record-i1-w2",
+                "--engine record --workers 2 --watermark-interval 1",
+            ),
         ]
+        .into_iter()
+        .map(|(label, flags)| Configuration::parse(label, flags))
+        .collect()
     }
 
     proptest! {
@@ -356,15 +361,15 @@ expr = "a * 0.25 + b / 3.0"
         #[test]
         fn every_engine_gives_the_oracles_rows(input in stream()) {
             let plan = Plan::from_toml(QUERY).unwrap();
-            let (want, exact) = run_text(EngineKind::Oracle, &plan, &RunOptions::default(), &input).unwrap();
-            for (kind, options) in configs() {
-                let (got, rows) = run_text(kind, &plan, &options, &input).unwrap();
+            let (want, exact) = default_of(EngineKind::Oracle).run_text(&plan, &input).unwrap();
+            for config in configs() {
+                let (got, rows) = config.run_text(&plan, &input).unwrap();
                 let acc = compare(&rows, &exact, &plan);
-                prop_assert!(acc.is_exact(), "{:?} {:?}: {}", kind, options.workers, acc);
+                prop_assert!(acc.is_exact(), "{}: {}", config, acc);
                 prop_assert_eq!(
                     (got.events_in, got.malformed, got.filtered, got.rows_out),
                     (want.events_in, want.malformed, want.filtered, want.rows_out),
-                    "{:?}", kind
+                    "{}", config
                 );
             }
         }

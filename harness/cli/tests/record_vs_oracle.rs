@@ -12,21 +12,20 @@
 //!   i), computed naively here for fixed windows; the drops are the counted `late_dropped`;
 //! - complete mode always equals the oracle.
 
-use crate::fixtures::{answer, plan, stream, text, Answer, Item, MODES, WINDOWS};
+use crate::fixtures::{
+    answer, default_of, plan, stream, text, Answer, Configuration, Item, MODES, WINDOWS,
+};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
-use streamlab_core::engine::RunOptions;
 use streamlab_core::value::{AggValue, FieldValue};
 use streamlab_core::{Plan, ResultRow, Window, WindowSpec};
-use streamlab_engines::runner::run_text;
 use streamlab_engines::EngineKind;
 
-fn record(interval: u64, workers: usize) -> RunOptions {
-    RunOptions {
-        watermark_interval: Some(interval),
-        workers: Some(workers),
-        ..Default::default()
-    }
+fn record(interval: u64, workers: usize) -> Configuration {
+    Configuration::parse(
+        "record",
+        &format!("--engine record --watermark-interval {interval} --workers {workers}"),
+    )
 }
 
 /// The interval rule for fixed windows, naively: record i is judged against
@@ -79,8 +78,8 @@ proptest! {
     ) {
         let plan = plan(WINDOWS[w], MODES[m], 15);
         let input = text(&items);
-        let (exact_summary, exact) = run_text(EngineKind::Oracle, &plan, &RunOptions::default(), &input).unwrap();
-        let (summary, rows) = run_text(EngineKind::Record, &plan, &record(interval, workers), &input).unwrap();
+        let (exact_summary, exact) = default_of(EngineKind::Oracle).run_text(&plan, &input).unwrap();
+        let (summary, rows) = record(interval, workers).run_text(&plan, &input).unwrap();
         prop_assert_eq!(summary.late_dropped, 0);
         prop_assert_eq!(summary.events_in, exact_summary.events_in);
         prop_assert_eq!(answer(&rows, plan.mode), answer(&exact, plan.mode));
@@ -92,8 +91,8 @@ proptest! {
     ) {
         let plan = plan(WINDOWS[w], MODES[m], 5);
         let input = text(&items);
-        let (base_summary, base) = run_text(EngineKind::Baseline, &plan, &RunOptions::default(), &input).unwrap();
-        let (summary, rows) = run_text(EngineKind::Record, &plan, &record(1, workers), &input).unwrap();
+        let (base_summary, base) = default_of(EngineKind::Baseline).run_text(&plan, &input).unwrap();
+        let (summary, rows) = record(1, workers).run_text(&plan, &input).unwrap();
         prop_assert_eq!(summary.late_dropped, base_summary.late_dropped);
         prop_assert_eq!(answer(&rows, plan.mode), answer(&base, plan.mode));
     }
@@ -105,7 +104,7 @@ proptest! {
     ) {
         let plan = plan(WINDOWS[w], MODES[m], 5);
         let (want, want_late) = model(&items, plan.window, 5, interval);
-        let (summary, rows) = run_text(EngineKind::Record, &plan, &record(interval as u64, workers), &text(&items)).unwrap();
+        let (summary, rows) = record(interval as u64, workers).run_text(&plan, &text(&items)).unwrap();
         prop_assert_eq!(summary.late_dropped, want_late);
         prop_assert_eq!(answer(&rows, plan.mode), want);
     }
@@ -116,8 +115,8 @@ proptest! {
     ) {
         let plan = plan(WINDOWS[w], "complete", 0);
         let input = text(&items);
-        let (_, exact) = run_text(EngineKind::Oracle, &plan, &RunOptions::default(), &input).unwrap();
-        let (summary, rows) = run_text(EngineKind::Record, &plan, &record(1, workers), &input).unwrap();
+        let (_, exact) = default_of(EngineKind::Oracle).run_text(&plan, &input).unwrap();
+        let (summary, rows) = record(1, workers).run_text(&plan, &input).unwrap();
         prop_assert_eq!(summary.late_dropped, 0);
         prop_assert_eq!(answer(&rows, plan.mode), answer(&exact, plan.mode));
     }
@@ -144,26 +143,21 @@ fn long_clicks(events: u64) -> String {
 fn long_stream_on_two_workers_answers_as_the_baseline_and_counts_its_drops() {
     let input = long_clicks(400_000);
     let w1 = Plan::from_toml(include_str!("../../../queries/w1.toml")).unwrap();
-    let (exact_summary, exact) =
-        run_text(EngineKind::Oracle, &w1, &RunOptions::default(), &input).unwrap();
-    let (base_summary, base) =
-        run_text(EngineKind::Baseline, &w1, &RunOptions::default(), &input).unwrap();
+    let (exact_summary, exact) = default_of(EngineKind::Oracle)
+        .run_text(&w1, &input)
+        .unwrap();
+    let (base_summary, base) = default_of(EngineKind::Baseline)
+        .run_text(&w1, &input)
+        .unwrap();
     assert!(base_summary.late_dropped > 0, "the stream has late events");
-    let (summary, rows) = run_text(EngineKind::Record, &w1, &record(1, 2), &input).unwrap();
+    let (summary, rows) = record(1, 2).run_text(&w1, &input).unwrap();
     assert_eq!(summary.events_in, exact_summary.events_in);
     assert_eq!(summary.late_dropped, base_summary.late_dropped);
     assert_eq!(answer(&rows, w1.mode), answer(&base, w1.mode));
     // At the default interval every dropped event is a count missing from the exact answer.
-    let (summary, rows) = run_text(
-        EngineKind::Record,
-        &w1,
-        &RunOptions {
-            workers: Some(2),
-            ..Default::default()
-        },
-        &input,
-    )
-    .unwrap();
+    let (summary, rows) = Configuration::parse("record-w2", "--engine record --workers 2")
+        .run_text(&w1, &input)
+        .unwrap();
     let count = |rows: &[ResultRow]| -> i64 {
         rows.iter()
             .map(|r| match r.values[0] {

@@ -8,10 +8,10 @@
 //!   stream with bids and malformed lines equals the join computed directly from the
 //!   generated lines with serde_json.
 
-use crate::fixtures::configurations;
+use crate::fixtures::{beside_the_oracle, default_of, Configuration};
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
-use streamlab_core::engine::{RunOptions, RunSummary};
+use streamlab_core::engine::RunSummary;
 use streamlab_core::value::{AggValue, FieldValue};
 use streamlab_core::{Plan, ResultRow};
 use streamlab_engines::runner::{parse_rows, run_decoded};
@@ -45,22 +45,17 @@ fn row_of(r: &ResultRow) -> Row {
     (text, numbers)
 }
 
-fn run(
-    kind: EngineKind,
-    plan: &Plan,
-    options: &RunOptions,
-    input: DecodedInput,
-) -> (RunSummary, Vec<Row>) {
+fn run(config: &Configuration, plan: &Plan, input: DecodedInput) -> (RunSummary, Vec<Row>) {
     let buffer = SharedBuffer::default();
     let summary = run_decoded(
-        kind,
+        config.engine().as_ref(),
         plan,
-        options,
+        &config.options,
         input,
         Box::new(buffer.clone()),
         "<memory>",
     )
-    .unwrap_or_else(|e| panic!("{kind:?} {options:?}: {e:#}"));
+    .unwrap_or_else(|e| panic!("{config}: {e:#}"));
     let rows = parse_rows(&String::from_utf8(buffer.contents()).unwrap(), plan, "out").unwrap();
     let mut rows: Vec<Row> = rows.iter().map(row_of).collect();
     rows.sort();
@@ -165,12 +160,12 @@ proptest! {
         let plan = Plan::from_toml(QUERY).unwrap();
         let want = naive(&items);
         let broken = items.iter().filter(|i| i.3).count() as u64;
-        let (summary, exact) = run(EngineKind::Oracle, &plan, &RunOptions::default(), decoded(&plan, &items));
+        let (summary, exact) = run(&default_of(EngineKind::Oracle), &plan, decoded(&plan, &items));
         prop_assert_eq!(&exact, &want, "the oracle differs from the nested loop");
         prop_assert_eq!(summary.malformed, broken);
-        for (kind, options) in configurations() {
-            let (summary, got) = run(kind, &plan, &options, decoded(&plan, &items));
-            prop_assert_eq!(&got, &want, "{:?} {:?}", kind, options);
+        for config in beside_the_oracle() {
+            let (summary, got) = run(&config, &plan, decoded(&plan, &items));
+            prop_assert_eq!(&got, &want, "{}", config);
             prop_assert_eq!(summary.rows_out, want.len() as u64);
             prop_assert_eq!(summary.events_in, items.len() as u64 - broken);
         }
@@ -245,15 +240,12 @@ fn q3_equals_the_join_computed_from_the_lines_on_every_engine() {
     );
     let plan: Plan = streamlab_io::tables::load_plan(&dir.join("q3.toml")).unwrap();
     let input = || decode_inputs(&plan, &dir, false, &mut std::io::sink()).unwrap();
-    let (summary, exact) = run(EngineKind::Oracle, &plan, &RunOptions::default(), input());
+    let (summary, exact) = run(&default_of(EngineKind::Oracle), &plan, input());
     assert_eq!(exact, want, "the oracle differs from the direct join");
     assert!(summary.malformed > 0, "the broken lines are counted");
-    for (kind, options) in configurations() {
-        let (_, got) = run(kind, &plan, &options, input());
-        assert!(
-            got == want,
-            "{kind:?} {options:?} differs from the direct join"
-        );
+    for config in beside_the_oracle() {
+        let (_, got) = run(&config, &plan, input());
+        assert!(got == want, "{config} differs from the direct join");
     }
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -9,7 +9,8 @@
 //!   [`microbatch_vs_oracle`], [`partitions`], [`projection`], [`union`].
 //! - Joins: [`joins`] (stream-static), [`window_join`], [`regular_join`], [`nexmark_q8`].
 //! - [`golden`]: the golden cases under `tests/golden/<case>/` on every engine
-//!   configuration.
+//!   configuration of the one list in [`macros`].
+//! - [`engine_flags`]: an engine's own flags, and refusing them for another engine.
 //! - The binary: [`checkpoints`], [`recovery`], [`cluster`], [`live_inputs`], `kafka`
 //!   (cargo feature `kafka`; a broker from `STREAMLAB_KAFKA` or tansu), [`experiments`].
 
@@ -20,6 +21,7 @@ mod fixtures;
 mod baseline_vs_oracle;
 mod checkpoints;
 mod cluster;
+mod engine_flags;
 mod experiments;
 mod golden;
 mod joins;

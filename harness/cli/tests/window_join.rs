@@ -12,10 +12,12 @@
 //!   has both inputs and `pairs` = na x nb, and (fixed windows) is an oracle row with at
 //!   most the oracle's counts.
 
-use crate::fixtures::{answer, configurations, Answer, MODES, WINDOWS};
+use crate::fixtures::{
+    answer, beside_the_oracle, default_of, Answer, Configuration, MODES, WINDOWS,
+};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
-use streamlab_core::engine::{RunOptions, RunSummary};
+use streamlab_core::engine::RunSummary;
 use streamlab_core::value::{AggValue, FieldValue};
 use streamlab_core::{Plan, Window, WindowSpec};
 use streamlab_engines::runner::{parse_rows, run_decoded};
@@ -106,17 +108,12 @@ fn decoded(plan: &Plan, items: &[Item]) -> DecodedInput {
     }
 }
 
-fn run(
-    kind: EngineKind,
-    plan: &Plan,
-    options: &RunOptions,
-    items: &[Item],
-) -> (RunSummary, Answer) {
+fn run(config: &Configuration, plan: &Plan, items: &[Item]) -> (RunSummary, Answer) {
     let buffer = SharedBuffer::default();
     let summary = run_decoded(
-        kind,
+        config.engine().as_ref(),
         plan,
-        options,
+        &config.options,
         decoded(plan, items),
         Box::new(buffer.clone()),
         "<memory>",
@@ -176,7 +173,7 @@ proptest! {
         items in stream(200, 5, 30, 5, 40), w in 0..2usize,
     ) {
         let plan = plan(WINDOWS[w], "append", 0, 0);
-        let (_, exact) = run(EngineKind::Oracle, &plan, &RunOptions::default(), &items);
+        let (_, exact) = run(&default_of(EngineKind::Oracle), &plan, &items);
         prop_assert!(!plan.window.is_session());
         prop_assert_eq!(exact, naive(&items, plan.window));
     }
@@ -187,11 +184,11 @@ proptest! {
     ) {
         // a's own disorder is at most 12 ms, b's too; b's delay covers it, a's as well.
         let plan = plan(WINDOWS[w], MODES[m], 12, 15);
-        let (_, exact) = run(EngineKind::Oracle, &plan, &RunOptions::default(), &items);
-        for (kind, options) in configurations() {
-            let (summary, got) = run(kind, &plan, &options, &items);
-            prop_assert_eq!(summary.late_dropped, 0, "{:?} {:?}", kind, options);
-            prop_assert_eq!(&got, &exact, "{:?} {:?}", kind, options);
+        let (_, exact) = run(&default_of(EngineKind::Oracle), &plan, &items);
+        for config in beside_the_oracle() {
+            let (summary, got) = run(&config, &plan, &items);
+            prop_assert_eq!(summary.late_dropped, 0, "{}", config);
+            prop_assert_eq!(&got, &exact, "{}", config);
         }
     }
 
@@ -200,13 +197,13 @@ proptest! {
         items in stream(250, 4, 10, 8, 60), w in 0..3usize, m in 0..3usize,
     ) {
         let plan = plan(WINDOWS[w], MODES[m], 3, 0);
-        let (_, exact) = run(EngineKind::Oracle, &plan, &RunOptions::default(), &items);
+        let (_, exact) = run(&default_of(EngineKind::Oracle), &plan, &items);
         let oracle: BTreeMap<_, _> = exact.iter().map(|(w, k, v)| ((*w, k.clone()), v.clone())).collect();
-        let (base_summary, base) = run(EngineKind::Baseline, &plan, &RunOptions::default(), &items);
-        for (kind, options) in configurations() {
-            let (summary, got) = run(kind, &plan, &options, &items);
-            let label = format!("{kind:?} {options:?}");
-            if options.watermark_interval == Some(1) {
+        let (base_summary, base) = run(&default_of(EngineKind::Baseline), &plan, &items);
+        for config in beside_the_oracle() {
+            let (summary, got) = run(&config, &plan, &items);
+            let label = config.to_string();
+            if config.engines.record.watermark_interval == Some(1) {
                 prop_assert_eq!(summary.late_dropped, base_summary.late_dropped, "{}", label);
                 prop_assert_eq!(&got, &base, "{}", label);
             }
@@ -243,7 +240,7 @@ fn a_late_event_is_counted_and_only_its_join_is_lost() {
         (0, 1, 101, 1), // k1 has no b: no row
         (1, 0, 2, 9),   // W = min(100 - 3, 100 - 0): [0, 10) has closed
     ];
-    let (_, exact) = run(EngineKind::Oracle, &plan, &RunOptions::default(), &items);
+    let (_, exact) = run(&default_of(EngineKind::Oracle), &plan, &items);
     let row = |start: i64, n: [i64; 5]| {
         (
             Window {
@@ -258,26 +255,25 @@ fn a_late_event_is_counted_and_only_its_join_is_lost() {
         exact,
         vec![row(0, [2, 1, 2, 1, 9]), row(100, [1, 1, 1, 1, 1])]
     );
-    for (kind, options) in configurations() {
-        let (summary, got) = run(kind, &plan, &options, &items);
-        // Only where the watermark moves before the last event (per record, or batches of
-        // one, whose lateness bound lags one batch) has [0, 10) closed when it arrives.
-        let moves = kind == EngineKind::Baseline
-            || options.watermark_interval == Some(1)
-            || options.max_records_per_batch == Some(1);
+    for config in beside_the_oracle() {
+        let (summary, got) = run(&config, &plan, &items);
+        // Only where the watermark moves before the last event has [0, 10) closed when it
+        // arrives: per record; every N records when the last step before the sixth
+        // record (at N * floor(5 / N)) comes after both inputs' time 100 (the fourth
+        // record), N in {1, 2, 4, 5}; batches of one, whose lateness bound lags one batch.
+        let interval = config.engines.record.watermark_interval;
+        let moves = config.kind == EngineKind::Baseline
+            || (config.kind == EngineKind::Record && interval.is_some_and(|n| n * (5 / n) >= 4))
+            || config.engines.microbatch.max_records_per_batch == Some(1);
         if moves {
-            assert_eq!(summary.late_dropped, 1, "{kind:?} {options:?}");
+            assert_eq!(summary.late_dropped, 1, "{config}");
             assert_eq!(
                 got,
                 vec![row(0, [1, 1, 1, 1, 7]), row(100, [1, 1, 1, 1, 1])],
-                "{kind:?} {options:?}"
+                "{config}"
             );
         } else {
-            assert_eq!(
-                (summary.late_dropped, &got),
-                (0, &exact),
-                "{kind:?} {options:?}"
-            );
+            assert_eq!((summary.late_dropped, &got), (0, &exact), "{config}");
         }
     }
 }

@@ -5,11 +5,12 @@
 //!
 //! # Layout
 //! - [`registry`]: [`EngineKind`], every engine selectable with `--engine` (the oracle, the
-//!   baseline, the micro-batch and the per-record engines).
+//!   baseline, the micro-batch and the per-record engines), and [`EngineConfigs`], every
+//!   engine's own flags, which the CLI flattens and refuses for the other engines.
 //! - [`runner`]: running one engine over decoded input into a sink, and reading result
 //!   rows back.
 
 pub mod registry;
 pub mod runner;
 
-pub use registry::EngineKind;
+pub use registry::{EngineConfigs, EngineKind};

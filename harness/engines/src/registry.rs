@@ -1,6 +1,10 @@
-//! The engine registry: every engine the CLI and the test suites can pick by name.
-//! Adding an engine is adding a variant here; the golden and oracle suites then run it.
+//! The engine registry: every engine the CLI and the test suites can pick by name, and
+//! every engine's own flags. Adding an engine is adding a variant here and its `Config` to
+//! [`EngineConfigs`]; the golden and oracle suites then run it.
 
+use clap::parser::ValueSource;
+use clap::{Arg, ArgMatches, Args, Command};
+use streamlab_core::engine::EngineError;
 use streamlab_core::Engine;
 
 /// Engines selectable with `--engine`.
@@ -17,14 +21,46 @@ pub enum EngineKind {
     Record,
 }
 
+/// Every engine's own knobs as `streamlab run` takes them: each engine crate's `Config` (a
+/// `clap::Args`), flattened. A run builds its engine from its own; a flag of another
+/// engine is refused ([`EngineKind::refuse_foreign_flags`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, clap::Args)]
+#[group(id = "engine-configs", multiple = true)]
+pub struct EngineConfigs {
+    /// The micro-batch engine's knobs.
+    #[command(flatten)]
+    pub microbatch: streamlab_microbatch_engine::Config,
+    /// The record engine's knobs.
+    #[command(flatten)]
+    pub record: streamlab_record_engine::Config,
+}
+
+impl EngineConfigs {
+    /// Refuses a value no run can use, naming its flag.
+    pub fn validate(&self) -> Result<(), String> {
+        self.microbatch.validate()?;
+        self.record.validate()
+    }
+}
+
 impl EngineKind {
-    /// A fresh engine of this kind.
+    /// A fresh engine of this kind with its default knobs.
     pub fn build(self) -> Box<dyn Engine> {
+        self.configured(&EngineConfigs::default())
+    }
+
+    /// A fresh engine of this kind, built from its own knobs in `configs` (the other
+    /// engines' are not read).
+    pub fn configured(self, configs: &EngineConfigs) -> Box<dyn Engine> {
         match self {
             EngineKind::Oracle => Box::new(streamlab_reference::Oracle),
             EngineKind::Baseline => Box::new(streamlab_reference::Baseline),
-            EngineKind::Microbatch => Box::new(microbatch_engine::MicrobatchEngine::default()),
-            EngineKind::Record => Box::new(record_engine::RecordEngine),
+            EngineKind::Microbatch => Box::new(streamlab_microbatch_engine::MicrobatchEngine::new(
+                configs.microbatch.clone(),
+            )),
+            EngineKind::Record => Box::new(streamlab_record_engine::RecordEngine::new(
+                configs.record.clone(),
+            )),
         }
     }
 
@@ -38,5 +74,165 @@ impl EngineKind {
         clap::ValueEnum::to_possible_value(&self)
             .map(|v| v.get_name().to_owned())
             .unwrap_or_default()
+    }
+
+    /// The flags of this engine's own `Config`, as clap declares them, and the id of the
+    /// group that holds them all (none for the reference engines, which have no knobs).
+    fn own_flags(self) -> (Command, Option<clap::Id>) {
+        let command = Command::new("engine");
+        match self {
+            EngineKind::Oracle | EngineKind::Baseline => (command, None),
+            EngineKind::Microbatch => (
+                streamlab_microbatch_engine::Config::augment_args(command),
+                streamlab_microbatch_engine::Config::group_id(),
+            ),
+            EngineKind::Record => (
+                streamlab_record_engine::Config::augment_args(command),
+                streamlab_record_engine::Config::group_id(),
+            ),
+        }
+    }
+
+    /// Whether this engine takes `flag` (`--workers`, `--trigger`, ...): a run option it
+    /// supports, or a flag of its own `Config`.
+    pub fn takes(self, flag: &str) -> bool {
+        self.build()
+            .supported_flags()
+            .iter()
+            .any(|f| f.flag() == flag)
+            || self.own_flags().0.get_arguments().any(|a| {
+                a.get_long()
+                    .is_some_and(|long| flag.strip_prefix("--") == Some(long))
+            })
+    }
+
+    /// Refuses the first flag the user gave in `matches` (a parsed `streamlab run`, which
+    /// flattens [`EngineConfigs`]) that belongs to another engine's `Config`, naming it:
+    /// `engine `oracle` does not support --trigger`.
+    pub fn refuse_foreign_flags(self, matches: &ArgMatches) -> Result<(), EngineError> {
+        for other in EngineKind::all().into_iter().filter(|k| *k != self) {
+            let (flags, own_group) = other.own_flags();
+            for arg in flags.get_arguments() {
+                if matches.value_source(arg.get_id().as_str()) == Some(ValueSource::CommandLine) {
+                    return Err(EngineError::Unsupported {
+                        engine: self.name(),
+                        flag: spelling(&flags, own_group.as_ref(), arg),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How a refusal names `arg` of an engine's flags: `--long`, or, for an arg of a group of
+/// flags given together inside the engine's `Config` (timely's cluster), the whole group:
+/// `--processes/--process/--hostfile`.
+fn spelling(flags: &Command, own_group: Option<&clap::Id>, arg: &Arg) -> String {
+    let long = |id: &clap::Id| {
+        flags
+            .get_arguments()
+            .find(|a| a.get_id() == id)
+            .and_then(Arg::get_long)
+            .map_or_else(|| id.to_string(), |l| format!("--{l}"))
+    };
+    flags
+        .get_groups()
+        .filter(|g| Some(g.get_id()) != own_group)
+        .find(|g| g.get_args().any(|id| id == arg.get_id()))
+        .map_or_else(
+            || long(arg.get_id()),
+            |group| group.get_args().map(long).collect::<Vec<_>>().join("/"),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, FromArgMatches, Parser};
+
+    /// `--engine` with every engine's flags, as `streamlab run` has them.
+    #[derive(Debug, Parser)]
+    struct Run {
+        #[arg(long, value_enum)]
+        engine: EngineKind,
+        #[command(flatten)]
+        engines: EngineConfigs,
+    }
+
+    fn refusal(args: &str) -> Result<(), String> {
+        let argv = std::iter::once("run").chain(args.split_whitespace());
+        let matches = Run::command()
+            .try_get_matches_from(argv)
+            .map_err(|e| e.to_string())?;
+        let run = Run::from_arg_matches(&matches).map_err(|e| e.to_string())?;
+        run.engine
+            .refuse_foreign_flags(&matches)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_flag_of_another_engine_is_refused_by_name() {
+        assert_eq!(
+            refusal("--engine oracle --trigger once"),
+            Err("engine `oracle` does not support --trigger".into())
+        );
+        assert_eq!(
+            refusal("--engine record --max-records-per-batch 5"),
+            Err("engine `record` does not support --max-records-per-batch".into())
+        );
+        assert_eq!(
+            refusal("--engine microbatch --watermark-interval 3"),
+            Err("engine `microbatch` does not support --watermark-interval".into())
+        );
+        assert_eq!(
+            refusal("--engine baseline --processes 2 --process 1"),
+            Err("engine `baseline` does not support --processes/--process/--hostfile".into())
+        );
+        assert_eq!(refusal("--engine record --watermark-interval 1"), Ok(()));
+        assert_eq!(
+            refusal("--engine microbatch --trigger once --max-records-per-batch 2"),
+            Ok(())
+        );
+        assert_eq!(refusal("--engine oracle"), Ok(()));
+    }
+
+    #[test]
+    fn an_engine_takes_its_run_options_and_its_own_flags() {
+        assert!(EngineKind::Microbatch.takes("--trigger"));
+        assert!(EngineKind::Microbatch.takes("--workers"));
+        assert!(!EngineKind::Microbatch.takes("--watermark-interval"));
+        assert!(EngineKind::Record.takes("--watermark-interval"));
+        assert!(EngineKind::Record.takes("--processes"));
+        assert!(!EngineKind::Record.takes("--trigger"));
+        assert!(EngineKind::Baseline.takes("--checkpoint"));
+        assert!(!EngineKind::Baseline.takes("--workers"));
+        assert!(!EngineKind::Oracle.takes("--checkpoint"));
+    }
+
+    #[test]
+    fn engines_are_built_from_their_own_knobs() {
+        let configs = EngineConfigs {
+            record: streamlab_record_engine::Config {
+                cluster: streamlab_record_engine::ClusterArgs {
+                    processes: Some(3),
+                    process: Some(1),
+                    hostfile: None,
+                },
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert_eq!(
+            EngineKind::Record.configured(&configs).cluster_process(),
+            Some((1, 3))
+        );
+        assert_eq!(
+            EngineKind::Microbatch
+                .configured(&configs)
+                .cluster_process(),
+            None
+        );
+        assert_eq!(EngineKind::Record.build().cluster_process(), None);
     }
 }

@@ -1,20 +1,19 @@
 //! Running one engine over decoded input: the glue the CLI, the demo and the test suites
 //! share, so every path through streamlab runs engines the same way.
 
-use crate::registry::EngineKind;
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::Path;
-use streamlab_core::engine::{RunOptions, RunSummary, Source, VecSource};
-use streamlab_core::{Plan, ResultRow};
+use streamlab_core::engine::{CheckedRun, RunOptions, RunSummary, Source, VecSource};
+use streamlab_core::{Engine, Plan, ResultRow};
 use streamlab_io::decode::{decode_all, DecodedInput};
 use streamlab_io::file_position::{FileSource, LineIndex};
 use streamlab_io::sink::{JsonLinesSink, SharedBuffer};
 
-/// Runs `kind` over pre-decoded input, writing JSON Lines rows to `out`.
+/// Runs `engine` over pre-decoded input, writing JSON Lines rows to `out`.
 /// The summary's `malformed` comes from decoding.
 pub fn run_decoded(
-    kind: EngineKind,
+    engine: &dyn Engine,
     plan: &Plan,
     options: &RunOptions,
     input: DecodedInput,
@@ -22,49 +21,47 @@ pub fn run_decoded(
     out_name: &str,
 ) -> Result<RunSummary> {
     let sink = JsonLinesSink::new(plan, input.keys.clone(), out, out_name);
-    run_with_sink(kind, plan, options, input, Box::new(sink))
+    run_with_sink(engine, plan, options, input, Box::new(sink))
 }
 
-/// Runs `kind` over pre-decoded input into any sink.
+/// Runs `engine` over pre-decoded input into any sink.
 pub fn run_with_sink(
-    kind: EngineKind,
+    engine: &dyn Engine,
     plan: &Plan,
     options: &RunOptions,
     input: DecodedInput,
     sink: Box<dyn streamlab_core::Sink>,
 ) -> Result<RunSummary> {
-    run_indexed(kind, plan, options, input, None, sink)
+    run_checked(engine.check(plan, options)?, input, None, sink)
 }
 
-/// Runs `kind` over pre-decoded input; with the file's `lines`, the source can tell a
-/// checkpoint where the file resumes (see [`streamlab_io::file_position`]).
-pub fn run_indexed(
-    kind: EngineKind,
-    plan: &Plan,
-    options: &RunOptions,
+/// Runs a checked run (its engine has accepted its options) over pre-decoded input; with
+/// the file's `lines`, the source can tell a checkpoint where the file resumes (see
+/// [`streamlab_io::file_position`]).
+pub fn run_checked(
+    run: CheckedRun<'_>,
     input: DecodedInput,
     lines: Option<LineIndex>,
     sink: Box<dyn streamlab_core::Sink>,
 ) -> Result<RunSummary> {
-    let engine = kind.build();
-    engine.check_options(options)?;
+    let name = run.engine().name();
     let (malformed, unmatched) = (input.malformed, input.unmatched);
     let source: Box<dyn Source> = match lines {
         Some(lines) => Box::new(FileSource::new(input.events, input.keys, lines)),
         None => Box::new(VecSource::with_partitions(input.events, input.partitions)),
     };
-    let mut summary = engine
-        .run(plan, options, source, sink)
-        .with_context(|| format!("engine `{}` failed", kind.name()))?;
+    let mut summary = run
+        .run(source, sink)
+        .with_context(|| format!("engine `{name}` failed"))?;
     summary.malformed = malformed;
     summary.filtered += unmatched;
     Ok(summary)
 }
 
-/// Runs `kind` over JSON Lines `text` and reads its output rows back: the same path as
+/// Runs `engine` over JSON Lines `text` and reads its output rows back: the same path as
 /// `streamlab run`, in memory. Malformed lines are skipped silently (counted).
 pub fn run_text(
-    kind: EngineKind,
+    engine: &dyn Engine,
     plan: &Plan,
     options: &RunOptions,
     text: &str,
@@ -78,7 +75,7 @@ pub fn run_text(
     )?;
     let buffer = SharedBuffer::default();
     let summary = run_decoded(
-        kind,
+        engine,
         plan,
         options,
         input,

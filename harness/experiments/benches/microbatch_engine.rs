@@ -9,29 +9,31 @@ mod held;
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use held::{events, hold, w1, CountingSink, Held, HeldSource};
-use microbatch_engine::exec::{BatchParams, Partition};
-use microbatch_engine::pool::{Placement, WorkerPool};
-use microbatch_engine::MicrobatchEngine;
 use std::sync::Arc;
 use std::time::Duration;
 use streamlab_core::engine::RunOptions;
 use streamlab_core::{Engine, Event, Plan};
+use streamlab_microbatch_engine::exec::{BatchParams, Partition};
+use streamlab_microbatch_engine::pool::{Placement, WorkerPool};
+use streamlab_microbatch_engine::{Config, MicrobatchEngine};
 
 fn run(plan: &Plan, events: &Held, batch: usize, workers: usize) -> u64 {
     let options = RunOptions {
         workers: Some(workers),
-        max_records_per_batch: Some(batch),
         ..Default::default()
     };
-    MicrobatchEngine::default()
-        .run(
-            plan,
-            &options,
-            Box::new(HeldSource(Arc::clone(events))),
-            Box::new(CountingSink(0)),
-        )
-        .unwrap()
-        .rows_out
+    MicrobatchEngine::new(Config {
+        max_records_per_batch: Some(batch),
+        ..Default::default()
+    })
+    .run(
+        plan,
+        &options,
+        Box::new(HeldSource(Arc::clone(events))),
+        Box::new(CountingSink(0)),
+    )
+    .unwrap()
+    .rows_out
 }
 
 fn w1_throughput(c: &mut Criterion) {

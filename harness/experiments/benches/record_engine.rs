@@ -11,7 +11,6 @@ mod held;
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use held::{events, events_at, hold, w1, CountingSink, Held, HeldSource};
-use record_engine::RecordEngine;
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -19,6 +18,7 @@ use std::time::Duration;
 use streamlab_core::engine::{Poll, RunOptions, Source};
 use streamlab_core::value::Scalar;
 use streamlab_core::{Engine, Event, Plan};
+use streamlab_record_engine::{Config, RecordEngine};
 
 fn run(engine: &dyn Engine, plan: &Plan, events: &Held, options: &RunOptions) -> u64 {
     engine
@@ -171,7 +171,8 @@ fn w1_throughput(c: &mut Criterion) {
             ..Default::default()
         };
         let name = format!("record_{workers}_workers");
-        bench_engine(&mut g, &name, &RecordEngine, &plan, &input, &options);
+        let engine = RecordEngine::default();
+        bench_engine(&mut g, &name, &engine, &plan, &input, &options);
     }
     g.finish();
 }
@@ -189,11 +190,14 @@ fn watermark_interval(c: &mut Criterion) {
         for interval in [1u64, 16, 64, 256, 1024] {
             let options = RunOptions {
                 workers: Some(workers),
-                watermark_interval: Some(interval),
                 ..Default::default()
             };
+            let engine = RecordEngine::new(Config {
+                watermark_interval: Some(interval),
+                ..Default::default()
+            });
             let name = format!("{workers}_workers_interval_{interval}");
-            bench_engine(&mut g, &name, &RecordEngine, &plan, &input, &options);
+            bench_engine(&mut g, &name, &engine, &plan, &input, &options);
         }
     }
     g.finish();

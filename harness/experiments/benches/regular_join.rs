@@ -98,7 +98,6 @@ use differential_dataflow::input::Input as _;
 use held::{hold, CountingSink, Held, HeldSource};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use record_engine::RecordEngine;
 use rustc_hash::FxHashMap;
 use std::cell::Cell;
 use std::rc::Rc;
@@ -107,6 +106,7 @@ use std::time::Duration;
 use streamlab_core::engine::{EngineError, Poll, RunOptions, Source};
 use streamlab_core::{Engine, Event, Part, Plan};
 use streamlab_io::json_lines::Decoder;
+use streamlab_record_engine::RecordEngine;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::{Input, Inspect, Operator, Probe};
@@ -456,7 +456,7 @@ impl Source for TwoInputs {
 }
 
 fn record_engine(plan: &Plan, events: &Held) -> u64 {
-    engine(&RecordEngine, plan, events)
+    engine(&RecordEngine::default(), plan, events)
 }
 
 /// The real engine `engine` (1 worker) over the held events, into a counting sink.

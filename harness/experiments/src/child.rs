@@ -4,9 +4,9 @@
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use streamlab_core::engine::{RunFlag, RunOptions};
+use streamlab_core::engine::RunOptions;
 use streamlab_core::Plan;
-use streamlab_engines::EngineKind;
+use streamlab_engines::{EngineConfigs, EngineKind};
 use streamlab_io::decode::decode_generated;
 use streamlab_measure::measured::{measure, RunMetrics};
 use streamlab_measure::replay::{Profile, Rate};
@@ -47,44 +47,45 @@ pub struct EngineFlags {
 }
 
 impl EngineFlags {
-    /// The engine options these flags make.
-    pub fn options(&self) -> Result<RunOptions> {
-        Ok(RunOptions {
+    /// The run options these flags make (the ones every engine can mean).
+    pub fn options(&self) -> RunOptions {
+        RunOptions {
             workers: self.workers,
-            max_records_per_batch: self.max_records_per_batch,
-            trigger: self
-                .trigger
-                .as_deref()
-                .map(str::parse)
-                .transpose()
-                .map_err(anyhow::Error::msg)?,
-            watermark_interval: self.watermark_interval,
             ..Default::default()
-        })
+        }
+    }
+
+    /// The engines' own knobs these flags set.
+    pub fn configs(&self) -> Result<EngineConfigs> {
+        let mut configs = EngineConfigs::default();
+        configs.microbatch.max_records_per_batch = self.max_records_per_batch;
+        configs.microbatch.trigger = self
+            .trigger
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(anyhow::Error::msg)?;
+        configs.record.watermark_interval = self.watermark_interval;
+        Ok(configs)
     }
 
     /// The flags engine `kind` takes; the others left out.
     pub fn taken_by(&self, kind: EngineKind) -> EngineFlags {
-        let flags = kind.build().supported_flags();
-        let takes = |f: RunFlag| flags.contains(&f);
+        let takes = |flag: &str| kind.takes(flag);
         EngineFlags {
-            workers: self.workers.filter(|_| takes(RunFlag::Workers)),
+            workers: self.workers.filter(|_| takes("--workers")),
             max_records_per_batch: self
                 .max_records_per_batch
-                .filter(|_| takes(RunFlag::MaxRecordsPerBatch)),
-            trigger: self.trigger.clone().filter(|_| takes(RunFlag::Trigger)),
+                .filter(|_| takes("--max-records-per-batch")),
+            trigger: self.trigger.clone().filter(|_| takes("--trigger")),
             watermark_interval: self
                 .watermark_interval
-                .filter(|_| takes(RunFlag::WatermarkInterval)),
+                .filter(|_| takes("--watermark-interval")),
         }
     }
 }
 
 impl RunSpec {
-    fn options(&self) -> Result<RunOptions> {
-        self.flags.options()
-    }
-
     fn kind(&self) -> Result<EngineKind> {
         <EngineKind as clap::ValueEnum>::from_str(&self.engine, false)
             .map_err(|_| anyhow::anyhow!("unknown engine `{}`", self.engine))
@@ -95,9 +96,8 @@ impl RunSpec {
 /// generate and decode the input first (not measured), then [`measure`].
 pub fn run_one(spec: &RunSpec) -> Result<RunMetrics> {
     let plan = with_generated_table(Plan::from_toml(&spec.query)?, &spec.gen)?;
-    let options = spec.options()?;
-    let engine = spec.kind()?.build();
-    engine.check_options(&options)?;
+    let options = spec.flags.options();
+    let engine = spec.kind()?.configured(&spec.flags.configs()?);
     let (bytes, _) = generate_to_vec(&spec.gen)?;
     let input = decode_generated(bytes.as_slice(), &plan, false, &mut std::io::sink())?;
     drop(bytes);

@@ -18,7 +18,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use streamlab_core::engine::RunFlag;
 use streamlab_core::Plan;
 use streamlab_engines::runner::read_rows;
 use streamlab_engines::EngineKind;
@@ -55,7 +54,7 @@ pub fn checkpointing(requested: &[EngineKind]) -> Result<Vec<EngineKind>> {
     let (ok, not): (Vec<EngineKind>, Vec<EngineKind>) = all
         .into_iter()
         .filter(|k| *k != EngineKind::Oracle)
-        .partition(|k| k.build().supported_flags().contains(&RunFlag::Checkpoint));
+        .partition(|k| k.takes("--checkpoint"));
     if !requested.is_empty() {
         if let Some(k) = not.first() {
             bail!("engine `{}` does not take --checkpoint yet", k.name());
@@ -236,11 +235,7 @@ pub fn run(cfg: &RecoveryConfig, raw: &mut RawCsv) -> Result<(serde_json::Value,
         );
         // Micro-batches small enough that checkpoints (one after a batch at the most)
         // come as often as the other engines' (the default batch holds 100 000 events).
-        let batches: Vec<String> = if kind
-            .build()
-            .supported_flags()
-            .contains(&RunFlag::MaxRecordsPerBatch)
-        {
+        let batches: Vec<String> = if kind.takes("--max-records-per-batch") {
             vec![
                 "--max-records-per-batch".into(),
                 (cfg.checkpoint_every / 2).max(1).to_string(),

@@ -2,11 +2,10 @@
 
 use crate::child::run_in_child;
 use crate::config::ExperimentConfig;
-use crate::sweep::{engines, interleaved, takes, Outcome};
+use crate::sweep::{engines, interleaved, Outcome};
 use crate::w1::{spec, w1_gen};
 use anyhow::{bail, Result};
 use serde_json::json;
-use streamlab_core::engine::RunFlag;
 use streamlab_measure::results::RawCsv;
 
 /// Runs the experiment (see the module doc).
@@ -16,7 +15,7 @@ pub fn run(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
     let mut points = Vec::new();
     let mut any = false;
     for kind in engines() {
-        let worker_counts: Vec<Option<usize>> = if takes(kind, RunFlag::Workers) {
+        let worker_counts: Vec<Option<usize>> = if kind.takes("--workers") {
             any = true;
             vec![Some(1), Some(2)]
         } else {

@@ -7,7 +7,6 @@ use crate::child::{query_spec, run_in_child};
 use anyhow::Result;
 use serde_json::json;
 use std::collections::BTreeMap;
-use streamlab_core::engine::RunFlag;
 use streamlab_engines::EngineKind;
 use streamlab_measure::measured::RunMetrics;
 use streamlab_measure::results::RawCsv;
@@ -25,11 +24,6 @@ pub fn engines() -> Vec<EngineKind> {
         .collect();
     v.push(EngineKind::Baseline);
     v
-}
-
-/// Whether engine `kind` takes run flag `flag`.
-pub fn takes(kind: EngineKind, flag: RunFlag) -> bool {
-    kind.build().supported_flags().contains(&flag)
 }
 
 /// One run of a sweep: its metrics, and rows of its own (accuracy, say) that follow them

@@ -3,18 +3,17 @@
 
 use crate::child::run_in_child;
 use crate::config::ExperimentConfig;
-use crate::sweep::{engines, interleaved, takes, Outcome};
+use crate::sweep::{engines, interleaved, Outcome};
 use crate::w1::{spec, w1_gen};
 use anyhow::Result;
 use serde_json::json;
-use streamlab_core::engine::RunFlag;
 use streamlab_measure::results::RawCsv;
 
 /// Runs the experiment (see the module doc).
 pub fn run(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
     let kind = engines()
         .into_iter()
-        .find(|k| takes(*k, RunFlag::Trigger))
+        .find(|k| k.takes("--trigger"))
         .ok_or_else(|| anyhow::anyhow!("trigger-sweep needs an engine with --trigger (the micro-batch engine); none is registered"))?;
     let (events, rate, triggers): (u64, f64, Vec<&str>) = if cfg.quick {
         (200_000, 200_000.0, vec!["10ms", "100ms", "500ms"])

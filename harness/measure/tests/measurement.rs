@@ -44,7 +44,7 @@ impl Engine for Fake {
     fn name(&self) -> &'static str {
         "fake"
     }
-    fn run(
+    fn execute(
         &self,
         _: &Plan,
         _: &RunOptions,

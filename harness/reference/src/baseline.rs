@@ -322,7 +322,7 @@ impl Engine for Baseline {
         &[streamlab_core::engine::RunFlag::Checkpoint]
     }
 
-    fn run(
+    fn execute(
         &self,
         plan: &Plan,
         options: &RunOptions,
@@ -330,7 +330,6 @@ impl Engine for Baseline {
         mut sink: Box<dyn Sink>,
     ) -> Result<RunSummary, EngineError> {
         if let Some(p) = &plan.projection {
-            streamlab_core::projection::refuse_checkpoints(plan, options, self.name())?;
             return projection::run(plan, p, source, sink);
         }
         let started = std::time::Instant::now();

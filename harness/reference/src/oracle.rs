@@ -145,7 +145,7 @@ impl Engine for Oracle {
         "oracle"
     }
 
-    fn run(
+    fn execute(
         &self,
         plan: &Plan,
         _options: &RunOptions,

@@ -4,7 +4,7 @@
 //! no row is dropped (counted with the filtered events).
 //!
 //! The join is a lookup with no state and no timing, the same work in every execution
-//! model, so it runs where lines become events: the [`Decoder`](crate::decode::Decoder) reads the
+//! model, so it runs where lines become events: the JSON Lines decoder (`streamlab_io::json_lines`) reads the
 //! table's columns as if they were fields of the line (a query may group, filter and
 //! aggregate by them). Its cost is in decoding, which measurements keep out of engine
 //! throughput like JSON parsing; the oracle sees the same joined events.

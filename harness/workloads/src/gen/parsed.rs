@@ -39,7 +39,7 @@ pub(crate) fn oracle_over(
     let (bytes, _) = generate_to_vec(cfg).unwrap();
     let text = std::str::from_utf8(&bytes).unwrap();
     let (summary, rows) = streamlab_engines::runner::run_text(
-        EngineKind::Oracle,
+        EngineKind::Oracle.build().as_ref(),
         &plan,
         &streamlab_core::engine::RunOptions::default(),
         text,
