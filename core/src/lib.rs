@@ -40,37 +40,3 @@ pub use model::window::{Window, WindowSpec};
 pub use query::Plan;
 pub use semantics::aggregate::{Accs, AggValues};
 pub use semantics::row::{OutRow, OutputMode, ResultRow};
-
-// Old module paths, kept until the harness crates import the new ones (issue 16).
-#[doc(hidden)]
-pub use model::{duration, event, value};
-
-/// Old path of the window model and the session set (issue 16).
-#[doc(hidden)]
-pub mod window {
-    pub use crate::model::window::*;
-    pub use crate::semantics::window_state::SessionSet;
-}
-
-#[doc(hidden)]
-pub use ops::joins::{regular as regular_join, static_table as join};
-
-/// Old path of the watermark and the closing rules (issue 16).
-#[doc(hidden)]
-pub mod watermark {
-    pub use crate::model::window::{is_closed, is_late};
-    pub use crate::semantics::watermark::Watermark;
-}
-
-/// Old path of the row format and the final answer (issue 16).
-#[doc(hidden)]
-pub mod row {
-    pub use crate::row_format::RowFormat;
-    pub use crate::semantics::row::final_rows;
-}
-
-/// Old path of the projection (issue 16).
-#[doc(hidden)]
-pub mod projection {
-    pub use crate::ops::projection::Projection;
-}

@@ -6,8 +6,8 @@
 
 use crate::fixtures::default_of;
 use proptest::prelude::*;
-use streamlab_core::row::final_rows;
-use streamlab_core::value::AggValue;
+use streamlab_core::model::value::AggValue;
+use streamlab_core::semantics::row::final_rows;
 use streamlab_core::Plan;
 use streamlab_engines::EngineKind;
 

@@ -7,8 +7,8 @@ use clap::{CommandFactory, FromArgMatches};
 use proptest::prelude::*;
 use streamlab_cli::args::{Cli, Command, RunArgs};
 use streamlab_core::engine::{RunOptions, RunSummary};
-use streamlab_core::row::final_rows;
-use streamlab_core::value::{AggValue, FieldValue};
+use streamlab_core::model::value::{AggValue, FieldValue};
+use streamlab_core::semantics::row::final_rows;
 use streamlab_core::{Engine, OutputMode, Plan, ResultRow, Window};
 use streamlab_engines::{EngineConfigs, EngineKind};
 

@@ -12,7 +12,7 @@
 use crate::fixtures::{parse_run, Configuration};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
-use streamlab_core::row::final_rows;
+use streamlab_core::semantics::row::final_rows;
 use streamlab_core::{Plan, ResultRow};
 use streamlab_engines::runner::{parse_rows, run_decoded};
 use streamlab_io::decode::{decode_all, decode_inputs};

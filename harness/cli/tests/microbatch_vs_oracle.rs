@@ -16,7 +16,7 @@ use crate::fixtures::{
 };
 use proptest::prelude::*;
 use std::collections::BTreeMap;
-use streamlab_core::value::{AggValue, FieldValue};
+use streamlab_core::model::value::{AggValue, FieldValue};
 use streamlab_core::{ResultRow, Window, WindowSpec};
 use streamlab_engines::EngineKind;
 

@@ -9,8 +9,8 @@
 use crate::fixtures::{default_of, Configuration};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use streamlab_core::row::final_rows;
-use streamlab_core::value::{AggValue, FieldValue};
+use streamlab_core::model::value::{AggValue, FieldValue};
+use streamlab_core::semantics::row::final_rows;
 use streamlab_core::Plan;
 use streamlab_engines::runner::{parse_rows, run_decoded};
 use streamlab_engines::EngineKind;

@@ -10,7 +10,7 @@
 
 use crate::fixtures::{default_of, Configuration};
 use streamlab_core::engine::{CollectSink, VecSource};
-use streamlab_core::row::final_rows;
+use streamlab_core::semantics::row::final_rows;
 use streamlab_core::{Event, OutputMode, Part, Plan, RunSummary};
 use streamlab_engines::runner::to_result_rows;
 use streamlab_engines::EngineKind;

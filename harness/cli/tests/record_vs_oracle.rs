@@ -17,7 +17,7 @@ use crate::fixtures::{
 };
 use proptest::prelude::*;
 use std::collections::BTreeMap;
-use streamlab_core::value::{AggValue, FieldValue};
+use streamlab_core::model::value::{AggValue, FieldValue};
 use streamlab_core::{Plan, ResultRow, Window, WindowSpec};
 use streamlab_engines::EngineKind;
 

@@ -12,7 +12,7 @@ use crate::fixtures::{beside_the_oracle, default_of, Configuration};
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 use streamlab_core::engine::RunSummary;
-use streamlab_core::value::{AggValue, FieldValue};
+use streamlab_core::model::value::{AggValue, FieldValue};
 use streamlab_core::{Plan, ResultRow};
 use streamlab_engines::runner::{parse_rows, run_decoded};
 use streamlab_engines::EngineKind;

@@ -18,7 +18,7 @@ use crate::fixtures::{
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use streamlab_core::engine::RunSummary;
-use streamlab_core::value::{AggValue, FieldValue};
+use streamlab_core::model::value::{AggValue, FieldValue};
 use streamlab_core::{Plan, Window, WindowSpec};
 use streamlab_engines::runner::{parse_rows, run_decoded};
 use streamlab_engines::EngineKind;

@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 use streamlab_core::engine::{Poll, RunOptions, Source};
-use streamlab_core::value::Scalar;
+use streamlab_core::model::value::Scalar;
 use streamlab_core::{Engine, Event, Plan};
 use streamlab_record_engine::{Config, RecordEngine};
 

@@ -7,7 +7,7 @@ use anyhow::{bail, Result};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use streamlab_core::duration::DurationMs;
+use streamlab_core::model::duration::DurationMs;
 use streamlab_core::{KeyTable, Plan};
 
 /// A live input.

@@ -9,7 +9,7 @@ use crate::json_lines::Decoder;
 use anyhow::{bail, Context, Result};
 use std::io::{BufRead, Write};
 use std::sync::Arc;
-use streamlab_core::event::Malformed;
+use streamlab_core::model::event::Malformed;
 use streamlab_core::{Event, KeyTable, Plan};
 
 /// How many malformed lines are reported one by one before only the count is.

@@ -478,7 +478,7 @@ impl LineProducer {
 /// A sink writing result rows to a topic (JSON rows, message key = the group values).
 pub struct KafkaSink {
     producer: LineProducer,
-    format: streamlab_core::row::RowFormat,
+    format: streamlab_core::row_format::RowFormat,
     keys: std::sync::Arc<streamlab_core::KeyTable>,
     buf: Vec<u8>,
 }
@@ -499,7 +499,7 @@ impl KafkaSink {
         };
         Ok(KafkaSink {
             producer: LineProducer::new(&addr.brokers, &addr.topic, parts)?,
-            format: streamlab_core::row::RowFormat::new(plan),
+            format: streamlab_core::row_format::RowFormat::new(plan),
             keys,
             buf: Vec::new(),
         })

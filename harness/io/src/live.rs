@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use streamlab_core::engine::{EngineError, Poll, Source, SourcePosition};
-use streamlab_core::watermark::Watermark;
+use streamlab_core::semantics::watermark::Watermark;
 use streamlab_core::{Event, KeyTable, Part, Plan};
 
 /// Lines are handed over in chunks of at most this many events, or sooner when the input
@@ -78,7 +78,7 @@ impl LineFeed {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let decoded = match std::str::from_utf8(line) {
             Ok(text) => self.decoder.decode(text, seq),
-            Err(e) => Err(streamlab_core::event::Malformed::NotJson(format!(
+            Err(e) => Err(streamlab_core::model::event::Malformed::NotJson(format!(
                 "not UTF-8: {e}"
             ))),
         };
@@ -102,7 +102,7 @@ impl LineFeed {
                     return self.flush();
                 }
             }
-            Err(streamlab_core::event::Malformed::Unmatched { .. }) => {
+            Err(streamlab_core::model::event::Malformed::Unmatched { .. }) => {
                 self.stats.unmatched.fetch_add(1, Ordering::Relaxed);
             }
             Err(why) => {

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::sync::Arc;
 use streamlab_core::engine::{EngineError, Sink};
-use streamlab_core::row::RowFormat;
+use streamlab_core::row_format::RowFormat;
 use streamlab_core::{KeyTable, OutRow, Plan};
 
 /// An output file, or stdout for `-`, buffered.
@@ -261,7 +261,7 @@ impl Sink for TransactionalFileSink {
 mod tests {
     use super::*;
     use smallvec::smallvec;
-    use streamlab_core::value::AggValue;
+    use streamlab_core::model::value::AggValue;
     use streamlab_core::Window;
 
     fn setup(name: &str) -> (Plan, Arc<KeyTable>, std::path::PathBuf) {

@@ -5,8 +5,8 @@
 
 use anyhow::{bail, Context, Result};
 use std::path::Path;
-use streamlab_core::join::StaticTable;
-use streamlab_core::value::FieldValue;
+use streamlab_core::model::value::FieldValue;
+use streamlab_core::ops::joins::static_table::StaticTable;
 use streamlab_core::Plan;
 
 /// Reads and compiles a query file and loads its join table (relative to the file).

@@ -4,9 +4,9 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
-use streamlab_core::projection::Projection;
-use streamlab_core::row::final_rows;
-use streamlab_core::value::{AggValue, FieldValue};
+use streamlab_core::model::value::{AggValue, FieldValue};
+use streamlab_core::ops::projection::Projection;
+use streamlab_core::semantics::row::final_rows;
 use streamlab_core::{Plan, ResultRow, Window};
 
 /// An accuracy report of `actual` against `expected`.

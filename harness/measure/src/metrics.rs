@@ -297,7 +297,7 @@ pub fn micros(d: Duration) -> u64 {
 mod tests {
     use super::*;
     use smallvec::smallvec;
-    use streamlab_core::value::AggValue;
+    use streamlab_core::model::value::AggValue;
     use streamlab_core::Window;
 
     fn ev(seq: u64, time: i64) -> Event {

@@ -68,7 +68,7 @@ pub enum Profile {
 }
 
 fn parse_secs(s: &str) -> Result<Duration, String> {
-    let ms = streamlab_core::duration::DurationMs::parse(s)?;
+    let ms = streamlab_core::model::duration::DurationMs::parse(s)?;
     Ok(Duration::from_millis(ms.ms() as u64))
 }
 

@@ -134,7 +134,7 @@ mod tests {
     use crate::replay::Profile;
     use smallvec::smallvec;
     use std::time::Duration;
-    use streamlab_core::value::AggValue;
+    use streamlab_core::model::value::AggValue;
     use streamlab_core::Window;
 
     fn ev(seq: u64, time: i64) -> Event {

@@ -2,8 +2,8 @@
 //! regular join keeps every event in one [`JoinState`] and emits each pair as it forms.
 
 use streamlab_core::engine::{EngineError, Poll, RunSummary, Sink, Source};
-use streamlab_core::projection::Projection;
-use streamlab_core::regular_join::JoinState;
+use streamlab_core::ops::joins::regular::JoinState;
+use streamlab_core::ops::projection::Projection;
 use streamlab_core::{Event, OutRow, Plan};
 
 /// Events read per poll, and so the most rows per emission.

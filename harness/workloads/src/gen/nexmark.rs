@@ -298,7 +298,7 @@ mod tests {
     use super::super::parsed::{count, int, objects, oracle_over, text};
     use super::super::{generate_to_vec, GenConfig, Workload};
     use super::*;
-    use streamlab_core::value::FieldValue;
+    use streamlab_core::model::value::FieldValue;
 
     #[test]
     fn nexmark_kinds_come_1_3_46_in_every_block_of_50() {

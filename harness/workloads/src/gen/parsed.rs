@@ -53,9 +53,9 @@ pub(crate) fn oracle_over(
 }
 
 /// An integer aggregate value.
-pub(crate) fn count(v: &streamlab_core::value::AggValue) -> i64 {
+pub(crate) fn count(v: &streamlab_core::model::value::AggValue) -> i64 {
     match v {
-        streamlab_core::value::AggValue::Int(n) => *n,
+        streamlab_core::model::value::AggValue::Int(n) => *n,
         other => panic!("not an integer: {other:?}"),
     }
 }

@@ -131,7 +131,7 @@ mod tests {
     use super::super::generate_to_vec;
     use super::super::parsed::{count, int, objects, oracle_over, text};
     use super::*;
-    use streamlab_core::value::FieldValue;
+    use streamlab_core::model::value::FieldValue;
 
     #[test]
     fn ysb_campaign_table_covers_every_ad_10_per_campaign() {
