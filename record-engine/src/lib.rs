@@ -80,8 +80,8 @@
 //! `cargo bench -p streamlab-experiments --bench record_engine` runs W1 over pre-decoded
 //! events on 1 and 2 workers beside the baseline engine and a hand-written loop, and with
 //! a per-record watermark on a stream where every record moves it. `streamlab bench`
-//! (own process, replay driver) put it at the baseline's throughput on W1 on 1 and 2
-//! workers, and measured W1's per-event latency in update mode:
+//! (own process, replay driver) put it at about the baseline's throughput on W1 on 1 and
+//! 2 workers, and measured W1's per-event latency in update mode:
 //! `results/2026-12-01-vm-bench-w1`, `results/2026-12-01-vm-bench-w1-2workers`,
 //! `results/2026-12-01-vm-bench-w1-update-200k`.
 //!

@@ -3,7 +3,8 @@
 //! engines, experiments); `main.rs` only parses and maps errors to exit codes.
 //!
 //! # Layout
-//! - [`args`]: every subcommand's arguments (clap), the engine options of `run`'s flags.
+//! - [`args`]: every subcommand's arguments (clap; `run` flattens every engine's own
+//!   flags), the engine and options of `run`'s flags.
 //! - [`commands`]: running a parsed command line, one arm per subcommand.
 //! - [`run`]: `run` and `oracle`: an engine over a file, stdin, named inputs or a live
 //!   input, resuming a checkpointed file run where it stopped.
