@@ -346,16 +346,10 @@ pub trait Engine: Send + Sync {
         None
     }
 
-    /// Runs the plan over the source until it ends, emitting into the sink. The options
-    /// are ones the engine supports ([`Engine::run`] has checked them): the engine's own
-    /// work only.
-    fn execute(
-        &self,
-        plan: &Plan,
-        options: &RunOptions,
-        source: Box<dyn Source>,
-        sink: Box<dyn Sink>,
-    ) -> Result<RunSummary, EngineError>;
+    /// Runs the job's plan over its source until it ends, emitting into its sink. The
+    /// options are ones the engine supports ([`Engine::run`] has checked them): the
+    /// engine's own work only.
+    fn execute(&self, job: Job<'_>) -> Result<RunSummary, EngineError>;
 
     /// Refuses options this engine does not support, naming the flag, then
     /// [`executes`](Engine::execute) the plan over the source into the sink.
@@ -367,8 +361,27 @@ pub trait Engine: Send + Sync {
         sink: Box<dyn Sink>,
     ) -> Result<RunSummary, EngineError> {
         refusal(self.name(), self.supported_flags(), plan, options)?;
-        self.execute(plan, options, source, sink)
+        self.execute(Job {
+            plan,
+            options,
+            source,
+            sink,
+        })
     }
+}
+
+/// What one run of an engine is given: the plan, the options, where events come from and
+/// where rows go. One value, so that every engine's [`Engine::execute`] has the same
+/// short signature and the contract can grow without touching each engine.
+pub struct Job<'a> {
+    /// The compiled query.
+    pub plan: &'a Plan,
+    /// Options the engine supports (already checked).
+    pub options: &'a RunOptions,
+    /// The input.
+    pub source: Box<dyn Source>,
+    /// The output.
+    pub sink: Box<dyn Sink>,
 }
 
 impl<'e> dyn Engine + 'e {
@@ -419,7 +432,12 @@ impl<'a> CheckedRun<'a> {
         source: Box<dyn Source>,
         sink: Box<dyn Sink>,
     ) -> Result<RunSummary, EngineError> {
-        self.engine.execute(self.plan, self.options, source, sink)
+        self.engine.execute(Job {
+            plan: self.plan,
+            options: self.options,
+            source,
+            sink,
+        })
     }
 }
 
@@ -470,13 +488,7 @@ mod tests {
         fn supported_flags(&self) -> &'static [RunFlag] {
             &[RunFlag::Workers]
         }
-        fn execute(
-            &self,
-            _: &Plan,
-            _: &RunOptions,
-            _: Box<dyn Source>,
-            _: Box<dyn Sink>,
-        ) -> Result<RunSummary, EngineError> {
+        fn execute(&self, _: Job<'_>) -> Result<RunSummary, EngineError> {
             Ok(RunSummary {
                 engine: "executed".into(),
                 ..Default::default()

@@ -34,7 +34,7 @@ pub mod query;
 pub mod row_format;
 pub mod semantics;
 
-pub use engine::{Engine, EngineError, Poll, RunOptions, RunSummary, Sink, Source};
+pub use engine::{Engine, EngineError, Job, Poll, RunOptions, RunSummary, Sink, Source};
 pub use model::event::{Dictionary, Event, KeyId, KeyTable, Part};
 pub use model::window::{Window, WindowSpec};
 pub use query::Plan;

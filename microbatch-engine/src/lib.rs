@@ -97,8 +97,7 @@ pub use batch_log::{BatchInfo, BatchKind, BatchLog};
 pub use config::{Config, DEFAULT_MAX_RECORDS_PER_BATCH, DEFAULT_WORKERS};
 pub use trigger::Trigger;
 
-use streamlab_core::engine::{Engine, EngineError, RunFlag, RunOptions, RunSummary, Sink, Source};
-use streamlab_core::Plan;
+use streamlab_core::engine::{Engine, EngineError, Job, RunFlag, RunOptions, RunSummary};
 
 /// Where partitions run unless [`MicrobatchEngine::with_placement`] says otherwise.
 pub const DEFAULT_PLACEMENT: pool::Placement = pool::Placement::DriverRunsOne;
@@ -153,13 +152,14 @@ impl Engine for MicrobatchEngine {
         &[RunFlag::Workers, RunFlag::Checkpoint]
     }
 
-    fn execute(
-        &self,
-        plan: &Plan,
-        options: &RunOptions,
-        source: Box<dyn Source>,
-        sink: Box<dyn Sink>,
-    ) -> Result<RunSummary, EngineError> {
+    fn execute(&self, job: Job<'_>) -> Result<RunSummary, EngineError> {
+        let Job {
+            plan,
+            options,
+            source,
+            sink,
+            ..
+        } = job;
         driver::run(
             self.settings(options),
             plan,

@@ -7,7 +7,7 @@ use super::*;
 use streamlab_core::engine::{CollectSink, VecSource};
 use streamlab_core::model::duration::DurationMs;
 use streamlab_core::model::value::{AggValue, FieldValue};
-use streamlab_core::{Event, OutRow};
+use streamlab_core::{Event, OutRow, Plan};
 use streamlab_io::json_lines::Decoder;
 
 const NEG: i64 = i64::MIN;

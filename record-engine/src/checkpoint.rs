@@ -20,7 +20,7 @@
 //! epoch committed and discard the rest, gives every worker the keys it owns (so another
 //! worker count works too), and skips input before the checkpoint's offset.
 
-use crate::operators::source::ClockState;
+use crate::operators::watermark::ClockState;
 use crate::state::WindowSnapshot;
 use std::collections::BTreeMap;
 use streamlab_checkpoint::CheckpointStore;

@@ -108,8 +108,7 @@ pub use config::{
     DEFAULT_WORKERS,
 };
 
-use streamlab_core::engine::{Engine, EngineError, RunFlag, RunOptions, RunSummary, Sink, Source};
-use streamlab_core::Plan;
+use streamlab_core::engine::{Engine, EngineError, Job, RunFlag, RunOptions, RunSummary};
 
 /// The record engine (`--engine record`), built from its [`Config`].
 #[derive(Clone, Debug, Default)]
@@ -145,13 +144,14 @@ impl Engine for RecordEngine {
             .map(|c| (c.process, c.processes))
     }
 
-    fn execute(
-        &self,
-        plan: &Plan,
-        options: &RunOptions,
-        source: Box<dyn Source>,
-        sink: Box<dyn Sink>,
-    ) -> Result<RunSummary, EngineError> {
+    fn execute(&self, job: Job<'_>) -> Result<RunSummary, EngineError> {
+        let Job {
+            plan,
+            options,
+            source,
+            sink,
+            ..
+        } = job;
         dataflow::run(&self.settings(options), plan, source, sink)
     }
 }

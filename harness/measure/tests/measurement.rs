@@ -4,7 +4,7 @@
 //! search must find a throttled engine's capacity within 5 %.
 
 use std::time::{Duration, Instant};
-use streamlab_core::engine::{Engine, EngineError, Poll, RunOptions, RunSummary, Sink, Source};
+use streamlab_core::engine::{Engine, EngineError, Job, Poll, RunOptions, RunSummary};
 use streamlab_core::{Event, OutRow, Plan, Window};
 use streamlab_measure::measured::measure;
 use streamlab_measure::replay::{Profile, Rate};
@@ -44,13 +44,12 @@ impl Engine for Fake {
     fn name(&self) -> &'static str {
         "fake"
     }
-    fn execute(
-        &self,
-        _: &Plan,
-        _: &RunOptions,
-        mut source: Box<dyn Source>,
-        mut sink: Box<dyn Sink>,
-    ) -> Result<RunSummary, EngineError> {
+    fn execute(&self, job: Job<'_>) -> Result<RunSummary, EngineError> {
+        let Job {
+            mut source,
+            mut sink,
+            ..
+        } = job;
         let started = Instant::now();
         let mut buf = Vec::new();
         let mut n = 0u64;

@@ -19,8 +19,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use streamlab_checkpoint::CheckpointStore;
 use streamlab_core::engine::{
-    processing_time_ms, Engine, EngineError, Poll, RunOptions, RunSummary, Sink, Source,
-    SourcePosition,
+    processing_time_ms, Engine, EngineError, Job, Poll, RunSummary, Sink, Source, SourcePosition,
 };
 use streamlab_core::model::window::is_closed;
 use streamlab_core::query::TimeDomain;
@@ -322,13 +321,14 @@ impl Engine for Baseline {
         &[streamlab_core::engine::RunFlag::Checkpoint]
     }
 
-    fn execute(
-        &self,
-        plan: &Plan,
-        options: &RunOptions,
-        mut source: Box<dyn Source>,
-        mut sink: Box<dyn Sink>,
-    ) -> Result<RunSummary, EngineError> {
+    fn execute(&self, job: Job<'_>) -> Result<RunSummary, EngineError> {
+        let Job {
+            plan,
+            options,
+            mut source,
+            mut sink,
+            ..
+        } = job;
         if let Some(p) = &plan.projection {
             return projection::run(plan, p, source, sink);
         }

@@ -11,7 +11,7 @@
 
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
-use streamlab_core::engine::{Engine, EngineError, Poll, RunOptions, RunSummary, Sink, Source};
+use streamlab_core::engine::{Engine, EngineError, Job, Poll, RunSummary};
 use streamlab_core::semantics::watermark::{MAX_WATERMARK, MIN_WATERMARK};
 use streamlab_core::semantics::window_state::FixedWindows;
 use streamlab_core::{Accs, Event, KeyId, OutRow, Plan, Window, WindowSpec};
@@ -145,13 +145,13 @@ impl Engine for Oracle {
         "oracle"
     }
 
-    fn execute(
-        &self,
-        plan: &Plan,
-        _options: &RunOptions,
-        mut source: Box<dyn Source>,
-        mut sink: Box<dyn Sink>,
-    ) -> Result<RunSummary, EngineError> {
+    fn execute(&self, job: Job<'_>) -> Result<RunSummary, EngineError> {
+        let Job {
+            plan,
+            mut source,
+            mut sink,
+            ..
+        } = job;
         let started = std::time::Instant::now();
         let mut events = Vec::new();
         while source.poll(&mut events, 1 << 16)? != Poll::End {}

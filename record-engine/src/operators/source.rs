@@ -1,7 +1,7 @@
 //! The source: worker 0 pulls events from the harness's [`Source`], applies the query's
 //! filters, and feeds the dataflow, stamping every record with the watermark it generated
 //! from the records before it (Flink's `BoundedOutOfOrdernessWatermarks`, at a
-//! `--watermark-interval` of N records).
+//! `--watermark-interval` of N records: the clock is [`super::watermark`]).
 //!
 //! One source instance reads the one input, as a Flink job with a non-parallel source (a
 //! file, a socket) does; the window operators downstream run on every worker. A record's
@@ -9,13 +9,14 @@
 //! stream, so the answer does not depend on the number of workers or processes, and with
 //! `--watermark-interval 1` it is Flink's per-record answer, record for record.
 //!
-//! Filters run before the watermark generator, so filtered-out events do not move the
-//! watermark (as in the baseline and the micro-batch engine).
+//! Filters run before the watermark generator ([`super::watermark`]), so filtered-out
+//! events do not move the watermark (as in the baseline and the micro-batch engine).
 //!
 //! Besides the events, the source drives a small control stream (broadcast to every worker)
 //! that carries what cannot be said with timestamps: the number of the final complete-mode
 //! table.
 
+use super::watermark::SourceClock;
 use crate::checkpoint::SourcePart;
 use crate::stamp::{stamp, Stamp};
 use std::collections::VecDeque;
@@ -68,69 +69,6 @@ impl Inputs {
     fn advance_to(&mut self, s: Stamp) {
         self.events.advance_to(s);
         self.control.advance_to(s);
-    }
-}
-
-/// The part of the source's clock a checkpoint keeps, so a resumed run goes on with the stamps
-/// the first run would have used.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ClockState {
-    watermark: Watermark,
-    since: u64,
-    epoch: u32,
-}
-
-/// The watermark generator and the rest of the source's clock.
-struct Clock {
-    watermark: Watermark,
-    interval: u64,
-    since: u64,
-    epoch: u32,
-    sub: u32,
-}
-
-impl Clock {
-    fn now(&self) -> Stamp {
-        stamp(self.watermark.current(), self.epoch, self.sub)
-    }
-
-    /// Notes a record sent; every `interval` records the watermark catches up with it.
-    /// Returns whether the stamp changed.
-    #[inline]
-    fn on_record(&mut self, part: Part, time: i64) -> bool {
-        self.watermark.observe(part, time);
-        self.since += 1;
-        if self.since < self.interval {
-            return false;
-        }
-        self.since = 0;
-        self.catch_up()
-    }
-
-    /// Moves the watermark to what the records sent so far allow (idle input, end of a
-    /// chunk that emptied the source). Returns whether the stamp changed.
-    fn catch_up(&mut self) -> bool {
-        if self.watermark.advance().is_some() {
-            self.sub = 0;
-            true
-        } else {
-            false
-        }
-    }
-
-    /// A new stamp with the same watermark and epoch.
-    fn step(&mut self) -> bool {
-        if self.sub == u32::MAX {
-            return false;
-        }
-        self.sub += 1;
-        true
-    }
-
-    /// The next complete-mode emission epoch.
-    fn tick(&mut self) {
-        self.epoch = self.epoch.saturating_add(1);
-        self.sub = 0;
     }
 }
 
@@ -216,7 +154,7 @@ pub struct Pumped {
 /// Drives the inputs from the source until it ends (worker 0 only).
 pub struct SourceDriver<'p> {
     plan: &'p Plan,
-    clock: Clock,
+    clock: SourceClock,
     flow: FlowControl,
     sent: u64,
     complete_every: Option<Duration>,
@@ -240,13 +178,7 @@ impl<'p> SourceDriver<'p> {
     ) -> Self {
         SourceDriver {
             plan,
-            clock: Clock {
-                watermark: Watermark::for_plan(plan, partitions),
-                interval: interval.max(1),
-                since: 0,
-                epoch: 0,
-                sub: 0,
-            },
+            clock: SourceClock::new(Watermark::for_plan(plan, partitions), interval),
             flow: FlowControl {
                 marks: VecDeque::from([(stamp(i64::MIN, 0, 0), 0)]),
             },
@@ -268,10 +200,7 @@ impl<'p> SourceDriver<'p> {
     /// Goes on from a checkpoint's share of the source: its clock, its counts, and the
     /// input after its offset.
     pub fn resume(&mut self, part: &SourcePart) {
-        self.clock.watermark = part.clock.watermark.clone();
-        self.clock.since = part.clock.since;
-        self.clock.epoch = part.clock.epoch;
-        self.clock.sub = 0;
+        self.clock.resume(&part.clock);
         self.resume = part.next_seq;
         self.stats.events_in = part.events_in;
         self.stats.filtered = part.filtered;
@@ -284,11 +213,7 @@ impl<'p> SourceDriver<'p> {
         SourcePart {
             next_seq,
             position: source.and_then(|s| s.position(next_seq)),
-            clock: ClockState {
-                watermark: self.clock.watermark.clone(),
-                since: self.clock.since,
-                epoch: self.clock.epoch,
-            },
+            clock: self.clock.state(),
             events_in: self.stats.events_in,
             filtered: self.stats.filtered,
         }
