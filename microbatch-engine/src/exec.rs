@@ -145,7 +145,14 @@ impl<'p> Partition<'p> {
         if let Some(p) = &self.plan.projection {
             if let Some(columns) = p.join() {
                 let (me, n) = (self.me, self.n);
-                return crate::projection::join(self.plan, columns, &mut self.join, me, n, events);
+                return crate::regular_join::join(
+                    self.plan,
+                    columns,
+                    &mut self.join,
+                    me,
+                    n,
+                    events,
+                );
             }
             return crate::projection::project(self.plan, p, self.me, self.n, events);
         }

@@ -19,8 +19,8 @@
 //! - [`pool`]: batch execution across `--workers` partitions on threads.
 //! - [`exec`]: what one partition does with one batch (filter, lateness, assignment,
 //!   aggregation, closing).
-//! - [`projection`]: a query without windows: one row per event, per batch; a regular
-//!   join's pairs, per partition and batch.
+//! - [`projection`]: a query without windows: one row per event, per batch.
+//! - [`regular_join`]: a regular join's pairs, per partition and batch.
 //! - [`state_store`]: per-partition keyed state: rows that carry the batch that changed
 //!   them, sessions by key (fixed windows are core's `FixedWindows`, kept in [`exec`]).
 //! - [`output`]: which rows a batch emits in each output mode, with `emit` = batch id.
@@ -90,6 +90,7 @@ pub mod output;
 pub mod planner;
 pub mod pool;
 pub mod projection;
+pub mod regular_join;
 pub mod state_store;
 pub mod trigger;
 
