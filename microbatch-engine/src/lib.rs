@@ -154,20 +154,8 @@ impl Engine for MicrobatchEngine {
     }
 
     fn execute(&self, job: Job<'_>) -> Result<RunSummary, EngineError> {
-        let Job {
-            plan,
-            options,
-            source,
-            sink,
-            ..
-        } = job;
-        driver::run(
-            self.settings(options),
-            plan,
-            source,
-            sink,
-            self.log.as_ref(),
-        )
+        let settings = self.settings(job.options);
+        driver::run(settings, job.plan, job.source, job.sink, self.log.as_ref())
     }
 }
 

@@ -145,14 +145,7 @@ impl Engine for RecordEngine {
     }
 
     fn execute(&self, job: Job<'_>) -> Result<RunSummary, EngineError> {
-        let Job {
-            plan,
-            options,
-            source,
-            sink,
-            ..
-        } = job;
-        dataflow::run(&self.settings(options), plan, source, sink)
+        dataflow::run(&self.settings(job.options), job.plan, job.source, job.sink)
     }
 }
 
