@@ -246,6 +246,15 @@ pub struct CheckpointOptions {
 }
 
 impl RunOptions {
+    /// Workers (or partitions) when `--workers` is not given: one, as in Flink's and
+    /// Spark's local defaults for a lab run; the same for every engine.
+    pub const DEFAULT_WORKERS: usize = 1;
+
+    /// The workers to run with: the user's number (at least one) or the default.
+    pub fn workers_or_default(&self) -> usize {
+        self.workers.unwrap_or(Self::DEFAULT_WORKERS).max(1)
+    }
+
     /// The flags the user set.
     pub fn given(&self) -> Vec<RunFlag> {
         let mut v = Vec::new();

@@ -13,9 +13,6 @@ use streamlab_core::engine::RunOptions;
 /// no bound.
 pub const DEFAULT_MAX_RECORDS_PER_BATCH: usize = 100_000;
 
-/// Partitions when `--workers` is not given.
-pub const DEFAULT_WORKERS: usize = 1;
-
 /// The micro-batch engine's knobs (`None`: the default); a `clap::Args` that `streamlab run`
 /// flattens into its own flags.
 #[derive(Clone, Debug, Default, PartialEq, Eq, clap::Args)]
@@ -52,7 +49,7 @@ impl Config {
         };
         Settings {
             placement,
-            workers: options.workers.unwrap_or(DEFAULT_WORKERS).max(1),
+            workers: options.workers_or_default(),
             max_records_per_batch: self.max_records_per_batch.unwrap_or(default_bound).max(1),
             trigger,
             checkpoint: options.checkpoint.clone(),

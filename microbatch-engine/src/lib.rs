@@ -95,7 +95,7 @@ pub mod state_store;
 pub mod trigger;
 
 pub use batch_log::{BatchInfo, BatchKind, BatchLog};
-pub use config::{Config, DEFAULT_MAX_RECORDS_PER_BATCH, DEFAULT_WORKERS};
+pub use config::{Config, DEFAULT_MAX_RECORDS_PER_BATCH};
 pub use trigger::Trigger;
 
 use streamlab_core::engine::{Engine, EngineError, Job, RunFlag, RunOptions, RunSummary};

@@ -620,5 +620,5 @@ fn the_default_batch_bound_applies_only_when_batches_run_back_to_back() {
     })
     .settings(&RunOptions::default());
     assert_eq!(given.max_records_per_batch, 7);
-    assert_eq!(given.workers, DEFAULT_WORKERS);
+    assert_eq!(given.workers, RunOptions::DEFAULT_WORKERS);
 }

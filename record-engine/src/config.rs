@@ -25,9 +25,6 @@ pub const DEFAULT_WATERMARK_INTERVAL: u64 = 1024;
 /// Complete-mode emission interval when `--complete-interval` is not given.
 pub const DEFAULT_COMPLETE_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Workers when `--workers` is not given.
-pub const DEFAULT_WORKERS: usize = 1;
-
 /// The record engine's knobs (`None`: the default); a `clap::Args` that `streamlab run`
 /// flattens into its own flags.
 #[derive(Clone, Debug, Default, PartialEq, Eq, clap::Args)]
@@ -105,7 +102,7 @@ impl Config {
     /// The settings of a run with `options`, after defaults.
     pub fn settings(&self, options: &RunOptions) -> Settings {
         Settings {
-            workers: options.workers.unwrap_or(DEFAULT_WORKERS).max(1),
+            workers: options.workers_or_default(),
             watermark_interval: self
                 .watermark_interval
                 .unwrap_or(DEFAULT_WATERMARK_INTERVAL)

@@ -105,7 +105,6 @@ pub mod state;
 
 pub use config::{
     Cluster, ClusterArgs, Config, DEFAULT_COMPLETE_INTERVAL, DEFAULT_WATERMARK_INTERVAL,
-    DEFAULT_WORKERS,
 };
 
 use streamlab_core::engine::{Engine, EngineError, Job, RunFlag, RunOptions, RunSummary};
