@@ -214,26 +214,8 @@ impl Projection {
 mod tests {
     use crate::query::Plan;
 
-    const Q: &str = r#"
-[[select]]
-field = "auction"
-[[select]]
-field = "channel"
-type = "string"
-[[select]]
-as = "price_eur"
-expr = "price * 0.908"
-[[select]]
-field = "price"
-as = "cents"
-where = "auction % 2 = 0"
-"#;
-
-    fn with_where(q: &str) -> String {
-        // `where` is a top-level key: it must come before the first table.
-        let (body, cond) = q.rsplit_once("where = ").unwrap();
-        format!("where = {cond}{body}")
-    }
+    /// Shared with streamlab-io's JSON Lines tests, which decode lines through it.
+    const Q: &str = include_str!("../../tests/data/projection.toml");
 
     #[test]
     fn bad_select_entries_name_the_key() {
@@ -287,7 +269,7 @@ where = "auction % 2 = 0"
 
     #[test]
     fn round_trips_through_toml() {
-        let plan = Plan::from_toml(&with_where(Q)).unwrap();
+        let plan = Plan::from_toml(Q).unwrap();
         assert_eq!(Plan::from_toml(&plan.to_toml()).unwrap(), plan);
     }
 }

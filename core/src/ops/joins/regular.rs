@@ -217,49 +217,8 @@ impl JoinState {
 mod tests {
     use crate::query::Plan;
 
-    const Q: &str = r#"
-[[join]]
-kind = "regular"
-
-[[input]]
-name = "persons"
-path = "x.jsonl"
-on = "id"
-[[input.filter]]
-field = "kind"
-op = "eq"
-value = "person"
-[[input.filter]]
-field = "state"
-op = "in"
-value = ["OR", "ID", "CA"]
-
-[[input]]
-name = "auctions"
-path = "x.jsonl"
-on = "seller"
-[[input.filter]]
-field = "kind"
-op = "eq"
-value = "auction"
-
-[[select]]
-field = "name"
-type = "string"
-input = "persons"
-[[select]]
-field = "id"
-input = "auctions"
-as = "auction"
-[[select]]
-as = "double_reserve"
-expr = "reserve * 2"
-input = "auctions"
-[[select]]
-field = "state"
-type = "string"
-input = "persons"
-"#;
+    /// Shared with streamlab-io's JSON Lines tests, which decode lines through it.
+    const Q: &str = include_str!("../../../tests/data/regular_join.toml");
 
     #[test]
     fn bad_regular_joins_name_the_key() {

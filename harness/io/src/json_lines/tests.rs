@@ -237,30 +237,11 @@ mod projection {
     use super::Decoder;
     use streamlab_core::query::Plan;
 
-    const Q: &str = r#"
-[[select]]
-field = "auction"
-[[select]]
-field = "channel"
-type = "string"
-[[select]]
-as = "price_eur"
-expr = "price * 0.908"
-[[select]]
-field = "price"
-as = "cents"
-where = "auction % 2 = 0"
-"#;
-
-    fn with_where(q: &str) -> String {
-        // `where` is a top-level key: it must come before the first table.
-        let (body, cond) = q.rsplit_once("where = ").unwrap();
-        format!("where = {cond}{body}")
-    }
+    const Q: &str = include_str!("../../../../core/tests/data/projection.toml");
 
     #[test]
     fn rows_hold_the_columns_in_order_and_read_back() {
-        let plan = Plan::from_toml(&with_where(Q)).unwrap();
+        let plan = Plan::from_toml(Q).unwrap();
         let p = plan.projection.as_ref().unwrap();
         let mut d = Decoder::new(&plan);
         let e = d
@@ -291,7 +272,7 @@ where = "auction % 2 = 0"
 
     #[test]
     fn text_and_number_types_are_checked_by_the_decoder() {
-        let plan = Plan::from_toml(&with_where(Q)).unwrap();
+        let plan = Plan::from_toml(Q).unwrap();
         let mut d = Decoder::new(&plan);
         let err = d
             .decode(r#"{"auction": 4, "channel": 3, "price": 1}"#, 0)
@@ -322,49 +303,7 @@ mod regular_join {
     use streamlab_core::query::Plan;
     use streamlab_core::Event;
 
-    const Q: &str = r#"
-[[join]]
-kind = "regular"
-
-[[input]]
-name = "persons"
-path = "x.jsonl"
-on = "id"
-[[input.filter]]
-field = "kind"
-op = "eq"
-value = "person"
-[[input.filter]]
-field = "state"
-op = "in"
-value = ["OR", "ID", "CA"]
-
-[[input]]
-name = "auctions"
-path = "x.jsonl"
-on = "seller"
-[[input.filter]]
-field = "kind"
-op = "eq"
-value = "auction"
-
-[[select]]
-field = "name"
-type = "string"
-input = "persons"
-[[select]]
-field = "id"
-input = "auctions"
-as = "auction"
-[[select]]
-as = "double_reserve"
-expr = "reserve * 2"
-input = "auctions"
-[[select]]
-field = "state"
-type = "string"
-input = "persons"
-"#;
+    const Q: &str = include_str!("../../../../core/tests/data/regular_join.toml");
 
     fn decode(d: &mut Decoder, line: &str, seq: u64) -> Vec<Event> {
         // A shared file: each line is offered to both inputs; at most one keeps it.
