@@ -27,10 +27,11 @@
 //!
 //! Cost: an event carries up to three number fields inline
 //! ([`Fields`](crate::model::event::Fields)); Q0 and Q1 read four, so their fields live on
-//! the heap and every event frees them in the engine. `streamlab bench --engines baseline
-//! --workload nexmark --kind bid --events 2000000` on a loaded 2-core machine: Q1 8.9M
-//! events/s (median of 3), Q1 without its `ts` column (three fields) 15.1M (one run).
-//! Widening `Fields` would grow every windowed event too, so it is left as it is.
+//! the heap and every event frees them in the engine (measure it with `streamlab bench
+//! --engines baseline --workload nexmark --kind bid --query
+//! queries/nexmark_q1_currency.toml`, with and without the `ts` column; committed NEXMark
+//! figures are in `results/2026-12-01-vm-nexmark/`). Widening `Fields` would grow every
+//! windowed event too, so it is left as it is.
 //!
 //! Such a query has no `[window]`, `group_by`, `[[aggregate]]` or watermark, and its
 //! output mode is append: each row is final when its event arrives, so watermarks and
