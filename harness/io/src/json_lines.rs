@@ -5,16 +5,22 @@
 //! (engines only pull events), so it lives with the inputs, apart from the model it
 //! produces.
 //!
-//! - `line`: reading a line's needed fields as borrowed raw values.
+//! - `line`: reading a line's needed fields as borrowed raw values (serde_json's reader,
+//!   the rule); `scan`: the fast path of it for the usual flat lines.
 //! - `layout`: which fields each input reads and what each is used as.
+//! - `key_value`: a group key's value borrowed from the line, and the bytes keys are
+//!   interned by.
 //! - [`Decoder`] (here): checking types, joining the static table, interning keys and
 //!   strings into the shared [`KeyTable`].
 
+mod key_value;
 mod layout;
 mod line;
+mod scan;
 #[cfg(test)]
 mod tests;
 
+use key_value::KeyValue;
 use layout::{Layout, Use};
 use line::Raw;
 use rustc_hash::FxHashMap;
@@ -52,6 +58,8 @@ pub struct Decoder {
     strings: FxHashMap<Box<str>, StrId>,
     key_buf: Vec<u8>,
     group_buf: Vec<Option<FieldValue>>,
+    /// Whether lines go through the fast scanner first (else serde_json reads them all).
+    scanner: bool,
 }
 
 impl Decoder {
@@ -95,6 +103,7 @@ impl Decoder {
             strings,
             key_buf: Vec::new(),
             group_buf: Vec::new(),
+            scanner: true,
         }
     }
 
@@ -132,6 +141,14 @@ impl Decoder {
         }
         self.key_table.replace(dictionary);
         Ok(())
+    }
+
+    /// Whether lines go through the fast scanner before serde_json's reader (the default);
+    /// off, serde_json reads every line, as before the scanner: the same events and
+    /// errors, for the decode bench and the tests that compare the two.
+    #[doc(hidden)]
+    pub fn use_scanner(&mut self, on: bool) {
+        self.scanner = on;
     }
 
     /// Decodes one line (without its newline) arriving as number `seq`.
@@ -190,7 +207,7 @@ impl Decoder {
         layout: usize,
         line: &'l str,
     ) -> Result<SmallVec<[Option<Raw<'l>>; 8]>, Malformed> {
-        line::read_fields(&self.layouts[layout].names, line)
+        line::read_fields(&self.layouts[layout].names, line, self.scanner)
     }
 
     /// The event of input `input` (layout `layout`) from a parsed line; with a
@@ -205,12 +222,12 @@ impl Decoder {
     ) -> Result<Event, Malformed> {
         let mut time = 0i64;
         let mut fields: Fields = smallvec::smallvec![Scalar::Bool(false); self.slot_len];
-        self.group_buf.clear();
-        self.group_buf.resize(self.group_len, None);
+        // The key's values borrow from the line: a key seen before costs no allocation.
+        let mut group: SmallVec<[Option<KeyValue<'_>>; 4]> =
+            smallvec::smallvec![None; self.group_len];
         let Decoder {
             layouts,
             strings,
-            group_buf,
             key_table,
             ..
         } = self;
@@ -262,6 +279,7 @@ impl Decoder {
                 }
             }
         }
+        let found = &*found;
         for &i in required {
             let name = &names[i];
             let raw = found[i]
@@ -276,19 +294,19 @@ impl Decoder {
                         }
                     }
                     Use::Group(g) => {
-                        group_buf[g] = Some(match raw {
-                            Raw::Str(s) => FieldValue::Str(s.as_ref().into()),
-                            Raw::Int(v) => FieldValue::Int(*v),
-                            Raw::BigUint(v) => FieldValue::Float(*v as f64),
-                            Raw::Float(v) => FieldValue::Float(*v),
-                            Raw::Bool(v) => FieldValue::Bool(*v),
+                        group[g] = Some(match raw {
+                            Raw::Str(s) => KeyValue::Str(s),
+                            Raw::Int(v) => KeyValue::Int(*v),
+                            Raw::BigUint(v) => KeyValue::Float(*v as f64),
+                            Raw::Float(v) => KeyValue::Float(*v),
+                            Raw::Bool(v) => KeyValue::Bool(*v),
                             other => return Err(wrong(name, "a string, number or boolean", other)),
                         })
                     }
                     Use::Text(g, ty) => {
-                        group_buf[g] = Some(match (ty, raw) {
-                            (SlotType::String, Raw::Str(s)) => FieldValue::Str(s.as_ref().into()),
-                            (SlotType::Bool, Raw::Bool(b)) => FieldValue::Bool(*b),
+                        group[g] = Some(match (ty, raw) {
+                            (SlotType::String, Raw::Str(s)) => KeyValue::Str(s),
+                            (SlotType::Bool, Raw::Bool(b)) => KeyValue::Bool(*b),
                             (SlotType::Bool, other) => return Err(wrong(name, "a boolean", other)),
                             (_, other) => return Err(wrong(name, "a string", other)),
                         })
@@ -297,7 +315,7 @@ impl Decoder {
                 }
             }
         }
-        let key = self.intern_key();
+        let key = self.intern_key(&group);
         Ok(Event {
             seq,
             time,
@@ -307,12 +325,24 @@ impl Decoder {
         })
     }
 
-    fn intern_key(&mut self) -> KeyId {
+    /// The id of the key of `group`'s values (in order, absent ones skipped): an old one,
+    /// or the next one for a new key (whose values are then copied into the table).
+    fn intern_key(&mut self, group: &[Option<KeyValue<'_>>]) -> KeyId {
         self.key_buf.clear();
-        encode_key(&self.group_buf, &mut self.key_buf);
+        for v in group.iter().flatten() {
+            v.encode(&mut self.key_buf);
+        }
         if let Some(&id) = self.keys.get(self.key_buf.as_slice()) {
             return id;
         }
+        self.group_buf.clear();
+        self.group_buf
+            .extend(group.iter().map(|v| v.map(KeyValue::to_owned)));
+        debug_assert!({
+            let mut b = Vec::new();
+            encode_key(&self.group_buf, &mut b);
+            b == self.key_buf
+        });
         let values: Box<[FieldValue]> = self.group_buf.iter().flatten().cloned().collect();
         let id = self.key_table.push(values);
         self.keys.insert(self.key_buf.as_slice().into(), id);
@@ -335,22 +365,7 @@ fn encode_values(values: &[FieldValue], buf: &mut Vec<u8>) {
 }
 
 fn encode_value(v: &FieldValue, buf: &mut Vec<u8>) {
-    match v {
-        FieldValue::Bool(b) => buf.extend_from_slice(&[0, *b as u8]),
-        FieldValue::Int(i) => {
-            buf.push(1);
-            buf.extend_from_slice(&i.to_le_bytes());
-        }
-        FieldValue::Float(f) => {
-            buf.push(2);
-            buf.extend_from_slice(&f.to_bits().to_le_bytes());
-        }
-        FieldValue::Str(s) => {
-            buf.push(3);
-            buf.extend_from_slice(&(s.len() as u64).to_le_bytes());
-            buf.extend_from_slice(s.as_bytes());
-        }
-    }
+    KeyValue::of(v).encode(buf);
 }
 
 /// Reads a slot field, checking its type.

@@ -1,5 +1,7 @@
 //! Reading one JSON line: its top-level object's fields that a layout names, each as a
-//! borrowed [`Raw`] value, everything else skipped unparsed.
+//! borrowed [`Raw`] value, everything else skipped unparsed. [`scan`](super::scan) reads
+//! the usual lines; serde_json's reader here reads the others, and its outcome is the rule
+//! both follow.
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -134,12 +136,26 @@ impl<'de> Visitor<'de> for LineSeed<'_, 'de> {
 }
 
 /// The fields of `line` that `names` lists (in that order; `None` where absent), or why
-/// the line is not a JSON object.
+/// the line is not a JSON object; with `scanner`, the fast path first.
 pub(super) fn read_fields<'l>(
     names: &[Box<str>],
     line: &'l str,
+    scanner: bool,
 ) -> Result<SmallVec<[Option<Raw<'l>>; 8]>, Malformed> {
     let mut found: SmallVec<[Option<Raw<'l>>; 8]> = (0..names.len()).map(|_| None).collect();
+    if scanner && super::scan::read_fields(names, line, &mut found).is_some() {
+        return Ok(found);
+    }
+    found.iter_mut().for_each(|f| *f = None);
+    read_fields_serde(names, line, found)
+}
+
+/// [`read_fields`] by serde_json alone (into `found`, all `None`): any line.
+pub(super) fn read_fields_serde<'l>(
+    names: &[Box<str>],
+    line: &'l str,
+    mut found: SmallVec<[Option<Raw<'l>>; 8]>,
+) -> Result<SmallVec<[Option<Raw<'l>>; 8]>, Malformed> {
     let mut de = serde_json::Deserializer::from_str(line);
     LineSeed {
         names,

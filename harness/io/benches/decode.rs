@@ -1,0 +1,135 @@
+//! Decoding throughput, MB/s of input lines on one core, for W1 lines (`streamlab gen -w
+//! clicks`, queries/w1.toml) and NEXMark bid lines (`-w nexmark --kind bid`,
+//! queries/nexmark_q1_currency.toml), generated here:
+//! - `decoder`: the lab's [`Decoder`] (fast scanner, serde reader as its fallback);
+//! - `decoder_serde_reader`: the same decoder reading every line with serde_json (the
+//!   reader before the scanner);
+//! - `serde_typed`, `sonic_typed`, `simd_json_typed`: serde_json, sonic-rs and simd-json
+//!   deserializing into a struct of the query's fields (reference points: no key
+//!   interning, no malformed rules; simd-json copies each line into a buffer it may
+//!   modify, as it must);
+//! - `decoder_csv`: the decoder reading the same W1 events as CSV lines (`ts,key,value`).
+//!
+//! Run: `cargo bench -p streamlab-io --no-default-features --bench decode`.
+#![allow(missing_docs, dead_code, clippy::unwrap_used)]
+
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use serde::Deserialize;
+use std::borrow::Cow;
+use streamlab_core::query::Plan;
+use streamlab_io::json_lines::Decoder;
+use streamlab_workloads::gen::{generate_to_vec, GenConfig, NexmarkKind, Workload};
+
+const LINES: u64 = 20_000;
+
+fn lines(cfg: &GenConfig) -> Vec<String> {
+    let (bytes, _) = generate_to_vec(cfg).unwrap();
+    String::from_utf8(bytes)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+/// The file's bytes (newlines included).
+fn bytes(lines: &[String]) -> u64 {
+    lines.iter().map(|l| l.len() as u64 + 1).sum()
+}
+
+#[derive(Deserialize)]
+struct Click<'a> {
+    ts: i64,
+    #[serde(borrow)]
+    key: Cow<'a, str>,
+    value: i64,
+}
+
+#[derive(Deserialize)]
+struct Bid {
+    ts: i64,
+    auction: i64,
+    bidder: i64,
+    price: i64,
+}
+
+fn decoder(c: &mut Criterion, group: &str, plan: &Plan, lines: &[String], scanner: bool) {
+    let name = if scanner {
+        "decoder"
+    } else {
+        "decoder_serde_reader"
+    };
+    let mut g = c.benchmark_group(group);
+    g.throughput(Throughput::Bytes(bytes(lines)));
+    g.bench_function(name, |b| {
+        b.iter_batched_ref(
+            || {
+                let mut d = Decoder::new(plan);
+                d.use_scanner(scanner);
+                d
+            },
+            |d| {
+                for (i, l) in lines.iter().enumerate() {
+                    black_box(d.decode(l, i as u64).unwrap());
+                }
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+/// The reference parsers deserializing every line into a `$t`.
+macro_rules! typed {
+    ($c:expr, $group:expr, $lines:expr, $t:ty) => {{
+        let lines: &[String] = $lines;
+        let mut g = $c.benchmark_group($group);
+        g.throughput(Throughput::Bytes(bytes(lines)));
+        g.bench_function("serde_typed", |b| {
+            b.iter(|| {
+                for l in lines {
+                    black_box(serde_json::from_str::<$t>(l).unwrap());
+                }
+            })
+        });
+        g.bench_function("sonic_typed", |b| {
+            b.iter(|| {
+                for l in lines {
+                    black_box(sonic_rs::from_str::<$t>(l).unwrap());
+                }
+            })
+        });
+        let mut buf = Vec::new();
+        g.bench_function("simd_json_typed", |b| {
+            b.iter(|| {
+                for l in lines {
+                    buf.clear();
+                    buf.extend_from_slice(l.as_bytes());
+                    black_box(simd_json::serde::from_slice::<$t>(&mut buf).unwrap());
+                }
+            })
+        });
+        g.finish();
+    }};
+}
+
+fn w1(c: &mut Criterion) {
+    let plan = Plan::from_toml(include_str!("../../../queries/w1.toml")).unwrap();
+    let lines = lines(&GenConfig::new(Workload::Clicks, LINES, 1));
+    decoder(c, "decode_w1", &plan, &lines, true);
+    decoder(c, "decode_w1", &plan, &lines, false);
+    typed!(c, "decode_w1", &lines, Click);
+}
+
+fn nexmark(c: &mut Criterion) {
+    let plan =
+        Plan::from_toml(include_str!("../../../queries/nexmark_q1_currency.toml")).unwrap();
+    let mut cfg = GenConfig::new(Workload::Nexmark, LINES, 1);
+    cfg.kinds = vec![NexmarkKind::Bid];
+    let lines = lines(&cfg);
+    decoder(c, "decode_nexmark_bid", &plan, &lines, true);
+    decoder(c, "decode_nexmark_bid", &plan, &lines, false);
+    typed!(c, "decode_nexmark_bid", &lines, Bid);
+}
+
+criterion_group!(benches, w1, nexmark);
+criterion_main!(benches);
