@@ -10,6 +10,7 @@
 //! - [`Decoder`] (here): checking types, joining the static table, interning keys and
 //!   strings into the shared [`KeyTable`].
 
+mod adopt;
 mod layout;
 mod line;
 #[cfg(test)]

@@ -25,5 +25,6 @@ pub mod kafka;
 #[cfg(feature = "kafka")]
 pub mod kafka_position;
 pub mod live;
+pub mod pipeline;
 pub mod sink;
 pub mod tables;
