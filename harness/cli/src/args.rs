@@ -131,6 +131,11 @@ pub struct BenchArgs {
     /// Watermark interval (engines that take it).
     #[arg(long)]
     pub watermark_interval: Option<u64>,
+    /// The input paths to measure: `decoded` (engine only, the input decoded beforehand)
+    /// and `file` (end to end: read, decode, engine, sink). Closed loop measures both by
+    /// default; a run at a rate measures `decoded` only.
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub path: Vec<streamlab_experiments::child::InputPath>,
     /// Results folder (default: results/<date>-<host>-bench).
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -28,6 +28,10 @@ pub struct RunReport {
     /// named inputs, merged beforehand); 0 for a file or stdin, decoded while the engine
     /// runs (its time is in `elapsed_ms`).
     pub decode_ms: f64,
+    /// The process's peak resident size at the end of the run (bytes): with a file
+    /// decoded while the engine runs, the engine's state and the window of chunks in
+    /// flight, not the input.
+    pub peak_rss_bytes: u64,
     /// Input file.
     pub input: String,
     /// Query file.
@@ -211,6 +215,7 @@ fn finish_run(summary: RunSummary, decode_ms: Option<f64>, io: &IoArgs) -> Resul
     let report = RunReport {
         summary,
         decode_ms: decode_ms.unwrap_or(0.0),
+        peak_rss_bytes: streamlab_measure::metrics::Usage::now().peak_rss_bytes,
         input: io.input.clone(),
         query: io.query.display().to_string(),
     };
