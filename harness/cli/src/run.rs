@@ -215,7 +215,10 @@ fn finish_run(summary: RunSummary, decode_ms: Option<f64>, io: &IoArgs) -> Resul
     let report = RunReport {
         summary,
         decode_ms: decode_ms.unwrap_or(0.0),
-        peak_rss_bytes: streamlab_measure::metrics::Usage::now().peak_rss_bytes,
+        // VmHWM: this process's own peak (getrusage's counts, across exec, the peak of the
+        // process that started it).
+        peak_rss_bytes: streamlab_measure::metrics::peak_rss_since_reset()
+            .unwrap_or_else(|| streamlab_measure::metrics::Usage::now().peak_rss_bytes),
         input: io.input.clone(),
         query: io.query.display().to_string(),
     };

@@ -12,7 +12,7 @@ use streamlab_io::pipeline::source::StreamSource;
 use streamlab_io::pipeline::{DecodeOptions, LineStream};
 use streamlab_io::sink::JsonLinesSink;
 use streamlab_measure::measured::{measure, RunMetrics};
-use streamlab_measure::metrics::Usage;
+use streamlab_measure::metrics::{self, Usage};
 use streamlab_measure::replay::{Profile, Rate};
 use streamlab_workloads::gen::{generate, generate_to_vec, with_generated_table, GenConfig};
 
@@ -182,6 +182,7 @@ fn run_from_file(
     file.flush()?;
     drop(file);
     let result = (|| {
+        metrics::reset_peak_rss();
         let before = Usage::now();
         let started = std::time::Instant::now();
         let file = std::fs::File::open(&path)?;
@@ -207,7 +208,7 @@ fn run_from_file(
             cpu_s: usage.cpu_s,
             cores_used: usage.cpu_s / elapsed,
             events_per_core_s: summary.events_in as f64 / usage.cpu_s.max(1e-9),
-            peak_rss_bytes: usage.peak_rss_bytes,
+            peak_rss_bytes: metrics::peak_rss_since_reset().unwrap_or(usage.peak_rss_bytes),
             rows_out: summary.rows_out,
             late_dropped: summary.late_dropped,
             ..Default::default()
