@@ -65,7 +65,12 @@ fn one_decoder(text: &[u8], plan: &Plan) -> (Vec<Event>, u64, String, Vec<String
     }
     let malformed = report.finish();
     let dict = dictionary(decoder.key_table());
-    (events, malformed, String::from_utf8(out).unwrap(), dict)
+    (
+        events,
+        malformed,
+        String::from_utf8(out).expect("reports are UTF-8"),
+        dict,
+    )
 }
 
 fn line() -> impl Strategy<Value = String> {
