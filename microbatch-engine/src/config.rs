@@ -49,6 +49,7 @@ impl Config {
         };
         Settings {
             placement,
+            split: Default::default(),
             workers: options.workers_or_default(),
             max_records_per_batch: self.max_records_per_batch.unwrap_or(default_bound).max(1),
             trigger,

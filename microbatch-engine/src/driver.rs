@@ -16,7 +16,7 @@ use crate::batch_log::{BatchInfo, BatchKind, BatchLog};
 use crate::checkpoint::{Checkpointer, Resumed, Snapshot};
 use crate::exec::BatchParams;
 use crate::planner::{Availability, BatchPlanner};
-use crate::pool::{Placement, WorkerPool};
+use crate::pool::{Placement, Split, WorkerPool};
 use crate::trigger::{Trigger, TriggerClock};
 use std::time::{Duration, Instant};
 use streamlab_core::engine::{
@@ -39,6 +39,8 @@ pub struct Settings {
     pub trigger: Trigger,
     /// Where partitions run.
     pub placement: Placement,
+    /// How partitions share out a batch.
+    pub split: Split,
     /// Checkpoints, if asked for.
     pub checkpoint: Option<CheckpointOptions>,
 }
@@ -323,7 +325,8 @@ pub fn run(
         });
     }
     let (summary, tally) = std::thread::scope(|scope| -> Result<_, EngineError> {
-        let mut pool = WorkerPool::start(scope, plan, settings.workers, settings.placement)?;
+        let mut pool = WorkerPool::start(scope, plan, settings.workers, settings.placement)?
+            .with_split(settings.split);
         let mut resumed_note = None;
         let (mut watermark, mut w_prev, mut w_cur, mut next_id, mut last_ts) = (
             Watermark::for_plan(plan, source.partitions()),

@@ -17,6 +17,7 @@
 //! would only add a second hash lookup per (window, key) (measured in the crate docs,
 //! "Design decisions").
 
+use crate::exchange::{admits, Exchange, MapFailed, Owners};
 use crate::output::Emission;
 use crate::state_store::{Entry, KeySessions, SessionStore};
 use streamlab_core::model::key_hash::partition_of;
@@ -140,21 +141,56 @@ impl<'p> Partition<'p> {
         self.fixed.rows() + self.sessions.rows()
     }
 
-    /// Runs one batch over this partition's share of `events`.
+    /// Runs one batch over this partition's share of `events`, scanning the whole batch
+    /// for the events it owns (one partition, or each partition on its own).
     pub fn run(&mut self, params: &BatchParams, events: &[Event]) -> PartOutput {
+        let (plan, me) = (self.plan, self.me);
+        let owners = Owners::of(plan, self.n);
+        let mut tally = PartOutput::default();
+        let mut out = self.ingest(
+            params,
+            events
+                .iter()
+                .filter(|e| owners.owner(e) == me && admits(plan, e, &mut tally)),
+        );
+        out.filtered += tally.filtered;
+        out.maxima.merge(&tally.maxima);
+        out
+    }
+
+    /// Runs one batch through `exchange` (several partitions): maps ranges of `events`
+    /// until none is left, waits for the other partitions to map theirs, then reduces
+    /// this partition's buckets. The filtered count and event-time maxima of the ranges
+    /// this partition mapped come back with its rows.
+    pub fn run_exchanged(
+        &mut self,
+        params: &BatchParams,
+        events: &[Event],
+        exchange: &Exchange,
+    ) -> Result<PartOutput, MapFailed> {
+        let mut mapped = PartOutput::default();
+        exchange.map(self.plan, events, &mut mapped);
+        exchange.wait()?;
+        let mut out = self.ingest(params, exchange.share(self.me, events));
+        out.filtered += mapped.filtered;
+        out.maxima.merge(&mapped.maxima);
+        Ok(out)
+    }
+
+    /// The reduce side: folds `events` (this partition's, admitted, in arrival order)
+    /// into the state store, then emits and closes by the plan's output mode.
+    fn ingest<'e>(
+        &mut self,
+        params: &BatchParams,
+        events: impl Iterator<Item = &'e Event>,
+    ) -> PartOutput {
+        let mut out = PartOutput::default();
         if let Some(p) = &self.plan.projection {
-            if let Some(columns) = p.join() {
-                let (me, n) = (self.me, self.n);
-                return crate::regular_join::join(
-                    self.plan,
-                    columns,
-                    &mut self.join,
-                    me,
-                    n,
-                    events,
-                );
+            match p.join() {
+                Some(columns) => crate::regular_join::join(columns, &mut self.join, events, &mut out),
+                None => crate::projection::project(p, events, &mut out),
             }
-            return crate::projection::project(self.plan, p, self.me, self.n, events);
+            return out;
         }
         let emission = Emission {
             mode: self.plan.mode,
@@ -167,12 +203,8 @@ impl<'p> Partition<'p> {
         } else {
             i64::MIN
         };
-        let mut out = PartOutput::default();
         let (mark, track) = (emission.mark(), emission.mode == OutputMode::Update);
         for e in events {
-            if !self.admits(e, &mut out) {
-                continue;
-            }
             let late = match self.plan.window {
                 WindowSpec::Session { gap } => self.fold_session(e, gap, late_bound, mark, track),
                 spec => self.fold_fixed(e, spec, late_bound, mark, track),
@@ -181,21 +213,6 @@ impl<'p> Partition<'p> {
         }
         self.emit_and_close(params.close_at, &emission, &mut out.rows);
         out
-    }
-
-    /// Whether this partition aggregates `e`: its key is this partition's and it passes
-    /// the filters. An admitted event feeds the next watermark; a filtered one is counted.
-    #[inline]
-    fn admits(&self, e: &Event, out: &mut PartOutput) -> bool {
-        if self.n > 1 && partition_of(e.key, self.n) != self.me {
-            return false;
-        }
-        if !self.plan.filters.iter().all(|p| p.holds(e.fields[p.slot])) {
-            out.filtered += 1;
-            return false;
-        }
-        out.maxima.observe(e.part, e.time);
-        true
     }
 
     /// Folds `e` into the rows of its fixed windows, marked as changed by this batch

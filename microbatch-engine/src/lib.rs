@@ -85,6 +85,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod driver;
 pub mod dstream;
+pub mod exchange;
 pub mod exec;
 pub mod output;
 pub mod planner;
@@ -109,6 +110,7 @@ pub struct MicrobatchEngine {
     config: Config,
     log: Option<BatchLog>,
     placement: Option<pool::Placement>,
+    split: pool::Split,
 }
 
 impl MicrobatchEngine {
@@ -137,10 +139,21 @@ impl MicrobatchEngine {
         }
     }
 
+    /// The same engine with batches shared out among partitions as `split` says (for
+    /// measuring the exchange, and as the tests' reference; the default is
+    /// [`pool::Split::Exchange`]).
+    pub fn with_split(self, split: pool::Split) -> Self {
+        MicrobatchEngine { split, ..self }
+    }
+
     /// The settings a run with `options` uses, after defaults.
     pub fn settings(&self, options: &RunOptions) -> driver::Settings {
-        self.config
-            .settings(options, self.placement.unwrap_or(DEFAULT_PLACEMENT))
+        driver::Settings {
+            split: self.split,
+            ..self
+                .config
+                .settings(options, self.placement.unwrap_or(DEFAULT_PLACEMENT))
+        }
     }
 }
 

@@ -1,11 +1,15 @@
 //! The worker pool: `--workers` partitions on scoped threads, one batch at a time.
 //!
-//! Every partition reads the whole batch (shared through an [`Arc`], never copied) and
-//! takes the events whose key hashes to it, so state is hash-partitioned with no lock and
-//! no shuffle. The driver waits for every partition before it emits: a batch runs as a
-//! whole. While the partitions run, the driver may plan the next batch (see
-//! [`crate::driver`]); where partition 0 runs is a [`Placement`].
+//! The batch is shared by every partition through an [`Arc`] (never copied). With one
+//! partition it simply runs the batch ([`Partition::run`]). With several, every partition
+//! runs it through the batch's [`Exchange`] ([`Partition::run_exchanged`]): all of them
+//! map ranges of the batch (filters, owner of each event) into buckets per owner, then each
+//! reduces its own buckets into its state store, which it alone holds, with no lock. The
+//! driver waits for every partition before it emits: a batch runs as a whole. While the
+//! partitions run, the driver may plan the next batch (see [`crate::driver`]); where
+//! partition 0 runs is a [`Placement`].
 
+use crate::exchange::Exchange;
 use crate::exec::{BatchParams, PartOutput, Partition, PartitionState};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -16,8 +20,8 @@ use streamlab_core::{Event, Plan};
 
 /// What the driver asks a helper to do.
 enum Job {
-    /// Run a batch.
-    Batch(BatchParams, Arc<Vec<Event>>),
+    /// Run a batch, through its exchange when there are several partitions.
+    Batch(BatchParams, Arc<Vec<Event>>, Option<Arc<Exchange>>),
     /// Hand over a copy of the state store (a checkpoint, between batches).
     Snapshot,
     /// Take the keys it owns from these snapshots (a restart).
@@ -36,7 +40,14 @@ enum Done {
 impl Partition<'_> {
     fn work(&mut self, job: Job) -> Done {
         match job {
-            Job::Batch(params, events) => Done::Batch(self.run(&params, &events)),
+            Job::Batch(params, events, None) => Done::Batch(self.run(&params, &events)),
+            Job::Batch(params, events, Some(exchange)) => {
+                match self.run_exchanged(&params, &events, &exchange) {
+                    Ok(out) => Done::Batch(out),
+                    // The partition that failed reports why; this one only stops.
+                    Err(failed) => std::panic::panic_any(failed.to_string()),
+                }
+            }
             Job::Snapshot => Done::Snapshot(self.snapshot()),
             Job::Restore(parts) => {
                 self.restore(&parts);
@@ -60,8 +71,22 @@ pub enum Placement {
     AllOnHelpers,
 }
 
+/// How the partitions share out a batch (several partitions; one runs it whole).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Split {
+    /// Map, exchange, reduce ([`Exchange`]): each event is read for its owner once, by
+    /// the partition that maps its range, and reduced by its owner.
+    #[default]
+    Exchange,
+    /// Every partition scans the whole batch and keeps the events it owns: the engine's
+    /// way before the exchange, kept to measure the exchange against, and as the reference
+    /// the tests compare the exchange's answers with, row for row.
+    ScanWholeBatch,
+}
+
 /// Partitions on threads; dropping the pool stops the helpers.
 pub struct WorkerPool<'p> {
+    split: Split,
     local: Option<Partition<'p>>,
     jobs: Vec<mpsc::Sender<Job>>,
     results: mpsc::Receiver<(usize, Result<Done, String>)>,
@@ -110,11 +135,17 @@ impl<'p> WorkerPool<'p> {
             jobs.push(tx);
         }
         Ok(WorkerPool {
+            split: Split::default(),
             local: (first_helper == 1).then(|| Partition::new(plan, 0, n)),
             jobs,
             results,
             outputs: (0..n).map(|_| None).collect(),
         })
+    }
+
+    /// The same pool, sharing out batches as `split` says.
+    pub fn with_split(self, split: Split) -> Self {
+        WorkerPool { split, ..self }
     }
 
     /// Runs one batch on every partition, calling `meanwhile` on the driver thread while
@@ -127,21 +158,36 @@ impl<'p> WorkerPool<'p> {
         meanwhile: &mut dyn FnMut() -> Result<(), EngineError>,
     ) -> Result<(Vec<PartOutput>, Vec<Event>), EngineError> {
         let events = Arc::new(events);
+        let n = self.outputs.len();
+        let exchange = (n > 1 && self.split == Split::Exchange)
+            .then(|| Arc::new(Exchange::new(n, events.len())));
         for tx in &self.jobs {
-            tx.send(Job::Batch(params, Arc::clone(&events)))
+            tx.send(Job::Batch(params, Arc::clone(&events), exchange.clone()))
                 .map_err(|_| EngineError::Internal("a worker thread stopped".into()))?;
         }
         let planned = meanwhile();
+        let mut failed = None;
         if let Some(local) = self.local.as_mut() {
-            self.outputs[0] = Some(local.run(&params, &events));
+            match &exchange {
+                None => self.outputs[0] = Some(local.run(&params, &events)),
+                Some(exchange) => match local.run_exchanged(&params, &events, exchange) {
+                    Ok(out) => self.outputs[0] = Some(out),
+                    // A helper failed: its answer below says why.
+                    Err(why) => failed = Some(why),
+                },
+            }
         }
         for (me, done) in self.collect(&format!("batch {}", params.id))? {
             if let Done::Batch(out) = done {
                 self.outputs[me] = Some(out);
             }
         }
+        if let Some(why) = failed {
+            return Err(EngineError::Internal(format!("batch {}: {why}", params.id)));
+        }
         planned?;
         let outputs = self.outputs.iter_mut().filter_map(Option::take).collect();
+        drop(exchange);
         let events = Arc::try_unwrap(events).unwrap_or_default();
         Ok((outputs, events))
     }

@@ -5,31 +5,18 @@
 //! the pairs formed in the batch are its rows.
 
 use crate::exec::PartOutput;
-use streamlab_core::model::key_hash::partition_of;
 use streamlab_core::ops::joins::regular::{JoinColumns, JoinState};
-use streamlab_core::{Event, Plan};
+use streamlab_core::Event;
 
-/// Partition `me` of `n` of a regular join: the pairs the batch's events of its keys
-/// form with each other and with the partition's `state`, which keeps them all.
-pub fn join(
-    plan: &Plan,
+/// The pairs `events` (a partition's, past the filters, in arrival order) form with each
+/// other and with the partition's `state`, which keeps them all.
+pub fn join<'e>(
     columns: &JoinColumns,
     state: &mut JoinState,
-    me: usize,
-    n: usize,
-    events: &[Event],
-) -> PartOutput {
-    let p = plan.projection.as_ref().expect("a join is a projection");
-    let mut out = PartOutput::default();
+    events: impl Iterator<Item = &'e Event>,
+    out: &mut PartOutput,
+) {
     for e in events {
-        if n > 1 && partition_of(e.key, n) != me {
-            continue;
-        }
-        if p.keeps(&plan.filters, e) {
-            state.arrive(columns, e, &mut out.rows);
-        } else {
-            out.filtered += 1;
-        }
+        state.arrive(columns, e, &mut out.rows);
     }
-    out
 }

@@ -622,3 +622,5 @@ fn the_default_batch_bound_applies_only_when_batches_run_back_to_back() {
     assert_eq!(given.max_records_per_batch, 7);
     assert_eq!(given.workers, RunOptions::DEFAULT_WORKERS);
 }
+
+mod workers;

@@ -1,24 +1,26 @@
 //! Building the dataflow on every worker and running it: timely's `execute` over threads
 //! (`--workers`) or processes (`--processes/--process/--hostfile`, timely's cluster mode).
 //!
-//! Worker 0 of process 0 owns the source and drives the inputs; every other worker drops
-//! its inputs at once (else the frontier would never move) and only steps the dataflow.
+//! The workers of process 0 read the one source in turns (worker 0 alone for a query
+//! without windows, whose operators apply records as they arrive); every other worker
+//! drops its inputs at once (else the frontier would never move) and only steps the
+//! dataflow.
 
 use crate::checkpoint::{Coordinator, Restored};
 use crate::config::Cluster;
 use crate::operators::join::RegularJoin;
 use crate::operators::project::Project;
+use crate::operators::reader::{read, Inputs, ReaderReport};
 use crate::operators::sink::{EmitRows, SharedSink, SinkState};
-use crate::operators::source::CheckpointSchedule;
-use crate::operators::source::{Inputs, SourceDriver, SourceStats};
+use crate::operators::source::{CheckpointSchedule, Restart, SharedSource};
 use crate::operators::window::WindowAggregate;
 use crate::stamp::Stamp;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use streamlab_core::engine::{CheckpointOptions, EngineError, RunSummary, Sink, Source};
-use streamlab_core::{Event, Plan};
+use streamlab_core::Plan;
 use timely::dataflow::operators::{Input, Probe};
-use timely::dataflow::{InputHandle, ProbeHandle};
+use timely::dataflow::ProbeHandle;
 use timely::worker::Worker;
 
 /// The settings of one run, after defaults.
@@ -119,18 +121,60 @@ fn watch_cluster_forming(c: &Cluster, formed: Arc<std::sync::atomic::AtomicBool>
 
 /// What the harness hands over, shared by the workers of this process.
 struct Shared {
-    source: Mutex<Option<Box<dyn Source>>>,
+    /// The input, read in turns by workers `0..readers` (process 0's).
+    source: SharedSource,
+    readers: usize,
     sink: SharedSink,
     restored: Option<Arc<Restored>>,
-    /// When the run started (a restart reports how long it took to be back at work).
-    started: std::time::Instant,
 }
 
-/// What a worker reports when the dataflow is done.
-#[derive(Default)]
-struct WorkerReport {
-    source: Option<SourceStats>,
-    error: Option<EngineError>,
+/// How many workers read the source: every worker of process 0 for a windowed query
+/// (its window operators put their records back in the input's order); worker 0 alone for
+/// a query without windows, whose projection and join apply records as they arrive.
+pub fn readers(settings: &Settings, plan: &Plan) -> usize {
+    if plan.projection.is_some() {
+        1
+    } else {
+        settings.workers.max(1)
+    }
+}
+
+/// The shared source of a run: the driver's clock and schedules, resumed from `restored`.
+fn shared_source(
+    settings: &Settings,
+    plan: &Plan,
+    source: Box<dyn Source>,
+    restored: Option<&Restored>,
+    started: std::time::Instant,
+) -> SharedSource {
+    let complete_every =
+        (plan.mode == streamlab_core::OutputMode::Complete).then_some(settings.complete_interval);
+    let mut shared = SharedSource::new(
+        plan,
+        source,
+        readers(settings, plan),
+        settings.watermark_interval,
+        complete_every,
+    );
+    if let Some(c) = &settings.checkpoint {
+        shared = shared.with_checkpoints(CheckpointSchedule::new(
+            c.every_events,
+            c.interval
+                .map(|d| Duration::from_millis(d.ms().max(1) as u64)),
+        ));
+    }
+    if let Some(r) = restored {
+        shared = shared.resume(
+            &r.source,
+            Restart {
+                epoch: r.epoch,
+                next_seq: r.source.next_seq,
+                position: r.source.position.clone(),
+                started,
+            },
+        );
+    }
+    shared
 }
 
 /// With `--checkpoint`: the coordinator, and the checkpoint to resume from (the sink is
@@ -191,14 +235,14 @@ pub fn run(
     }
     let restored = restored.map(Arc::new);
     let shared = Arc::new(Shared {
-        source: Mutex::new(Some(source)),
+        source: shared_source(settings, plan, source, restored.as_deref(), started),
+        readers: readers(settings, plan),
         sink: Arc::new(Mutex::new(SinkState {
             sink: Some(sink),
             checkpoints,
             ..Default::default()
         })),
         restored,
-        started,
     });
     let plan = Arc::new(plan.clone());
     let worker_shared = Arc::clone(&shared);
@@ -258,11 +302,8 @@ fn worker_main(
     settings: &Settings,
     plan: &Plan,
     shared: &Shared,
-) -> WorkerReport {
-    let mut inputs = Inputs {
-        events: InputHandle::new(),
-        control: InputHandle::new(),
-    };
+) -> ReaderReport {
+    let mut inputs = Inputs::new();
     let probe: ProbeHandle<Stamp> = ProbeHandle::new();
     let sink = Arc::clone(&shared.sink);
     let local_workers = settings.workers;
@@ -293,97 +334,18 @@ fn worker_main(
                 plan,
                 settings.checkpoint.is_some(),
                 shared.restored.clone(),
+                shared.readers,
             )
             .probe_with(&probe)
             .emit_rows(sink, local_workers);
     });
 
-    let mut report = WorkerReport::default();
-    let source = if worker.index() == 0 {
-        shared
-            .source
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
+    // Process 0's workers have the indices 0..workers.
+    let report = if worker.index() < shared.readers {
+        read(worker, &shared.source, &mut inputs, &probe, &shared.sink)
     } else {
-        None
+        ReaderReport::default()
     };
-    if let Some(mut source) = source {
-        let complete_every = (plan.mode == streamlab_core::OutputMode::Complete)
-            .then_some(settings.complete_interval);
-        let mut driver = SourceDriver::new(
-            plan,
-            source.partitions(),
-            settings.watermark_interval,
-            complete_every,
-        );
-        if let Some(c) = &settings.checkpoint {
-            driver = driver.with_checkpoints(CheckpointSchedule::new(
-                c.every_events,
-                c.interval
-                    .map(|d| Duration::from_millis(d.ms().max(1) as u64)),
-            ));
-        }
-        if let Some(r) = &shared.restored {
-            driver.resume(&r.source);
-            if let Some(position) = &r.source.position {
-                report.error = source.seek(position, r.source.next_seq).err();
-            }
-            // The state is loaded and this worker's share rebuilt: reading resumes now.
-            eprintln!(
-                "streamlab record: resumed from checkpoint {} (input from offset {}) in {:.0} ms",
-                r.epoch,
-                r.source.next_seq,
-                shared.started.elapsed().as_secs_f64() * 1e3
-            );
-        }
-        let deposit = |part: Option<(u64, crate::checkpoint::SourcePart)>| {
-            if let Some((epoch, part)) = part {
-                shared
-                    .sink
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .source_part(epoch, part);
-            }
-        };
-        let mut buf: Vec<Event> = Vec::with_capacity(crate::operators::source::CHUNK);
-        // Whether the input was read to its end: only then is the last epoch a checkpoint
-        // of a finished run (a failed run must resume, not look done).
-        let mut complete = false;
-        while report.error.is_none() {
-            if shared
-                .sink
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .error
-                .is_some()
-            {
-                break;
-            }
-            while driver.must_wait(&probe, &mut inputs) {
-                worker.step_or_park(Some(Duration::from_millis(1)));
-            }
-            match driver.pump(source.as_mut(), &mut buf, &mut inputs) {
-                Ok(pumped) => {
-                    deposit(pumped.checkpoint);
-                    worker.step();
-                    if !pumped.more {
-                        complete = true;
-                        break;
-                    }
-                }
-                Err(e) => {
-                    report.error = Some(e);
-                    break;
-                }
-            }
-        }
-        let last = driver.finish(&mut inputs, worker.peers(), Some(source.as_ref()));
-        if complete {
-            deposit(last);
-        }
-        report.source = Some(driver.stats);
-    }
     drop(inputs);
     while worker.step_or_park(None) {}
     report

@@ -1,16 +1,17 @@
 //! Record engine: per-record dataflow on timely, the Flink execution model.
 //!
-//! Every event flows through a timely dataflow as soon as it arrives: the source stamps it
-//! with the current watermark and sends it, exchanged by group key, to the window operator
-//! of the worker that owns the key, which applies it to that key's windows at once. The
-//! watermark is timely's progress: a window closes when the frontier has passed its end,
-//! and its rows leave the dataflow right then. Update-mode rows leave with the record that
-//! changed them.
+//! Every event flows through a timely dataflow as soon as it arrives: the workers of
+//! process 0 read the one source in turns, each stamping the chunk it takes with the
+//! watermark one reader of the whole input would have given each record, and send it,
+//! exchanged by group key, to the window operator of the worker that owns the key, which
+//! applies it to that key's windows in the input's order. The watermark is timely's
+//! progress: a window closes when the frontier has passed its end, and its rows leave the
+//! dataflow right then. Update-mode rows leave with the record that changed them.
 //!
 //! ```text
-//!  source (worker 0) ──Exchange(key)──► window (every worker) ──Exchange──► sink (process 0)
-//!  stamp = (watermark, epoch, sub)      keyed state, lateness,              the harness's Sink
-//!  control (broadcast) ───────────────► close at the frontier
+//!  source ─ turns ─► reader (every worker ──Exchange(key)──► window (every worker) ──Exchange──► sink (process 0)
+//!  (one, locked)      of process 0)                           arrival order, keyed state,        the harness's Sink
+//!  stamp = (watermark, epoch, sub)  control (broadcast) ────► lateness, close at the frontier
 //! ```
 //!
 //! # Layout
@@ -19,9 +20,14 @@
 //!   `--complete-interval`, timely's cluster) and their defaults, resolved with a run's
 //!   options into the dataflow's settings.
 //! - [`stamp`]: the timely timestamp, `(watermark, epoch, sub)` packed in an `i128`.
-//! - [`operators::source`]: worker 0 reads the harness's source, filters, generates the
-//!   watermark every `--watermark-interval` records, bounds the records in flight.
+//! - [`operators::source`]: the one logical source behind a lock: a turn takes the next
+//!   chunk, filters it, stamps it with the watermark generated every
+//!   `--watermark-interval` records, starts epochs, bounds the records in flight.
+//! - [`operators::reader`]: one reader per worker of process 0, taking turns at the
+//!   source and sending its chunks at their stamps.
 //! - [`operators::window`]: the keyed window operator; closes windows at the frontier.
+//! - [`operators::arrival_order`]: with several readers, holds each window operator's
+//!   records until the frontier passes them and hands them on in the input's order.
 //! - [`operators::project`]: a query without windows: one row per record, no state.
 //! - [`operators::join`]: a regular join: records keyed by the join key, each paired at
 //!   once with the other input's records kept under it.
@@ -40,9 +46,11 @@
 //!   emitted before it (its stamp). With `--watermark-interval 1` that watermark is the
 //!   largest event time of the earlier records minus the delay: Flink's rule record for
 //!   record, the same answer as the baseline on any input.
-//! - One source instance reads the one input (a Flink job with a non-parallel source), so
-//!   the answer does not depend on `--workers` or on the number of processes; the frontier
-//!   every window operator sees is the minimum over the source instances, here one.
+//! - One logical source (a Flink job's source with one split, read by every worker in
+//!   turn): a record's stamp is the watermark one reader of the whole input would have
+//!   given it, and each window operator applies records in the input's order, so the
+//!   answer (rows, their values and emission points, late drops) does not depend on
+//!   `--workers` or on the number of processes.
 //! - Emission points: update, every record that changes a row (`emit` = the record's
 //!   arrival `seq`); append, the window close; complete, every `--complete-interval` of
 //!   processing time (a new epoch) and at the end of the input.

@@ -131,6 +131,11 @@ pub struct BenchArgs {
     /// Watermark interval (engines that take it).
     #[arg(long)]
     pub watermark_interval: Option<u64>,
+    /// The input paths to measure: `decoded` (engine only, the input decoded beforehand)
+    /// and `file` (end to end: read, decode, engine, sink). Closed loop measures both by
+    /// default; a run at a rate measures `decoded` only.
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub path: Vec<streamlab_experiments::child::InputPath>,
     /// Results folder (default: results/<date>-<host>-bench).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -204,6 +209,50 @@ pub struct IoArgs {
     /// Stop at the first malformed line instead of skipping it.
     #[arg(long)]
     pub strict: bool,
+    /// Threads decoding a file or stdin while the engine runs (default: one a core). The
+    /// answer is the same for any number.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub decode_threads: Option<u16>,
+    /// Bytes of input a decoding thread takes at a time (whole lines; e.g. `1MiB`,
+    /// `64KiB`, `1` for one line a chunk). The answer is the same for any size.
+    #[arg(long, value_parser = parse_bytes)]
+    pub chunk_bytes: Option<usize>,
+}
+
+impl IoArgs {
+    /// The decoding pipeline's options these arguments ask for.
+    pub fn decode_options(&self) -> streamlab_io::pipeline::DecodeOptions {
+        let mut options = match self.decode_threads {
+            Some(n) => streamlab_io::pipeline::DecodeOptions::with_threads(n.into()),
+            None => Default::default(),
+        };
+        if let Some(bytes) = self.chunk_bytes {
+            options.chunk_bytes = bytes;
+        }
+        options
+    }
+}
+
+/// A size in bytes: a number with an optional `KiB`, `MiB` or `GiB` (or `K`, `M`, `G`).
+fn parse_bytes(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(digits);
+    let n: usize = n
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size in bytes (e.g. 1MiB, 65536)"))?;
+    let scale: usize = match unit.trim() {
+        "" | "B" => 1,
+        "K" | "KiB" | "k" => 1 << 10,
+        "M" | "MiB" => 1 << 20,
+        "G" | "GiB" => 1 << 30,
+        other => return Err(format!("unknown size unit `{other}` (use KiB, MiB or GiB)")),
+    };
+    match n.checked_mul(scale) {
+        Some(0) => Err("the chunk size must be at least 1 byte".into()),
+        Some(bytes) if bytes <= 1 << 30 => Ok(bytes),
+        _ => Err(format!("`{text}`: a chunk is at most 1GiB")),
+    }
 }
 
 /// `streamlab run`.

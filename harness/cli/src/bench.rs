@@ -5,7 +5,7 @@ use crate::args::{BenchArgs, BenchRunArgs};
 use anyhow::{bail, Context, Result};
 use streamlab_core::Plan;
 use streamlab_engines::EngineKind;
-use streamlab_experiments::child::{run_one, EngineFlags, RunSpec};
+use streamlab_experiments::child::{run_one, EngineFlags, InputPath, RunSpec};
 use streamlab_experiments::suite::{run_suite, SuiteConfig};
 use streamlab_measure::replay::{Profile, Rate};
 use streamlab_measure::results::{default_dir, write_json};
@@ -79,6 +79,9 @@ pub fn bench_config(args: &BenchArgs) -> Result<SuiteConfig> {
         Rate::Max => None,
         Rate::PerSecond(r) => Some(r),
     };
+    if rate.is_some() && args.path.contains(&InputPath::File) {
+        bail!("--path file measures end to end in closed loop: leave out --rate (a run at a rate replays decoded input)");
+    }
     let start_rate = match args.start_rate {
         Rate::Max => bail!("--start-rate must be a number of events per second"),
         Rate::PerSecond(r) => r,
@@ -91,6 +94,11 @@ pub fn bench_config(args: &BenchArgs) -> Result<SuiteConfig> {
         profile: args.profile.clone(),
         reps: args.reps,
         warmup: args.warmup,
+        paths: if args.path.is_empty() {
+            vec![InputPath::Decoded, InputPath::File]
+        } else {
+            args.path.clone()
+        },
         flags: EngineFlags {
             workers: args.workers,
             max_records_per_batch: args.max_records_per_batch,

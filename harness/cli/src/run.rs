@@ -1,18 +1,19 @@
-//! `streamlab run` and `streamlab oracle`: one engine over an input, decoded before the run
-//! (a file, stdin, the query's named inputs) or as it arrives (a live input), into the
-//! output; a checkpointed run resumes a file where its checkpoint left it. The engine
+//! `streamlab run` and `streamlab oracle`: one engine over an input, decoded while the
+//! engine runs (a file, stdin: the parallel pipeline; a live input: as it arrives) or
+//! before it (the query's named inputs, merged into one stream), into the output; a checkpointed run resumes a file where its checkpoint left it. The engine
 //! checks the run's options before the input or the output is opened.
 
 use crate::args::IoArgs;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
-use std::io::BufReader;
 use streamlab_core::engine::{CheckedRun, RunOptions, RunSummary};
 use streamlab_core::{Engine, Plan};
 use streamlab_engines::runner::run_checked;
 use streamlab_io::address::LiveInput;
-use streamlab_io::decode::{decode_all, decode_from, decode_inputs, DecodedInput};
+use streamlab_io::decode::{decode_inputs, DecodedInput};
 use streamlab_io::file_position::seek_resumed;
+use streamlab_io::pipeline::source::StreamSource;
+use streamlab_io::pipeline::LineStream;
 use streamlab_io::sink::{open_sink, DiscardSink, TransactionalFileSink};
 use streamlab_io::tables::load_plan;
 use streamlab_measure::results::write_json;
@@ -23,8 +24,14 @@ pub struct RunReport {
     /// The engine's summary.
     #[serde(flatten)]
     pub summary: RunSummary,
-    /// Reading and decoding time, excluded from `elapsed_ms`.
+    /// Reading and decoding time before the run, excluded from `elapsed_ms` (the query's
+    /// named inputs, merged beforehand); 0 for a file or stdin, decoded while the engine
+    /// runs (its time is in `elapsed_ms`).
     pub decode_ms: f64,
+    /// The process's peak resident size at the end of the run (bytes): with a file
+    /// decoded while the engine runs, the engine's state and the window of chunks in
+    /// flight, not the input.
+    pub peak_rss_bytes: u64,
     /// Input file.
     pub input: String,
     /// Query file.
@@ -51,8 +58,8 @@ pub fn run_command(engine: &dyn Engine, io: &IoArgs, options: &RunOptions) -> Re
             unmatched: 0,
             restore_time: Default::default(),
         };
-        let summary = run_checked(run, input, None, Box::new(DiscardSink))?;
-        return finish_run(summary, 0.0, io);
+        let summary = run_checked(run, input, Box::new(DiscardSink))?;
+        return finish_run(summary, None, io);
     }
     match (plan.inputs.is_empty(), io.input.is_empty()) {
         (false, false) => bail!(
@@ -67,69 +74,82 @@ pub fn run_command(engine: &dyn Engine, io: &IoArgs, options: &RunOptions) -> Re
     if let Some(live) = LiveInput::parse(&io.input)? {
         return run_live(run, io, live);
     }
-    let input = if !plan.inputs.is_empty() {
-        decode_inputs(
-            &plan,
-            io.query.parent().unwrap_or(std::path::Path::new(".")),
-            io.strict,
-            &mut std::io::stderr(),
-        )?
-    } else if io.input == "-" {
-        decode_all(
-            std::io::stdin().lock(),
-            "<stdin>",
-            &plan,
-            io.strict,
-            &mut std::io::stderr(),
-        )?
-    } else {
-        return run_file(run, io);
-    };
-    let decode_ms = input.decode_time.as_secs_f64() * 1e3;
-    let sink = checkpointed_sink(&plan, input.keys.clone(), io, options)?;
-    let summary = run_checked(run, input, None, sink)?;
-    finish_run(summary, decode_ms, io)
-}
-
-/// Runs over an input file. With `--checkpoint` the source records its line and byte
-/// offset in every checkpoint, and a restart decodes only from the checkpoint's line on.
-fn run_file(run: CheckedRun<'_>, io: &IoArgs) -> Result<RunReport> {
-    let (plan, options) = (run.plan(), run.options());
-    let mut file = std::fs::File::open(&io.input)
-        .with_context(|| format!("cannot open input file {}", io.input))?;
-    let reading = std::time::Instant::now();
-    let resume = seek_resumed(&mut file, &io.input, options.checkpoint.as_ref())?;
-    let position_read = reading.elapsed();
-    let resumed_at = resume.as_ref().map(|at| (at.line, at.byte));
-    let (input, lines) = decode_from(
-        BufReader::with_capacity(1 << 20, file),
-        &io.input,
-        plan,
+    if plan.inputs.is_empty() {
+        return run_stream(run, io);
+    }
+    let input = decode_inputs(
+        &plan,
+        io.query.parent().unwrap_or(std::path::Path::new(".")),
         io.strict,
         &mut std::io::stderr(),
-        resume,
-        options.checkpoint.is_some(),
     )?;
     let decode_ms = input.decode_time.as_secs_f64() * 1e3;
-    if let Some((line, byte)) = resumed_at {
-        // The harness decodes a file before the engine runs (decoding is never part of
-        // a measurement); a restart shows what of its time was the checkpoint's and what
-        // was decoding the rest of the input. `experiment recovery` reads this line.
+    let sink = checkpointed_sink(&plan, input.keys.clone(), io, options)?;
+    let summary = run_checked(run, input, sink)?;
+    finish_run(summary, Some(decode_ms), io)
+}
+
+/// Runs over a file or stdin, decoded by the pipeline while the engine runs. With
+/// `--checkpoint` the source records its line and byte offset in every checkpoint, and a
+/// restart reads the file only from the checkpoint's line on.
+fn run_stream(run: CheckedRun<'_>, io: &IoArgs) -> Result<RunReport> {
+    let (plan, options) = (run.plan(), run.options());
+    let reading = std::time::Instant::now();
+    let (reader, resume): (Box<dyn std::io::Read + Send>, _) = if io.input == "-" {
+        (Box::new(std::io::stdin()), None)
+    } else {
+        let mut file = std::fs::File::open(&io.input)
+            .with_context(|| format!("cannot open input file {}", io.input))?;
+        let resume = seek_resumed(&mut file, &io.input, options.checkpoint.as_ref())?;
+        (Box::new(file), resume)
+    };
+    let name = if io.input == "-" {
+        "<stdin>"
+    } else {
+        &io.input
+    };
+    let position_read = reading.elapsed();
+    // stdin cannot seek: a restart reads it again from the start and the engine skips
+    // what its checkpoint had (by `seq`).
+    let track = options.checkpoint.is_some() && io.input != "-";
+    let stream = LineStream::start(
+        reader,
+        name,
+        plan,
+        io.decode_options(),
+        resume.as_ref(),
+        track,
+    )?;
+    if let Some(at) = &resume {
+        // A restart says what of its time was the checkpoint's: `experiment recovery`
+        // reads this line. The rest of the file is decoded while the engine runs.
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
         eprintln!(
-            "streamlab {}: resuming {} at line {} (byte {byte}): position read in {:.0} ms, dictionary restored in {:.0} ms, the remaining {} lines decoded in {:.0} ms",
+            "streamlab {}: resuming {} at line {} (byte {}): position read in {:.0} ms, dictionary restored in {:.0} ms; the rest is decoded while the engine runs",
             run.engine().name(),
             io.input,
-            line + 1,
+            at.line + 1,
+            at.byte,
             ms(position_read),
-            ms(input.restore_time),
-            input.events.len(),
-            ms(input.decode_time - input.restore_time)
+            ms(reading.elapsed() - position_read),
         );
     }
-    let sink = checkpointed_sink(plan, input.keys.clone(), io, options)?;
-    let summary = run_checked(run, input, lines, sink)?;
-    finish_run(summary, decode_ms, io)
+    let source = StreamSource::new(
+        stream,
+        Box::new(std::io::stderr()),
+        io.strict,
+        resume.as_ref(),
+        track,
+    );
+    let (stats, keys) = (source.stats(), source.keys());
+    let sink = checkpointed_sink(plan, keys, io, options)?;
+    let name = run.engine().name();
+    let mut summary = run
+        .run(Box::new(source), sink)
+        .with_context(|| format!("engine `{name}` failed"))?;
+    summary.malformed = stats.malformed.load(std::sync::atomic::Ordering::Relaxed);
+    summary.filtered += stats.unmatched.load(std::sync::atomic::Ordering::Relaxed);
+    finish_run(summary, None, io)
 }
 
 /// The output: with `--checkpoint` a transactional file (rows appear once, in committed
@@ -168,12 +188,18 @@ fn run_live(run: CheckedRun<'_>, io: &IoArgs, live: LiveInput) -> Result<RunRepo
         .with_context(|| format!("engine `{name}` failed on {}", io.input))?;
     summary.malformed = stats.malformed.load(std::sync::atomic::Ordering::Relaxed);
     summary.filtered += stats.unmatched.load(std::sync::atomic::Ordering::Relaxed);
-    finish_run(summary, 0.0, io)
+    finish_run(summary, None, io)
 }
 
-fn finish_run(summary: RunSummary, decode_ms: f64, io: &IoArgs) -> Result<RunReport> {
+/// Prints the run's line and writes its summary. `decode_ms`: the time decoding took
+/// before the run, for an input decoded beforehand (`None`: decoded while it ran).
+fn finish_run(summary: RunSummary, decode_ms: Option<f64>, io: &IoArgs) -> Result<RunReport> {
+    let decoding = match decode_ms {
+        Some(ms) => format!("decoding {ms:.1} ms not included"),
+        None => "decoded while running".to_owned(),
+    };
     eprintln!(
-        "streamlab {}: {} events in, {} malformed, {} filtered, {} late dropped, {} rows out, {:.1} ms ({:.2}M events/s; decoding {:.1} ms not included)",
+        "streamlab {}: {} events in, {} malformed, {} filtered, {} late dropped, {} rows out, {:.1} ms ({:.2}M events/s; {decoding})",
         summary.engine,
         summary.events_in,
         summary.malformed,
@@ -182,14 +208,17 @@ fn finish_run(summary: RunSummary, decode_ms: f64, io: &IoArgs) -> Result<RunRep
         summary.rows_out,
         summary.elapsed_ms,
         summary.throughput_eps / 1e6,
-        decode_ms
     );
     for note in &summary.notes {
         eprintln!("streamlab {}: note: {note}", summary.engine);
     }
     let report = RunReport {
         summary,
-        decode_ms,
+        decode_ms: decode_ms.unwrap_or(0.0),
+        // VmHWM: this process's own peak (getrusage's counts, across exec, the peak of the
+        // process that started it).
+        peak_rss_bytes: streamlab_measure::metrics::peak_rss_since_reset()
+            .unwrap_or_else(|| streamlab_measure::metrics::Usage::now().peak_rss_bytes),
         input: io.input.clone(),
         query: io.query.display().to_string(),
     };

@@ -11,6 +11,8 @@
 //! - [`golden`]: the golden cases under `tests/golden/<case>/` on every engine
 //!   configuration of the one list in [`macros`].
 //! - [`engine_flags`]: an engine's own flags, and refusing them for another engine.
+//! - [`file_input`]: a file decoded while the engine runs gives the output of one decoded
+//!   beforehand, for any decoding threads and chunk size; memory stays flat.
 //! - The binary: [`checkpoints`], [`recovery`], [`cluster`], [`live_inputs`], `kafka`
 //!   (cargo feature `kafka`; a broker from `STREAMLAB_KAFKA` or tansu), [`experiments`].
 
@@ -23,6 +25,7 @@ mod checkpoints;
 mod cluster;
 mod engine_flags;
 mod experiments;
+mod file_input;
 mod golden;
 mod joins;
 #[cfg(feature = "kafka")]

@@ -7,7 +7,6 @@ use std::path::Path;
 use streamlab_core::engine::{CheckedRun, RunOptions, RunSummary, Source, VecSource};
 use streamlab_core::{Engine, Plan, ResultRow};
 use streamlab_io::decode::{decode_all, DecodedInput};
-use streamlab_io::file_position::{FileSource, LineIndex};
 use streamlab_io::sink::{JsonLinesSink, SharedBuffer};
 
 /// Runs `engine` over pre-decoded input, writing JSON Lines rows to `out`.
@@ -32,24 +31,19 @@ pub fn run_with_sink(
     input: DecodedInput,
     sink: Box<dyn streamlab_core::Sink>,
 ) -> Result<RunSummary> {
-    run_checked(engine.check(plan, options)?, input, None, sink)
+    run_checked(engine.check(plan, options)?, input, sink)
 }
 
-/// Runs a checked run (its engine has accepted its options) over pre-decoded input; with
-/// the file's `lines`, the source can tell a checkpoint where the file resumes (see
-/// [`streamlab_io::file_position`]).
+/// Runs a checked run (its engine has accepted its options) over pre-decoded input.
 pub fn run_checked(
     run: CheckedRun<'_>,
     input: DecodedInput,
-    lines: Option<LineIndex>,
     sink: Box<dyn streamlab_core::Sink>,
 ) -> Result<RunSummary> {
     let name = run.engine().name();
     let (malformed, unmatched) = (input.malformed, input.unmatched);
-    let source: Box<dyn Source> = match lines {
-        Some(lines) => Box::new(FileSource::new(input.events, input.keys, lines)),
-        None => Box::new(VecSource::with_partitions(input.events, input.partitions)),
-    };
+    let source: Box<dyn Source> =
+        Box::new(VecSource::with_partitions(input.events, input.partitions));
     let mut summary = run
         .run(source, sink)
         .with_context(|| format!("engine `{name}` failed"))?;

@@ -1,7 +1,8 @@
 //! The micro-batch engine end to end on W1 (10 s tumbling count + sum per key, 10k keys,
 //! watermark 5 s), over pre-generated, pre-decoded events held in memory (decoding is not
 //! measured), on 2 workers at batch sizes 1k, 100k and 1M; and the per-batch overhead:
-//! an empty batch through the worker pool, and whole runs of one-event batches.
+//! an empty batch through the worker pool, and whole runs of one-event batches; W1 on 1
+//! and 2 workers with and without the exchange, and what the exchange costs on one thread.
 //! Run: `cargo bench -p streamlab-experiments --bench microbatch_engine`.
 #![allow(missing_docs, clippy::unwrap_used)]
 
@@ -14,10 +15,15 @@ use std::time::Duration;
 use streamlab_core::engine::RunOptions;
 use streamlab_core::{Engine, Event, Plan};
 use streamlab_microbatch_engine::exec::{BatchParams, Partition};
-use streamlab_microbatch_engine::pool::{Placement, WorkerPool};
+use streamlab_microbatch_engine::exchange::Exchange;
+use streamlab_microbatch_engine::pool::{Placement, Split, WorkerPool};
 use streamlab_microbatch_engine::{Config, MicrobatchEngine};
 
 fn run(plan: &Plan, events: &Held, batch: usize, workers: usize) -> u64 {
+    run_split(plan, events, batch, workers, Split::default())
+}
+
+fn run_split(plan: &Plan, events: &Held, batch: usize, workers: usize, split: Split) -> u64 {
     let options = RunOptions {
         workers: Some(workers),
         ..Default::default()
@@ -26,6 +32,7 @@ fn run(plan: &Plan, events: &Held, batch: usize, workers: usize) -> u64 {
         max_records_per_batch: Some(batch),
         ..Default::default()
     })
+    .with_split(split)
     .run(
         plan,
         &options,
@@ -274,8 +281,91 @@ fn fold_strategy(c: &mut Criterion) {
     g.finish();
 }
 
+/// W1 at the default batch bound (100k) on 1 worker, on 2 through the exchange (map,
+/// exchange by key, reduce), and on 2 with every partition scanning the whole batch (the
+/// engine before the exchange): the 2/1 ratio, and what the exchange changed.
+fn w1_workers(c: &mut Criterion) {
+    let plan = w1();
+    let input = events(&plan, 4_000_000);
+    let mut g = c.benchmark_group("microbatch_w1_workers");
+    g.throughput(Throughput::Elements(input.len() as u64));
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(8));
+    for (name, workers, split) in [
+        ("1_worker", 1, Split::Exchange),
+        ("2_workers_exchange", 2, Split::Exchange),
+        ("2_workers_scan_whole_batch", 2, Split::ScanWholeBatch),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || hold(input.clone()),
+                |held| {
+                    black_box(run_split(&plan, &held, 100_000, workers, split));
+                    held
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    g.finish();
+}
+
+/// What the exchange costs, in CPU, on one thread (so the machine's load hardly matters):
+/// one batch of 100k W1 events into an empty state store by one partition (no exchange),
+/// against the same batch mapped into buckets and reduced by 2 partitions one after the
+/// other on the same thread (the work 2 workers share), and the map side alone
+/// (bucketing). The second minus the first is what the exchange adds to a batch.
+fn exchange_cost(c: &mut Criterion) {
+    let plan = w1();
+    let batch: Vec<Event> = events(&plan, 1_000_000)
+        .into_iter()
+        .skip(500_000)
+        .take(100_000)
+        .collect();
+    let params = BatchParams {
+        id: 0,
+        late_bound: i64::MIN,
+        close_at: i64::MIN,
+        last_seq: None,
+    };
+    let mut g = c.benchmark_group("microbatch_exchange_cost");
+    g.throughput(Throughput::Elements(batch.len() as u64));
+    g.bench_function("one_partition_no_exchange", |b| {
+        b.iter(|| {
+            let mut part = Partition::new(&plan, 0, 1);
+            black_box(part.run(&params, &batch).rows.len())
+        })
+    });
+    g.bench_function("two_partitions_through_the_exchange", |b| {
+        b.iter(|| {
+            let exchange = Exchange::new(2, batch.len());
+            let mut rows = 0;
+            for me in 0..2 {
+                let mut part = Partition::new(&plan, me, 2);
+                rows += part
+                    .run_exchanged(&params, &batch, &exchange)
+                    .unwrap()
+                    .rows
+                    .len();
+            }
+            black_box(rows)
+        })
+    });
+    g.bench_function("map_side_alone", |b| {
+        b.iter(|| {
+            let exchange = Exchange::new(2, batch.len());
+            let mut tally = Default::default();
+            exchange.map(&plan, &batch, &mut tally);
+            black_box(exchange)
+        })
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
+    w1_workers,
+    exchange_cost,
     batch_overhead,
     w1_throughput,
     substrate,

@@ -8,9 +8,13 @@ use streamlab_core::engine::RunOptions;
 use streamlab_core::Plan;
 use streamlab_engines::{EngineConfigs, EngineKind};
 use streamlab_io::decode::decode_generated;
+use streamlab_io::pipeline::source::StreamSource;
+use streamlab_io::pipeline::{DecodeOptions, LineStream};
+use streamlab_io::sink::JsonLinesSink;
 use streamlab_measure::measured::{measure, RunMetrics};
+use streamlab_measure::metrics::{self, Usage};
 use streamlab_measure::replay::{Profile, Rate};
-use streamlab_workloads::gen::{generate_to_vec, with_generated_table, GenConfig};
+use streamlab_workloads::gen::{generate, generate_to_vec, with_generated_table, GenConfig};
 
 /// Everything one measured run needs; passed to the child process as JSON.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -27,9 +31,47 @@ pub struct RunSpec {
     pub profile: String,
     /// Fraction of events treated as warm-up.
     pub warmup: f64,
+    /// The path from the input to the engine.
+    #[serde(default)]
+    pub path: InputPath,
     /// The engine flags given (each to an engine that takes it).
     #[serde(flatten)]
     pub flags: EngineFlags,
+}
+
+/// The path a measured run's input takes to the engine.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum InputPath {
+    /// Engine only: the input generated and decoded in memory first, then replayed
+    /// (closed loop or at a rate); what the engine itself costs.
+    #[default]
+    Decoded,
+    /// End to end: the input generated into a file first, then the whole of
+    /// `streamlab run` timed: reading, decoding (the pipeline, while the engine runs), the
+    /// engine and the JSON Lines sink (formatting every row, writing none). Closed loop.
+    File,
+}
+
+impl std::fmt::Display for InputPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            InputPath::Decoded => "decoded",
+            InputPath::File => "file",
+        })
+    }
 }
 
 /// The engine flags a measured run passes on; `None`: the engine's default. A suite gives
@@ -98,6 +140,9 @@ pub fn run_one(spec: &RunSpec) -> Result<RunMetrics> {
     let plan = with_generated_table(Plan::from_toml(&spec.query)?, &spec.gen)?;
     let options = spec.flags.options();
     let engine = spec.kind()?.configured(&spec.flags.configs()?);
+    if spec.path == InputPath::File {
+        return run_from_file(spec, engine.as_ref(), &plan, &options);
+    }
     let (bytes, _) = generate_to_vec(&spec.gen)?;
     let input = decode_generated(bytes.as_slice(), &plan, false, &mut std::io::sink())?;
     drop(bytes);
@@ -115,6 +160,62 @@ pub fn run_one(spec: &RunSpec) -> Result<RunMetrics> {
     )?;
     m.engine = spec.engine.clone();
     Ok(m)
+}
+
+/// The [`InputPath::File`] run: the input generated into a file (not timed), then read,
+/// decoded, run and written as `streamlab run` does, all of it timed.
+fn run_from_file(
+    spec: &RunSpec,
+    engine: &dyn streamlab_core::Engine,
+    plan: &Plan,
+    options: &RunOptions,
+) -> Result<RunMetrics> {
+    use std::io::Write;
+    if !plan.inputs.is_empty() {
+        bail!("the end-to-end path reads one file; a query with [[input]]s is measured on the decoded path only");
+    }
+    let path = std::env::temp_dir().join(format!("streamlab-e2e-{}.jsonl", std::process::id()));
+    let mut file = std::io::BufWriter::new(
+        std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?,
+    );
+    generate(&spec.gen, &mut file)?;
+    file.flush()?;
+    drop(file);
+    let result = (|| {
+        metrics::reset_peak_rss();
+        let before = Usage::now();
+        let started = std::time::Instant::now();
+        let file = std::fs::File::open(&path)?;
+        let name = path.display().to_string();
+        let stream = LineStream::start(
+            Box::new(file),
+            &name,
+            plan,
+            DecodeOptions::default(),
+            None,
+            false,
+        )?;
+        let source = StreamSource::new(stream, Box::new(std::io::sink()), false, None, false);
+        let sink = JsonLinesSink::new(plan, source.keys(), Box::new(std::io::sink()), "<bench>");
+        let summary = engine.run(plan, options, Box::new(source), Box::new(sink))?;
+        let elapsed = started.elapsed().as_secs_f64();
+        let usage = Usage::now().since(before);
+        Ok::<_, anyhow::Error>(RunMetrics {
+            engine: spec.engine.clone(),
+            events: summary.events_in,
+            throughput_eps: summary.events_in as f64 / elapsed,
+            elapsed_s: elapsed,
+            cpu_s: usage.cpu_s,
+            cores_used: usage.cpu_s / elapsed,
+            events_per_core_s: summary.events_in as f64 / usage.cpu_s.max(1e-9),
+            peak_rss_bytes: metrics::peak_rss_since_reset().unwrap_or(usage.peak_rss_bytes),
+            rows_out: summary.rows_out,
+            late_dropped: summary.late_dropped,
+            ..Default::default()
+        })
+    })();
+    let _ = std::fs::remove_file(&path);
+    result
 }
 
 /// Runs one spec in a child process of this binary and reads its metrics.
@@ -150,6 +251,7 @@ pub fn query_spec(kind: EngineKind, query: &str, gen: &GenConfig, rate: Option<f
         rate,
         profile: "constant".into(),
         warmup: 0.1,
+        path: InputPath::Decoded,
         flags: EngineFlags::default(),
     }
 }

@@ -135,17 +135,16 @@ fn run_to_end(args: &[String], summary: &Path) -> Result<(serde_json::Value, Dur
 /// What a restarted child said on stderr about its restart, and when.
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
 struct Restart {
-    /// Spawn to the engine's "resumed from checkpoint" line, ms.
+    /// Spawn to the engine's "resumed from checkpoint" line, ms: state loaded and the
+    /// input reopened at the checkpoint's line (the rest of the file is decoded while the
+    /// engine runs, so nothing of it is in here).
     resumed_ms: Option<f64>,
-    /// Of that, the harness decoding the input after the checkpoint's line, ms (it
-    /// decodes every file before the engine runs; a streaming source would not wait).
-    decoding_rest_ms: Option<f64>,
 }
 
 impl Restart {
-    /// Back at work: spawn to resumed, without decoding the rest of the input.
+    /// Back at work: spawn to resumed.
     fn restore_ms(&self) -> Option<f64> {
-        Some(self.resumed_ms? - self.decoding_rest_ms.unwrap_or(0.0))
+        self.resumed_ms
     }
 }
 
@@ -161,10 +160,6 @@ fn watch_stderr(
             let Ok(line) = line else { break };
             if r.resumed_ms.is_none() && line.contains(": resumed from checkpoint") {
                 r.resumed_ms = Some(started.elapsed().as_secs_f64() * 1e3);
-            }
-            // "... the remaining N lines decoded in X ms"
-            if let Some(rest) = line.split(" lines decoded in ").nth(1) {
-                r.decoding_rest_ms = rest.trim_end_matches(" ms").parse().ok();
             }
         }
         r
@@ -441,10 +436,9 @@ pub fn run(cfg: &RecoveryConfig, raw: &mut RawCsv) -> Result<(serde_json::Value,
          restart to its first newly committed epoch (the exactly-once sink publishes rows per \
          checkpoint). `restore_ms` is the time from a restart to the engine's line `resumed from \
          checkpoint` (state loaded, input reopened at the checkpoint's line and byte offset, the \
-         key dictionary restored), less the time the harness spends decoding the rest of the \
-         file before the engine starts (it decodes every input file first; a streaming source \
-         would not wait): the time to be back at work. Throughput with and without checkpoints comes from the engine's own \
-         summary (decoding excluded); the checkpointed run also pays the transactional file \
+         key dictionary restored; the rest of the file is decoded while the engine runs): \
+         the time to be back at work. Throughput with and without checkpoints comes from the engine's own \
+         summary (the file decoded while the engine runs, as in `streamlab run`); the checkpointed run also pays the transactional file \
          sink (a second copy of the output and an fsync per epoch). `checkpoints.ms_each` spreads \
          the extra time of the checkpointed run over its checkpoints, and \
          `cost_at_1s_interval` is that time as a share of one second: what checkpointing every \

@@ -2,8 +2,8 @@
 //! (A B C A B C), each in a child process, summarised as medians with min and max and as
 //! ratios to the baseline, and written as a results folder.
 
-use crate::child::{run_in_child, EngineFlags, RunSpec};
-use crate::sweep::{interleaved, record_metrics};
+use crate::child::{run_in_child, EngineFlags, InputPath, RunSpec};
+use crate::sweep::record_metrics;
 use anyhow::Result;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -35,6 +35,9 @@ pub struct SuiteConfig {
     pub reps: usize,
     /// Warm-up fraction.
     pub warmup: f64,
+    /// The input paths measured: engine only (decoded beforehand) and/or end to end
+    /// from a file.
+    pub paths: Vec<InputPath>,
     /// Engine flags, each for the engines that take it.
     #[serde(flatten)]
     pub flags: EngineFlags,
@@ -76,6 +79,24 @@ pub struct EngineSummary {
     pub rows_out: u64,
     /// Events dropped as late (last repetition).
     pub late_dropped: u64,
+    /// The same engine end to end from a file (read, decode, engine, sink), when measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_to_end: Option<EndToEnd>,
+}
+
+/// An engine measured end to end from a file ([`InputPath::File`]).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct EndToEnd {
+    /// Events per second of the whole run, median/min/max.
+    pub throughput: Spread,
+    /// Median cores used.
+    pub cores_used: f64,
+    /// Median peak RSS (the engine's state and the chunks in flight, not the input).
+    pub peak_rss_bytes: u64,
+    /// The share of the end-to-end time the input path adds to the engine's own:
+    /// 1 − end-to-end / engine-only median throughput (0 when reading and decoding hide
+    /// entirely behind the engine).
+    pub input_share: f64,
 }
 
 /// `summary.json`.
@@ -89,7 +110,12 @@ pub struct SuiteSummary {
     pub notes: Vec<String>,
 }
 
-fn spec_for(cfg: &SuiteConfig, engine: &str, rate: Option<f64>) -> Result<RunSpec> {
+fn spec_for(
+    cfg: &SuiteConfig,
+    engine: &str,
+    rate: Option<f64>,
+    path: InputPath,
+) -> Result<RunSpec> {
     let kind = <EngineKind as clap::ValueEnum>::from_str(engine, false)
         .map_err(|_| anyhow::anyhow!("unknown engine `{engine}`"))?;
     Ok(RunSpec {
@@ -99,6 +125,7 @@ fn spec_for(cfg: &SuiteConfig, engine: &str, rate: Option<f64>) -> Result<RunSpe
         rate,
         profile: cfg.profile.clone(),
         warmup: cfg.warmup,
+        path,
         flags: cfg.flags.taken_by(kind),
     })
 }
@@ -151,7 +178,7 @@ pub fn run_suite(cfg: &SuiteConfig, out: &Path) -> Result<SuiteSummary> {
                 0.05,
                 Duration::from_millis(cfg.p99_bound_ms),
                 |rate| {
-                    let m = run_in_child(&spec_for(cfg, engine, Some(rate))?)?;
+                    let m = run_in_child(&spec_for(cfg, engine, Some(rate), InputPath::Decoded)?)?;
                     record_metrics(&mut raw, &m, &format!("rate={rate}"), 0);
                     eprintln!(
                         "  {rate:>14.0} ev/s: p99 {:>9} µs, backlog at end {:>9}, finished {:.3} s after the last arrival",
@@ -168,20 +195,54 @@ pub fn run_suite(cfg: &SuiteConfig, out: &Path) -> Result<SuiteSummary> {
             s.search = walked;
         }
     } else {
-        let runs = interleaved(&cfg.engines, cfg.reps, &setting, &mut raw, |engine, rep| {
-            eprintln!(
-                "streamlab bench: {engine}, repetition {}/{}",
-                rep + 1,
-                cfg.reps
-            );
-            let m = run_in_child(&spec_for(cfg, &engine, cfg.rate)?)?;
-            if let Some(h) = &m.hgrm {
-                files.push((format!("{engine}-rep{rep}.hgrm"), h.clone()));
+        // Engines and paths interleaved (A B C A B C, each engine's paths side by side),
+        // so every ratio comes from one stretch of the machine's time.
+        let paths = measured_paths(cfg);
+        let mut runs: BTreeMap<(String, InputPath), Vec<RunMetrics>> = BTreeMap::new();
+        for rep in 0..cfg.reps {
+            for engine in &cfg.engines {
+                for &path in &paths {
+                    eprintln!(
+                        "streamlab bench: {engine}, {}, repetition {}/{}",
+                        match path {
+                            InputPath::Decoded => "engine only (input decoded beforehand)",
+                            InputPath::File => "end to end from a file",
+                        },
+                        rep + 1,
+                        cfg.reps
+                    );
+                    let m = run_in_child(&spec_for(cfg, engine, cfg.rate, path)?)?;
+                    let setting = match path {
+                        InputPath::Decoded => setting.clone(),
+                        InputPath::File => format!("{setting},path=file"),
+                    };
+                    record_metrics(&mut raw, &m, &setting, rep);
+                    if let Some(h) = &m.hgrm {
+                        files.push((format!("{engine}-rep{rep}.hgrm"), h.clone()));
+                    }
+                    runs.entry((engine.clone(), path)).or_default().push(m);
+                }
             }
-            Ok(m.into())
-        })?;
-        for (engine, rs) in &runs {
-            summaries.insert(engine.clone(), summarize(rs));
+        }
+        for engine in &cfg.engines {
+            let mut s = match runs.get(&(engine.clone(), InputPath::Decoded)) {
+                Some(rs) => summarize(rs),
+                None => EngineSummary::default(),
+            };
+            if let Some(rs) = runs.get(&(engine.clone(), InputPath::File)) {
+                let e2e = summarize(rs);
+                s.end_to_end = Some(EndToEnd {
+                    input_share: if s.throughput_eps > 0.0 {
+                        (1.0 - e2e.throughput_eps / s.throughput_eps).max(0.0)
+                    } else {
+                        0.0
+                    },
+                    throughput: e2e.throughput,
+                    cores_used: e2e.cores_used,
+                    peak_rss_bytes: e2e.peak_rss_bytes,
+                });
+            }
+            summaries.insert(engine.clone(), s);
         }
     }
     let baseline = summaries.get("baseline").map(|b| b.throughput_eps);
@@ -194,7 +255,8 @@ pub fn run_suite(cfg: &SuiteConfig, out: &Path) -> Result<SuiteSummary> {
         engines: summaries,
         events: cfg.gen.events,
         notes: vec![
-            "Input generated and decoded before the measured part; parsing is excluded.".into(),
+            "Engine only (`events/s`): input generated and decoded before the measured part; parsing is excluded.".into(),
+            "End to end (`end to end`, when measured): the input generated into a file first, then reading, decoding (the parallel pipeline, while the engine runs), the engine and the JSON Lines sink timed from the open of the file to the last row, every event counted; `input share` = 1 − end-to-end / engine-only throughput.".into(),
             "Throughput counts events after the warm-up fraction, from the end of warm-up to the end of the run.".into(),
             "Latency is from each event's scheduled arrival (open loop), so queueing is included.".into(),
             "CPU excludes the replay driver thread; peak RSS includes the pre-loaded input (see raw.csv input_rss_bytes).".into(),
@@ -215,13 +277,28 @@ pub fn run_suite(cfg: &SuiteConfig, out: &Path) -> Result<SuiteSummary> {
     Ok(summary)
 }
 
+/// The paths this suite measures: end to end only in closed loop (a replay at a rate is
+/// the engine-only path's), and not for a query with `[[input]]`s (one file feeds one
+/// input).
+fn measured_paths(cfg: &SuiteConfig) -> Vec<InputPath> {
+    let named_inputs = cfg.query.lines().any(|l| l.trim() == "[[input]]");
+    cfg.paths
+        .iter()
+        .copied()
+        .filter(|p| *p == InputPath::Decoded || (cfg.rate.is_none() && !named_inputs))
+        .collect()
+}
+
 fn table(cfg: &SuiteConfig, s: &BTreeMap<String, EngineSummary>) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "| engine | events/s (median) | min–max | p50 µs | p99 µs | p99.9 µs | max µs | cores | events/core-s | peak RSS MiB | vs baseline |"
+        "| engine | events/s (median) | min–max | p50 µs | p99 µs | p99.9 µs | max µs | cores | events/core-s | peak RSS MiB | vs baseline | end to end (file) | min–max | input share | e2e peak RSS MiB |"
     );
-    let _ = writeln!(t, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        t,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     for engine in &cfg.engines {
         let Some(e) = s.get(engine) else { continue };
         let lat = |k: &str| {
@@ -233,7 +310,7 @@ fn table(cfg: &SuiteConfig, s: &BTreeMap<String, EngineSummary>) -> String {
         };
         let _ = writeln!(
             t,
-            "| {engine} | {:.2}M | {:.2}–{:.2}M | {} | {} | {} | {} | {:.2} | {:.2}M | {:.0} | {} |",
+            "| {engine} | {:.2}M | {:.2}–{:.2}M | {} | {} | {} | {} | {:.2} | {:.2}M | {:.0} | {} | {} |",
             e.throughput_eps / 1e6,
             e.throughput.min / 1e6,
             e.throughput.max / 1e6,
@@ -246,7 +323,18 @@ fn table(cfg: &SuiteConfig, s: &BTreeMap<String, EngineSummary>) -> String {
             e.peak_rss_bytes as f64 / (1 << 20) as f64,
             e.ratio_to_baseline
                 .map(|r| format!("{r:.2}×"))
-                .unwrap_or_else(|| "–".into())
+                .unwrap_or_else(|| "–".into()),
+            match &e.end_to_end {
+                Some(f) => format!(
+                    "{:.2}M | {:.2}–{:.2}M | {:.0} % | {:.0}",
+                    f.throughput.median / 1e6,
+                    f.throughput.min / 1e6,
+                    f.throughput.max / 1e6,
+                    f.input_share * 100.0,
+                    f.peak_rss_bytes as f64 / (1 << 20) as f64
+                ),
+                None => "– | – | – | –".into(),
+            }
         );
     }
     t

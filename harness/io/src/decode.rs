@@ -1,13 +1,15 @@
-//! Reading and decoding input before the measured part of a run.
+//! Reading and decoding a whole input into memory before a run: what replays and
+//! engine-only benchmarks measure from (`streamlab run` decodes a file while the engine
+//! runs instead, see [`crate::pipeline`]).
 //!
 //! Lines are decoded with the plan's [`Decoder`]; malformed ones are skipped and counted,
 //! and the first few are reported with their line number (semantics.md, "Events and
 //! time"). With `strict`, the first malformed line stops the run with that message.
 
-use crate::file_position::{FilePosition, LineIndex};
 use crate::json_lines::Decoder;
+use crate::pipeline::{DecodeOptions, LineStream, Lines};
 use anyhow::{bail, Context, Result};
-use std::io::{BufRead, Write};
+use std::io::{Read, Write};
 use std::sync::Arc;
 use streamlab_core::model::event::Malformed;
 use streamlab_core::{Event, KeyTable, Plan};
@@ -76,105 +78,71 @@ impl<W: Write> MalformedReport<W> {
     }
 }
 
-/// Reads every line of `reader` and decodes it for `plan`. Event `seq` is the 0-based
-/// line index, so it doubles as the replay offset.
+/// Reads every line of `reader` and decodes it for `plan`, on the decoding pipeline's
+/// default threads (one a core). Event `seq` is the 0-based line index, so it doubles as
+/// the replay offset.
 pub fn decode_all(
-    reader: impl BufRead,
+    reader: impl Read + Send,
     source_name: &str,
     plan: &Plan,
     strict: bool,
     report: &mut dyn Write,
 ) -> Result<DecodedInput> {
-    decode_from(reader, source_name, plan, strict, report, None, false).map(|(input, _)| input)
+    decode_with(
+        reader,
+        source_name,
+        plan,
+        strict,
+        report,
+        DecodeOptions::default(),
+    )
 }
 
-/// Decodes `reader`, which is positioned at `resume` (a checkpoint's line; `None`: the
-/// top), and with `index` also notes where every line starts, for a [`FileSource`]
-/// that checkpoints its position.
-///
-/// [`FileSource`]: crate::file_position::FileSource
-pub fn decode_from(
-    mut reader: impl BufRead,
+/// [`decode_all`] with the pipeline's `options` (threads, chunk size): the events are the
+/// same whatever they are.
+pub fn decode_with(
+    reader: impl Read + Send,
     source_name: &str,
     plan: &Plan,
     strict: bool,
     report: &mut dyn Write,
-    resume: Option<FilePosition>,
-    index: bool,
-) -> Result<(DecodedInput, Option<LineIndex>)> {
+    options: DecodeOptions,
+) -> Result<DecodedInput> {
     let started = std::time::Instant::now();
-    let mut decoder = Decoder::new(plan);
-    let mut lines = LineIndex {
-        file: source_name.to_owned(),
-        ..LineIndex::default()
-    };
-    let mut byte = 0;
-    if let Some(at) = resume {
-        decoder
-            .restore(at.dictionary)
-            .map_err(|e| anyhow::anyhow!("resuming {source_name} at line {}: {e}", at.line + 1))?;
-        lines.first_line = at.line;
-        lines.malformed_before = at.malformed;
-        lines.unmatched_before = at.unmatched;
-        byte = at.byte;
-    }
-    let restore_time = started.elapsed();
-    let mut report = MalformedReport::new(report, source_name);
-    let mut events = Vec::new();
-    let mut unmatched = 0;
-    let mut buf = Vec::with_capacity(256);
-    for i in lines.first_line.. {
-        buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .with_context(|| format!("reading {source_name}"))?;
-        if n == 0 {
-            break;
+    std::thread::scope(|scope| {
+        let (mut stream, tasks) = LineStream::new(reader, source_name, plan, options, None, false)?;
+        for (name, task) in tasks {
+            std::thread::Builder::new()
+                .name(name)
+                .spawn_scoped(scope, task)
+                .context("cannot start a thread to decode the input")?;
         }
-        if index {
-            lines.starts.push(byte);
-        }
-        byte += n as u64;
-        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let decoded = match std::str::from_utf8(line) {
-            Ok(text) => decoder.decode(text, i),
-            Err(e) => Err(Malformed::NotJson(format!("not UTF-8: {e}"))),
-        };
-        match decoded {
-            Ok(e) => events.push(e),
-            Err(Malformed::Unmatched { .. }) => {
-                unmatched += 1;
-                if index {
-                    lines.unmatched.push(i);
+        let mut report = MalformedReport::new(report, source_name);
+        let mut events = Vec::new();
+        let mut unmatched = 0;
+        while let Some(Lines { first_line, chunk }) = stream.next_chunk()? {
+            for s in chunk.skipped {
+                let line = first_line + s.line + 1;
+                match s.why {
+                    Malformed::Unmatched { .. } | Malformed::OtherInput { .. } => unmatched += 1,
+                    why if strict => {
+                        bail!("{source_name}:{line}: malformed line: {why} (stopped: --strict)")
+                    }
+                    why => report.line(line, &why),
                 }
             }
-            Err(why) if strict => {
-                bail!(
-                    "{source_name}:{}: malformed line: {why} (stopped: --strict)",
-                    i + 1
-                )
-            }
-            Err(why) => {
-                report.line(i + 1, &why);
-                if index {
-                    lines.malformed.push(i);
-                }
-            }
+            events.extend(chunk.events);
         }
-    }
-    lines.starts.push(byte);
-    let malformed = report.finish() + lines.malformed_before;
-    let input = DecodedInput {
-        events,
-        malformed,
-        keys: decoder.key_table().clone(),
-        decode_time: started.elapsed(),
-        partitions: 1,
-        unmatched: unmatched + lines.unmatched_before,
-        restore_time,
-    };
-    Ok((input, index.then_some(lines)))
+        Ok(DecodedInput {
+            events,
+            malformed: report.finish(),
+            keys: stream.keys().clone(),
+            decode_time: started.elapsed(),
+            partitions: 1,
+            unmatched,
+            restore_time: Default::default(),
+        })
+    })
 }
 
 /// Reads and decodes the query's named inputs (`[[input]]`; relative paths from `base`,

@@ -13,6 +13,7 @@
 //! - [`Decoder`] (here): checking types, joining the static table, interning keys and
 //!   strings into the shared [`KeyTable`].
 
+mod adopt;
 mod key_value;
 mod layout;
 mod line;

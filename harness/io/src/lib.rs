@@ -5,8 +5,12 @@
 //! # Layout
 //! - [`json_lines`]: the JSON Lines format: one input line becomes an event of a plan
 //!   (docs/semantics.md's malformed rules), reading only the fields the plan needs.
-//! - [`decode`]: reading and decoding JSON Lines before the run (a file, stdin, the query's
-//!   named inputs merged into one stream), malformed-line reporting, `--strict`.
+//! - [`pipeline`]: decoding a file or stdin while the engine runs: chunks of whole lines
+//!   decoded on several threads, delivered in file order with one decoder's ids; memory
+//!   bounded by a window of chunks. `streamlab run` reads files through it.
+//! - [`decode`]: decoding a whole input into memory before a run (what replays and
+//!   engine-only benchmarks measure from; the query's named inputs merged into one
+//!   stream), malformed-line reporting, `--strict`.
 //! - [`file_position`]: a file input resumed at a checkpoint's line and byte offset.
 //! - [`address`]: `--input` addresses (file, `-`, `tcp://`, `dir://`, `kafka://`).
 //! - [`live`]: live inputs decoded as they arrive: a socket, a directory (and Kafka).
@@ -25,5 +29,6 @@ pub mod kafka;
 #[cfg(feature = "kafka")]
 pub mod kafka_position;
 pub mod live;
+pub mod pipeline;
 pub mod sink;
 pub mod tables;

@@ -1,39 +1,56 @@
-//! The source: worker 0 pulls events from the harness's [`Source`], applies the query's
-//! filters, and feeds the dataflow, stamping every record with the watermark it generated
-//! from the records before it (Flink's `BoundedOutOfOrdernessWatermarks`, at a
-//! `--watermark-interval` of N records: the clock is [`super::watermark`]).
+//! The source: one logical source, the harness's [`Source`], read by the workers of
+//! process 0 in turn. A reader ([`super::reader`]) takes the next chunk under the source's
+//! lock, stamped exactly as one reader of the whole input would have stamped it: every
+//! record carries the watermark generated from the records before it (Flink's
+//! `BoundedOutOfOrdernessWatermarks`, at a `--watermark-interval` of N records: the clock
+//! is [`super::watermark`]), and then sends it, outside the lock, exchanged by key to the
+//! window operators on every worker.
 //!
-//! One source instance reads the one input, as a Flink job with a non-parallel source (a
-//! file, a socket) does; the window operators downstream run on every worker. A record's
-//! lateness is judged against its stamp, the watermark that preceded it in its source's
-//! stream, so the answer does not depend on the number of workers or processes, and with
-//! `--watermark-interval 1` it is Flink's per-record answer, record for record.
+//! **What stays sequential.** The lock is held for what only an order can decide: the
+//! poll itself, the filters (the watermark interval counts the records that pass them),
+//! the clock over the chunk (its maximum event time per partition and the watermark
+//! steps inside it, which need only the maximum of the chunks before it), the counts,
+//! and the epoch boundaries (complete-mode ticks, checkpoints with the source's position
+//! at that point). A chunk leaves the lock as a [`Chunk`]: its events and the stamps they
+//! travel at. Exchanging the records, the bulk of the source's cost, runs on every reader
+//! at once.
 //!
-//! Filters run before the watermark generator ([`super::watermark`]), so filtered-out
-//! events do not move the watermark (as in the baseline and the micro-batch engine).
+//! **Why the answer does not depend on the readers.** The stamps are the single reader's,
+//! so a record's lateness is judged against the same watermark on any number of workers
+//! (and with `--watermark-interval 1` it is Flink's per-record answer, record for
+//! record). With several readers each chunk also starts a stamp of its own (a sub-step),
+//! so every stamp holds the records of one chunk, sent by one reader; the window
+//! operators put the chunks back in stamp order at their frontier
+//! ([`super::arrival_order`]) and apply the records exactly as they would have in one
+//! reader's order. (After 2^32 chunks in a row without the watermark or the epoch moving,
+//! the sub-step saturates and later chunks would share a stamp; no input of the lab comes
+//! near.) Each reader's input only moves forward: the chunks it takes come later in the
+//! input, so their stamps are larger.
 //!
-//! Besides the events, the source drives a small control stream (broadcast to every worker)
-//! that carries what cannot be said with timestamps: the number of the final complete-mode
-//! table.
+//! Filters run before the watermark generator, so filtered-out events do not move the
+//! watermark (as in the baseline and the micro-batch engine).
+//!
+//! Besides the events, the reader that ends the input drives a small control stream
+//! (broadcast to every worker) that carries what cannot be said with timestamps: the
+//! number of the final complete-mode table.
 
 use super::watermark::SourceClock;
 use crate::checkpoint::SourcePart;
 use crate::stamp::{stamp, Stamp};
 use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
-use streamlab_core::engine::{processing_time_ms, EngineError, Poll, Source};
+use streamlab_core::engine::{processing_time_ms, EngineError, Poll, Source, SourcePosition};
 use streamlab_core::query::TimeDomain;
 use streamlab_core::semantics::watermark::Watermark;
-use streamlab_core::Part;
 use streamlab_core::{Event, Plan};
-use timely::container::CapacityContainerBuilder;
-use timely::dataflow::{InputHandle, ProbeHandle};
+use timely::dataflow::ProbeHandle;
 
-/// Events read from the source per poll.
+/// Events read from the source per turn.
 pub const CHUNK: usize = 1024;
 
 /// At most this many records are in the dataflow and not yet through the window operators:
-/// the source stops reading until they drain, so a slow engine builds its backlog in the
+/// the readers stop reading until they drain, so a slow engine builds its backlog in the
 /// source's queue (where the replay driver's latency accounting sees it), not in memory.
 pub const MAX_IN_FLIGHT: u64 = 1 << 18;
 
@@ -56,25 +73,9 @@ pub enum ControlKind {
     },
 }
 
-/// The event and control inputs, advanced together so the window operator's two input
-/// frontiers never hold each other back.
-pub struct Inputs {
-    /// Filtered events.
-    pub events: InputHandle<Stamp, CapacityContainerBuilder<Vec<Event>>>,
-    /// Control messages.
-    pub control: InputHandle<Stamp, CapacityContainerBuilder<Vec<Control>>>,
-}
-
-impl Inputs {
-    fn advance_to(&mut self, s: Stamp) {
-        self.events.advance_to(s);
-        self.control.advance_to(s);
-    }
-}
-
 /// Which stamps the window operators have finished, to bound the records in flight.
 struct FlowControl {
-    /// `(stamp, records sent before it)`, oldest first.
+    /// `(stamp, records stamped before it)`, oldest first.
     marks: VecDeque<(Stamp, u64)>,
 }
 
@@ -83,17 +84,17 @@ impl FlowControl {
     /// saves at a watermark interval of 1).
     const MARK_EVERY: u64 = 4096;
 
-    fn note(&mut self, s: Stamp, sent: u64) {
+    fn note(&mut self, s: Stamp, stamped: u64) {
         if self
             .marks
             .back()
-            .is_none_or(|&(_, n)| sent >= n + Self::MARK_EVERY)
+            .is_none_or(|&(_, n)| stamped >= n + Self::MARK_EVERY)
         {
-            self.marks.push_back((s, sent));
+            self.marks.push_back((s, stamped));
         }
     }
 
-    /// Records sent before the oldest stamp the probe has not passed.
+    /// Records stamped before the oldest stamp the probe has not passed.
     fn done(&mut self, probe: &ProbeHandle<Stamp>) -> u64 {
         while self.marks.len() >= 2 && !probe.less_than(&self.marks[1].0) {
             self.marks.pop_front();
@@ -143,108 +144,263 @@ impl CheckpointSchedule {
     }
 }
 
-/// What one [`SourceDriver::pump`] did.
-pub struct Pumped {
-    /// The source has more.
-    pub more: bool,
-    /// A checkpoint boundary was passed: the source's share of it, by epoch.
+/// A chunk of the input as one reader takes it: the filtered events and the stamps they
+/// travel at, which are the ones a single reader of the whole input would have given them.
+#[derive(Default)]
+pub struct Chunk {
+    /// Filtered events, in arrival order.
+    pub events: Vec<Event>,
+    /// `(from, stamp)`, in increasing order: the events from index `from` on (up to the
+    /// next entry's) travel at `stamp`. The first entry is `from` 0.
+    pub stamps: Vec<(usize, Stamp)>,
+    /// The stamp after the chunk (at least the last entry of `stamps`): the reader's input
+    /// moves there once the events are sent.
+    pub after: Stamp,
+    /// A checkpoint boundary passed after the chunk: the source's share of it, by epoch.
     pub checkpoint: Option<(u64, SourcePart)>,
 }
 
-/// Drives the inputs from the source until it ends (worker 0 only).
-pub struct SourceDriver<'p> {
-    plan: &'p Plan,
+/// What a reader's turn at the source gave it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Turn {
+    /// The chunk is filled; `more`: the input goes on. Without more, this reader ended
+    /// the input and must [`SharedSource::finish`] it.
+    Read {
+        /// The source has more.
+        more: bool,
+    },
+    /// Too many records in flight: move the input to this stamp, step the dataflow, ask
+    /// again.
+    Wait(Stamp),
+    /// Another reader has the source: step the dataflow, then ask again.
+    Busy,
+    /// Reading is over (another reader ended the input, or it failed).
+    Stopped,
+}
+
+/// What a restarted run does on its first turn: go on from the checkpoint's position.
+pub struct Restart {
+    /// The checkpoint's epoch.
+    pub epoch: u64,
+    /// The first `seq` not in the checkpoint's state.
+    pub next_seq: u64,
+    /// The source's own position there, when it has one.
+    pub position: Option<SourcePosition>,
+    /// When the run started (the note says how long it took to be back at work).
+    pub started: Instant,
+}
+
+/// The end of the input, as the reader that ended it reports it.
+pub struct Finish {
+    /// The final complete-mode table's number (the final epoch is boundary `emit - 1`).
+    pub emit: u64,
+    /// With checkpoints on: the source's share of that last boundary (nothing left to
+    /// read), for a run that read its input to the end.
+    pub last: Option<(u64, SourcePart)>,
+    /// What the source counted.
+    pub stats: SourceStats,
+}
+
+/// The one logical source the readers share: the harness's [`Source`] and the single
+/// reader's clock, behind one lock.
+pub struct SharedSource {
+    reading: Mutex<Reading>,
+}
+
+/// Everything a turn at the source changes, in the order of the input.
+struct Reading {
+    source: Box<dyn Source>,
+    plan: Plan,
     clock: SourceClock,
     flow: FlowControl,
-    sent: u64,
+    /// Records stamped (sent, or being sent by a reader).
+    stamped: u64,
+    /// Several readers: every chunk's records travel at stamps of their own.
+    stamp_per_chunk: bool,
+    /// The stamp the last record read travels at.
+    last_sent_at: Option<Stamp>,
     complete_every: Option<Duration>,
     next_tick: Instant,
     checkpoints: Option<CheckpointSchedule>,
     /// Events before this `seq` are in the restored state.
     resume: u64,
-    /// What the source counted.
-    pub stats: SourceStats,
+    /// A restart's seek, done on the first turn.
+    restart: Option<Restart>,
+    stopped: bool,
+    stats: SourceStats,
 }
 
-impl<'p> SourceDriver<'p> {
-    /// A driver for `plan` over a source of `partitions` partitions, advancing the
-    /// watermark every `interval` records and, in complete mode, starting a new emission
-    /// epoch every `complete_every`.
+impl SharedSource {
+    /// The source for `plan` read by `readers` workers, advancing the watermark every
+    /// `interval` records and, in complete mode, starting a new emission epoch every
+    /// `complete_every`.
     pub fn new(
-        plan: &'p Plan,
-        partitions: Part,
+        plan: &Plan,
+        source: Box<dyn Source>,
+        readers: usize,
         interval: u64,
         complete_every: Option<Duration>,
     ) -> Self {
-        SourceDriver {
-            plan,
-            clock: SourceClock::new(Watermark::for_plan(plan, partitions), interval),
-            flow: FlowControl {
-                marks: VecDeque::from([(stamp(i64::MIN, 0, 0), 0)]),
-            },
-            sent: 0,
-            complete_every,
-            next_tick: Instant::now() + complete_every.unwrap_or_default(),
-            checkpoints: None,
-            resume: 0,
-            stats: SourceStats::default(),
+        let partitions = source.partitions();
+        SharedSource {
+            reading: Mutex::new(Reading {
+                source,
+                plan: plan.clone(),
+                clock: SourceClock::new(Watermark::for_plan(plan, partitions), interval),
+                flow: FlowControl {
+                    marks: VecDeque::from([(stamp(i64::MIN, 0, 0), 0)]),
+                },
+                stamped: 0,
+                stamp_per_chunk: readers > 1,
+                last_sent_at: None,
+                complete_every,
+                next_tick: Instant::now() + complete_every.unwrap_or_default(),
+                checkpoints: None,
+                resume: 0,
+                restart: None,
+                stopped: false,
+                stats: SourceStats::default(),
+            }),
         }
     }
 
+    fn lock(&self) -> MutexGuard<'_, Reading> {
+        self.reading.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Starts an epoch (a checkpoint boundary) on `schedule`.
-    pub fn with_checkpoints(mut self, schedule: CheckpointSchedule) -> Self {
-        self.checkpoints = Some(schedule);
+    pub fn with_checkpoints(self, schedule: CheckpointSchedule) -> Self {
+        self.lock().checkpoints = Some(schedule);
         self
     }
 
     /// Goes on from a checkpoint's share of the source: its clock, its counts, and the
-    /// input after its offset.
-    pub fn resume(&mut self, part: &SourcePart) {
-        self.clock.resume(&part.clock);
-        self.resume = part.next_seq;
-        self.stats.events_in = part.events_in;
-        self.stats.filtered = part.filtered;
-        self.stats.last_seq = part.next_seq.checked_sub(1);
+    /// input after its offset (the source seeks there on the first turn).
+    pub fn resume(self, part: &SourcePart, restart: Restart) -> Self {
+        {
+            let mut r = self.lock();
+            r.clock.resume(&part.clock);
+            r.resume = part.next_seq;
+            r.stats.events_in = part.events_in;
+            r.stats.filtered = part.filtered;
+            r.stats.last_seq = part.next_seq.checked_sub(1);
+            r.restart = Some(restart);
+        }
+        self
+    }
+
+    /// A turn at the source: reads the next chunk into `chunk` unless too many records
+    /// are in flight (judged by `probe`) or reading is over. `wait_for_lock`: block while
+    /// another reader has the source (else answer [`Turn::Busy`]). An error ends the
+    /// reading, and this reader must [`finish`](Self::finish) it.
+    pub fn take(
+        &self,
+        chunk: &mut Chunk,
+        probe: &ProbeHandle<Stamp>,
+        wait_for_lock: bool,
+    ) -> Result<Turn, EngineError> {
+        let mut reading = if wait_for_lock {
+            self.lock()
+        } else {
+            match self.reading.try_lock() {
+                Ok(r) => r,
+                Err(TryLockError::WouldBlock) => return Ok(Turn::Busy),
+                Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            }
+        };
+        let r = &mut *reading;
+        if r.stopped {
+            return Ok(Turn::Stopped);
+        }
+        let turn = r.restart().and_then(|()| {
+            if let Some(now) = r.must_wait(probe) {
+                return Ok(Turn::Wait(now));
+            }
+            r.pump(chunk).map(|more| Turn::Read { more })
+        });
+        r.stopped = matches!(turn, Err(_) | Ok(Turn::Read { more: false }));
+        turn
+    }
+
+    /// Stops reading (the sink failed). True for the one reader that stopped it, which
+    /// must [`finish`](Self::finish).
+    pub fn stop(&self) -> bool {
+        !std::mem::replace(&mut self.lock().stopped, true)
+    }
+
+    /// End of input: the number of the final complete-mode table, the counts, and with
+    /// checkpoints on the source's share of that last boundary (with the position where
+    /// the input ended, so a restart of a finished run need not read it again).
+    pub fn finish(&self) -> Finish {
+        let r = self.lock();
+        let emit = u64::from(r.clock.epoch) + 1;
+        let last = r.checkpoints.as_ref().map(|_| {
+            let mut part = r.part();
+            part.next_seq = u64::MAX;
+            (emit - 1, part)
+        });
+        Finish {
+            emit,
+            last,
+            stats: r.stats,
+        }
+    }
+}
+
+impl Reading {
+    /// On the first turn of a restarted run: seek to the checkpoint's position.
+    fn restart(&mut self) -> Result<(), EngineError> {
+        let Some(restart) = self.restart.take() else {
+            return Ok(());
+        };
+        if let Some(position) = &restart.position {
+            self.source.seek(position, restart.next_seq)?;
+        }
+        // The state is loaded and the workers' shares rebuilt: reading resumes now.
+        eprintln!(
+            "streamlab record: resumed from checkpoint {} (input from offset {}) in {:.0} ms",
+            restart.epoch,
+            restart.next_seq,
+            restart.started.elapsed().as_secs_f64() * 1e3
+        );
+        Ok(())
     }
 
     /// The source's share of the boundary just passed.
-    fn part(&self, source: Option<&dyn Source>) -> SourcePart {
+    fn part(&self) -> SourcePart {
         let next_seq = self.stats.last_seq.map_or(self.resume, |s| s + 1);
         SourcePart {
             next_seq,
-            position: source.and_then(|s| s.position(next_seq)),
+            position: self.source.position(next_seq),
             clock: self.clock.state(),
             events_in: self.stats.events_in,
             filtered: self.stats.filtered,
         }
     }
 
+    /// The clock moved: a flow-control mark at the new stamp.
+    fn mark(&mut self) {
+        self.flow.note(self.clock.now(), self.stamped);
+    }
+
     /// Ends the current epoch; with checkpoints on, returns the source's share of it.
-    fn tick(&mut self, source: &dyn Source, inputs: &mut Inputs) -> Option<(u64, SourcePart)> {
+    fn tick(&mut self) -> Option<(u64, SourcePart)> {
         let boundary = u64::from(self.clock.epoch);
         self.clock.tick();
-        self.advance(inputs);
+        self.mark();
         let c = self.checkpoints.as_mut()?;
         c.since_events = 0;
         c.last = Instant::now();
-        Some((boundary, self.part(Some(source))))
+        Some((boundary, self.part()))
     }
 
-    fn advance(&mut self, inputs: &mut Inputs) {
-        let s = self.clock.now();
-        inputs.advance_to(s);
-        self.flow.note(s, self.sent);
-    }
-
-    /// Reads one chunk and sends it.
-    pub fn pump(
-        &mut self,
-        source: &mut dyn Source,
-        buf: &mut Vec<Event>,
-        inputs: &mut Inputs,
-    ) -> Result<Pumped, EngineError> {
-        buf.clear();
-        let status = source.poll(buf, CHUNK)?;
+    /// Reads one chunk and stamps it; returns whether the source has more.
+    fn pump(&mut self, chunk: &mut Chunk) -> Result<bool, EngineError> {
+        chunk.events.clear();
+        chunk.stamps.clear();
+        chunk.checkpoint = None;
+        let buf = &mut chunk.events;
+        let status = self.source.poll(buf, CHUNK)?;
         let processing = self.plan.time == TimeDomain::Processing;
         let filters = &self.plan.filters;
         let polled = buf.len();
@@ -269,37 +425,50 @@ impl<'p> SourceDriver<'p> {
             self.stats.filtered += (read - buf.len()) as u64;
         }
         let n = buf.len() as u64;
+        if self.stamp_per_chunk && n > 0 && self.last_sent_at == Some(self.clock.now()) {
+            // Several readers: this chunk's records travel at stamps no other chunk's use.
+            if self.clock.step() {
+                self.mark();
+            }
+        }
+        chunk.stamps.push((0, self.clock.now()));
         if self.clock.since + n <= self.clock.interval {
-            // No watermark step inside the chunk (at most one after its last record):
-            // send it whole, without copying record by record.
+            // No watermark step inside the chunk (at most one after its last record): it
+            // travels whole at one stamp.
             for e in buf.iter() {
                 self.clock.watermark.observe(e.part, e.time);
             }
             self.clock.since += n;
-            inputs.events.send_batch(buf);
-            buf.clear();
-            self.sent += n;
+            self.stamped += n;
             if self.clock.since == self.clock.interval {
                 self.clock.since = 0;
                 if self.clock.catch_up() {
-                    self.advance(inputs);
+                    self.mark();
                 }
             }
         } else {
-            for e in buf.drain(..) {
-                let (part, time) = (e.part, e.time);
-                inputs.events.send(e);
-                self.sent += 1;
-                if self.clock.on_record(part, time) {
-                    self.advance(inputs);
+            for (i, e) in buf.iter().enumerate() {
+                self.stamped += 1;
+                if self.clock.on_record(e.part, e.time) {
+                    self.mark();
+                    chunk.stamps.push((i + 1, self.clock.now()));
                 }
             }
+        }
+        if n > 0 {
+            // The stamp of the last record: the entry its index falls in.
+            let last = chunk
+                .stamps
+                .iter()
+                .rev()
+                .find(|&&(from, _)| from < buf.len());
+            self.last_sent_at = last.map(|&(_, s)| s);
         }
         let mut checkpoint = None;
         if let Some(every) = self.complete_every {
             let now = Instant::now();
             if now >= self.next_tick {
-                checkpoint = self.tick(&*source, inputs);
+                checkpoint = self.tick();
                 while self.next_tick <= now {
                     self.next_tick += every;
                 }
@@ -308,57 +477,32 @@ impl<'p> SourceDriver<'p> {
         if let Some(c) = self.checkpoints.as_mut() {
             c.since_events += read as u64;
             if c.due() && checkpoint.is_none() {
-                checkpoint = self.tick(&*source, inputs);
+                checkpoint = self.tick();
             }
         }
-        // Caught up with the input: let the watermark reach the records sent, and close the
+        // Caught up with the input: let the watermark reach the records read, and close the
         // stamp so partly filled exchange buffers go out now rather than with the next chunk.
         if polled < CHUNK && (self.clock.catch_up() || self.clock.step()) {
-            self.advance(inputs);
+            self.mark();
         }
-        Ok(Pumped {
-            more: status != Poll::End,
-            checkpoint,
-        })
+        chunk.after = self.clock.now();
+        chunk.checkpoint = checkpoint;
+        Ok(status != Poll::End)
     }
 
-    /// Whether too many records are still on their way through the window operators.
-    pub fn must_wait(&mut self, probe: &ProbeHandle<Stamp>, inputs: &mut Inputs) -> bool {
+    /// With too many records still on their way through the window operators, the stamp
+    /// the waiting readers' inputs move to.
+    fn must_wait(&mut self, probe: &ProbeHandle<Stamp>) -> Option<Stamp> {
         let done = self.flow.done(probe);
-        if self.sent - done <= MAX_IN_FLIGHT {
-            return false;
+        if self.stamped - done <= MAX_IN_FLIGHT {
+            return None;
         }
         // Make the records at the current stamp observable: without a newer stamp the probe
         // could not tell that they are through.
         let newest = self.flow.marks.back().map_or(0, |&(_, n)| n);
-        if newest < self.sent && self.clock.step() {
-            self.flow.marks.push_back((self.clock.now(), self.sent));
-            inputs.advance_to(self.clock.now());
+        if newest < self.stamped && self.clock.step() {
+            self.flow.marks.push_back((self.clock.now(), self.stamped));
         }
-        true
-    }
-
-    /// End of input: tells every worker the number of the final complete-mode table (the
-    /// final epoch is boundary `emit - 1`); with checkpoints on, returns the source's share
-    /// of that last boundary (nothing left to read).
-    /// `source`: for the position where the input ended (a restart of a finished run
-    /// then need not read the input again).
-    pub fn finish(
-        &mut self,
-        inputs: &mut Inputs,
-        peers: usize,
-        source: Option<&dyn Source>,
-    ) -> Option<(u64, SourcePart)> {
-        let emit = u64::from(self.clock.epoch) + 1;
-        for to in 0..peers as u64 {
-            inputs.control.send(Control {
-                to,
-                what: ControlKind::End { emit },
-            });
-        }
-        self.checkpoints.as_ref()?;
-        let mut part = self.part(source);
-        part.next_seq = u64::MAX;
-        Some((emit - 1, part))
+        Some(self.clock.now())
     }
 }

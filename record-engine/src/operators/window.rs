@@ -1,19 +1,22 @@
 //! The window operator: keyed window aggregation, one record at a time.
 //!
 //! Records arrive exchanged by group key, so each worker owns the state of its keys
-//! ([`WindowState`]). A record is applied as soon as it arrives, judged late against its
-//! own stamp's watermark. Windows close when a record's stamp (the watermark its source
-//! emitted before it) or the operator's input frontier (the smallest stamp still in
-//! flight) moves past their end; an empty frontier is the end of the input, watermark
-//! +infinity. The operator holds one
+//! ([`WindowState`]). A record is applied in the input's order, judged late against its
+//! own stamp's watermark: with one source reader as soon as it arrives (the reader sends
+//! in stamp order over FIFO channels), with several once the frontier has passed its
+//! stamp ([`super::arrival_order`] puts the readers' chunks back in order). Windows close
+//! when a record's stamp (the watermark its source emitted before it) or the operator's
+//! input frontier (the smallest stamp still in flight) moves past their end; an empty
+//! frontier is the end of the input, watermark +infinity. The operator holds one
 //! capability, at its input frontier, and emits every row under it.
 //!
 //! Epoch boundaries: the table of epoch `k` (complete mode) and the worker's share of
-//! checkpoint `k` are made once every record of epochs `<= k` has arrived. A worker knows
-//! that when a record of a later epoch arrives (the one source sends in stamp order over
-//! FIFO channels) or when its frontier passes `k`.
+//! checkpoint `k` are made once every record of epochs `<= k` has been applied. A worker
+//! knows that when it applies a record of a later epoch (records are applied in stamp
+//! order) or when its frontier passes `k`.
 
 use crate::checkpoint::{Restored, WorkerPart};
+use crate::operators::arrival_order::ArrivalOrder;
 use crate::operators::sink::ToSink;
 use crate::operators::source::{Control, ControlKind};
 use crate::stamp::{epoch_of, watermark_of, Stamp};
@@ -32,13 +35,15 @@ pub trait WindowAggregate<'scope> {
     /// Aggregates `self` by `plan`'s windows and keys; `control` is the source's control
     /// stream. Yields rows (with `checkpoints`, inside one [`ToSink::Part`] per epoch) and,
     /// at the end, each worker's [`ToSink::Done`]. `restored`: the checkpoint to resume
-    /// from; each worker takes the keys it owns.
+    /// from; each worker takes the keys it owns. `readers`: how many source readers send
+    /// into `self` (more than one: records are put back in order at the frontier).
     fn window_aggregate(
         self,
         control: StreamVec<'scope, Stamp, Control>,
         plan: &Plan,
         checkpoints: bool,
         restored: Option<Arc<Restored>>,
+        readers: usize,
     ) -> StreamVec<'scope, Stamp, ToSink>;
 }
 
@@ -88,14 +93,15 @@ impl WindowWorker {
         });
     }
 
-    /// Records that travelled at stamp `s`.
+    /// Records that travelled at stamp `s`, in the input's order, after every record of a
+    /// smaller stamp.
     fn on_records(&mut self, s: Stamp, events: &mut Vec<Event>) {
-        // Every record of the earlier epochs is here (one source, FIFO, stamp order).
+        // Every record of the earlier epochs has been applied (stamp order).
         self.boundaries_before(epoch_of(s));
         let watermark = watermark_of(s);
         if !self.complete {
             // The source emitted this watermark before these records and every later
-            // record carries a larger one (FIFO, stamp order): close now, as Flink's
+            // record carries a larger one (stamp order): close now, as Flink's
             // in-band watermark would, so a record never joins a session that its
             // watermark has closed.
             self.state.close(watermark, &mut self.rows);
@@ -153,6 +159,7 @@ impl<'scope> WindowAggregate<'scope> for StreamVec<'scope, Stamp, Event> {
         plan: &Plan,
         checkpoints: bool,
         restored: Option<Arc<Restored>>,
+        readers: usize,
     ) -> StreamVec<'scope, Stamp, ToSink> {
         let plan = plan.clone();
         let (me, peers) = (self.scope().index() as u64, self.scope().peers() as u64);
@@ -181,10 +188,15 @@ impl<'scope> WindowAggregate<'scope> for StreamVec<'scope, Stamp, Event> {
                         });
                     worker.next_boundary = u32::try_from(r.epoch + 1).unwrap_or(u32::MAX);
                 }
+                // Several readers: records wait here for the frontier, to be applied in order.
+                let mut arrival = (readers > 1).then(ArrivalOrder::default);
                 move |(events, event_frontier), (control, control_frontier), output| {
                     events.for_each(|time, data| {
                         let s = *time.least().expect("a message has a time");
-                        worker.on_records(s, data);
+                        match arrival.as_mut() {
+                            Some(order) => order.hold(s, data),
+                            None => worker.on_records(s, data),
+                        }
                     });
                     control.for_each(|_, data| {
                         for c in data.drain(..) {
@@ -194,6 +206,9 @@ impl<'scope> WindowAggregate<'scope> for StreamVec<'scope, Stamp, Event> {
                         }
                     });
                     let frontier = event_frontier.frontier().first().copied();
+                    if let Some(order) = arrival.as_mut() {
+                        order.release(frontier, |s, data| worker.on_records(s, data));
+                    }
                     let ended = frontier.is_none() && control_frontier.is_empty();
                     worker.on_frontier(frontier, ended);
                     if let Some(c) = cap.as_ref() {
