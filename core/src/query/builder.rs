@@ -148,6 +148,8 @@ impl PlanBuilder {
             joins: Vec::new(),
             select: Vec::new(),
             condition: None,
+            format: None,
+            columns: None,
         })
     }
 }

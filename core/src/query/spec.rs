@@ -261,6 +261,25 @@ pub struct Query {
     /// A projection's condition on computed values, e.g. `auction % 123 = 0`.
     #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
+    /// `format = "csv"`: how the input's lines are written (absent: JSON Lines, or CSV
+    /// for an `--input` file named `*.csv`), so the lab reads the files Spark and Flink do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<InputFormat>,
+    /// `columns = [...]`: a CSV input's column names in order, for files without a header
+    /// line (absent: the file's line 0 is its header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<String>>,
+}
+
+/// `format`: how an input's lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputFormat {
+    /// One JSON object a line (JSON Lines).
+    #[default]
+    Json,
+    /// Comma-separated values (RFC 4180 quoting), a header line or declared `columns`.
+    Csv,
 }
 
 /// `[[select]]` entry: an input field (`field`, optional `as` and `type`) or a computed

@@ -119,3 +119,21 @@ fn builder_matches_the_file() {
     assert_eq!(built.filters, parsed.filters);
     assert_eq!(built.aggregates, parsed.aggregates);
 }
+
+#[test]
+fn a_csv_declaration_is_checked() {
+    let csv = format!("format = \"csv\"\ncolumns = [\"ts\", \"key\", \"value\"]\n{W1}");
+    let plan = Plan::from_toml(&csv).expect("a CSV query with its columns");
+    assert_eq!(plan.query.format, Some(InputFormat::Csv));
+    assert!(Plan::from_toml(&format!("format = \"csv\"\n{W1}")).is_ok());
+    for (bad, says) in [
+        ("columns = [\"ts\"]\n", "format = \"csv\""),
+        ("format = \"csv\"\ncolumns = []\n", "at least one column"),
+        ("format = \"csv\"\ncolumns = [\"ts\", \"\"]\n", "column 2 has no name"),
+        ("format = \"csv\"\ncolumns = [\"ts\", \"ts\"]\n", "`ts` is listed twice"),
+        ("format = \"tsv\"\n", "unknown variant"),
+    ] {
+        let e = Plan::from_toml(&format!("{bad}{W1}")).expect_err(bad).to_string();
+        assert!(e.contains(says), "{bad}: {e}");
+    }
+}

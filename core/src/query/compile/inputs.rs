@@ -4,10 +4,44 @@
 
 use crate::query::error::{invalid, QueryError};
 use crate::query::plan::InputSpec;
-use crate::query::spec::Query;
+use crate::query::spec::{InputFormat, Query};
+
+/// `format` and `columns`: a column list only for CSV, with distinct non-empty names;
+/// CSV for the one `--input` of a query (its `[[input]]`s read JSON Lines).
+fn check_format(query: &Query) -> Result<(), QueryError> {
+    let csv = query.format == Some(InputFormat::Csv);
+    if csv && !query.inputs.is_empty() {
+        return Err(invalid(
+            "format",
+            "CSV is read from --input; a query with [[input]]s reads JSON Lines",
+        ));
+    }
+    let Some(columns) = &query.columns else {
+        return Ok(());
+    };
+    if !csv {
+        return Err(invalid(
+            "columns",
+            "names a CSV file's columns: set format = \"csv\" too",
+        ));
+    }
+    if columns.is_empty() {
+        return Err(invalid("columns", "must name at least one column"));
+    }
+    for (i, c) in columns.iter().enumerate() {
+        if c.is_empty() {
+            return Err(invalid("columns", format!("column {} has no name", i + 1)));
+        }
+        if columns[..i].contains(c) {
+            return Err(invalid("columns", format!("`{c}` is listed twice")));
+        }
+    }
+    Ok(())
+}
 
 /// The inputs, in query order (their index is their events' part).
 pub(super) fn compile(query: &Query) -> Result<Vec<InputSpec>, QueryError> {
+    check_format(query)?;
     let mut inputs = Vec::new();
     for (i, input) in query.inputs.iter().enumerate() {
         let key = format!("input[{i}]");

@@ -1,6 +1,8 @@
 //! The scanner against serde_json's reader, the rule: wherever the scanner reads a line,
 //! serde_json must read the same values; on tricky lines (hand-written and generated) the
-//! decoder gives the same events, errors and keys with the scanner as without it.
+//! decoder gives the same events, errors and keys with the scanner as without it
+//! (valid lines, odd spacing, escapes, big numbers, exponents, duplicated fields, nested
+//! values, truncated lines).
 
 use super::super::line::{read_fields_serde, Raw};
 use super::super::Decoder;
@@ -200,6 +202,15 @@ proptest! {
     #[test]
     fn the_scanner_reads_what_serde_json_reads(line in line()) {
         check(&line);
+    }
+
+    #[test]
+    fn truncated_lines_decode_the_same_either_way(line in line(), cut in any::<prop::sample::Index>()) {
+        // A line cut anywhere (at a character boundary), as a torn last line of a file.
+        let ends: Vec<usize> = line.char_indices().map(|(i, _)| i).chain([line.len()]).collect();
+        let cut = &line[..ends[cut.index(ends.len())]];
+        check(cut);
+        check_decoder(&[cut.to_string()]);
     }
 
     #[test]
