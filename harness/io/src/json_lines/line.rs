@@ -135,19 +135,26 @@ impl<'de> Visitor<'de> for LineSeed<'_, 'de> {
     }
 }
 
-/// The fields of `line` that `names` lists (in that order; `None` where absent), or why
-/// the line is not a JSON object; with `scanner`, the fast path first.
+/// A line's fields, in the order of the names a layout lists (`None` where absent).
+pub(super) type Found<'l> = SmallVec<[Option<Raw<'l>>; 8]>;
+
+/// Reads into `found` the fields of `line` that `names` lists (in that order; `None`
+/// where absent), or says why the line is not a JSON object; with `scanner`, the fast
+/// path first. `found` is the caller's, so that no value is moved on the way back.
 pub(super) fn read_fields<'l>(
     names: &[Box<str>],
     line: &'l str,
     scanner: bool,
-) -> Result<SmallVec<[Option<Raw<'l>>; 8]>, Malformed> {
-    let mut found: SmallVec<[Option<Raw<'l>>; 8]> = (0..names.len()).map(|_| None).collect();
-    if scanner && super::scan::read_fields(names, line, &mut found).is_some() {
-        return Ok(found);
+    found: &mut Found<'l>,
+) -> Result<(), Malformed> {
+    found.clear();
+    found.extend((0..names.len()).map(|_| None));
+    if scanner && super::scan::read_fields(names, line, found).is_some() {
+        return Ok(());
     }
     found.iter_mut().for_each(|f| *f = None);
-    read_fields_serde(names, line, found)
+    *found = read_fields_serde(names, line, std::mem::take(found))?;
+    Ok(())
 }
 
 /// [`read_fields`] by serde_json alone (into `found`, all `None`): any line.

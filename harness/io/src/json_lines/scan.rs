@@ -51,7 +51,7 @@ pub(super) fn read_fields<'l>(
             c.ws();
             c.eat(b':')?;
             c.ws();
-            match names.iter().position(|n| n.as_bytes() == key.as_bytes()) {
+            match names.iter().position(|n| same_bytes(n.as_bytes(), key.as_bytes())) {
                 Some(i) => found[i] = Some(c.value()?),
                 None => c.skip_value(1)?,
             }
@@ -65,6 +65,13 @@ pub(super) fn read_fields<'l>(
     }
     c.ws();
     (c.at == c.bytes.len()).then_some(())
+}
+
+/// Whether two short byte strings (field names) are equal: compared inline, where
+/// `==` on slices calls `memcmp` (a tenth of the decoding time, measured).
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// A position in a line.
