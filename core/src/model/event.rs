@@ -53,6 +53,9 @@ pub enum Malformed {
     /// JSON, but not an object.
     #[error("not a JSON object")]
     NotObject,
+    /// A CSV input's line that is not a record of its columns (count, quoting).
+    #[error("not a CSV record: {0}")]
+    NotCsv(String),
     /// A field the query needs is absent.
     #[error("missing field `{0}`")]
     Missing(String),

@@ -89,7 +89,7 @@ pub(crate) fn header(line: &str) -> Result<Vec<String>, String> {
         })
     };
     if memchr::memchr(b'"', line.as_bytes()).is_none() {
-        line.split(',').for_each(&mut put);
+        line.split(',').for_each(|t| put(Field::Plain(t)));
     } else {
         split_quoted(line, &mut put).map_err(|e| format!("the CSV header is {e}"))?;
     }

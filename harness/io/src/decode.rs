@@ -8,7 +8,7 @@
 
 use crate::json_lines::Decoder;
 use crate::pipeline::{DecodeOptions, LineStream, Lines};
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use std::io::{Read, Write};
 use std::sync::Arc;
 use streamlab_core::model::event::Malformed;
@@ -227,6 +227,18 @@ fn merge_inputs(
     }
     let mut decoder = Decoder::new(plan);
     let mut taken = vec![0usize; files.len()];
+    if decoder.needs_header() {
+        // A CSV input (one: CSV queries name no [[input]]s): line 0 names the columns.
+        if let Some((name, (text, lines), _)) = files.first().filter(|f| f.2 > 0) {
+            let (a, b) = lines[0];
+            let header = std::str::from_utf8(&text[a..b])
+                .map_err(|e| anyhow!("{name}:1: bad CSV header: not UTF-8: {e}"))?;
+            decoder
+                .set_header(header)
+                .map_err(|e| anyhow!("{name}:1: bad CSV header: {e}"))?;
+            taken[0] = 1;
+        }
+    }
     let mut events = Vec::new();
     let mut unmatched = 0;
     let malformed;
@@ -237,7 +249,7 @@ fn merge_inputs(
     let mut shared_line = usize::MAX;
     {
         let mut report = MalformedReport::new(&mut *report, "");
-        let total: usize = files.iter().map(|f| f.2).sum();
+        let total: usize = files.iter().map(|f| f.2).sum::<usize>() - taken.iter().sum::<usize>();
         for seq in 0..total as u64 {
             // The input furthest behind its share of the merged stream goes next.
             let i = (0..files.len())

@@ -23,7 +23,9 @@ mod tests;
 
 use key_value::KeyValue;
 use layout::{Layout, Use};
-use line::{Found, Raw};
+pub(crate) use line::{Found, Raw};
+pub(crate) use scan::json_number;
+use crate::csv_line::Columns;
 
 /// A key's encoded bytes; W1's (`"k1333"`) take 14.
 type KeyBytes = SmallVec<[u8; 30]>;
@@ -35,12 +37,12 @@ use streamlab_core::model::event::{
 };
 use streamlab_core::model::value::{FieldValue, Scalar, StrId};
 use streamlab_core::ops::joins::static_table::StaticTable;
-use streamlab_core::query::Plan;
+use streamlab_core::query::{InputFormat, Plan};
 
 /// Turns JSON lines into [`Event`]s for one plan.
 ///
 /// ```
-/// use streamlab_core::query::Plan;
+/// use streamlab_core::query::{InputFormat, Plan};
 /// use streamlab_io::json_lines::Decoder;
 /// let plan = Plan::builder().event_time("ts").group_by(["key"]).tumbling_ms(10)
 ///     .sum("value", "total").build().unwrap();
@@ -66,6 +68,16 @@ pub struct Decoder {
     group_buf: Vec<Option<FieldValue>>,
     /// Whether lines go through the fast scanner first (else serde_json reads them all).
     scanner: bool,
+    /// How lines are written.
+    format: Format,
+}
+
+/// How a decoder reads lines: JSON objects, or CSV records of known columns.
+enum Format {
+    Json,
+    /// CSV; the columns are `None` until the header line is given
+    /// ([`Decoder::set_header`]).
+    Csv(Option<Columns>),
 }
 
 impl Decoder {
@@ -76,6 +88,7 @@ impl Decoder {
 
     /// A decoder writing into an existing (empty) key table.
     pub fn with_key_table(plan: &Plan, key_table: Arc<KeyTable>) -> Decoder {
+        // (CSV: one layout, as a CSV query has no `[[input]]`s.)
         let layouts = if plan.inputs.is_empty() {
             vec![Layout::new(plan, None)]
         } else {
@@ -92,7 +105,7 @@ impl Decoder {
             .map(|(i, s)| (s.as_str().into(), i as StrId))
             .collect();
         key_table.seed_strings(plan.string_constants.iter().map(String::as_str));
-        Decoder {
+        let mut decoder = Decoder {
             layouts,
             table: plan.table.as_ref().map(|t| t.0.clone()),
             // Inputs of a regular join key their events by their `on` field, without a
@@ -110,7 +123,35 @@ impl Decoder {
             key_buf: Vec::new(),
             group_buf: Vec::new(),
             scanner: true,
+            format: Format::Json,
+        };
+        if plan.query.format == Some(InputFormat::Csv) {
+            // A declared list was checked when the query was compiled.
+            let columns = plan.query.columns.as_ref().and_then(|c| {
+                Columns::new(c, &decoder.layouts[0].names).ok()
+            });
+            decoder.format = Format::Csv(columns);
         }
+        decoder
+    }
+
+    /// Whether the decoder reads CSV and waits for its header line (the input's line 0;
+    /// give it with [`Decoder::set_header`] before any other line).
+    pub fn needs_header(&self) -> bool {
+        matches!(self.format, Format::Csv(None))
+    }
+
+    /// Reads a CSV input's header line (its column names), for an input whose query
+    /// declares no `columns`. Fails on a malformed header, an unnamed or a repeated
+    /// column, or when the decoder does not read CSV.
+    pub fn set_header(&mut self, line: &str) -> Result<(), String> {
+        if !matches!(self.format, Format::Csv(_)) {
+            return Err("a header line is only read for CSV input".into());
+        }
+        let names = crate::csv_line::header(line)?;
+        let columns = Columns::new(&names, &self.layouts[0].names)?;
+        self.format = Format::Csv(Some(columns));
+        Ok(())
     }
 
     /// The table group keys are interned into.
@@ -215,7 +256,15 @@ impl Decoder {
 
     /// The fields of `line` that layout `layout`'s names list, or why it is not an object.
     fn parse<'l>(&self, layout: usize, line: &'l str, found: &mut Found<'l>) -> Result<(), Malformed> {
-        line::read_fields(&self.layouts[layout].names, line, self.scanner, found)
+        let names = &self.layouts[layout].names;
+        match &self.format {
+            Format::Json => line::read_fields(names, line, self.scanner, found),
+            Format::Csv(Some(columns)) => {
+                *found = columns.read_fields(names.len(), line)?;
+                Ok(())
+            }
+            Format::Csv(None) => Err(Malformed::NotCsv("no header line was read".into())),
+        }
     }
 
     /// The event of input `input` (layout `layout`) from a parsed line; with a

@@ -4,7 +4,10 @@
 //!
 //! # Layout
 //! - [`json_lines`]: the JSON Lines format: one input line becomes an event of a plan
-//!   (docs/semantics.md's malformed rules), reading only the fields the plan needs.
+//!   (docs/semantics.md's malformed rules), reading only the fields the plan needs; its
+//!   [`Decoder`](json_lines::Decoder) reads CSV lines too.
+//! - `csv_line`: one CSV line's columns, typed as the JSON reader's values (`format =
+//!   "csv"`, a header line or declared `columns`).
 //! - [`pipeline`]: decoding a file or stdin while the engine runs: chunks of whole lines
 //!   decoded on several threads, delivered in file order with one decoder's ids; memory
 //!   bounded by a window of chunks. `streamlab run` reads files through it.
@@ -21,6 +24,7 @@
 //! - [`tables`]: the table of a stream-static join (CSV or JSON Lines).
 
 pub mod address;
+mod csv_line;
 pub mod decode;
 pub mod file_position;
 pub mod json_lines;

@@ -11,7 +11,7 @@ use streamlab_core::model::event::Malformed;
 
 /// A JSON scalar as read from the line, borrowed where possible.
 #[derive(Clone, Debug)]
-pub(super) enum Raw<'a> {
+pub(crate) enum Raw<'a> {
     Str(std::borrow::Cow<'a, str>),
     Int(i64),
     BigUint(u64),
@@ -136,7 +136,7 @@ impl<'de> Visitor<'de> for LineSeed<'_, 'de> {
 }
 
 /// A line's fields, in the order of the names a layout lists (`None` where absent).
-pub(super) type Found<'l> = SmallVec<[Option<Raw<'l>>; 8]>;
+pub(crate) type Found<'l> = SmallVec<[Option<Raw<'l>>; 8]>;
 
 /// Reads into `found` the fields of `line` that `names` lists (in that order; `None`
 /// where absent), or says why the line is not a JSON object; with `scanner`, the fast

@@ -74,6 +74,18 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
+/// The value of `text` if it is exactly one JSON number (as serde_json values it), for
+/// the CSV reader's unquoted columns.
+pub(crate) fn json_number(text: &str) -> Option<Raw<'_>> {
+    let mut c = Cursor {
+        text,
+        bytes: text.as_bytes(),
+        at: 0,
+    };
+    let v = c.number()?;
+    (c.at == text.len()).then_some(v)
+}
+
 /// A position in a line.
 struct Cursor<'l> {
     text: &'l str,

@@ -30,7 +30,7 @@ use anyhow::{anyhow, Result};
 use chunks::{Chunk, ChunkReader};
 use crossbeam_channel::{bounded, unbounded, Receiver};
 use renumber::Renumber;
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
 use streamlab_core::{KeyTable, Plan};
 use workers::{DecodedChunk, Job};
@@ -131,20 +131,47 @@ impl LineStream {
     ) -> Result<(LineStream, Vec<(String, Task<'a>)>)> {
         let mut run = Decoder::new(plan);
         let (mut first_line, mut first_byte) = (0, 0);
+        let mut reader = BufReader::new(reader);
+        let mut header = None;
         if let Some(at) = resume {
             run.restore(at.dictionary.clone())
                 .map_err(|e| anyhow!("resuming {name} at line {}: {e}", at.line + 1))?;
             (first_line, first_byte) = (at.line, at.byte);
+            if run.needs_header() && at.byte > 0 {
+                return Err(anyhow!(
+                    "resuming {name} at line {}: its CSV columns come from its header line, \
+                     which a restart does not read again; declare them in the query \
+                     (columns = [...])",
+                    at.line + 1
+                ));
+            }
+        }
+        if run.needs_header() {
+            // Line 0 names the columns: read once here, given to every thread's decoder,
+            // and counted as a line (the first record is line 1, as in an editor).
+            let mut line = String::new();
+            let bytes = reader
+                .read_line(&mut line)
+                .map_err(|e| anyhow!("reading the CSV header of {name}: {e}"))?;
+            let text = line.strip_suffix('\n').unwrap_or(&line);
+            if bytes > 0 {
+                run.set_header(text)
+                    .map_err(|e| anyhow!("{name}:1: bad CSV header: {e}"))?;
+                (first_line, first_byte) = (1, bytes as u64);
+                header = Some(Arc::<str>::from(text));
+            }
         }
         let threads = options.threads.max(1);
         let (jobs_tx, jobs_rx) = unbounded::<Job>();
         let mut tasks: Vec<(String, Task<'a>)> = Vec::new();
         let shared = Arc::new(plan.clone());
         for thread in 0..threads {
-            let (plan, jobs) = (shared.clone(), jobs_rx.clone());
+            let (plan, jobs, header) = (shared.clone(), jobs_rx.clone(), header.clone());
             tasks.push((
                 format!("decode-{thread}"),
-                Box::new(move || workers::decode_thread(thread, &plan, jobs, track_lines)),
+                Box::new(move || {
+                    workers::decode_thread(thread, &plan, header.as_deref(), jobs, track_lines)
+                }),
             ));
         }
         let (order_tx, order_rx) = bounded::<Slot>(options.window.max(1));

@@ -45,9 +45,20 @@ pub struct DecodedChunk {
 /// A chunk to decode and where its result goes.
 pub type Job = (Chunk, Sender<DecodedChunk>);
 
-/// Runs one decoding thread until `jobs` closes.
-pub fn decode_thread(thread: usize, plan: &Plan, jobs: Receiver<Job>, track_lines: bool) {
+/// Runs one decoding thread until `jobs` closes; `header`: a CSV input's header line,
+/// read once by the pipeline.
+pub fn decode_thread(
+    thread: usize,
+    plan: &Plan,
+    header: Option<&str>,
+    jobs: Receiver<Job>,
+    track_lines: bool,
+) {
     let mut decoder = Decoder::new(plan);
+    if let Some(header) = header {
+        // The pipeline read it with the run's decoder: it is a good one.
+        let _ = decoder.set_header(header);
+    }
     let (mut keys_seen, mut strings_seen) = decoder.key_table().sizes();
     for (chunk, done) in jobs {
         let mut out = decode_chunk(&mut decoder, &chunk, track_lines);
