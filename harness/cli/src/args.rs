@@ -389,6 +389,19 @@ pub struct GenArgs {
     /// Output file (`-` for stdout).
     #[arg(long, short, default_value = "-")]
     pub output: String,
+    /// Write JSON Lines (`json`) or the same events as CSV with a header line (`csv`; one
+    /// record shape: NEXMark needs one --kind).
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: GenFormat,
+}
+
+/// `streamlab gen --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GenFormat {
+    /// JSON Lines.
+    Json,
+    /// CSV, a header line first.
+    Csv,
 }
 
 impl GenArgs {

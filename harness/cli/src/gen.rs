@@ -1,9 +1,10 @@
-//! `streamlab gen`: a deterministic workload as JSON Lines (and YSB's campaign table).
+//! `streamlab gen`: a deterministic workload as JSON Lines or CSV (and YSB's campaign
+//! table).
 
-use crate::args::GenArgs;
+use crate::args::{GenArgs, GenFormat};
 use anyhow::{Context, Result};
 use streamlab_io::sink::open_output;
-use streamlab_workloads::gen::{generate, write_campaigns};
+use streamlab_workloads::gen::{generate, generate_csv, write_campaigns};
 
 /// Runs `streamlab gen`.
 pub fn gen_command(args: &GenArgs) -> Result<i32> {
@@ -14,7 +15,11 @@ pub fn gen_command(args: &GenArgs) -> Result<i32> {
     }
     let mut out = open_output(&args.output)?;
     let started = std::time::Instant::now();
-    let stats = generate(&cfg, &mut out).with_context(|| format!("writing {}", args.output))?;
+    let stats = match args.format {
+        GenFormat::Json => generate(&cfg, &mut out),
+        GenFormat::Csv => generate_csv(&cfg, &mut out),
+    }
+    .with_context(|| format!("writing {}", args.output))?;
     let secs = started.elapsed().as_secs_f64();
     if let Some(path) = &args.campaigns {
         let mut file = std::io::BufWriter::new(

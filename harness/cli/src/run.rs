@@ -7,6 +7,7 @@ use crate::args::IoArgs;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use streamlab_core::engine::{CheckedRun, RunOptions, RunSummary};
+use streamlab_core::query::InputFormat;
 use streamlab_core::{Engine, Plan};
 use streamlab_engines::runner::run_checked;
 use streamlab_io::address::LiveInput;
@@ -40,7 +41,11 @@ pub struct RunReport {
 
 /// Runs `streamlab run` (and `oracle`): the query over the input into the output.
 pub fn run_command(engine: &dyn Engine, io: &IoArgs, options: &RunOptions) -> Result<RunReport> {
-    let plan = load_plan(&io.query)?;
+    let mut plan = load_plan(&io.query)?;
+    if plan.query.format.is_none() && io.input.ends_with(".csv") {
+        // A `.csv` file is CSV unless the query says otherwise (format = "json").
+        plan.query.format = Some(InputFormat::Csv);
+    }
     let run = engine.check(&plan, options)?;
     if let Some((process, processes)) = engine.cluster_process().filter(|(p, _)| *p != 0) {
         // In a timely cluster process 0 reads the input and writes the output; the others
@@ -72,6 +77,13 @@ pub fn run_command(engine: &dyn Engine, io: &IoArgs, options: &RunOptions) -> Re
         _ => {}
     }
     if let Some(live) = LiveInput::parse(&io.input)? {
+        if plan.query.format == Some(InputFormat::Csv) && plan.query.columns.is_none() {
+            bail!(
+                "{} reads CSV from {}: a live input has no header line, declare its columns in the query (columns = [...])",
+                io.query.display(),
+                io.input
+            );
+        }
         return run_live(run, io, live);
     }
     if plan.inputs.is_empty() {

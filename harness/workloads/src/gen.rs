@@ -17,9 +17,11 @@
 //!
 //!
 //! One file per workload: `clicks`, `logs`, `likes`, [`nexmark`], [`ysb`], and `malformed`
-//! for the broken lines that take the place of events.
+//! for the broken lines that take the place of events; `csv`: the same lines as CSV
+//! ([`CsvLines`], `--format csv`).
 
 mod clicks;
+mod csv;
 mod likes;
 mod logs;
 mod malformed;
@@ -298,6 +300,14 @@ pub fn generate(cfg: &GenConfig, out: &mut dyn Write) -> io::Result<GenStats> {
     stats.bytes += buf.len() as u64;
     out.flush()?;
     Ok(stats)
+}
+
+pub use csv::CsvLines;
+
+/// Generates the same events as CSV (a header line, then one row per line; see
+/// [`CsvLines`]). The stats' `bytes` are those of the JSON lines converted.
+pub fn generate_csv(cfg: &GenConfig, out: &mut dyn Write) -> io::Result<GenStats> {
+    generate(cfg, &mut CsvLines::new(out))
 }
 
 /// Generates into memory.
