@@ -13,6 +13,8 @@
 //! - [`engine_flags`]: an engine's own flags, and refusing them for another engine.
 //! - [`file_input`]: a file decoded while the engine runs gives the output of one decoded
 //!   beforehand, for any decoding threads and chunk size; memory stays flat.
+//! - [`csv_input`]: W1 as CSV (`gen --format csv`, a header or declared columns) gives
+//!   the JSON run's output through `streamlab run`; bad declarations and headers.
 //! - The binary: [`checkpoints`], [`recovery`], [`cluster`], [`live_inputs`], `kafka`
 //!   (cargo feature `kafka`; a broker from `STREAMLAB_KAFKA` or tansu), [`experiments`].
 
@@ -23,6 +25,7 @@ mod fixtures;
 mod baseline_vs_oracle;
 mod checkpoints;
 mod cluster;
+mod csv_input;
 mod engine_flags;
 mod experiments;
 mod file_input;
