@@ -22,6 +22,6 @@ pub use builder::PlanBuilder;
 pub use error::QueryError;
 pub use plan::{InputSpec, LoadedTable, Plan, Slot};
 pub use spec::{
-    AggregateQuery, FilterQuery, FilterValue, InputFormat, InputQuery, JoinKind, JoinQuery, Literal, Query,
-    SelectQuery, TimeDomain, WatermarkQuery, WindowKind, WindowQuery,
+    AggregateQuery, FilterQuery, FilterValue, InputFormat, InputQuery, JoinKind, JoinQuery,
+    Literal, Query, SelectQuery, TimeDomain, WatermarkQuery, WindowKind, WindowQuery,
 };

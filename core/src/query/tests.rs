@@ -129,11 +129,19 @@ fn a_csv_declaration_is_checked() {
     for (bad, says) in [
         ("columns = [\"ts\"]\n", "format = \"csv\""),
         ("format = \"csv\"\ncolumns = []\n", "at least one column"),
-        ("format = \"csv\"\ncolumns = [\"ts\", \"\"]\n", "column 2 has no name"),
-        ("format = \"csv\"\ncolumns = [\"ts\", \"ts\"]\n", "`ts` is listed twice"),
+        (
+            "format = \"csv\"\ncolumns = [\"ts\", \"\"]\n",
+            "column 2 has no name",
+        ),
+        (
+            "format = \"csv\"\ncolumns = [\"ts\", \"ts\"]\n",
+            "`ts` is listed twice",
+        ),
         ("format = \"tsv\"\n", "unknown variant"),
     ] {
-        let e = Plan::from_toml(&format!("{bad}{W1}")).expect_err(bad).to_string();
+        let e = Plan::from_toml(&format!("{bad}{W1}"))
+            .expect_err(bad)
+            .to_string();
         assert!(e.contains(says), "{bad}: {e}");
     }
 }

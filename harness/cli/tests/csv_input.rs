@@ -111,12 +111,19 @@ fn w1_as_csv_gives_the_json_runs_output_on_every_engine() {
     assert!(text.starts_with("ts,key,value,kind,user\n"), "{text:.80}");
     assert_eq!(
         text.lines().count(),
-        std::fs::read_to_string(&json).expect("JSON").lines().count() + 1
+        std::fs::read_to_string(&json)
+            .expect("JSON")
+            .lines()
+            .count()
+            + 1
     );
     // The same rows without the header, for a query that declares its columns.
     let bare = dir.join("w1-bare.txt");
     std::fs::write(&bare, text.split_once('\n').expect("a header").1).expect("written");
-    let w1 = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../queries/w1.toml"));
+    let w1 = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../queries/w1.toml"
+    ));
     let declared = dir.join("w1-columns.toml");
     std::fs::write(
         &declared,
@@ -130,11 +137,18 @@ fn w1_as_csv_gives_the_json_runs_output_on_every_engine() {
         let (want, json_err) = run(engine, w1, &json, &[]);
         assert!(want.lines().count() > 100, "{engine}: {want:.200}");
         let json_skipped = skipped(&json_err);
-        assert_eq!(json_skipped.len(), 5, "{engine}: the first five shown: {json_err}");
+        assert_eq!(
+            json_skipped.len(),
+            5,
+            "{engine}: the first five shown: {json_err}"
+        );
         for (threads, chunk) in [("1", "1MiB"), ("2", "1KiB"), ("4", "64KiB")] {
             let flags = ["--decode-threads", threads, "--chunk-bytes", chunk];
             let (got, err) = run(engine, w1, &csv, &flags);
-            assert!(got == want, "{engine}, {threads} threads: the CSV output differs");
+            assert!(
+                got == want,
+                "{engine}, {threads} threads: the CSV output differs"
+            );
             // The same lines are skipped, each one line further down (the header).
             let csv_skipped = skipped(&err);
             assert_eq!(csv_skipped.len(), json_skipped.len(), "{engine}: {err}");
@@ -142,12 +156,20 @@ fn w1_as_csv_gives_the_json_runs_output_on_every_engine() {
             for (c, j) in csv_skipped.iter().zip(&json_skipped) {
                 let line = |s: &str, file: &str| -> u64 {
                     let at = s.find(file).expect("the file") + file.len() + 1;
-                    s[at..].split(':').next().expect("a line").parse().expect("a number")
+                    s[at..]
+                        .split(':')
+                        .next()
+                        .expect("a line")
+                        .parse()
+                        .expect("a number")
                 };
                 assert_eq!(line(c, "w1.csv"), line(j, "w1.jsonl") + 1, "{c} / {j}");
             }
             let (got, _) = run(engine, &declared, &bare, &flags);
-            assert!(got == want, "{engine}: declared columns: the output differs");
+            assert!(
+                got == want,
+                "{engine}: declared columns: the output differs"
+            );
         }
     }
 }
@@ -156,15 +178,24 @@ fn w1_as_csv_gives_the_json_runs_output_on_every_engine() {
 fn a_bad_csv_declaration_or_header_is_a_clear_error() {
     let dir = dir();
     let query = dir.join("bad.toml");
-    let w1 = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../queries/w1.toml"))
-        .expect("w1.toml");
+    let w1 = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../queries/w1.toml"
+    ))
+    .expect("w1.toml");
     std::fs::write(&query, format!("columns = [\"ts\"]\n{w1}")).expect("written");
     let input = dir.join("in.csv");
     std::fs::write(&input, "ts,key,ts\n1,a,2\n").expect("written");
-    let w1 = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../queries/w1.toml"));
+    let w1 = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../queries/w1.toml"
+    ));
     for (query, says) in [
         (query.as_path(), "format = \"csv\""),
-        (w1, "in.csv:1: bad CSV header: CSV column `ts` is named twice"),
+        (
+            w1,
+            "in.csv:1: bad CSV header: CSV column `ts` is named twice",
+        ),
     ] {
         let out = Command::new(STREAMLAB)
             .args(["run", "--engine", "baseline", "--query", path(query)])

@@ -118,8 +118,7 @@ fn w1(c: &mut Criterion) {
 }
 
 fn nexmark(c: &mut Criterion) {
-    let plan =
-        Plan::from_toml(include_str!("../../../queries/nexmark_q1_currency.toml")).unwrap();
+    let plan = Plan::from_toml(include_str!("../../../queries/nexmark_q1_currency.toml")).unwrap();
     let mut cfg = GenConfig::new(Workload::Nexmark, LINES, 1);
     cfg.kinds = vec![NexmarkKind::Bid];
     let lines = lines(&cfg);

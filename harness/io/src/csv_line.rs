@@ -165,7 +165,9 @@ fn split_quoted<'l>(line: &'l str, put: &mut impl FnMut(Field<'l>)) -> Result<()
         } else {
             let end = memchr::memchr(b',', &bytes[at..]).map_or(bytes.len(), |e| at + e);
             if memchr::memchr(b'"', &bytes[at..end]).is_some() {
-                return bad(format!("column {column} has a quote inside an unquoted field"));
+                return bad(format!(
+                    "column {column} has a quote inside an unquoted field"
+                ));
             }
             put(Field::Plain(&line[at..end]));
             if end == bytes.len() {

@@ -21,11 +21,11 @@ mod scan;
 #[cfg(test)]
 mod tests;
 
+use crate::csv_line::Columns;
 use key_value::KeyValue;
 use layout::{Layout, Use};
 pub(crate) use line::{Found, Raw};
 pub(crate) use scan::json_number;
-use crate::csv_line::Columns;
 
 /// A key's encoded bytes; W1's (`"k1333"`) take 14.
 type KeyBytes = SmallVec<[u8; 30]>;
@@ -127,9 +127,11 @@ impl Decoder {
         };
         if plan.query.format == Some(InputFormat::Csv) {
             // A declared list was checked when the query was compiled.
-            let columns = plan.query.columns.as_ref().and_then(|c| {
-                Columns::new(c, &decoder.layouts[0].names).ok()
-            });
+            let columns = plan
+                .query
+                .columns
+                .as_ref()
+                .and_then(|c| Columns::new(c, &decoder.layouts[0].names).ok());
             decoder.format = Format::Csv(columns);
         }
         decoder
@@ -255,7 +257,12 @@ impl Decoder {
     }
 
     /// The fields of `line` that layout `layout`'s names list, or why it is not an object.
-    fn parse<'l>(&self, layout: usize, line: &'l str, found: &mut Found<'l>) -> Result<(), Malformed> {
+    fn parse<'l>(
+        &self,
+        layout: usize,
+        line: &'l str,
+        found: &mut Found<'l>,
+    ) -> Result<(), Malformed> {
         let names = &self.layouts[layout].names;
         match &self.format {
             Format::Json => line::read_fields(names, line, self.scanner, found),

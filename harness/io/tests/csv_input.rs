@@ -91,7 +91,11 @@ fn one_decoder(text: &str, plan: &Plan) -> (Vec<Event>, u64, String) {
         }
     }
     let malformed = report.finish();
-    (events, malformed, String::from_utf8(out).expect("reports are UTF-8"))
+    (
+        events,
+        malformed,
+        String::from_utf8(out).expect("reports are UTF-8"),
+    )
 }
 
 fn csv_text(rows: &[(String, bool)], last_newline: bool) -> String {
@@ -216,8 +220,14 @@ fn malformed_csv_lines_are_reported_with_their_line_in_the_file() {
 #[test]
 fn a_bad_header_is_an_error_naming_the_file() {
     for (header, says) in [
-        ("ts,key,ts,value", "in.csv:1: bad CSV header: CSV column `ts` is named twice"),
-        ("ts,,value", "in.csv:1: bad CSV header: CSV column 2 has no name"),
+        (
+            "ts,key,ts,value",
+            "in.csv:1: bad CSV header: CSV column `ts` is named twice",
+        ),
+        (
+            "ts,,value",
+            "in.csv:1: bad CSV header: CSV column 2 has no name",
+        ),
     ] {
         let err = decode_with(
             format!("{header}\n1,a,2\n").as_bytes(),

@@ -51,7 +51,10 @@ pub(super) fn read_fields<'l>(
             c.ws();
             c.eat(b':')?;
             c.ws();
-            match names.iter().position(|n| same_bytes(n.as_bytes(), key.as_bytes())) {
+            match names
+                .iter()
+                .position(|n| same_bytes(n.as_bytes(), key.as_bytes()))
+            {
                 Some(i) => found[i] = Some(c.value()?),
                 None => c.skip_value(1)?,
             }

@@ -26,9 +26,7 @@ fn same(a: &Option<Raw<'_>>, b: &Option<Raw<'_>>) -> bool {
             (Raw::BigUint(a), Raw::BigUint(b)) => a == b,
             (Raw::Float(a), Raw::Float(b)) => a.to_bits() == b.to_bits(),
             (Raw::Bool(a), Raw::Bool(b)) => a == b,
-            (Raw::Null, Raw::Null) | (Raw::Array, Raw::Array) | (Raw::Object, Raw::Object) => {
-                true
-            }
+            (Raw::Null, Raw::Null) | (Raw::Array, Raw::Array) | (Raw::Object, Raw::Object) => true,
             _ => false,
         },
         _ => false,
