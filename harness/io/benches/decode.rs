@@ -18,7 +18,7 @@ use serde::Deserialize;
 use std::borrow::Cow;
 use streamlab_core::query::Plan;
 use streamlab_io::json_lines::Decoder;
-use streamlab_workloads::gen::{generate_to_vec, GenConfig, NexmarkKind, Workload};
+use streamlab_workloads::gen::{generate_csv, generate_to_vec, GenConfig, NexmarkKind, Workload};
 
 const LINES: u64 = 20_000;
 
@@ -111,10 +111,34 @@ macro_rules! typed {
 
 fn w1(c: &mut Criterion) {
     let plan = Plan::from_toml(include_str!("../../../queries/w1.toml")).unwrap();
-    let lines = lines(&GenConfig::new(Workload::Clicks, LINES, 1));
+    let cfg = GenConfig::new(Workload::Clicks, LINES, 1);
+    let lines = lines(&cfg);
     decoder(c, "decode_w1", &plan, &lines, true);
     decoder(c, "decode_w1", &plan, &lines, false);
     typed!(c, "decode_w1", &lines, Click);
+    // The same events as CSV rows (`gen --format csv`), the header given once.
+    let csv_plan = Plan::from_toml(&format!(
+        "format = \"csv\"\n{}",
+        include_str!("../../../queries/w1.toml")
+    ))
+    .unwrap();
+    let mut csv = Vec::new();
+    generate_csv(&cfg, &mut csv).unwrap();
+    let csv = String::from_utf8(csv).unwrap();
+    let (header, rows) = csv.split_once('\n').unwrap();
+    let rows: Vec<String> = rows.lines().map(String::from).collect();
+    let mut g = c.benchmark_group("decode_w1");
+    g.throughput(Throughput::Bytes(bytes(&rows)));
+    let mut d = Decoder::new(&csv_plan);
+    d.set_header(header).unwrap();
+    g.bench_function("decoder_csv", |b| {
+        b.iter(|| {
+            for (i, l) in rows.iter().enumerate() {
+                black_box(d.decode(l, i as u64).unwrap());
+            }
+        })
+    });
+    g.finish();
 }
 
 fn nexmark(c: &mut Criterion) {

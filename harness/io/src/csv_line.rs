@@ -14,8 +14,7 @@
 //! Unquoted lines are split by a byte scan; a line with a quote goes through the RFC 4180
 //! state machine below (csv-core cannot tell a quoted `"12"`, a string, from `12`).
 
-use crate::json_lines::{json_number, Raw};
-use smallvec::SmallVec;
+use crate::json_lines::{json_number, Found, Raw};
 use std::borrow::Cow;
 use streamlab_core::model::event::Malformed;
 
@@ -46,15 +45,18 @@ impl Columns {
         })
     }
 
-    /// The fields of `line` that `names` lists (`None` where absent or empty), or why the
+    /// Reads into `found` (the caller's, so that nothing is moved on the way back) the
+    /// fields of `line` that `names` lists (`None` where absent or empty), or says why the
     /// line is not a CSV record of these columns.
     pub(crate) fn read_fields<'l>(
         &self,
         names: usize,
         line: &'l str,
-    ) -> Result<SmallVec<[Option<Raw<'l>>; 8]>, Malformed> {
+        found: &mut Found<'l>,
+    ) -> Result<(), Malformed> {
         let line = line.strip_suffix('\r').unwrap_or(line);
-        let mut found: SmallVec<[Option<Raw<'l>>; 8]> = (0..names).map(|_| None).collect();
+        found.clear();
+        found.extend((0..names).map(|_| None));
         let mut column = 0;
         let mut put = |text: Field<'l>| {
             if let Some(Some(at)) = self.of_column.get(column) {
@@ -62,8 +64,14 @@ impl Columns {
             }
             column += 1;
         };
-        if memchr::memchr(b'"', line.as_bytes()).is_none() {
-            line.split(',').for_each(|t| put(Field::Plain(t)));
+        let bytes = line.as_bytes();
+        if memchr::memchr(b'"', bytes).is_none() {
+            let mut start = 0;
+            for comma in memchr::memchr_iter(b',', bytes) {
+                put(Field::Plain(&line[start..comma]));
+                start = comma + 1;
+            }
+            put(Field::Plain(&line[start..]));
         } else {
             split_quoted(line, &mut put)?;
         }
@@ -73,7 +81,7 @@ impl Columns {
                 self.of_column.len()
             )));
         }
-        Ok(found)
+        Ok(())
     }
 }
 

@@ -266,10 +266,7 @@ impl Decoder {
         let names = &self.layouts[layout].names;
         match &self.format {
             Format::Json => line::read_fields(names, line, self.scanner, found),
-            Format::Csv(Some(columns)) => {
-                *found = columns.read_fields(names.len(), line)?;
-                Ok(())
-            }
+            Format::Csv(Some(columns)) => columns.read_fields(names.len(), line, found),
             Format::Csv(None) => Err(Malformed::NotCsv("no header line was read".into())),
         }
     }
