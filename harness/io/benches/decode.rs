@@ -52,6 +52,41 @@ struct Bid {
     price: i64,
 }
 
+/// This thread's CPU time, in seconds.
+fn cpu_seconds() -> f64 {
+    use nix::time::{clock_gettime, ClockId};
+    let t = clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID).unwrap();
+    t.tv_sec() as f64 + t.tv_nsec() as f64 * 1e-9
+}
+
+/// MB/s of `lines` per second of this thread's CPU time (what one core does, whatever
+/// else the machine runs; criterion's figures are wall-clock), over `passes` passes.
+fn per_cpu_second(lines: &[String], passes: usize, mut decode: impl FnMut(&str, u64)) -> f64 {
+    let start = cpu_seconds();
+    for _ in 0..passes {
+        for (i, l) in lines.iter().enumerate() {
+            decode(l, i as u64);
+        }
+    }
+    (bytes(lines) * passes as u64) as f64 / 1e6 / (cpu_seconds() - start)
+}
+
+/// Prints the decoders' MB/s per CPU second on `lines` (W1 or NEXMark).
+fn print_cpu_rates(group: &str, plan: &Plan, lines: &[String]) {
+    for scanner in [true, false] {
+        let mut d = Decoder::new(plan);
+        d.use_scanner(scanner);
+        per_cpu_second(lines, 2, |l, i| {
+            black_box(d.decode(l, i).unwrap());
+        });
+        let rate = per_cpu_second(lines, 30, |l, i| {
+            black_box(d.decode(l, i).unwrap());
+        });
+        let name = if scanner { "decoder" } else { "decoder_serde_reader" };
+        eprintln!("{group}/{name}: {rate:.0} MB/s per CPU second (thread CPU time)");
+    }
+}
+
 fn decoder(c: &mut Criterion, group: &str, plan: &Plan, lines: &[String], scanner: bool) {
     let name = if scanner {
         "decoder"
@@ -113,6 +148,7 @@ fn w1(c: &mut Criterion) {
     let plan = Plan::from_toml(include_str!("../../../queries/w1.toml")).unwrap();
     let cfg = GenConfig::new(Workload::Clicks, LINES, 1);
     let lines = lines(&cfg);
+    print_cpu_rates("decode_w1", &plan, &lines);
     decoder(c, "decode_w1", &plan, &lines, true);
     decoder(c, "decode_w1", &plan, &lines, false);
     typed!(c, "decode_w1", &lines, Click);
@@ -146,6 +182,7 @@ fn nexmark(c: &mut Criterion) {
     let mut cfg = GenConfig::new(Workload::Nexmark, LINES, 1);
     cfg.kinds = vec![NexmarkKind::Bid];
     let lines = lines(&cfg);
+    print_cpu_rates("decode_nexmark_bid", &plan, &lines);
     decoder(c, "decode_nexmark_bid", &plan, &lines, true);
     decoder(c, "decode_nexmark_bid", &plan, &lines, false);
     typed!(c, "decode_nexmark_bid", &lines, Bid);
