@@ -12,7 +12,8 @@ use streamlab_core::{Engine, Plan};
 use streamlab_engines::runner::run_checked;
 use streamlab_io::address::LiveInput;
 use streamlab_io::decode::{decode_inputs, DecodedInput};
-use streamlab_io::file_position::seek_resumed;
+use streamlab_io::file_position::{seek_resumed, FilePosition};
+use streamlab_io::json_lines::Decoder;
 use streamlab_io::pipeline::source::StreamSource;
 use streamlab_io::pipeline::LineStream;
 use streamlab_io::sink::{open_sink, DiscardSink, TransactionalFileSink};
@@ -101,6 +102,33 @@ pub fn run_command(engine: &dyn Engine, io: &IoArgs, options: &RunOptions) -> Re
     finish_run(summary, Some(decode_ms), io)
 }
 
+/// A restart mid-file of a CSV input whose header names its columns: the plan with the
+/// header's columns declared (read again from the file's line 0), as the reader starts
+/// past it.
+fn resume_csv_columns(
+    plan: &Plan,
+    io: &IoArgs,
+    resume: Option<&FilePosition>,
+) -> Result<Option<Plan>> {
+    let csv_header = plan.query.format == Some(InputFormat::Csv) && plan.query.columns.is_none();
+    if !csv_header || resume.is_none_or(|at| at.byte == 0) {
+        return Ok(None);
+    }
+    use std::io::BufRead;
+    let file = std::fs::File::open(&io.input)
+        .with_context(|| format!("cannot open input file {}", io.input))?;
+    let mut header = String::new();
+    std::io::BufReader::new(file)
+        .read_line(&mut header)
+        .with_context(|| format!("reading the CSV header of {}", io.input))?;
+    let header = header.strip_suffix('\n').unwrap_or(&header);
+    let columns = Decoder::csv_columns(header)
+        .map_err(|e| anyhow::anyhow!("{}:1: bad CSV header: {e}", io.input))?;
+    let mut plan = plan.clone();
+    plan.query.columns = Some(columns);
+    Ok(Some(plan))
+}
+
 /// Runs over a file or stdin, decoded by the pipeline while the engine runs. With
 /// `--checkpoint` the source records its line and byte offset in every checkpoint, and a
 /// restart reads the file only from the checkpoint's line on.
@@ -124,10 +152,11 @@ fn run_stream(run: CheckedRun<'_>, io: &IoArgs) -> Result<RunReport> {
     // stdin cannot seek: a restart reads it again from the start and the engine skips
     // what its checkpoint had (by `seq`).
     let track = options.checkpoint.is_some() && io.input != "-";
+    let header_columns = resume_csv_columns(plan, io, resume.as_ref())?;
     let stream = LineStream::start(
         reader,
         name,
-        plan,
+        header_columns.as_ref().unwrap_or(plan),
         io.decode_options(),
         resume.as_ref(),
         track,

@@ -206,3 +206,105 @@ fn a_bad_csv_declaration_or_header_is_a_clear_error() {
         assert!(!out.status.success() && err.contains(says), "{err}");
     }
 }
+
+/// Sorted output rows (update mode: the order of rows of one epoch may differ).
+fn sorted(path: &Path) -> Vec<String> {
+    let mut rows: Vec<String> = std::fs::read_to_string(path)
+        .expect("the output")
+        .lines()
+        .map(String::from)
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[test]
+fn a_csv_run_killed_mid_file_resumes_past_its_header() {
+    let dir = dir().join("resume");
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let csv = dir.join("w1.csv");
+    streamlab(&[
+        "gen",
+        "-w",
+        "clicks",
+        "-n",
+        "200000",
+        "--keys",
+        "1000",
+        "--rate",
+        "5000",
+        "--disorder",
+        "0.1",
+        "--max-delay",
+        "3s",
+        "--malformed",
+        "0.001",
+        "--format",
+        "csv",
+        "-o",
+        path(&csv),
+    ]);
+    let query = dir.join("w1_update.toml");
+    let w1 = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../queries/w1.toml"
+    ))
+    .expect("w1.toml");
+    std::fs::write(&query, w1.replace("\"append\"", "\"update\"")).expect("written");
+    for (engine, extra) in [
+        ("baseline", None),
+        ("record", None),
+        ("microbatch", Some(["--max-records-per-batch", "1000"])),
+    ] {
+        let clean = dir.join(format!("{engine}.clean"));
+        streamlab(
+            &[
+                "run",
+                "--engine",
+                engine,
+                "--query",
+                path(&query),
+                "--input",
+                path(&csv),
+                "--output",
+                path(&clean),
+            ]
+            .into_iter()
+            .chain(extra.into_iter().flatten())
+            .collect::<Vec<_>>(),
+        );
+        let (out, ck) = (
+            dir.join(format!("{engine}.out")),
+            dir.join(format!("{engine}.ck")),
+        );
+        let args: Vec<String> = [
+            "run",
+            "--engine",
+            engine,
+            "--query",
+            path(&query),
+            "--input",
+            path(&csv),
+            "--output",
+            path(&out),
+            "--checkpoint",
+            path(&ck),
+            "--checkpoint-every",
+            "2000",
+        ]
+        .into_iter()
+        .chain(extra.into_iter().flatten())
+        .map(String::from)
+        .collect();
+        assert!(
+            crate::fixtures::run_and_kill(&args, &ck, 5, std::time::Duration::ZERO),
+            "{engine}: the run finished before the kill"
+        );
+        let resumed = streamlab(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let err = String::from_utf8_lossy(&resumed.stderr);
+        assert!(err.contains("resuming"), "{engine}: not resumed: {err}");
+        let (got, want) = (sorted(&out), sorted(&clean));
+        assert_eq!(got.len(), want.len(), "{engine}: rows lost or duplicated");
+        assert!(got == want, "{engine}: rows differ after the restart");
+    }
+}

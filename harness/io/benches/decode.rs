@@ -82,7 +82,11 @@ fn print_cpu_rates(group: &str, plan: &Plan, lines: &[String]) {
         let rate = per_cpu_second(lines, 30, |l, i| {
             black_box(d.decode(l, i).unwrap());
         });
-        let name = if scanner { "decoder" } else { "decoder_serde_reader" };
+        let name = if scanner {
+            "decoder"
+        } else {
+            "decoder_serde_reader"
+        };
         eprintln!("{group}/{name}: {rate:.0} MB/s per CPU second (thread CPU time)");
     }
 }

@@ -143,6 +143,12 @@ impl Decoder {
         matches!(self.format, Format::Csv(None))
     }
 
+    /// The column names a CSV header line gives (for a restart, which declares them
+    /// rather than reading the header again), or why it is not a header.
+    pub fn csv_columns(header: &str) -> Result<Vec<String>, String> {
+        crate::csv_line::header(header)
+    }
+
     /// Reads a CSV input's header line (its column names), for an input whose query
     /// declares no `columns`. Fails on a malformed header, an unnamed or a repeated
     /// column, or when the decoder does not read CSV.
