@@ -28,7 +28,7 @@ pub(crate) use line::{Found, Raw};
 pub(crate) use scan::json_number;
 
 /// A key's encoded bytes; W1's (`"k1333"`) take 14.
-type KeyBytes = SmallVec<[u8; 30]>;
+type KeyBytes = SmallVec<[u8; 16]>;
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 use std::sync::Arc;
