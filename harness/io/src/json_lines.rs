@@ -10,8 +10,11 @@
 //! - `layout`: which fields each input reads and what each is used as.
 //! - `key_value`: a group key's value borrowed from the line, and the bytes keys are
 //!   interned by.
+//! - `adopt`: taking another decoder's new keys and strings in file order (the pipeline).
 //! - [`Decoder`] (here): checking types, joining the static table, interning keys and
-//!   strings into the shared [`KeyTable`].
+//!   strings into the shared [`KeyTable`]. It reads CSV lines too (`format = "csv"`):
+//!   `crate::csv_line` reads their columns into the same raw values, and the rest is
+//!   shared, so both formats follow the same malformed rules.
 
 mod adopt;
 mod key_value;
