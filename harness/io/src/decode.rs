@@ -278,7 +278,7 @@ fn merge_inputs(
                     r
                 }
                 Ok(text) => decoder.decode_input(i as streamlab_core::Part, text, seq),
-                Err(e) => Err(Malformed::NotJson(format!("not UTF-8: {e}"))),
+                Err(e) => Err(decoder.not_utf8(e)),
             };
             match decoded {
                 Ok(e) => events.push(e),

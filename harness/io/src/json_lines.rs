@@ -146,6 +146,14 @@ impl Decoder {
         matches!(self.format, Format::Csv(None))
     }
 
+    /// Why a line that is not UTF-8 is malformed, in the input's format's words.
+    pub fn not_utf8(&self, e: std::str::Utf8Error) -> Malformed {
+        match self.format {
+            Format::Json => Malformed::NotJson(format!("not UTF-8: {e}")),
+            Format::Csv(_) => Malformed::NotCsv(format!("not UTF-8: {e}")),
+        }
+    }
+
     /// The column names a CSV header line gives (for a restart, which declares them
     /// rather than reading the header again), or why it is not a header.
     pub fn csv_columns(header: &str) -> Result<Vec<String>, String> {

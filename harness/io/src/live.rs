@@ -78,9 +78,7 @@ impl LineFeed {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let decoded = match std::str::from_utf8(line) {
             Ok(text) => self.decoder.decode(text, seq),
-            Err(e) => Err(streamlab_core::model::event::Malformed::NotJson(format!(
-                "not UTF-8: {e}"
-            ))),
+            Err(e) => Err(self.decoder.not_utf8(e)),
         };
         match decoded {
             Ok(mut e) => {

@@ -70,22 +70,29 @@ fn row() -> impl Strategy<Value = String> {
 
 /// One decoder reading `text` line by line (the header first): events, malformed count,
 /// the report.
-fn one_decoder(text: &str, plan: &Plan) -> (Vec<Event>, u64, String) {
+fn one_decoder(text: &[u8], plan: &Plan) -> (Vec<Event>, u64, String) {
     let mut decoder = Decoder::new(plan);
     assert!(decoder.needs_header());
-    let mut lines: Vec<&str> = text.split('\n').collect();
-    if text.ends_with('\n') {
+    let mut lines: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
+    if text.ends_with(b"\n") {
         lines.pop();
     }
     let (mut events, mut out) = (Vec::new(), Vec::new());
     let mut report = MalformedReport::new(&mut out, "in.csv");
     for (i, line) in lines.into_iter().enumerate() {
-        let line = line.strip_suffix('\r').unwrap_or(line);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let line = std::str::from_utf8(line);
         if i == 0 {
-            decoder.set_header(line).expect("a good header");
+            decoder
+                .set_header(line.expect("a UTF-8 header"))
+                .expect("a good header");
             continue;
         }
-        match decoder.decode(line, i as u64) {
+        let decoded = match line {
+            Ok(line) => decoder.decode(line, i as u64),
+            Err(e) => Err(decoder.not_utf8(e)),
+        };
+        match decoded {
             Ok(e) => events.push(e),
             Err(why) => report.line(i as u64 + 1, &why),
         }
@@ -96,6 +103,25 @@ fn one_decoder(text: &str, plan: &Plan) -> (Vec<Event>, u64, String) {
         malformed,
         String::from_utf8(out).expect("reports are UTF-8"),
     )
+}
+
+/// The file: the header, `rows` (each ending in CRLF where its flag says), with a
+/// non-UTF-8 byte in row 3 when `bad_utf8`.
+fn csv_bytes(rows: &[(String, bool)], last_newline: bool, bad_utf8: bool) -> Vec<u8> {
+    let text = csv_text(rows, last_newline);
+    if !bad_utf8 || rows.len() < 5 {
+        return text.into_bytes();
+    }
+    let mut bytes = text.into_bytes();
+    // Just before row 3's end (line 5 of the file: the header is line 1).
+    let ends: Vec<usize> = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, &b)| b == b'\n')
+        .map(|(i, _)| i)
+        .collect();
+    bytes.insert(ends[4] - usize::from(rows[3].1), 0xff);
+    bytes
 }
 
 fn csv_text(rows: &[(String, bool)], last_newline: bool) -> String {
@@ -119,15 +145,16 @@ proptest! {
     fn any_threads_and_chunk_size_give_one_decoders_answer(
         rows in prop::collection::vec((row(), any::<bool>()), 0..100),
         last_newline in any::<bool>(),
+        bad_utf8 in any::<bool>(),
     ) {
         let plan = plan("format = \"csv\"");
-        let text = csv_text(&rows, last_newline);
+        let text = csv_bytes(&rows, last_newline, bad_utf8);
         let (want, malformed, report) = one_decoder(&text, &plan);
         for threads in [1, 2, 4] {
             for chunk_bytes in [1, 7, 64, 4096, 4 << 20] {
                 let options = DecodeOptions { threads, chunk_bytes, window: 3 };
                 let mut out = Vec::new();
-                let got = decode_with(text.as_bytes(), "in.csv", &plan, false, &mut out, options)
+                let got = decode_with(&text[..], "in.csv", &plan, false, &mut out, options)
                     .expect("decodes");
                 let at = format!("{threads} threads, {chunk_bytes}-byte chunks");
                 prop_assert_eq!(&got.events, &want, "{}", at);
@@ -242,4 +269,27 @@ fn a_bad_header_is_an_error_naming_the_file() {
         .to_string();
         assert!(err.contains(says), "{err}");
     }
+}
+
+#[test]
+fn a_csv_line_that_is_not_utf8_is_not_a_csv_record() {
+    let mut text = format!("{HEADER}\n").into_bytes();
+    text.extend_from_slice(b"u1,5,view,k\xff,x,1\n");
+    let mut out = Vec::new();
+    decode_with(
+        &text[..],
+        "in.csv",
+        &plan("format = \"csv\""),
+        false,
+        &mut out,
+        DecodeOptions::with_threads(2),
+    )
+    .expect("decodes");
+    let report = String::from_utf8(out).expect("UTF-8");
+    assert!(
+        report.starts_with(
+            "streamlab: in.csv:2: skipped malformed line: not a CSV record: not UTF-8"
+        ),
+        "{report}"
+    );
 }

@@ -91,7 +91,7 @@ fn decode_chunk(decoder: &mut Decoder, chunk: &Chunk, track_lines: bool) -> Deco
         let text = text.strip_suffix(b"\r").unwrap_or(text);
         let decoded = match std::str::from_utf8(text) {
             Ok(text) => decoder.decode(text, line),
-            Err(e) => Err(Malformed::NotJson(format!("not UTF-8: {e}"))),
+            Err(e) => Err(decoder.not_utf8(e)),
         };
         match decoded {
             Ok(e) => events.push(e),
