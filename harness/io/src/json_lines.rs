@@ -447,6 +447,7 @@ fn encode_value(v: &FieldValue, buf: &mut Vec<u8>) {
 }
 
 /// Reads a slot field, checking its type.
+#[inline(always)]
 fn scalar(
     strings: &mut FxHashMap<Box<str>, StrId>,
     table: &KeyTable,
