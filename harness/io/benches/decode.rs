@@ -33,9 +33,11 @@
 //! Where its time goes (perf, W1): `Decoder::build` with key interning ~30 % (a fifth of
 //! it one cache miss: the hash look-up among W1's 10k keys; the map holds the key bytes
 //! inline so that it is one miss, not two), reading the fields ~25 %, skipping the
-//! unneeded `kind` and `user` ~10 %, the 13-digit `ts` and other numbers ~8 %. The
-//! decoder was 88 MiB/s with serde_json's reader alone (the issue's ~75 MB/s), 216 MiB/s
-//! with the first scanner (a fresh decoder a batch, as this bench first had it).
+//! unneeded `kind` and `user` ~10 %, the 13-digit `ts` and other numbers ~8 %. When
+//! this bench gave every batch of 20 000 lines a fresh decoder (so half its lines
+//! interned a new key), it measured 88 MiB/s with serde_json's reader and 216 MiB/s
+//! with the first scanner; one decoder for all lines, as a file has, is what it measures
+//! now.
 //! sonic-rs and simd-json are built without `-C target-cpu=native`, as the workspace
 //! builds; serde_json's typed reader is the fastest general parser here, and the
 //! decoder's scanner keeps its rules (serde_json's reader decides every line the
