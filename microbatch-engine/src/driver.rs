@@ -14,7 +14,7 @@
 
 use crate::batch_log::{BatchInfo, BatchKind, BatchLog};
 use crate::checkpoint::{Checkpointer, Resumed, Snapshot};
-use crate::exec::BatchParams;
+use crate::exec::{BatchParams, PartOutput, PartitionState};
 use crate::planner::{Availability, BatchPlanner};
 use crate::pool::{Placement, Split, WorkerPool};
 use crate::trigger::{Trigger, TriggerClock};
@@ -49,9 +49,42 @@ pub struct Settings {
 /// live source does not spin a core (Spark idles 10 ms; we keep latency lower).
 const IDLE_POLL: Duration = Duration::from_millis(1);
 
+/// Where the partitions of a batch run, as the driver sees them: the thread pool of one
+/// process ([`WorkerPool`]) or the workers of a timely cluster ([`crate::cluster`]). The
+/// driver's loop (trigger, plan, watermarks, emission) is the same over both.
+pub trait Partitions {
+    /// Runs one batch on every partition, calling `meanwhile` on the driver's thread
+    /// while they work; every partition's output in partition order, and the event
+    /// buffer for reuse (as [`WorkerPool::run_batch`]).
+    fn run_batch(
+        &mut self,
+        params: BatchParams,
+        events: Vec<Event>,
+        meanwhile: &mut dyn FnMut() -> Result<(), EngineError>,
+    ) -> Result<(Vec<PartOutput>, Vec<Event>), EngineError>;
+
+    /// Every partition's state store, in partition order (a checkpoint, between batches).
+    fn snapshot(&mut self) -> Result<Vec<PartitionState>, EngineError>;
+}
+
+impl Partitions for WorkerPool<'_> {
+    fn run_batch(
+        &mut self,
+        params: BatchParams,
+        events: Vec<Event>,
+        meanwhile: &mut dyn FnMut() -> Result<(), EngineError>,
+    ) -> Result<(Vec<PartOutput>, Vec<Event>), EngineError> {
+        WorkerPool::run_batch(self, params, events, meanwhile)
+    }
+
+    fn snapshot(&mut self) -> Result<Vec<PartitionState>, EngineError> {
+        WorkerPool::snapshot(self)
+    }
+}
+
 /// Counters for the run summary and its note.
 #[derive(Debug, Default)]
-struct Tally {
+pub(crate) struct Tally {
     data: u64,
     no_data: u64,
     finals: u64,
@@ -59,9 +92,9 @@ struct Tally {
     busy: Duration,
 }
 
-struct Driver<'a, 'p> {
+struct Driver<'a, 'p, P> {
     plan: &'p Plan,
-    pool: WorkerPool<'p>,
+    pool: P,
     sink: &'a mut dyn Sink,
     log: Option<&'a BatchLog>,
     verbose: bool,
@@ -78,7 +111,7 @@ struct Driver<'a, 'p> {
     checkpoints: Option<Checkpointer>,
 }
 
-impl Driver<'_, '_> {
+impl<P: Partitions> Driver<'_, '_, P> {
     /// After a batch: a checkpoint when one is due, and always after the final batch
     /// (the run is then done). Two-phase commit: prepare the rows, write, commit.
     fn checkpoint_after(
@@ -391,6 +424,51 @@ pub fn run(
         Ok((driver.summary, driver.tally))
     })?;
     sink.finish()?;
+    Ok(summarize(summary, &tally, &settings, plan).timed(started.elapsed()))
+}
+
+/// Runs every batch of `source` on `pool` from the start (no checkpoint), as [`run`] does
+/// once it has its partitions: the driver of a timely cluster ([`crate::cluster`]).
+pub(crate) fn drive<P: Partitions>(
+    settings: &Settings,
+    plan: &Plan,
+    pool: P,
+    source: &mut dyn Source,
+    sink: &mut dyn Sink,
+    log: Option<&BatchLog>,
+) -> Result<(RunSummary, Tally), EngineError> {
+    let mut clock = TriggerClock::new(settings.trigger);
+    let mut driver = Driver {
+        plan,
+        pool,
+        sink,
+        log,
+        verbose: std::env::var_os("STREAMLAB_MICROBATCH_LOG").is_some(),
+        watermark: Watermark::for_plan(plan, source.partitions()),
+        w_prev: MIN_WATERMARK,
+        w_cur: MIN_WATERMARK,
+        next_id: 0,
+        last_seq: None,
+        last_ts: i64::MIN,
+        summary: RunSummary {
+            engine: "microbatch".into(),
+            workers: settings.workers,
+            ..Default::default()
+        },
+        tally: Tally::default(),
+        checkpoints: None,
+    };
+    driver.run(source, &mut clock, settings.max_records_per_batch)?;
+    Ok((driver.summary, driver.tally))
+}
+
+/// The run's summary with the driver's note on its batches (and on the end of input).
+pub(crate) fn summarize(
+    summary: RunSummary,
+    tally: &Tally,
+    settings: &Settings,
+    plan: &Plan,
+) -> RunSummary {
     let mut summary = summary;
     let batches = tally.data + tally.no_data + tally.finals;
     summary.notes.push(format!(
@@ -421,5 +499,5 @@ pub fn run(
                 .into(),
         );
     }
-    Ok(summary.timed(started.elapsed()))
+    summary
 }

@@ -17,6 +17,8 @@
 //!   Spark's rules.
 //! - [`planner`]: batch planning: how much of the source one batch takes.
 //! - [`pool`]: batch execution across `--workers` partitions on threads.
+//! - [`cluster`]: batch execution across processes (`--processes/--process/--hostfile`):
+//!   timely's cluster mode, one epoch per batch, the same partitions and driver.
 //! - [`exec`]: what one partition does with one batch (filter, lateness, assignment,
 //!   aggregation, closing).
 //! - [`projection`]: a query without windows: one row per event, per batch.
@@ -82,6 +84,7 @@
 
 pub mod batch_log;
 pub mod checkpoint;
+pub mod cluster;
 pub mod config;
 pub mod driver;
 pub mod dstream;
@@ -166,9 +169,27 @@ impl Engine for MicrobatchEngine {
         &[RunFlag::Workers, RunFlag::Checkpoint]
     }
 
+    fn cluster_process(&self) -> Option<(usize, usize)> {
+        self.config
+            .cluster
+            .as_ref()
+            .map(|c| (c.process, c.processes))
+    }
+
     fn execute(&self, job: Job<'_>) -> Result<RunSummary, EngineError> {
         let settings = self.settings(job.options);
-        driver::run(settings, job.plan, job.source, job.sink, self.log.as_ref())
+        match &self.config.cluster {
+            // One process (with or without a host file): the thread pool.
+            Some(c) if c.processes > 1 => cluster::run(
+                &settings,
+                c,
+                job.plan,
+                job.source,
+                job.sink,
+                self.log.as_ref(),
+            ),
+            _ => driver::run(settings, job.plan, job.source, job.sink, self.log.as_ref()),
+        }
     }
 }
 
