@@ -128,10 +128,17 @@ impl Wiring {
                         BTreeMap::new();
                     move |(events, events_frontier), (params, params_frontier), _output| {
                         events.for_each(|time, data| {
-                            pending.entry(*time.least().expect("a message has a time")).or_default().1.append(data);
+                            pending
+                                .entry(*time.least().expect("a message has a time"))
+                                .or_default()
+                                .1
+                                .append(data);
                         });
                         params.for_each(|time, data| {
-                            pending.entry(*time.least().expect("a message has a time")).or_default().0 = data.pop();
+                            pending
+                                .entry(*time.least().expect("a message has a time"))
+                                .or_default()
+                                .0 = data.pop();
                         });
                         while let Some(entry) = pending.first_entry() {
                             let epoch = *entry.key();
@@ -370,4 +377,183 @@ pub fn run(
         cluster.process, cluster.processes, settings.workers
     ));
     Ok(summary.timed(started.elapsed()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Config, MicrobatchEngine};
+    use streamlab_core::engine::{CollectSink, Engine, RunOptions, VecSource};
+    use streamlab_io::json_lines::Decoder;
+
+    fn plan(window: &str, mode: &str) -> Plan {
+        Plan::from_toml(&format!(
+            "event_time = \"ts\"\ngroup_by = [\"key\"]\noutput_mode = \"{mode}\"\n\
+             [watermark]\ndelay = 5\n[window]\n{window}\n\
+             [[aggregate]]\nfn = \"count\"\nas = \"n\"\n\
+             [[aggregate]]\nfn = \"sum\"\nfield = \"v\"\nas = \"total\"\n"
+        ))
+        .expect("a valid plan")
+    }
+
+    /// 600 events over 9 keys, time moving forward with disorder up to 8 (beyond the
+    /// delay of 5, so some assignments are late) and every 50th event 40 behind.
+    fn events(plan: &Plan) -> Vec<Event> {
+        let mut decoder = Decoder::new(plan);
+        let mut x: u64 = 7;
+        (0..600u64)
+            .map(|seq| {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                let late = if seq % 50 == 49 { 40 } else { 0 };
+                let t = seq as i64 / 3 - ((x >> 33) % 9) as i64 - late;
+                let line = format!("{{\"ts\":{t},\"key\":\"k{}\",\"v\":{seq}}}", (x >> 40) % 9);
+                decoder.decode(&line, seq).expect("a valid line")
+            })
+            .collect()
+    }
+
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port()
+    }
+
+    fn engine(cluster: Option<Cluster>) -> MicrobatchEngine {
+        MicrobatchEngine::new(Config {
+            max_records_per_batch: Some(7),
+            ..Default::default()
+        })
+        .with_cluster(cluster)
+    }
+
+    /// Runs `plan` over `events` as two processes of `workers` workers (two threads of
+    /// this test, each its own timely cluster member), and as one process with as many
+    /// partitions: the rows, in order, and the counts are the same.
+    fn two_processes_answer_as_one(plan: &Plan, workers: usize) {
+        let events = events(plan);
+        let hosts = std::env::temp_dir().join(format!(
+            "streamlab-mb-cluster-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::write(
+            &hosts,
+            format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
+        )
+        .expect("writes the host file");
+        let options = RunOptions {
+            workers: Some(workers),
+            ..Default::default()
+        };
+        let sink = CollectSink::default();
+        let summaries: Vec<RunSummary> = std::thread::scope(|scope| {
+            let runs: Vec<_> = (0..2)
+                .map(|process| {
+                    let cluster = Cluster {
+                        processes: 2,
+                        process,
+                        hostfile: Some(hosts.clone()),
+                    };
+                    let input = if process == 0 {
+                        events.clone()
+                    } else {
+                        Vec::new()
+                    };
+                    let (sink, options) = (sink.clone(), &options);
+                    scope.spawn(move || {
+                        engine(Some(cluster))
+                            .run(
+                                plan,
+                                options,
+                                Box::new(VecSource::new(input)),
+                                Box::new(sink),
+                            )
+                            .expect("a cluster run")
+                    })
+                })
+                .collect();
+            runs.into_iter()
+                .map(|r| r.join().expect("a process thread"))
+                .collect()
+        });
+        std::fs::remove_file(&hosts).ok();
+
+        let one_sink = CollectSink::default();
+        let one = engine(None)
+            .run(
+                plan,
+                &RunOptions {
+                    workers: Some(2 * workers),
+                    ..Default::default()
+                },
+                Box::new(VecSource::new(events)),
+                Box::new(one_sink.clone()),
+            )
+            .expect("a one-process run");
+        assert!(!one_sink.rows().is_empty());
+        assert!(one.late_dropped > 0, "the input has late events");
+        assert_eq!(
+            sink.rows(),
+            one_sink.rows(),
+            "2 processes x {workers} workers differ from one process of {} partitions",
+            2 * workers
+        );
+        let cluster = &summaries[0];
+        assert_eq!(
+            (cluster.events_in, cluster.late_dropped, cluster.rows_out),
+            (one.events_in, one.late_dropped, one.rows_out)
+        );
+        assert_eq!(cluster.workers, 2 * workers);
+        assert_eq!(summaries[1].events_in, 0, "process 1 reads no input");
+    }
+
+    #[test]
+    fn two_processes_answer_as_one_process_in_append_mode() {
+        let p = plan("kind = \"tumbling\"\nsize = 10", "append");
+        two_processes_answer_as_one(&p, 1);
+        two_processes_answer_as_one(&p, 2);
+    }
+
+    #[test]
+    fn two_processes_answer_as_one_process_in_update_mode_with_sessions() {
+        two_processes_answer_as_one(&plan("kind = \"session\"\ngap = 4", "update"), 2);
+        two_processes_answer_as_one(
+            &plan("kind = \"sliding\"\nsize = 10\nslide = 5", "update"),
+            1,
+        );
+    }
+
+    #[test]
+    fn a_checkpoint_in_a_cluster_is_refused_naming_both_flags() {
+        let p = plan("kind = \"tumbling\"\nsize = 10", "append");
+        let options = RunOptions {
+            checkpoint: Some(streamlab_core::engine::CheckpointOptions {
+                dir: std::env::temp_dir().join("streamlab-mb-cluster-refused"),
+                every_events: None,
+                interval: None,
+                retain: 3,
+                fall_back_on_corrupt: true,
+            }),
+            ..Default::default()
+        };
+        let cluster = Cluster {
+            processes: 2,
+            process: 1,
+            hostfile: None,
+        };
+        let refused = engine(Some(cluster))
+            .run(
+                &p,
+                &options,
+                Box::new(VecSource::new(Vec::new())),
+                Box::new(CollectSink::default()),
+            )
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            refused.contains("--checkpoint") && refused.contains("--processes"),
+            "{refused}"
+        );
+    }
 }

@@ -1,13 +1,11 @@
 //! The micro-batch engine's own knobs, as `streamlab run` takes them (`--trigger`,
-//! `--max-records-per-batch`, and timely's cluster `--processes/--process/--hostfile`,
-//! declared once for both timely engines), with their defaults: [`Config`], which the engine is built
+//! `--max-records-per-batch`), with their defaults: [`Config`], which the engine is built
 //! from, and [`Config::settings`], which resolves it with a run's generic options into the
 //! [`Settings`] the driver runs with.
 
 use crate::driver::Settings;
 use crate::pool::Placement;
 use crate::trigger::Trigger;
-use streamlab_record_engine::Cluster;
 use streamlab_core::engine::RunOptions;
 
 /// Events per batch when `--max-records-per-batch` is not given and batches run back to
@@ -26,25 +24,11 @@ pub struct Config {
     /// Micro-batch trigger: an interval (`100ms`), `once` or `available-now`.
     #[arg(long)]
     pub trigger: Option<Trigger>,
-    /// Run as one process of a timely cluster ([`crate::cluster`]). Not a flag of its own:
-    /// `--processes/--process/--hostfile` are the record engine's
-    /// ([`streamlab_record_engine::ClusterArgs`]), and the harness's registry fills this
-    /// from them, so both engines take the same flags without declaring them twice.
-    #[arg(skip)]
-    pub cluster: Option<Cluster>,
 }
 
 impl Config {
     /// Refuses a value no run can use, naming its flag.
     pub fn validate(&self) -> Result<(), String> {
-        if let Some(c) = &self.cluster {
-            if c.processes == 0 || c.process >= c.processes {
-                return Err(format!(
-                    "--process must be in 0..{} (got {})",
-                    c.processes, c.process
-                ));
-            }
-        }
         if self.max_records_per_batch == Some(0) {
             return Err("--max-records-per-batch must be at least 1".into());
         }

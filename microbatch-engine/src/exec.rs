@@ -189,7 +189,9 @@ impl<'p> Partition<'p> {
         let mut out = PartOutput::default();
         if let Some(p) = &self.plan.projection {
             match p.join() {
-                Some(columns) => crate::regular_join::join(columns, &mut self.join, events, &mut out),
+                Some(columns) => {
+                    crate::regular_join::join(columns, &mut self.join, events, &mut out)
+                }
                 None => crate::projection::project(p, events, &mut out),
             }
             return out;

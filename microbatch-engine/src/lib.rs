@@ -103,6 +103,7 @@ pub use config::{Config, DEFAULT_MAX_RECORDS_PER_BATCH};
 pub use trigger::Trigger;
 
 use streamlab_core::engine::{Engine, EngineError, Job, RunFlag, RunOptions, RunSummary};
+pub use streamlab_record_engine::Cluster;
 
 /// Where partitions run unless [`MicrobatchEngine::with_placement`] says otherwise.
 pub const DEFAULT_PLACEMENT: pool::Placement = pool::Placement::DriverRunsOne;
@@ -111,6 +112,7 @@ pub const DEFAULT_PLACEMENT: pool::Placement = pool::Placement::DriverRunsOne;
 #[derive(Clone, Debug, Default)]
 pub struct MicrobatchEngine {
     config: Config,
+    cluster: Option<Cluster>,
     log: Option<BatchLog>,
     placement: Option<pool::Placement>,
     split: pool::Split,
@@ -123,6 +125,14 @@ impl MicrobatchEngine {
             config,
             ..Default::default()
         }
+    }
+
+    /// The same engine as process `cluster.process` of a timely cluster ([`cluster`];
+    /// `None`, or one process: the thread pool). `streamlab run` builds it from
+    /// `--processes/--process/--hostfile`, the flags the record engine declares
+    /// ([`streamlab_record_engine::ClusterArgs`]), so both engines take the same ones.
+    pub fn with_cluster(self, cluster: Option<Cluster>) -> Self {
+        MicrobatchEngine { cluster, ..self }
     }
 
     /// The same engine, also recording every batch of its runs into `log`.
@@ -170,15 +180,12 @@ impl Engine for MicrobatchEngine {
     }
 
     fn cluster_process(&self) -> Option<(usize, usize)> {
-        self.config
-            .cluster
-            .as_ref()
-            .map(|c| (c.process, c.processes))
+        self.cluster.as_ref().map(|c| (c.process, c.processes))
     }
 
     fn execute(&self, job: Job<'_>) -> Result<RunSummary, EngineError> {
         let settings = self.settings(job.options);
-        match &self.config.cluster {
+        match &self.cluster {
             // One process (with or without a host file): the thread pool.
             Some(c) if c.processes > 1 => cluster::run(
                 &settings,

@@ -58,14 +58,10 @@ impl EngineKind {
         match self {
             EngineKind::Oracle => Box::new(streamlab_reference::Oracle),
             EngineKind::Baseline => Box::new(streamlab_reference::Baseline),
-            EngineKind::Microbatch => {
-                Box::new(streamlab_microbatch_engine::MicrobatchEngine::new(
-                    streamlab_microbatch_engine::Config {
-                        cluster: configs.record.cluster.cluster(),
-                        ..configs.microbatch.clone()
-                    },
-                ))
-            }
+            EngineKind::Microbatch => Box::new(
+                streamlab_microbatch_engine::MicrobatchEngine::new(configs.microbatch.clone())
+                    .with_cluster(configs.record.cluster.cluster()),
+            ),
             EngineKind::Record => Box::new(streamlab_record_engine::RecordEngine::new(
                 configs.record.clone(),
             )),
@@ -255,7 +251,10 @@ mod tests {
             Some((1, 3)),
             "the cluster flags are shared by both timely engines"
         );
-        assert_eq!(EngineKind::Baseline.configured(&configs).cluster_process(), None);
+        assert_eq!(
+            EngineKind::Baseline.configured(&configs).cluster_process(),
+            None
+        );
         assert_eq!(EngineKind::Record.build().cluster_process(), None);
     }
 }
