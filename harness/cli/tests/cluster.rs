@@ -1,6 +1,8 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-//! The record engine across processes: two `streamlab run` processes joined in a timely
-//! cluster (localhost, a host file with free ports) give the same rows as one process.
+//! Both timely engines across processes: two `streamlab run` processes joined in a timely
+//! cluster (localhost, a host file with free ports) give the same rows as one process;
+//! the micro-batch engine's give the oracle's answer where the micro-batch rule drops
+//! nothing, and the same late drops as one process where it does.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -166,6 +168,233 @@ fn two_processes_answer_as_one() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A host file with two free localhost ports, written into `dir`.
+fn two_hosts(dir: &Path, name: &str) -> std::path::PathBuf {
+    let hosts = dir.join(name);
+    std::fs::write(
+        &hosts,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
+    )
+    .unwrap();
+    hosts
+}
+
+/// The micro-batch engine over `input` into `out` with `args`, as two processes of
+/// `workers` workers each; process 0's summary.
+fn microbatch_cluster(
+    dir: &Path,
+    query: &Path,
+    input: &Path,
+    out: &Path,
+    workers: usize,
+    args: &[&str],
+) -> serde_json::Value {
+    let hosts = two_hosts(dir, &format!("hosts-{workers}"));
+    let summary = dir.join("summary-mb.json");
+    let workers = workers.to_string();
+    let process = |i: &str| {
+        let mut all = vec![
+            "run",
+            "--engine",
+            "microbatch",
+            "--workers",
+            &workers,
+            "--processes",
+            "2",
+            "--process",
+            i,
+            "--hostfile",
+            hosts.to_str().unwrap(),
+            "--query",
+            query.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+            "--summary",
+            summary.to_str().unwrap(),
+        ];
+        if i == "1" {
+            // Process 1 writes no output; its summary is not the one read below.
+            all.truncate(all.len() - 2);
+        }
+        all.extend_from_slice(args);
+        streamlab(&all).spawn().unwrap()
+    };
+    let (p1, p0) = (process("1"), process("0"));
+    wait(p1, Duration::from_secs(90), "micro-batch process 1");
+    wait(p0, Duration::from_secs(90), "micro-batch process 0");
+    serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap()
+}
+
+/// `streamlab oracle` over `input` into `out`.
+fn oracle(query: &Path, input: &Path, out: &Path) {
+    let mut run = streamlab(&[
+        "oracle",
+        "--query",
+        query.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    wait(run.spawn().unwrap(), Duration::from_secs(60), "oracle");
+}
+
+/// `streamlab compare`: whether `actual` is identical to `expected`, and the report.
+fn compare(query: &Path, actual: &Path, expected: &Path) -> (bool, String) {
+    let out = Command::new(STREAMLAB)
+        .args([
+            "compare",
+            "--query",
+            query.to_str().unwrap(),
+            actual.to_str().unwrap(),
+            expected.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout).to_string();
+    (
+        out.status.success() && report.contains("verdict: identical"),
+        report,
+    )
+}
+
+/// W1 with disorder (up to 3 s, within the query's 5 s delay) and events 60 s late, in
+/// batches of 4 000 events (15 batches: the watermark moves between epochs and windows
+/// close mid-run), on 2 processes of 1 and of 2 workers, append (W1) and update mode:
+/// `streamlab compare` finds the oracle's answer; the late events are dropped exactly as
+/// one process of as many partitions drops them (the micro-batch rule's drops: semantics.md),
+/// and with the whole input in one batch, where nothing can be late, the answer is the
+/// oracle's again.
+#[test]
+fn two_microbatch_processes_give_the_oracles_answer() {
+    let dir = std::env::temp_dir().join(format!("streamlab-mb-cluster-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let queries = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../queries");
+    let disorder = dir.join("disorder.jsonl");
+    let common = [
+        "--events",
+        "60000",
+        "--disorder",
+        "0.05",
+        "--max-delay",
+        "3s",
+    ];
+    gen_clicks(&disorder, &[&common[..], &["--seed", "5"]].concat());
+    let late = dir.join("late.jsonl");
+    gen_clicks(
+        &late,
+        &[
+            &common[..],
+            &["--seed", "6", "--late", "0.002", "--late-by", "60s"],
+        ]
+        .concat(),
+    );
+    let batches = ["--max-records-per-batch", "4000"];
+    for query in ["w1.toml", "w1_update.toml"] {
+        let query = queries.join(query);
+        let expected = dir.join("oracle.jsonl");
+        oracle(&query, &disorder, &expected);
+        for workers in [1, 2] {
+            let what = format!("{} on 2 processes x {workers}", query.display());
+            let out = dir.join("cluster.jsonl");
+            let summary = microbatch_cluster(&dir, &query, &disorder, &out, workers, &batches);
+            assert_eq!(summary["events_in"], 60000, "{what}");
+            assert_eq!(summary["workers"], 2 * workers, "{what}");
+            let (identical, report) = compare(&query, &out, &expected);
+            assert!(identical, "{what} is not the oracle's answer:\n{report}");
+        }
+    }
+
+    // Late events: dropped as one process drops them, batch for batch.
+    let query = queries.join("w1.toml");
+    for workers in [1, 2] {
+        let out = dir.join("cluster-late.jsonl");
+        let summary = microbatch_cluster(&dir, &query, &late, &out, workers, &batches);
+        let one = dir.join("one-late.jsonl");
+        let partitions = (2 * workers).to_string();
+        let one_summary = dir.join("one-summary.json");
+        let mut args = vec![
+            "run",
+            "--engine",
+            "microbatch",
+            "--workers",
+            &partitions,
+            "--query",
+            query.to_str().unwrap(),
+            "--input",
+            late.to_str().unwrap(),
+            "--output",
+            one.to_str().unwrap(),
+            "--summary",
+            one_summary.to_str().unwrap(),
+        ];
+        args.extend_from_slice(&batches);
+        wait(
+            streamlab(&args).spawn().unwrap(),
+            Duration::from_secs(60),
+            "one process",
+        );
+        let one_summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&one_summary).unwrap()).unwrap();
+        assert!(summary["late_dropped"].as_u64().unwrap() > 0);
+        assert_eq!(summary["late_dropped"], one_summary["late_dropped"]);
+        assert_eq!(summary["rows_out"], one_summary["rows_out"]);
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            std::fs::read_to_string(&one).unwrap(),
+            "2 processes x {workers} workers differ from 1 process of {partitions} workers, row for row"
+        );
+    }
+    let expected = dir.join("oracle-late.jsonl");
+    oracle(&query, &late, &expected);
+    let out = dir.join("cluster-once.jsonl");
+    microbatch_cluster(&dir, &query, &late, &out, 2, &["--trigger", "once"]);
+    let (identical, report) = compare(&query, &out, &expected);
+    assert!(identical, "one batch is not the oracle's answer:\n{report}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_checkpointed_microbatch_cluster_is_refused_naming_both_flags() {
+    let dir = std::env::temp_dir().join(format!("streamlab-mb-ck-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("one.jsonl");
+    std::fs::write(&input, "{\"ts\":1,\"key\":\"a\",\"value\":1}\n").unwrap();
+    let hosts = two_hosts(&dir, "hosts");
+    let query = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../queries/w1.toml");
+    let child = streamlab(&[
+        "run",
+        "--engine",
+        "microbatch",
+        "--processes",
+        "2",
+        "--process",
+        "0",
+        "--hostfile",
+        hosts.to_str().unwrap(),
+        "--query",
+        query.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        dir.join("out.jsonl").to_str().unwrap(),
+        "--checkpoint",
+        dir.join("ck").to_str().unwrap(),
+    ])
+    .spawn()
+    .unwrap();
+    let (ok, stderr) = finish(child, Duration::from_secs(30), "a checkpointed cluster");
+    assert!(!ok);
+    assert!(
+        stderr.contains("--checkpoint") && stderr.contains("--processes"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn a_missing_peer_is_an_error_not_a_hang() {
     let dir = std::env::temp_dir().join(format!("streamlab-lonely-{}", std::process::id()));
@@ -179,29 +408,34 @@ fn a_missing_peer_is_an_error_not_a_hang() {
     )
     .unwrap();
     let query = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../queries/w1.toml");
-    let child = streamlab(&[
-        "run",
-        "--engine",
-        "record",
-        "--processes",
-        "2",
-        "--process",
-        "0",
-        "--hostfile",
-        hosts.to_str().unwrap(),
-        "--query",
-        query.to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        dir.join("out.jsonl").to_str().unwrap(),
-    ])
-    .env("STREAMLAB_CLUSTER_TIMEOUT", "2")
-    .spawn()
-    .unwrap();
-    let (ok, stderr) = finish(child, Duration::from_secs(30), "a lonely process 0");
-    assert!(!ok);
-    assert!(stderr.contains("did not form within 2 s"), "{stderr}");
+    for engine in ["record", "microbatch"] {
+        let child = streamlab(&[
+            "run",
+            "--engine",
+            engine,
+            "--processes",
+            "2",
+            "--process",
+            "0",
+            "--hostfile",
+            hosts.to_str().unwrap(),
+            "--query",
+            query.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            dir.join("out.jsonl").to_str().unwrap(),
+        ])
+        .env("STREAMLAB_CLUSTER_TIMEOUT", "2")
+        .spawn()
+        .unwrap();
+        let (ok, stderr) = finish(child, Duration::from_secs(30), "a lonely process 0");
+        assert!(!ok, "{engine}");
+        assert!(
+            stderr.contains("did not form within 2 s"),
+            "{engine}: {stderr}"
+        );
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 
