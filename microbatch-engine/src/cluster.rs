@@ -372,9 +372,12 @@ pub fn run(
     };
     summary.workers = partitions;
     summary.notes.push(format!(
-        "process {} of {} in a timely cluster ({} workers each, one partition per worker, \
-         one epoch per batch); the source, the output and the counts are process 0's",
-        cluster.process, cluster.processes, settings.workers
+        "process {} of {} in a timely cluster ({} partitions: {} per process, one per \
+         worker; one epoch per batch); the source, the output and the counts are process 0's",
+        cluster.process,
+        cluster.processes,
+        partitions,
+        settings.workers.max(1)
     ));
     Ok(summary.timed(started.elapsed()))
 }

@@ -53,6 +53,10 @@
 //!   plain threads share the batch instead. Fed by one worker per share instead of one
 //!   source, timely got faster: the serial copy out of the single source is what limits
 //!   both (see the report on `VecSource`).
+//! - **Timely across processes.** Threads cannot span processes; there
+//!   (`--processes/--process/--hostfile`) the batch goes through timely's cluster mode,
+//!   one epoch per batch, the same driver and [`exec::Partition`] code ([`cluster`]).
+//!   One process, even with a host file, keeps the thread pool.
 //! - **Fold straight into the store**, no per-batch partial table: the partitions own
 //!   their keys, so there is no shuffle for a map-side combine to shrink, and the partial
 //!   table costs a second hash lookup per group, which measured slower at every batch

@@ -47,6 +47,9 @@ fn decode_items(plan: &Plan, items: &[Item]) -> Vec<Event> {
         .collect()
 }
 
+/// One batch as the log has it: id, offsets, rows, late count and watermarks.
+type LoggedBatch = (u64, Option<(u64, u64)>, usize, u64, i64, i64);
+
 /// What a run gives, in full: every row as emitted (floats by their bits, through
 /// `Debug`), the summary's figures, and per batch its id, offsets, rows, late count and
 /// watermarks.
@@ -54,7 +57,7 @@ fn decode_items(plan: &Plan, items: &[Item]) -> Vec<Event> {
 struct Answer {
     rows: Vec<String>,
     figures: (u64, u64, u64, u64, u64),
-    batches: Vec<(u64, Option<(u64, u64)>, usize, u64, i64, i64)>,
+    batches: Vec<LoggedBatch>,
 }
 
 fn answer(plan: &Plan, events: &[Event], batch: usize, workers: usize, split: Split) -> Answer {
