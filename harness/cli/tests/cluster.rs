@@ -357,6 +357,93 @@ fn two_microbatch_processes_give_the_oracles_answer() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Queries without windows on 2 processes of 2 workers, in batches of 3 000 events: a
+/// projection (NEXMark Q1: events spread over the partitions by arrival `seq`) and a
+/// regular join of the query's named inputs (Q3: by the join key) give the oracle's rows.
+#[test]
+fn two_microbatch_processes_answer_nexmark_projections_and_joins() {
+    let dir = std::env::temp_dir().join(format!("streamlab-mb-nexmark-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("nexmark.jsonl");
+    let mut gen = streamlab(&[
+        "gen",
+        "--workload",
+        "nexmark",
+        "--events",
+        "50000",
+        "--output",
+        input.to_str().unwrap(),
+    ]);
+    wait(gen.spawn().unwrap(), Duration::from_secs(60), "gen");
+    let queries = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../queries");
+    for (query, named_inputs) in [
+        ("nexmark_q1_currency.toml", false),
+        ("nexmark_q3_local_item_suggestion.toml", true),
+    ] {
+        let query = queries.join(query);
+        let out = dir.join("cluster.jsonl");
+        let expected = dir.join("oracle.jsonl");
+        if named_inputs {
+            // The query names its inputs: no --input.
+            let hosts = two_hosts(&dir, "hosts-join");
+            let process = |i: &str, output: &[&str]| {
+                let mut all = vec![
+                    "run",
+                    "--engine",
+                    "microbatch",
+                    "--workers",
+                    "2",
+                    "--processes",
+                    "2",
+                    "--process",
+                    i,
+                    "--hostfile",
+                    hosts.to_str().unwrap(),
+                    "--max-records-per-batch",
+                    "3000",
+                    "--query",
+                    query.to_str().unwrap(),
+                ];
+                all.extend_from_slice(output);
+                streamlab(&all).spawn().unwrap()
+            };
+            let (p1, p0) = (
+                process("1", &[]),
+                process("0", &["--output", out.to_str().unwrap()]),
+            );
+            wait(p1, Duration::from_secs(90), "process 1");
+            wait(p0, Duration::from_secs(90), "process 0");
+            let mut run = streamlab(&[
+                "oracle",
+                "--query",
+                query.to_str().unwrap(),
+                "--output",
+                expected.to_str().unwrap(),
+            ]);
+            wait(run.spawn().unwrap(), Duration::from_secs(60), "oracle");
+        } else {
+            microbatch_cluster(
+                &dir,
+                &query,
+                &input,
+                &out,
+                2,
+                &["--max-records-per-batch", "3000"],
+            );
+            oracle(&query, &input, &expected);
+        }
+        assert!(!rows(&expected).is_empty(), "{}", query.display());
+        let (identical, report) = compare(&query, &out, &expected);
+        assert!(
+            identical,
+            "{} on 2 processes x 2 workers is not the oracle's answer:\n{report}",
+            query.display()
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn a_checkpointed_microbatch_cluster_is_refused_naming_both_flags() {
     let dir = std::env::temp_dir().join(format!("streamlab-mb-ck-{}", std::process::id()));
