@@ -32,11 +32,16 @@
 //!   an empty source and a discarding sink, as for the record engine). A cluster that does
 //!   not form within `STREAMLAB_CLUSTER_TIMEOUT` (60 s) is an error, as for the record
 //!   engine (the same watch).
-//! - Not in a cluster: `--checkpoint` (refused, naming both flags) and the DStream front
-//!   end ([`crate::dstream`], one process only).
+//! - **Checkpoints** (`--checkpoint`) are taken after a batch, as in one process: the
+//!   driver asks every partition for its state store in an epoch of its own
+//!   ([`Command::Snapshot`]) and writes one checkpoint, in process 0's directory (the
+//!   other processes never read it). A restart sends the checkpoint's states to every
+//!   partition in a first epoch ([`Command::Restore`]), and each takes the keys it owns:
+//!   any number of processes and workers can resume any checkpoint.
+//! - The DStream front end ([`crate::dstream`]) runs in one process only.
 
 use crate::batch_log::BatchLog;
-use crate::driver::{self, Partitions, Settings};
+use crate::driver::{self, Opened, Partitions, Resume, Settings};
 use crate::exchange::Owners;
 use crate::exec::{BatchParams, PartOutput, Partition, PartitionState};
 use std::cell::{Cell, RefCell};
@@ -62,24 +67,42 @@ type Epoch = u64;
 /// An input of the batch dataflow.
 type Handle<D> = InputHandle<Epoch, CapacityContainerBuilder<Vec<D>>>;
 
-/// A partition's answer to one batch, on its way to the driver.
+/// What the driver asks every partition to do in one epoch (broadcast).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+enum Command {
+    /// Run a batch over the events of this epoch.
+    Batch(BatchParams),
+    /// Send back a copy of the state store (a checkpoint, between batches).
+    Snapshot,
+    /// Take the keys it owns from these snapshots (a restart, before the first batch).
+    Restore(Vec<PartitionState>),
+}
+
+/// What a partition answers.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+enum Reply {
+    Batch(PartOutput),
+    Snapshot(PartitionState),
+    Restored,
+}
+
+/// A partition's answer to one epoch, on its way to the driver.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Answer {
     partition: usize,
-    out: PartOutput,
+    reply: Reply,
 }
 
-/// A batch whose epoch is complete on this worker: its parameters and this partition's
-/// events.
+/// An epoch complete on this worker: the command and this partition's events.
 struct Arrived {
-    params: BatchParams,
+    command: Command,
     events: Vec<Event>,
 }
 
-/// The inputs the driver sends batches into (every other worker closes its own at once).
+/// The inputs the driver sends epochs into (every other worker closes its own at once).
 struct BatchInputs {
     events: Handle<Event>,
-    params: Handle<BatchParams>,
+    commands: Handle<Command>,
 }
 
 /// One worker's end of the batch dataflow.
@@ -101,7 +124,7 @@ impl Wiring {
     fn build(worker: &mut Worker, plan: &Plan) -> (BatchInputs, Wiring) {
         let mut inputs = BatchInputs {
             events: InputHandle::new(),
-            params: InputHandle::new(),
+            commands: InputHandle::new(),
         };
         let mut answers: Handle<Answer> = InputHandle::new();
         let wiring = Wiring {
@@ -117,16 +140,16 @@ impl Wiring {
         let collected = Rc::clone(&wiring.collected);
         worker.dataflow::<Epoch, _, _>(|scope| {
             let events = scope.input_from(&mut inputs.events);
-            let params = scope.input_from(&mut inputs.params).broadcast();
+            let commands = scope.input_from(&mut inputs.commands).broadcast();
             events.binary_frontier::<_, CapacityContainerBuilder<Vec<()>>, _, _, _, _>(
-                params,
+                commands,
                 Exchange::new(move |e: &Event| owners.owner(e) as u64),
                 Pipeline,
                 "BatchArrival",
                 move |_capability, _info| {
-                    let mut pending: BTreeMap<Epoch, (Option<BatchParams>, Vec<Event>)> =
+                    let mut pending: BTreeMap<Epoch, (Option<Command>, Vec<Event>)> =
                         BTreeMap::new();
-                    move |(events, events_frontier), (params, params_frontier), _output| {
+                    move |(events, events_frontier), (commands, commands_frontier), _output| {
                         events.for_each(|time, data| {
                             pending
                                 .entry(*time.least().expect("a message has a time"))
@@ -134,7 +157,7 @@ impl Wiring {
                                 .1
                                 .append(data);
                         });
-                        params.for_each(|time, data| {
+                        commands.for_each(|time, data| {
                             pending
                                 .entry(*time.least().expect("a message has a time"))
                                 .or_default()
@@ -143,16 +166,16 @@ impl Wiring {
                         while let Some(entry) = pending.first_entry() {
                             let epoch = *entry.key();
                             if events_frontier.less_equal(&epoch)
-                                || params_frontier.less_equal(&epoch)
+                                || commands_frontier.less_equal(&epoch)
                             {
                                 break;
                             }
-                            let (params, events) = entry.remove();
-                            let params =
-                                params.expect("every batch's parameters reach every partition");
-                            arrived.borrow_mut().push_back(Arrived { params, events });
+                            let (command, events) = entry.remove();
+                            let command =
+                                command.expect("every epoch's command reaches every partition");
+                            arrived.borrow_mut().push_back(Arrived { command, events });
                         }
-                        if events_frontier.is_empty() && params_frontier.is_empty() {
+                        if events_frontier.is_empty() && commands_frontier.is_empty() {
                             ended.set(true);
                         }
                     }
@@ -175,20 +198,29 @@ impl Wiring {
         )
     }
 
-    /// Runs every batch that has arrived through `partition`, in epoch order, and sends
-    /// each answer towards the driver; after the last batch, closes the answers.
+    /// Runs every epoch that has arrived on `partition`, in order, and sends each answer
+    /// towards the driver; after the last one, closes the answers.
     fn answer(&mut self, partition: &mut Partition<'_>) {
         loop {
             let next = self.arrived.borrow_mut().pop_front();
-            let Some(mut batch) = next else { break };
-            if !batch.events.is_sorted_by_key(|e| e.seq) {
-                batch.events.sort_by_key(|e| e.seq);
-            }
-            let out = partition.run(&batch.params, &batch.events);
+            let Some(mut arrived) = next else { break };
+            let reply = match arrived.command {
+                Command::Batch(params) => {
+                    if !arrived.events.is_sorted_by_key(|e| e.seq) {
+                        arrived.events.sort_by_key(|e| e.seq);
+                    }
+                    Reply::Batch(partition.run(&params, &arrived.events))
+                }
+                Command::Snapshot => Reply::Snapshot(partition.snapshot()),
+                Command::Restore(parts) => {
+                    partition.restore(&parts);
+                    Reply::Restored
+                }
+            };
             if let Some(answers) = self.answers.as_mut() {
                 answers.send(Answer {
                     partition: self.me,
-                    out,
+                    reply,
                 });
                 let next = *answers.time() + 1;
                 answers.advance_to(next);
@@ -221,19 +253,23 @@ struct ClusterPartitions<'w, 'p> {
     epoch: Epoch,
 }
 
-impl Partitions for ClusterPartitions<'_, '_> {
-    fn run_batch(
+impl ClusterPartitions<'_, '_> {
+    /// Sends `command` (and `events`) as the next epoch, runs `meanwhile` once the epoch
+    /// is on its way, and steps until every partition has answered; the replies in
+    /// partition order.
+    fn epoch(
         &mut self,
-        params: BatchParams,
-        mut events: Vec<Event>,
+        command: Command,
+        events: &mut Vec<Event>,
         meanwhile: &mut dyn FnMut() -> Result<(), EngineError>,
-    ) -> Result<(Vec<PartOutput>, Vec<Event>), EngineError> {
-        self.inputs.params.send(params);
-        self.inputs.events.send_batch(&mut events);
+        what: &str,
+    ) -> Result<Vec<Reply>, EngineError> {
+        self.inputs.commands.send(command);
+        self.inputs.events.send_batch(events);
         self.epoch += 1;
         self.inputs.events.advance_to(self.epoch);
-        self.inputs.params.advance_to(self.epoch);
-        // One step sends the batch on its way; then the next batch is planned while the
+        self.inputs.commands.advance_to(self.epoch);
+        // One step sends the epoch on its way; then the next batch is planned while the
         // other workers run this one.
         self.worker.step();
         let planned = meanwhile();
@@ -245,8 +281,7 @@ impl Partitions for ClusterPartitions<'_, '_> {
             }
             if !self.worker.step_or_park(None) {
                 return Err(EngineError::Internal(format!(
-                    "batch {}: the cluster stopped before every partition answered",
-                    params.id
+                    "{what}: the cluster stopped before every partition answered"
                 )));
             }
         }
@@ -255,31 +290,72 @@ impl Partitions for ClusterPartitions<'_, '_> {
         answers.sort_by_key(|a| a.partition);
         if answers.len() != peers || answers.iter().enumerate().any(|(i, a)| a.partition != i) {
             return Err(EngineError::Internal(format!(
-                "batch {}: answers from partitions {:?}, expected one from each of 0..{peers}",
-                params.id,
+                "{what}: answers from partitions {:?}, expected one from each of 0..{peers}",
                 answers.iter().map(|a| a.partition).collect::<Vec<_>>()
             )));
         }
+        Ok(answers.into_iter().map(|a| a.reply).collect())
+    }
+}
+
+/// A reply that is not the one asked for.
+fn unexpected(what: &str) -> EngineError {
+    EngineError::Internal(format!("{what}: a partition answered something else"))
+}
+
+impl Partitions for ClusterPartitions<'_, '_> {
+    fn run_batch(
+        &mut self,
+        params: BatchParams,
+        mut events: Vec<Event>,
+        meanwhile: &mut dyn FnMut() -> Result<(), EngineError>,
+    ) -> Result<(Vec<PartOutput>, Vec<Event>), EngineError> {
+        let what = format!("batch {}", params.id);
+        let replies = self.epoch(Command::Batch(params), &mut events, meanwhile, &what)?;
         events.clear();
-        Ok((answers.into_iter().map(|a| a.out).collect(), events))
+        let outputs = replies
+            .into_iter()
+            .map(|r| match r {
+                Reply::Batch(out) => Ok(out),
+                _ => Err(unexpected(&what)),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok((outputs, events))
     }
 
     fn snapshot(&mut self) -> Result<Vec<PartitionState>, EngineError> {
-        Err(refuse_checkpoint())
+        let replies = self.epoch(
+            Command::Snapshot,
+            &mut Vec::new(),
+            &mut || Ok(()),
+            "a checkpoint",
+        )?;
+        replies
+            .into_iter()
+            .map(|r| match r {
+                Reply::Snapshot(state) => Ok(state),
+                _ => Err(unexpected("a checkpoint")),
+            })
+            .collect()
+    }
+
+    fn restore(&mut self, parts: Vec<PartitionState>) -> Result<(), EngineError> {
+        let replies = self.epoch(
+            Command::Restore(parts),
+            &mut Vec::new(),
+            &mut || Ok(()),
+            "a restore",
+        )?;
+        match replies.iter().all(|r| matches!(r, Reply::Restored)) {
+            true => Ok(()),
+            false => Err(unexpected("a restore")),
+        }
     }
 }
 
-/// Why a checkpointed run cannot be a cluster, naming both flags.
-pub fn refuse_checkpoint() -> EngineError {
-    EngineError::Internal(
-        "engine `microbatch` cannot combine --checkpoint with --processes: its cluster mode \
-         does not checkpoint (run one process, or use the record engine)"
-            .into(),
-    )
-}
-
-/// What the driver hands back: the summary of the run and its batches.
-type Driven = Result<(RunSummary, driver::Tally), EngineError>;
+/// What the driver hands back: the summary of the run and its batches (none when its
+/// checkpoint said the run had finished).
+type Driven = Result<(RunSummary, Option<driver::Tally>), EngineError>;
 
 /// Runs `plan` as process `cluster.process` of a timely cluster with `settings.workers`
 /// workers per process; process 0 reads `source` and writes `sink`, the others ignore
@@ -293,9 +369,16 @@ pub fn run(
     log: Option<&BatchLog>,
 ) -> Result<RunSummary, EngineError> {
     let started = Instant::now();
-    if settings.checkpoint.is_some() {
-        return Err(refuse_checkpoint());
-    }
+    // Process 0 alone has the input, the output and the checkpoints: on a restart the
+    // other processes' partitions get their state from its driver.
+    let job = match cluster.process {
+        0 => {
+            let mut sink = sink;
+            let opened = driver::open_checkpoints(settings, plan, source, sink.as_mut(), started)?;
+            Some((opened, sink))
+        }
+        _ => None,
+    };
     let config = timely::Config {
         communication: timely::CommunicationConfig::Cluster {
             threads: settings.workers.max(1),
@@ -306,7 +389,7 @@ pub fn run(
         },
         worker: timely::WorkerConfig::default(),
     };
-    let job = Arc::new(Mutex::new(Some((source, sink))));
+    let job = Arc::new(Mutex::new(job));
     let formed = Arc::new(AtomicBool::new(false));
     watch_cluster_forming("microbatch", cluster, Arc::clone(&formed));
     let (worker_plan, worker_settings) = (Arc::new(plan.clone()), settings.clone());
@@ -319,11 +402,25 @@ pub fn run(
         let driving = (wiring.me == 0)
             .then(|| job.lock().unwrap_or_else(|e| e.into_inner()).take())
             .flatten();
-        let Some((mut source, mut sink)) = driving else {
-            drop(inputs);
-            wiring.serve(worker, &mut partition);
-            return None;
+        let (source, checkpoints, restored, mut sink) = match driving {
+            Some((
+                Opened::Run {
+                    source,
+                    checkpoints,
+                    restored,
+                },
+                sink,
+            )) => (source, checkpoints, restored, sink),
+            finished => {
+                drop(inputs);
+                wiring.serve(worker, &mut partition);
+                return finished.and_then(|(opened, _)| match opened {
+                    Opened::Finished(summary) => Some(Ok((summary, None))),
+                    Opened::Run { .. } => None,
+                });
+            }
         };
+        let mut source = source;
         let pool = ClusterPartitions {
             worker,
             wiring: &mut wiring,
@@ -338,10 +435,15 @@ pub fn run(
             source.as_mut(),
             sink.as_mut(),
             worker_log.as_ref(),
+            Resume {
+                checkpoints,
+                restored,
+                started,
+            },
         );
         // `drive` consumed the inputs: their end ends every partition's loop.
         wiring.serve(worker, &mut partition);
-        Some(driven.and_then(|d| sink.finish().map(|()| d)))
+        Some(driven.and_then(|(summary, tally)| sink.finish().map(|()| (summary, Some(tally)))))
     })
     .map_err(|e| EngineError::Internal(format!("starting timely: {e}")))?;
 
@@ -357,14 +459,16 @@ pub fn run(
     }
     let partitions = settings.workers.max(1) * cluster.processes;
     let mut summary = match driven {
-        Some(d) => {
-            let (summary, tally) = d?;
-            let whole = Settings {
-                workers: partitions,
-                ..settings.clone()
-            };
-            driver::summarize(summary, &tally, &whole, plan)
-        }
+        Some(d) => match d? {
+            (summary, Some(tally)) => {
+                let whole = Settings {
+                    workers: partitions,
+                    ..settings.clone()
+                };
+                driver::summarize(summary, &tally, &whole, plan)
+            }
+            (finished, None) => finished,
+        },
         None => RunSummary {
             engine: "microbatch".into(),
             ..Default::default()
@@ -524,39 +628,6 @@ mod tests {
         two_processes_answer_as_one(
             &plan("kind = \"sliding\"\nsize = 10\nslide = 5", "update"),
             1,
-        );
-    }
-
-    #[test]
-    fn a_checkpoint_in_a_cluster_is_refused_naming_both_flags() {
-        let p = plan("kind = \"tumbling\"\nsize = 10", "append");
-        let options = RunOptions {
-            checkpoint: Some(streamlab_core::engine::CheckpointOptions {
-                dir: std::env::temp_dir().join("streamlab-mb-cluster-refused"),
-                every_events: None,
-                interval: None,
-                retain: 3,
-                fall_back_on_corrupt: true,
-            }),
-            ..Default::default()
-        };
-        let cluster = Cluster {
-            processes: 2,
-            process: 1,
-            hostfile: None,
-        };
-        let refused = engine(Some(cluster))
-            .run(
-                &p,
-                &options,
-                Box::new(VecSource::new(Vec::new())),
-                Box::new(CollectSink::default()),
-            )
-            .expect_err("refused")
-            .to_string();
-        assert!(
-            refused.contains("--checkpoint") && refused.contains("--processes"),
-            "{refused}"
         );
     }
 }

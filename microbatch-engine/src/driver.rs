@@ -65,6 +65,10 @@ pub trait Partitions {
 
     /// Every partition's state store, in partition order (a checkpoint, between batches).
     fn snapshot(&mut self) -> Result<Vec<PartitionState>, EngineError>;
+
+    /// Every partition takes the keys it owns from `parts` (a restart, before the first
+    /// batch).
+    fn restore(&mut self, parts: Vec<PartitionState>) -> Result<(), EngineError>;
 }
 
 impl Partitions for WorkerPool<'_> {
@@ -79,6 +83,10 @@ impl Partitions for WorkerPool<'_> {
 
     fn snapshot(&mut self) -> Result<Vec<PartitionState>, EngineError> {
         WorkerPool::snapshot(self)
+    }
+
+    fn restore(&mut self, parts: Vec<PartitionState>) -> Result<(), EngineError> {
+        WorkerPool::restore(self, parts)
     }
 }
 
@@ -319,13 +327,64 @@ impl<P: Partitions> Driver<'_, '_, P> {
 pub fn run(
     settings: Settings,
     plan: &Plan,
-    mut source: Box<dyn Source>,
+    source: Box<dyn Source>,
     mut sink: Box<dyn Sink>,
     log: Option<&BatchLog>,
 ) -> Result<RunSummary, EngineError> {
     let started = Instant::now();
-    let verbose = std::env::var_os("STREAMLAB_MICROBATCH_LOG").is_some();
-    let mut clock = TriggerClock::new(settings.trigger);
+    let (mut source, checkpoints, restored) =
+        match open_checkpoints(&settings, plan, source, sink.as_mut(), started)? {
+            Opened::Finished(summary) => return Ok(summary),
+            Opened::Run {
+                source,
+                checkpoints,
+                restored,
+            } => (source, checkpoints, restored),
+        };
+    let (summary, tally) = std::thread::scope(|scope| -> Result<_, EngineError> {
+        let pool = WorkerPool::start(scope, plan, settings.workers, settings.placement)?
+            .with_split(settings.split);
+        let resume = Resume {
+            checkpoints,
+            restored,
+            started,
+        };
+        drive(
+            &settings,
+            plan,
+            pool,
+            source.as_mut(),
+            sink.as_mut(),
+            log,
+            resume,
+        )
+    })?;
+    sink.finish()?;
+    Ok(summarize(summary, &tally, &settings, plan).timed(started.elapsed()))
+}
+
+/// A run's checkpoints, opened before its partitions start.
+pub(crate) enum Opened {
+    /// The checkpoint says the run had finished: its summary (the sink is finished).
+    Finished(RunSummary),
+    /// The run goes on: its source (positioned after the checkpoint), its checkpointer
+    /// and the snapshot to resume from.
+    Run {
+        source: Box<dyn Source>,
+        checkpoints: Option<Checkpointer>,
+        restored: Option<Snapshot>,
+    },
+}
+
+/// With `--checkpoint`: opens the checkpoints, tells the sink which batch was committed
+/// last and moves the source past it; without, the run as given.
+pub(crate) fn open_checkpoints(
+    settings: &Settings,
+    plan: &Plan,
+    mut source: Box<dyn Source>,
+    sink: &mut dyn Sink,
+    started: Instant,
+) -> Result<Opened, EngineError> {
     let (checkpoints, restored) = match &settings.checkpoint {
         None => (None, None),
         Some(options) => {
@@ -347,7 +406,7 @@ pub fn run(
                 "resumed from checkpoint {}: the run had finished",
                 snap.batch
             )];
-            return Ok(summary.timed(started.elapsed()));
+            return Ok(Opened::Finished(summary.timed(started.elapsed())));
         }
         if let Some(position) = &snap.position {
             source.seek(position, snap.next_seq)?;
@@ -357,108 +416,100 @@ pub fn run(
             from: snap.next_seq,
         });
     }
-    let (summary, tally) = std::thread::scope(|scope| -> Result<_, EngineError> {
-        let mut pool = WorkerPool::start(scope, plan, settings.workers, settings.placement)?
-            .with_split(settings.split);
-        let mut resumed_note = None;
-        let (mut watermark, mut w_prev, mut w_cur, mut next_id, mut last_ts) = (
-            Watermark::for_plan(plan, source.partitions()),
-            MIN_WATERMARK,
-            MIN_WATERMARK,
-            0,
-            i64::MIN,
-        );
-        let mut summary = RunSummary {
-            engine: "microbatch".into(),
-            workers: settings.workers,
-            ..Default::default()
-        };
-        let mut last_seq = None;
-        if let Some(snap) = restored {
-            pool.restore(snap.parts)?;
-            (watermark, w_prev, w_cur, next_id, last_ts) = (
-                snap.watermark,
-                snap.w_prev,
-                snap.w_cur,
-                snap.batch + 1,
-                snap.last_ts,
-            );
-            last_seq = snap.next_seq.checked_sub(1);
-            summary = RunSummary {
-                workers: settings.workers,
-                notes: Vec::new(),
-                ..snap.summary
-            };
-            let note = format!(
-                "resumed from checkpoint {} (input from offset {}) in {:.0} ms",
-                snap.batch,
-                snap.next_seq,
-                started.elapsed().as_secs_f64() * 1e3
-            );
-            // Now, not with the summary: how long a restart takes to be back at work.
-            eprintln!("streamlab microbatch: {note}");
-            resumed_note = Some(note);
-        }
-        summary.notes.extend(resumed_note);
-        let mut driver = Driver {
-            plan,
-            pool,
-            sink: sink.as_mut(),
-            log,
-            verbose,
-            watermark,
-            w_prev,
-            w_cur,
-            next_id,
-            last_seq,
-            last_ts,
-            summary,
-            tally: Tally::default(),
-            checkpoints,
-        };
-        driver.run(source.as_mut(), &mut clock, settings.max_records_per_batch)?;
-        if let Some(c) = &driver.checkpoints {
-            let line = c.describe();
-            driver.summary.notes.push(line);
-        }
-        Ok((driver.summary, driver.tally))
-    })?;
-    sink.finish()?;
-    Ok(summarize(summary, &tally, &settings, plan).timed(started.elapsed()))
+    Ok(Opened::Run {
+        source,
+        checkpoints,
+        restored,
+    })
 }
 
-/// Runs every batch of `source` on `pool` from the start (no checkpoint), as [`run`] does
-/// once it has its partitions: the driver of a timely cluster ([`crate::cluster`]).
+/// Where a run starts: its checkpointer, the snapshot it resumes from, and when it
+/// started (for the note on how long the restart took).
+pub(crate) struct Resume {
+    pub(crate) checkpoints: Option<Checkpointer>,
+    pub(crate) restored: Option<Snapshot>,
+    pub(crate) started: Instant,
+}
+
+/// Runs every batch of `source` on `pool`, resumed as `resume` says: the driver of one
+/// process ([`run`], over the thread pool) and of a timely cluster ([`crate::cluster`]).
 pub(crate) fn drive<P: Partitions>(
     settings: &Settings,
     plan: &Plan,
-    pool: P,
+    mut pool: P,
     source: &mut dyn Source,
     sink: &mut dyn Sink,
     log: Option<&BatchLog>,
+    resume: Resume,
 ) -> Result<(RunSummary, Tally), EngineError> {
+    let verbose = std::env::var_os("STREAMLAB_MICROBATCH_LOG").is_some();
     let mut clock = TriggerClock::new(settings.trigger);
+    let Resume {
+        checkpoints,
+        restored,
+        started,
+    } = resume;
+    let mut resumed_note = None;
+    let (mut watermark, mut w_prev, mut w_cur, mut next_id, mut last_ts) = (
+        Watermark::for_plan(plan, source.partitions()),
+        MIN_WATERMARK,
+        MIN_WATERMARK,
+        0,
+        i64::MIN,
+    );
+    let mut summary = RunSummary {
+        engine: "microbatch".into(),
+        workers: settings.workers,
+        ..Default::default()
+    };
+    let mut last_seq = None;
+    if let Some(snap) = restored {
+        pool.restore(snap.parts)?;
+        (watermark, w_prev, w_cur, next_id, last_ts) = (
+            snap.watermark,
+            snap.w_prev,
+            snap.w_cur,
+            snap.batch + 1,
+            snap.last_ts,
+        );
+        last_seq = snap.next_seq.checked_sub(1);
+        summary = RunSummary {
+            workers: settings.workers,
+            notes: Vec::new(),
+            ..snap.summary
+        };
+        let note = format!(
+            "resumed from checkpoint {} (input from offset {}) in {:.0} ms",
+            snap.batch,
+            snap.next_seq,
+            started.elapsed().as_secs_f64() * 1e3
+        );
+        // Now, not with the summary: how long a restart takes to be back at work.
+        eprintln!("streamlab microbatch: {note}");
+        resumed_note = Some(note);
+    }
+    summary.notes.extend(resumed_note);
     let mut driver = Driver {
         plan,
         pool,
         sink,
         log,
-        verbose: std::env::var_os("STREAMLAB_MICROBATCH_LOG").is_some(),
-        watermark: Watermark::for_plan(plan, source.partitions()),
-        w_prev: MIN_WATERMARK,
-        w_cur: MIN_WATERMARK,
-        next_id: 0,
-        last_seq: None,
-        last_ts: i64::MIN,
-        summary: RunSummary {
-            engine: "microbatch".into(),
-            workers: settings.workers,
-            ..Default::default()
-        },
+        verbose,
+        watermark,
+        w_prev,
+        w_cur,
+        next_id,
+        last_seq,
+        last_ts,
+        summary,
         tally: Tally::default(),
-        checkpoints: None,
+        checkpoints,
     };
     driver.run(source, &mut clock, settings.max_records_per_batch)?;
+    if let Some(c) = &driver.checkpoints {
+        let line = c.describe();
+        driver.summary.notes.push(line);
+    }
     Ok((driver.summary, driver.tally))
 }
 

@@ -65,18 +65,28 @@ fn gen_clicks(input: &Path, args: &[&str]) {
 
 /// The record engine in one process, the reference a cluster's rows are compared with.
 fn one_process(query: &Path, input: &Path, out: &Path, what: &str) {
-    let mut run = streamlab(&[
+    one_process_of("record", &[], query, input, out, what);
+}
+
+/// `engine` in one process with `args`.
+fn one_process_of(engine: &str, args: &[&str], query: &Path, input: &Path, out: &Path, what: &str) {
+    let mut all = vec![
         "run",
         "--engine",
-        "record",
+        engine,
         "--query",
         query.to_str().unwrap(),
         "--input",
         input.to_str().unwrap(),
         "--output",
         out.to_str().unwrap(),
-    ]);
-    wait(run.spawn().unwrap(), Duration::from_secs(60), what);
+    ];
+    all.extend_from_slice(args);
+    wait(
+        streamlab(&all).spawn().unwrap(),
+        Duration::from_secs(60),
+        what,
+    );
 }
 
 fn rows(path: &Path) -> Vec<String> {
@@ -445,44 +455,6 @@ fn two_microbatch_processes_answer_nexmark_projections_and_joins() {
 }
 
 #[test]
-fn a_checkpointed_microbatch_cluster_is_refused_naming_both_flags() {
-    let dir = std::env::temp_dir().join(format!("streamlab-mb-ck-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let input = dir.join("one.jsonl");
-    std::fs::write(&input, "{\"ts\":1,\"key\":\"a\",\"value\":1}\n").unwrap();
-    let hosts = two_hosts(&dir, "hosts");
-    let query = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../queries/w1.toml");
-    let child = streamlab(&[
-        "run",
-        "--engine",
-        "microbatch",
-        "--processes",
-        "2",
-        "--process",
-        "0",
-        "--hostfile",
-        hosts.to_str().unwrap(),
-        "--query",
-        query.to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        dir.join("out.jsonl").to_str().unwrap(),
-        "--checkpoint",
-        dir.join("ck").to_str().unwrap(),
-    ])
-    .spawn()
-    .unwrap();
-    let (ok, stderr) = finish(child, Duration::from_secs(30), "a checkpointed cluster");
-    assert!(!ok);
-    assert!(
-        stderr.contains("--checkpoint") && stderr.contains("--processes"),
-        "{stderr}"
-    );
-    std::fs::remove_dir_all(&dir).ok();
-}
-
-#[test]
 fn a_missing_peer_is_an_error_not_a_hang() {
     let dir = std::env::temp_dir().join(format!("streamlab-lonely-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -532,7 +504,22 @@ fn a_missing_peer_is_an_error_not_a_hang() {
 /// clean single-process run's, nothing lost, nothing twice.
 #[test]
 fn a_killed_cluster_resumes_from_its_checkpoints() {
-    let dir = std::env::temp_dir().join(format!("streamlab-cluster-ck-{}", std::process::id()));
+    killed_cluster_resumes("record", &[]);
+}
+
+/// The same for the micro-batch engine (process 0's driver writes every checkpoint, with
+/// every partition's state store; a restart hands each partition its keys), in batches
+/// of 5 000 events, one checkpoint every 4 batches.
+#[test]
+fn a_killed_microbatch_cluster_resumes_from_its_checkpoints() {
+    killed_cluster_resumes("microbatch", &["--max-records-per-batch", "5000"]);
+}
+
+fn killed_cluster_resumes(engine: &str, args: &[&str]) {
+    let dir = std::env::temp_dir().join(format!(
+        "streamlab-cluster-ck-{engine}-{}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("clicks.jsonl");
@@ -552,7 +539,7 @@ fn a_killed_cluster_resumes_from_its_checkpoints() {
         ],
     );
     let clean = dir.join("clean.jsonl");
-    one_process(&query, &input, &clean, "clean run");
+    one_process_of(engine, args, &query, &input, &clean, "clean run");
 
     let (out, ck) = (dir.join("out.jsonl"), dir.join("checkpoints"));
     let start = |attempt: usize| {
@@ -564,10 +551,10 @@ fn a_killed_cluster_resumes_from_its_checkpoints() {
         )
         .unwrap();
         let process = |i: &str| {
-            streamlab(&[
+            let mut all = vec![
                 "run",
                 "--engine",
-                "record",
+                engine,
                 "--processes",
                 "2",
                 "--process",
@@ -584,9 +571,9 @@ fn a_killed_cluster_resumes_from_its_checkpoints() {
                 ck.to_str().unwrap(),
                 "--checkpoint-every",
                 "20000",
-            ])
-            .spawn()
-            .unwrap()
+            ];
+            all.extend_from_slice(args);
+            streamlab(&all).spawn().unwrap()
         };
         (process("1"), process("0"))
     };
@@ -615,7 +602,7 @@ fn a_killed_cluster_resumes_from_its_checkpoints() {
     assert_eq!(
         rows(&out),
         rows(&clean),
-        "after {landed} kills the cluster's output differs"
+        "{engine}: after {landed} kills the cluster's output differs"
     );
     std::fs::remove_dir_all(&dir).ok();
 }
