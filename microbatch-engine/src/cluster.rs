@@ -3,12 +3,12 @@
 //!
 //! Worker 0 of process 0 is the driver: it plans every batch exactly as in one process
 //! ([`crate::driver`]: trigger, planner, bound, the watermarks between batches) and runs
-//! it on [`ClusterPartitions`] instead of the thread pool. Batch k is epoch k of a small
+//! it on the cluster's partitions instead of the thread pool. Batch k is epoch k of a small
 //! dataflow that every worker of every process builds:
 //!
 //! ```text
-//! driver ─events(k)─Exchange(owner)─► arrival (every worker) ─► Partition::run ─answers(k)─Exchange(0)─► driver
-//!        ─params(k)─broadcast───────►  once both frontiers pass k   (the worker's thread)
+//! driver ─events(k)──Exchange(owner)─► arrival (every worker) ─► Partition ─answers(k)─Exchange(0)─► driver
+//!        ─command(k)─broadcast───────►  once both frontiers pass k  (the worker's thread)
 //! ```
 //!
 //! - **Partitions**: worker `process * workers + thread` is partition `me` of
@@ -16,8 +16,9 @@
 //!   key's hash for windows, sessions and joins, arrival `seq` for a projection. Each worker
 //!   keeps its own [`Partition`] (its state store) and runs [`Partition::run`] on its
 //!   events: the window, lateness and output logic is the one-process code.
-//! - **Parameters** ([`BatchParams`]) are broadcast with the batch, so every partition
-//!   runs every batch, one without any of its keys too (its windows close on time).
+//! - **Commands** are broadcast: a batch's [`BatchParams`] travel with it, so every
+//!   partition runs every batch, one without any of its keys too (its windows close on
+//!   time).
 //! - **Arrival order**: the driver is the only sender and timely's channels are FIFO
 //!   (within a process and over TCP), so a partition receives its events in the order they
 //!   were sent; it still checks that they are in `seq` order (a linear pass) and sorts them
@@ -34,9 +35,9 @@
 //!   engine (the same watch).
 //! - **Checkpoints** (`--checkpoint`) are taken after a batch, as in one process: the
 //!   driver asks every partition for its state store in an epoch of its own
-//!   ([`Command::Snapshot`]) and writes one checkpoint, in process 0's directory (the
+//!   (`Command::Snapshot`) and writes one checkpoint, in process 0's directory (the
 //!   other processes never read it). A restart sends the checkpoint's states to every
-//!   partition in a first epoch ([`Command::Restore`]), and each takes the keys it owns:
+//!   partition in a first epoch (`Command::Restore`), and each takes the keys it owns:
 //!   any number of processes and workers can resume any checkpoint.
 //! - The DStream front end ([`crate::dstream`]) runs in one process only.
 
