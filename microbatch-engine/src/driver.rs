@@ -372,7 +372,7 @@ pub(crate) enum Opened {
     Run {
         source: Box<dyn Source>,
         checkpoints: Option<Checkpointer>,
-        restored: Option<Snapshot>,
+        restored: Option<Box<Snapshot>>,
     },
 }
 
@@ -419,7 +419,7 @@ pub(crate) fn open_checkpoints(
     Ok(Opened::Run {
         source,
         checkpoints,
-        restored,
+        restored: restored.map(Box::new),
     })
 }
 
@@ -427,7 +427,7 @@ pub(crate) fn open_checkpoints(
 /// started (for the note on how long the restart took).
 pub(crate) struct Resume {
     pub(crate) checkpoints: Option<Checkpointer>,
-    pub(crate) restored: Option<Snapshot>,
+    pub(crate) restored: Option<Box<Snapshot>>,
     pub(crate) started: Instant,
 }
 
@@ -463,7 +463,7 @@ pub(crate) fn drive<P: Partitions>(
         ..Default::default()
     };
     let mut last_seq = None;
-    if let Some(snap) = restored {
+    if let Some(snap) = restored.map(|s| *s) {
         pool.restore(snap.parts)?;
         (watermark, w_prev, w_cur, next_id, last_ts) = (
             snap.watermark,
