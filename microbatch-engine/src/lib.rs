@@ -12,7 +12,8 @@
 //! - [`config`]: the engine's own knobs ([`Config`]: `--trigger`, `--max-records-per-batch`)
 //!   and their defaults, resolved with a run's options into the driver's settings.
 //! - [`driver`]: the driver loop (trigger → plan → run → emit → advance) and the two
-//!   watermarks of each batch; end of input; the run summary.
+//!   watermarks of each batch; end of input; the run summary. It runs batches on
+//!   [`driver::Partitions`]: the thread pool, or a timely cluster.
 //! - [`trigger`]: when batches fire ([`Trigger`]: `Interval`, `Once`, `AvailableNow`),
 //!   Spark's rules.
 //! - [`planner`]: batch planning: how much of the source one batch takes.
