@@ -14,7 +14,7 @@
 
 use crate::batch_log::{BatchInfo, BatchKind, BatchLog};
 use crate::checkpoint::{Checkpointer, Resumed, Snapshot};
-use crate::exec::BatchParams;
+use crate::exec::{BatchParams, PartOutput, PartitionState};
 use crate::planner::{Availability, BatchPlanner};
 use crate::pool::{Placement, Split, WorkerPool};
 use crate::trigger::{Trigger, TriggerClock};
@@ -49,9 +49,50 @@ pub struct Settings {
 /// live source does not spin a core (Spark idles 10 ms; we keep latency lower).
 const IDLE_POLL: Duration = Duration::from_millis(1);
 
+/// Where the partitions of a batch run, as the driver sees them: the thread pool of one
+/// process ([`WorkerPool`]) or the workers of a timely cluster ([`crate::cluster`]). The
+/// driver's loop (trigger, plan, watermarks, emission) is the same over both.
+pub trait Partitions {
+    /// Runs one batch on every partition, calling `meanwhile` on the driver's thread
+    /// while they work; every partition's output in partition order, and the event
+    /// buffer for reuse (as [`WorkerPool::run_batch`]).
+    fn run_batch(
+        &mut self,
+        params: BatchParams,
+        events: Vec<Event>,
+        meanwhile: &mut dyn FnMut() -> Result<(), EngineError>,
+    ) -> Result<(Vec<PartOutput>, Vec<Event>), EngineError>;
+
+    /// Every partition's state store, in partition order (a checkpoint, between batches).
+    fn snapshot(&mut self) -> Result<Vec<PartitionState>, EngineError>;
+
+    /// Every partition takes the keys it owns from `parts` (a restart, before the first
+    /// batch).
+    fn restore(&mut self, parts: Vec<PartitionState>) -> Result<(), EngineError>;
+}
+
+impl Partitions for WorkerPool<'_> {
+    fn run_batch(
+        &mut self,
+        params: BatchParams,
+        events: Vec<Event>,
+        meanwhile: &mut dyn FnMut() -> Result<(), EngineError>,
+    ) -> Result<(Vec<PartOutput>, Vec<Event>), EngineError> {
+        WorkerPool::run_batch(self, params, events, meanwhile)
+    }
+
+    fn snapshot(&mut self) -> Result<Vec<PartitionState>, EngineError> {
+        WorkerPool::snapshot(self)
+    }
+
+    fn restore(&mut self, parts: Vec<PartitionState>) -> Result<(), EngineError> {
+        WorkerPool::restore(self, parts)
+    }
+}
+
 /// Counters for the run summary and its note.
 #[derive(Debug, Default)]
-struct Tally {
+pub(crate) struct Tally {
     data: u64,
     no_data: u64,
     finals: u64,
@@ -59,9 +100,9 @@ struct Tally {
     busy: Duration,
 }
 
-struct Driver<'a, 'p> {
+struct Driver<'a, 'p, P> {
     plan: &'p Plan,
-    pool: WorkerPool<'p>,
+    pool: P,
     sink: &'a mut dyn Sink,
     log: Option<&'a BatchLog>,
     verbose: bool,
@@ -78,7 +119,7 @@ struct Driver<'a, 'p> {
     checkpoints: Option<Checkpointer>,
 }
 
-impl Driver<'_, '_> {
+impl<P: Partitions> Driver<'_, '_, P> {
     /// After a batch: a checkpoint when one is due, and always after the final batch
     /// (the run is then done). Two-phase commit: prepare the rows, write, commit.
     fn checkpoint_after(
@@ -286,13 +327,64 @@ impl Driver<'_, '_> {
 pub fn run(
     settings: Settings,
     plan: &Plan,
-    mut source: Box<dyn Source>,
+    source: Box<dyn Source>,
     mut sink: Box<dyn Sink>,
     log: Option<&BatchLog>,
 ) -> Result<RunSummary, EngineError> {
     let started = Instant::now();
-    let verbose = std::env::var_os("STREAMLAB_MICROBATCH_LOG").is_some();
-    let mut clock = TriggerClock::new(settings.trigger);
+    let (mut source, checkpoints, restored) =
+        match open_checkpoints(&settings, plan, source, sink.as_mut(), started)? {
+            Opened::Finished(summary) => return Ok(summary),
+            Opened::Run {
+                source,
+                checkpoints,
+                restored,
+            } => (source, checkpoints, restored),
+        };
+    let (summary, tally) = std::thread::scope(|scope| -> Result<_, EngineError> {
+        let pool = WorkerPool::start(scope, plan, settings.workers, settings.placement)?
+            .with_split(settings.split);
+        let resume = Resume {
+            checkpoints,
+            restored,
+            started,
+        };
+        drive(
+            &settings,
+            plan,
+            pool,
+            source.as_mut(),
+            sink.as_mut(),
+            log,
+            resume,
+        )
+    })?;
+    sink.finish()?;
+    Ok(summarize(summary, &tally, &settings, plan).timed(started.elapsed()))
+}
+
+/// A run's checkpoints, opened before its partitions start.
+pub(crate) enum Opened {
+    /// The checkpoint says the run had finished: its summary (the sink is finished).
+    Finished(RunSummary),
+    /// The run goes on: its source (positioned after the checkpoint), its checkpointer
+    /// and the snapshot to resume from.
+    Run {
+        source: Box<dyn Source>,
+        checkpoints: Option<Checkpointer>,
+        restored: Option<Box<Snapshot>>,
+    },
+}
+
+/// With `--checkpoint`: opens the checkpoints, tells the sink which batch was committed
+/// last and moves the source past it; without, the run as given.
+pub(crate) fn open_checkpoints(
+    settings: &Settings,
+    plan: &Plan,
+    mut source: Box<dyn Source>,
+    sink: &mut dyn Sink,
+    started: Instant,
+) -> Result<Opened, EngineError> {
     let (checkpoints, restored) = match &settings.checkpoint {
         None => (None, None),
         Some(options) => {
@@ -314,7 +406,7 @@ pub fn run(
                 "resumed from checkpoint {}: the run had finished",
                 snap.batch
             )];
-            return Ok(summary.timed(started.elapsed()));
+            return Ok(Opened::Finished(summary.timed(started.elapsed())));
         }
         if let Some(position) = &snap.position {
             source.seek(position, snap.next_seq)?;
@@ -324,73 +416,110 @@ pub fn run(
             from: snap.next_seq,
         });
     }
-    let (summary, tally) = std::thread::scope(|scope| -> Result<_, EngineError> {
-        let mut pool = WorkerPool::start(scope, plan, settings.workers, settings.placement)?
-            .with_split(settings.split);
-        let mut resumed_note = None;
-        let (mut watermark, mut w_prev, mut w_cur, mut next_id, mut last_ts) = (
-            Watermark::for_plan(plan, source.partitions()),
-            MIN_WATERMARK,
-            MIN_WATERMARK,
-            0,
-            i64::MIN,
+    Ok(Opened::Run {
+        source,
+        checkpoints,
+        restored: restored.map(Box::new),
+    })
+}
+
+/// Where a run starts: its checkpointer, the snapshot it resumes from, and when it
+/// started (for the note on how long the restart took).
+pub(crate) struct Resume {
+    pub(crate) checkpoints: Option<Checkpointer>,
+    pub(crate) restored: Option<Box<Snapshot>>,
+    pub(crate) started: Instant,
+}
+
+/// Runs every batch of `source` on `pool`, resumed as `resume` says: the driver of one
+/// process ([`run`], over the thread pool) and of a timely cluster ([`crate::cluster`]).
+pub(crate) fn drive<P: Partitions>(
+    settings: &Settings,
+    plan: &Plan,
+    mut pool: P,
+    source: &mut dyn Source,
+    sink: &mut dyn Sink,
+    log: Option<&BatchLog>,
+    resume: Resume,
+) -> Result<(RunSummary, Tally), EngineError> {
+    let verbose = std::env::var_os("STREAMLAB_MICROBATCH_LOG").is_some();
+    let mut clock = TriggerClock::new(settings.trigger);
+    let Resume {
+        checkpoints,
+        restored,
+        started,
+    } = resume;
+    let mut resumed_note = None;
+    let (mut watermark, mut w_prev, mut w_cur, mut next_id, mut last_ts) = (
+        Watermark::for_plan(plan, source.partitions()),
+        MIN_WATERMARK,
+        MIN_WATERMARK,
+        0,
+        i64::MIN,
+    );
+    let mut summary = RunSummary {
+        engine: "microbatch".into(),
+        workers: settings.workers,
+        ..Default::default()
+    };
+    let mut last_seq = None;
+    if let Some(snap) = restored.map(|s| *s) {
+        pool.restore(snap.parts)?;
+        (watermark, w_prev, w_cur, next_id, last_ts) = (
+            snap.watermark,
+            snap.w_prev,
+            snap.w_cur,
+            snap.batch + 1,
+            snap.last_ts,
         );
-        let mut summary = RunSummary {
-            engine: "microbatch".into(),
+        last_seq = snap.next_seq.checked_sub(1);
+        summary = RunSummary {
             workers: settings.workers,
-            ..Default::default()
+            notes: Vec::new(),
+            ..snap.summary
         };
-        let mut last_seq = None;
-        if let Some(snap) = restored {
-            pool.restore(snap.parts)?;
-            (watermark, w_prev, w_cur, next_id, last_ts) = (
-                snap.watermark,
-                snap.w_prev,
-                snap.w_cur,
-                snap.batch + 1,
-                snap.last_ts,
-            );
-            last_seq = snap.next_seq.checked_sub(1);
-            summary = RunSummary {
-                workers: settings.workers,
-                notes: Vec::new(),
-                ..snap.summary
-            };
-            let note = format!(
-                "resumed from checkpoint {} (input from offset {}) in {:.0} ms",
-                snap.batch,
-                snap.next_seq,
-                started.elapsed().as_secs_f64() * 1e3
-            );
-            // Now, not with the summary: how long a restart takes to be back at work.
-            eprintln!("streamlab microbatch: {note}");
-            resumed_note = Some(note);
-        }
-        summary.notes.extend(resumed_note);
-        let mut driver = Driver {
-            plan,
-            pool,
-            sink: sink.as_mut(),
-            log,
-            verbose,
-            watermark,
-            w_prev,
-            w_cur,
-            next_id,
-            last_seq,
-            last_ts,
-            summary,
-            tally: Tally::default(),
-            checkpoints,
-        };
-        driver.run(source.as_mut(), &mut clock, settings.max_records_per_batch)?;
-        if let Some(c) = &driver.checkpoints {
-            let line = c.describe();
-            driver.summary.notes.push(line);
-        }
-        Ok((driver.summary, driver.tally))
-    })?;
-    sink.finish()?;
+        let note = format!(
+            "resumed from checkpoint {} (input from offset {}) in {:.0} ms",
+            snap.batch,
+            snap.next_seq,
+            started.elapsed().as_secs_f64() * 1e3
+        );
+        // Now, not with the summary: how long a restart takes to be back at work.
+        eprintln!("streamlab microbatch: {note}");
+        resumed_note = Some(note);
+    }
+    summary.notes.extend(resumed_note);
+    let mut driver = Driver {
+        plan,
+        pool,
+        sink,
+        log,
+        verbose,
+        watermark,
+        w_prev,
+        w_cur,
+        next_id,
+        last_seq,
+        last_ts,
+        summary,
+        tally: Tally::default(),
+        checkpoints,
+    };
+    driver.run(source, &mut clock, settings.max_records_per_batch)?;
+    if let Some(c) = &driver.checkpoints {
+        let line = c.describe();
+        driver.summary.notes.push(line);
+    }
+    Ok((driver.summary, driver.tally))
+}
+
+/// The run's summary with the driver's note on its batches (and on the end of input).
+pub(crate) fn summarize(
+    summary: RunSummary,
+    tally: &Tally,
+    settings: &Settings,
+    plan: &Plan,
+) -> RunSummary {
     let mut summary = summary;
     let batches = tally.data + tally.no_data + tally.finals;
     summary.notes.push(format!(
@@ -421,5 +550,5 @@ pub fn run(
                 .into(),
         );
     }
-    Ok(summary.timed(started.elapsed()))
+    summary
 }

@@ -145,7 +145,11 @@ impl Exchange {
     /// The map side: maps ranges of `events` until none is left unclaimed, counting what
     /// the filters remove and the event-time maxima in `out`.
     pub fn map(&self, plan: &Plan, events: &[Event], out: &mut PartOutput) {
-        debug_assert_eq!(events.len(), self.len, "the batch the exchange was made for");
+        debug_assert_eq!(
+            events.len(),
+            self.len,
+            "the batch the exchange was made for"
+        );
         // Should mapping panic, the others must stop waiting for this range.
         struct Failing<'a>(&'a AtomicBool);
         impl Drop for Failing<'_> {
@@ -201,7 +205,9 @@ impl Exchange {
         self.buckets.iter().enumerate().flat_map(move |(i, slot)| {
             let base = i * self.range;
             let bucket: &[u32] = slot.get().map_or(&[], |b| &b[me]);
-            bucket.iter().map(move |&offset| &events[base + offset as usize])
+            bucket
+                .iter()
+                .map(move |&offset| &events[base + offset as usize])
         })
     }
 }

@@ -25,8 +25,9 @@ use streamlab_core::semantics::watermark::PartitionMaxima;
 use streamlab_core::semantics::window_state::{FixedSnapshot, FixedWindows};
 use streamlab_core::{Event, KeyId, OutRow, OutputMode, Plan, Window, WindowSpec};
 
-/// The watermarks one batch runs under.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The watermarks one batch runs under (serializable: in a cluster they travel with the
+/// batch to every partition).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BatchParams {
     /// Batch id k (from 0).
     pub id: u64,
@@ -38,8 +39,9 @@ pub struct BatchParams {
     pub last_seq: Option<u64>,
 }
 
-/// What one partition did in one batch.
-#[derive(Debug, Default)]
+/// What one partition did in one batch (serializable: in a cluster it travels back to the
+/// driver).
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct PartOutput {
     /// Rows to emit, in emission order.
     pub rows: Vec<OutRow>,
@@ -187,7 +189,9 @@ impl<'p> Partition<'p> {
         let mut out = PartOutput::default();
         if let Some(p) = &self.plan.projection {
             match p.join() {
-                Some(columns) => crate::regular_join::join(columns, &mut self.join, events, &mut out),
+                Some(columns) => {
+                    crate::regular_join::join(columns, &mut self.join, events, &mut out)
+                }
                 None => crate::projection::project(p, events, &mut out),
             }
             return out;

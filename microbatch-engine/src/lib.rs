@@ -12,11 +12,14 @@
 //! - [`config`]: the engine's own knobs ([`Config`]: `--trigger`, `--max-records-per-batch`)
 //!   and their defaults, resolved with a run's options into the driver's settings.
 //! - [`driver`]: the driver loop (trigger → plan → run → emit → advance) and the two
-//!   watermarks of each batch; end of input; the run summary.
+//!   watermarks of each batch; end of input; the run summary. It runs batches on
+//!   [`driver::Partitions`]: the thread pool, or a timely cluster.
 //! - [`trigger`]: when batches fire ([`Trigger`]: `Interval`, `Once`, `AvailableNow`),
 //!   Spark's rules.
 //! - [`planner`]: batch planning: how much of the source one batch takes.
 //! - [`pool`]: batch execution across `--workers` partitions on threads.
+//! - [`cluster`]: batch execution across processes (`--processes/--process/--hostfile`):
+//!   timely's cluster mode, one epoch per batch, the same partitions and driver.
 //! - [`exec`]: what one partition does with one batch (filter, lateness, assignment,
 //!   aggregation, closing).
 //! - [`projection`]: a query without windows: one row per event, per batch.
@@ -51,6 +54,10 @@
 //!   plain threads share the batch instead. Fed by one worker per share instead of one
 //!   source, timely got faster: the serial copy out of the single source is what limits
 //!   both (see the report on `VecSource`).
+//! - **Timely across processes.** Threads cannot span processes; there
+//!   (`--processes/--process/--hostfile`) the batch goes through timely's cluster mode,
+//!   one epoch per batch, the same driver and [`exec::Partition`] code ([`cluster`]).
+//!   One process, even with a host file, keeps the thread pool.
 //! - **Fold straight into the store**, no per-batch partial table: the partitions own
 //!   their keys, so there is no shuffle for a map-side combine to shrink, and the partial
 //!   table costs a second hash lookup per group, which measured slower at every batch
@@ -82,6 +89,7 @@
 
 pub mod batch_log;
 pub mod checkpoint;
+pub mod cluster;
 pub mod config;
 pub mod driver;
 pub mod dstream;
@@ -100,6 +108,7 @@ pub use config::{Config, DEFAULT_MAX_RECORDS_PER_BATCH};
 pub use trigger::Trigger;
 
 use streamlab_core::engine::{Engine, EngineError, Job, RunFlag, RunOptions, RunSummary};
+pub use streamlab_record_engine::Cluster;
 
 /// Where partitions run unless [`MicrobatchEngine::with_placement`] says otherwise.
 pub const DEFAULT_PLACEMENT: pool::Placement = pool::Placement::DriverRunsOne;
@@ -108,6 +117,7 @@ pub const DEFAULT_PLACEMENT: pool::Placement = pool::Placement::DriverRunsOne;
 #[derive(Clone, Debug, Default)]
 pub struct MicrobatchEngine {
     config: Config,
+    cluster: Option<Cluster>,
     log: Option<BatchLog>,
     placement: Option<pool::Placement>,
     split: pool::Split,
@@ -120,6 +130,14 @@ impl MicrobatchEngine {
             config,
             ..Default::default()
         }
+    }
+
+    /// The same engine as process `cluster.process` of a timely cluster ([`cluster`];
+    /// `None`, or one process: the thread pool). `streamlab run` builds it from
+    /// `--processes/--process/--hostfile`, the flags the record engine declares
+    /// ([`streamlab_record_engine::ClusterArgs`]), so both engines take the same ones.
+    pub fn with_cluster(self, cluster: Option<Cluster>) -> Self {
+        MicrobatchEngine { cluster, ..self }
     }
 
     /// The same engine, also recording every batch of its runs into `log`.
@@ -166,9 +184,24 @@ impl Engine for MicrobatchEngine {
         &[RunFlag::Workers, RunFlag::Checkpoint]
     }
 
+    fn cluster_process(&self) -> Option<(usize, usize)> {
+        self.cluster.as_ref().map(|c| (c.process, c.processes))
+    }
+
     fn execute(&self, job: Job<'_>) -> Result<RunSummary, EngineError> {
         let settings = self.settings(job.options);
-        driver::run(settings, job.plan, job.source, job.sink, self.log.as_ref())
+        match &self.cluster {
+            // One process (with or without a host file): the thread pool.
+            Some(c) if c.processes > 1 => cluster::run(
+                &settings,
+                c,
+                job.plan,
+                job.source,
+                job.sink,
+                self.log.as_ref(),
+            ),
+            _ => driver::run(settings, job.plan, job.source, job.sink, self.log.as_ref()),
+        }
     }
 }
 

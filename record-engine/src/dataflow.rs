@@ -61,8 +61,9 @@ impl Settings {
     }
 }
 
-/// `host:port` of every process: the host file's lines, or localhost ports from 2101.
-fn cluster_addresses(c: &Cluster) -> Result<Vec<String>, EngineError> {
+/// `host:port` of every process: the host file's lines, or localhost ports from 2101
+/// (shared with the micro-batch engine's cluster mode).
+pub fn cluster_addresses(c: &Cluster) -> Result<Vec<String>, EngineError> {
     let Some(path) = &c.hostfile else {
         return Ok((0..c.processes)
             .map(|i| format!("localhost:{}", usize::from(DEFAULT_CLUSTER_PORT) + i))
@@ -100,8 +101,14 @@ pub const CLUSTER_FORM_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Timely waits for every process of a cluster without a time limit, and nothing can
 /// cancel that wait; so that a missing peer (or a wrong host file) never hangs a run, a
-/// process whose cluster has not formed within [`CLUSTER_FORM_TIMEOUT`] says so and exits.
-fn watch_cluster_forming(c: &Cluster, formed: Arc<std::sync::atomic::AtomicBool>) {
+/// process whose cluster has not formed within [`CLUSTER_FORM_TIMEOUT`] says so and exits
+/// (`engine` names the engine in the message; the micro-batch engine's cluster mode
+/// watches its cluster the same way).
+pub fn watch_cluster_forming(
+    engine: &'static str,
+    c: &Cluster,
+    formed: Arc<std::sync::atomic::AtomicBool>,
+) {
     let (process, processes) = (c.process, c.processes);
     let limit = std::env::var("STREAMLAB_CLUSTER_TIMEOUT")
         .ok()
@@ -111,7 +118,7 @@ fn watch_cluster_forming(c: &Cluster, formed: Arc<std::sync::atomic::AtomicBool>
         std::thread::sleep(limit);
         if !formed.load(std::sync::atomic::Ordering::Relaxed) {
             eprintln!(
-                "streamlab record: error: process {process} of {processes}: the timely cluster did not form within {} s (are all {processes} processes started, with the same host file?)",
+                "streamlab {engine}: error: process {process} of {processes}: the timely cluster did not form within {} s (are all {processes} processes started, with the same host file?)",
                 limit.as_secs()
             );
             std::process::exit(2);
@@ -249,7 +256,7 @@ pub fn run(
     let worker_settings = settings.clone();
     let formed = Arc::new(std::sync::atomic::AtomicBool::new(false));
     if let Some(c) = &settings.cluster {
-        watch_cluster_forming(c, Arc::clone(&formed));
+        watch_cluster_forming("record", c, Arc::clone(&formed));
     }
     let guards = timely::execute(timely_config, move |worker| {
         formed.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -105,6 +105,7 @@ fn run(
         complete_interval: Some(DurationMs(3_600_000)),
         ..Default::default()
     });
+    #[allow(clippy::unnecessary_to_owned)] // the source owns its events (`vec::IntoIter`)
     let source = Dribble {
         events: events.to_vec().into_iter(),
         partitions,

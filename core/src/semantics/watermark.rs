@@ -151,8 +151,9 @@ impl Watermark {
 }
 
 /// Largest event time per partition of a group of events (a batch, a partition's share
-/// of one), merged into a [`Watermark`] afterwards.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// of one), merged into a [`Watermark`] afterwards. Serializable so a partition in another
+/// process can send its maxima to the micro-batch driver.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PartitionMaxima(Vec<i64>);
 
 impl PartitionMaxima {

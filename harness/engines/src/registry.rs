@@ -23,7 +23,10 @@ pub enum EngineKind {
 
 /// Every engine's own knobs as `streamlab run` takes them: each engine crate's `Config` (a
 /// `clap::Args`), flattened. A run builds its engine from its own; a flag of another
-/// engine is refused ([`EngineKind::refuse_foreign_flags`]).
+/// engine is refused ([`EngineKind::refuse_foreign_flags`]). Timely's cluster flags
+/// (`--processes/--process/--hostfile`) are declared once, in the record engine's
+/// `Config`, and taken by both timely engines: the micro-batch engine is built with them
+/// too.
 #[derive(Clone, Debug, Default, PartialEq, Eq, clap::Args)]
 #[group(id = "engine-configs", multiple = true)]
 pub struct EngineConfigs {
@@ -55,9 +58,10 @@ impl EngineKind {
         match self {
             EngineKind::Oracle => Box::new(streamlab_reference::Oracle),
             EngineKind::Baseline => Box::new(streamlab_reference::Baseline),
-            EngineKind::Microbatch => Box::new(streamlab_microbatch_engine::MicrobatchEngine::new(
-                configs.microbatch.clone(),
-            )),
+            EngineKind::Microbatch => Box::new(
+                streamlab_microbatch_engine::MicrobatchEngine::new(configs.microbatch.clone())
+                    .with_cluster(configs.record.cluster.cluster()),
+            ),
             EngineKind::Record => Box::new(streamlab_record_engine::RecordEngine::new(
                 configs.record.clone(),
             )),
@@ -78,12 +82,16 @@ impl EngineKind {
 
     /// The flags of this engine's own `Config`, as clap declares them, and the id of the
     /// group that holds them all (none for the reference engines, which have no knobs).
+    /// The micro-batch engine's include timely's cluster flags, which the record engine's
+    /// `Config` declares for both.
     fn own_flags(self) -> (Command, Option<clap::Id>) {
         let command = Command::new("engine");
         match self {
             EngineKind::Oracle | EngineKind::Baseline => (command, None),
             EngineKind::Microbatch => (
-                streamlab_microbatch_engine::Config::augment_args(command),
+                streamlab_record_engine::ClusterArgs::augment_args(
+                    streamlab_microbatch_engine::Config::augment_args(command),
+                ),
                 streamlab_microbatch_engine::Config::group_id(),
             ),
             EngineKind::Record => (
@@ -110,9 +118,11 @@ impl EngineKind {
     /// flattens [`EngineConfigs`]) that belongs to another engine's `Config`, naming it:
     /// `engine `oracle` does not support --trigger`.
     pub fn refuse_foreign_flags(self, matches: &ArgMatches) -> Result<(), EngineError> {
+        let (mine, _) = self.own_flags();
+        let shared = |arg: &Arg| mine.get_arguments().any(|a| a.get_id() == arg.get_id());
         for other in EngineKind::all().into_iter().filter(|k| *k != self) {
             let (flags, own_group) = other.own_flags();
-            for arg in flags.get_arguments() {
+            for arg in flags.get_arguments().filter(|a| !shared(a)) {
                 if matches.value_source(arg.get_id().as_str()) == Some(ValueSource::CommandLine) {
                     return Err(EngineError::Unsupported {
                         engine: self.name(),
@@ -189,6 +199,11 @@ mod tests {
             refusal("--engine baseline --processes 2 --process 1"),
             Err("engine `baseline` does not support --processes/--process/--hostfile".into())
         );
+        assert_eq!(
+            refusal("--engine microbatch --processes 2 --process 1 --hostfile h"),
+            Ok(()),
+            "both timely engines take the cluster flags"
+        );
         assert_eq!(refusal("--engine record --watermark-interval 1"), Ok(()));
         assert_eq!(
             refusal("--engine microbatch --trigger once --max-records-per-batch 2"),
@@ -204,6 +219,8 @@ mod tests {
         assert!(!EngineKind::Microbatch.takes("--watermark-interval"));
         assert!(EngineKind::Record.takes("--watermark-interval"));
         assert!(EngineKind::Record.takes("--processes"));
+        assert!(EngineKind::Microbatch.takes("--processes"));
+        assert!(EngineKind::Microbatch.takes("--hostfile"));
         assert!(!EngineKind::Record.takes("--trigger"));
         assert!(EngineKind::Baseline.takes("--checkpoint"));
         assert!(!EngineKind::Baseline.takes("--workers"));
@@ -231,6 +248,11 @@ mod tests {
             EngineKind::Microbatch
                 .configured(&configs)
                 .cluster_process(),
+            Some((1, 3)),
+            "the cluster flags are shared by both timely engines"
+        );
+        assert_eq!(
+            EngineKind::Baseline.configured(&configs).cluster_process(),
             None
         );
         assert_eq!(EngineKind::Record.build().cluster_process(), None);

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use streamlab_core::engine::RunOptions;
 use streamlab_core::{Engine, Event, Plan};
-use streamlab_microbatch_engine::exec::{BatchParams, Partition};
 use streamlab_microbatch_engine::exchange::Exchange;
+use streamlab_microbatch_engine::exec::{BatchParams, Partition};
 use streamlab_microbatch_engine::pool::{Placement, Split, WorkerPool};
 use streamlab_microbatch_engine::{Config, MicrobatchEngine};
 

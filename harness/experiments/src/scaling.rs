@@ -36,7 +36,11 @@ pub fn run(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
             };
             for &workers in counts {
                 let n = workers.unwrap_or(1);
-                eprintln!("scaling: {} with {n} worker(s), rep {}", kind.name(), rep + 1);
+                eprintln!(
+                    "scaling: {} with {n} worker(s), rep {}",
+                    kind.name(),
+                    rep + 1
+                );
                 let mut s = spec(kind, &gen, None);
                 s.flags.workers = workers;
                 let m = run_in_child(&s)?;

@@ -47,6 +47,9 @@ fn decode_items(plan: &Plan, items: &[Item]) -> Vec<Event> {
         .collect()
 }
 
+/// One batch as the log has it: id, offsets, rows, late count and watermarks.
+type LoggedBatch = (u64, Option<(u64, u64)>, usize, u64, i64, i64);
+
 /// What a run gives, in full: every row as emitted (floats by their bits, through
 /// `Debug`), the summary's figures, and per batch its id, offsets, rows, late count and
 /// watermarks.
@@ -54,7 +57,7 @@ fn decode_items(plan: &Plan, items: &[Item]) -> Vec<Event> {
 struct Answer {
     rows: Vec<String>,
     figures: (u64, u64, u64, u64, u64),
-    batches: Vec<(u64, Option<(u64, u64)>, usize, u64, i64, i64)>,
+    batches: Vec<LoggedBatch>,
 }
 
 fn answer(plan: &Plan, events: &[Event], batch: usize, workers: usize, split: Split) -> Answer {
@@ -115,7 +118,20 @@ fn rows_by_batch(a: &Answer) -> Vec<Vec<String>> {
 /// Streams over up to `keys` keys, time mostly rising by 0..3 per event; one event in
 /// about eight goes back up to 400 (late unless batches are long), floats of any sign.
 fn items(len: usize) -> impl Strategy<Value = Vec<Item>> {
-    (1u8..12, prop::collection::vec((any::<u8>(), 0i64..4, 0u8..8, 0i64..400, 0i64..100, -1e6f64..1e6), 0..len))
+    (
+        1u8..12,
+        prop::collection::vec(
+            (
+                any::<u8>(),
+                0i64..4,
+                0u8..8,
+                0i64..400,
+                0i64..100,
+                -1e6f64..1e6,
+            ),
+            0..len,
+        ),
+    )
         .prop_map(|(keys, raw)| {
             let mut t = 1_000i64;
             raw.into_iter()
@@ -179,7 +195,12 @@ fn the_streams_have_late_and_filtered_events_and_several_ranges_per_batch() {
     let items: Vec<Item> = (0..300i64)
         .map(|i| {
             let back = if i % 8 == 0 { 250 } else { 0 };
-            ((i % 7) as u8, 1_000 + 2 * i - back, (i * 37) % 100, i as f64 * 0.1)
+            (
+                (i % 7) as u8,
+                1_000 + 2 * i - back,
+                (i * 37) % 100,
+                i as f64 * 0.1,
+            )
         })
         .collect();
     let events = decode_items(&plan, &items);
