@@ -1,7 +1,7 @@
 """Shared helpers for the streamlab notebooks.
 
 Every notebook reads exactly one results folder written by `streamlab experiment NAME`
-(or `streamlab bench`), laid out as in `../shared/guide/measurement.md`:
+(or `streamlab bench`), laid out as in `docs/measurement.md`:
 README.md, config.toml, machine.json, raw.csv, summary.json and *.hgrm.
 
 Nothing here writes anywhere but the results folder (figures, `fig-*.png`).
