@@ -13,6 +13,7 @@ use streamlab_engines::runner::run_checked;
 use streamlab_io::address::LiveInput;
 use streamlab_io::decode::{decode_inputs, DecodedInput};
 use streamlab_io::file_position::{seek_resumed, FilePosition};
+use streamlab_io::file_prefix::FilePrefix;
 use streamlab_io::json_lines::Decoder;
 use streamlab_io::pipeline::source::StreamSource;
 use streamlab_io::pipeline::LineStream;
@@ -135,13 +136,30 @@ fn resume_csv_columns(
 fn run_stream(run: CheckedRun<'_>, io: &IoArgs) -> Result<RunReport> {
     let (plan, options) = (run.plan(), run.options());
     let reading = std::time::Instant::now();
-    let (reader, resume): (Box<dyn std::io::Read + Send>, _) = if io.input == "-" {
-        (Box::new(std::io::stdin()), None)
+    // stdin cannot seek: a restart reads it again from the start and the engine skips
+    // what its checkpoint had (by `seq`).
+    let track = options.checkpoint.is_some() && io.input != "-";
+    let (reader, resume, prefix): (Box<dyn std::io::Read + Send>, _, _) = if io.input == "-" {
+        (Box::new(std::io::stdin()), None, None)
     } else {
         let mut file = std::fs::File::open(&io.input)
             .with_context(|| format!("cannot open input file {}", io.input))?;
-        let resume = seek_resumed(&mut file, &io.input, options.checkpoint.as_ref())?;
-        (Box::new(file), resume)
+        let resumed = seek_resumed(&mut file, &io.input, options.checkpoint.as_ref())?;
+        let (resume, prefix) = resumed.map_or((None, FilePrefix::default()), |(at, prefix)| {
+            (Some(at), prefix)
+        });
+        // Checkpoints keep the checksum of the file before their line: read back through
+        // a handle of its own.
+        let reread = if track {
+            Some((
+                std::fs::File::open(&io.input)
+                    .with_context(|| format!("cannot open input file {}", io.input))?,
+                prefix,
+            ))
+        } else {
+            None
+        };
+        (Box::new(file), resume, reread)
     };
     let name = if io.input == "-" {
         "<stdin>"
@@ -149,9 +167,6 @@ fn run_stream(run: CheckedRun<'_>, io: &IoArgs) -> Result<RunReport> {
         &io.input
     };
     let position_read = reading.elapsed();
-    // stdin cannot seek: a restart reads it again from the start and the engine skips
-    // what its checkpoint had (by `seq`).
-    let track = options.checkpoint.is_some() && io.input != "-";
     let header_columns = resume_csv_columns(plan, io, resume.as_ref())?;
     let stream = LineStream::start(
         reader,
@@ -166,7 +181,7 @@ fn run_stream(run: CheckedRun<'_>, io: &IoArgs) -> Result<RunReport> {
         // reads this line. The rest of the file is decoded while the engine runs.
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
         eprintln!(
-            "streamlab {}: resuming {} at line {} (byte {}): position read in {:.0} ms, dictionary restored in {:.0} ms; the rest is decoded while the engine runs",
+            "streamlab {}: resuming {} at line {} (byte {}): position read and the file before it checked in {:.0} ms, dictionary restored in {:.0} ms; the rest is decoded while the engine runs",
             run.engine().name(),
             io.input,
             at.line + 1,
@@ -175,13 +190,16 @@ fn run_stream(run: CheckedRun<'_>, io: &IoArgs) -> Result<RunReport> {
             ms(reading.elapsed() - position_read),
         );
     }
-    let source = StreamSource::new(
+    let mut source = StreamSource::new(
         stream,
         Box::new(std::io::stderr()),
         io.strict,
         resume.as_ref(),
         track,
     );
+    if let Some((file, prefix)) = prefix {
+        source = source.checksum_prefix(file, prefix);
+    }
     let (stats, keys) = (source.stats(), source.keys());
     let sink = checkpointed_sink(plan, keys, io, options)?;
     let name = run.engine().name();

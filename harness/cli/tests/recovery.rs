@@ -373,6 +373,44 @@ fn a_restarted_micro_batch_engine_reads_the_file_from_the_checkpoints_line_on() 
     resumes_mid_file("microbatch", &["--max-records-per-batch", "1000"]);
 }
 
+/// A file edited before the line a checkpoint resumes at, in place and to the same length
+/// (so that its size and line starts still match), is refused by name, on every engine:
+/// the checkpoint keeps the CRC-32 of the file's bytes before its line.
+#[test]
+fn a_file_edited_before_the_checkpoints_line_is_refused() {
+    for engine in ["baseline", "record", "microbatch"] {
+        let dir = workdir(&format!("edited-{engine}"));
+        let events = generate(&dir, 20_000);
+        let query = w1_update(&dir);
+        let (output, ck) = (dir.join("out.jsonl"), dir.join("checkpoints"));
+        let mut args = run_args(engine, &query, &events, &output, &ck, 2000);
+        if engine == "microbatch" {
+            args.extend(["--max-records-per-batch".to_string(), "1000".to_string()]);
+        }
+        let out = streamlab().args(&args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        // Resume from the checkpoint before the finished run's, mid-file.
+        let newest = streamlab_checkpoint::newest_id(&ck).unwrap();
+        std::fs::remove_file(ck.join(format!("chk-{newest:020}.bin"))).unwrap();
+        std::fs::remove_file(&output).unwrap();
+        let _ = std::fs::remove_dir_all(dir.join("out.jsonl.parts"));
+        // One key of the first line renamed: the same length, the same lines.
+        let text = std::fs::read_to_string(&events).unwrap();
+        let edited = text.replacen("\"key\":\"k", "\"key\":\"j", 1);
+        assert_eq!((edited.len(), edited.lines().count()), (text.len(), text.lines().count()));
+        assert_ne!(edited, text);
+        std::fs::write(&events, &edited).unwrap();
+        let out = streamlab().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{engine}: {err}");
+        assert!(
+            err.contains("events.jsonl") && err.contains("not those the checkpoint was taken over"),
+            "{engine}: {err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
 /// A run over a file with malformed lines, killed mid-run, resumes at the checkpoint's
 /// line and byte offset instead of decoding the file again: it says so, its counts (events,
 /// malformed lines) and rows equal a clean run's, and a file that is no longer the one the

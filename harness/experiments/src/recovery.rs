@@ -435,8 +435,8 @@ pub fn run(cfg: &RecoveryConfig, raw: &mut RawCsv) -> Result<(serde_json::Value,
          and row by row with a clean run (exactly-once: all 0). `recovery_ms` is the time from a \
          restart to its first newly committed epoch (the exactly-once sink publishes rows per \
          checkpoint). `restore_ms` is the time from a restart to the engine's line `resumed from \
-         checkpoint` (state loaded, input reopened at the checkpoint's line and byte offset, the \
-         key dictionary restored; the rest of the file is decoded while the engine runs): \
+         checkpoint` (state loaded, input reopened at the checkpoint's line and byte offset after \
+         checksumming the file before it, the key dictionary restored; the rest of the file is decoded while the engine runs): \
          the time to be back at work. Throughput with and without checkpoints comes from the engine's own \
          summary (the file decoded while the engine runs, as in `streamlab run`); the checkpointed run also pays the transactional file \
          sink (a second copy of the output and an fsync per epoch). `checkpoints.ms_each` spreads \

@@ -16,6 +16,8 @@ use streamlab_checkpoint::OnCorrupt;
 use streamlab_core::engine::{CheckpointOptions, SourcePosition};
 use streamlab_core::Dictionary;
 
+use crate::file_prefix::FilePrefix;
+
 /// Where a file input resumes, as a checkpoint stores it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FilePosition {
@@ -31,6 +33,10 @@ pub struct FilePosition {
     pub unmatched: u64,
     /// Keys and strings the decoder had interned.
     pub dictionary: Dictionary,
+    /// CRC-32 of the file's bytes before `byte` ([`FilePrefix`]); absent in checkpoints
+    /// written before it was kept, which are resumed without that check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_crc32: Option<u32>,
 }
 
 impl FilePosition {
@@ -66,46 +72,64 @@ pub fn resume_at(dir: &Path, on_corrupt: OnCorrupt, file: &str) -> Result<Option
 
 /// Positions `file` (the input file `path`, open at its start) where a run with
 /// `checkpoint` resumes: at the line of the newest good checkpoint (the one the engine will
-/// pick), checking that the file is still the one the checkpoint was taken over. `None`:
-/// no checkpoint, or none written yet; the file stays at its start.
+/// pick), checking that the file is still the one the checkpoint was taken over: long
+/// enough, a line starting at the checkpoint's byte, and the same bytes before it (their
+/// checksum, read again: returned, for the run's next checkpoints to carry on). `None`: no
+/// checkpoint, or none written yet; the file stays at its start.
 pub fn seek_resumed(
     file: &mut std::fs::File,
     path: &str,
     checkpoint: Option<&CheckpointOptions>,
-) -> Result<Option<FilePosition>> {
+) -> Result<Option<(FilePosition, FilePrefix)>> {
     use std::io::{Read, Seek, SeekFrom};
     let resume = match checkpoint {
         Some(c) => resume_at(&c.dir, OnCorrupt::previous_if(c.fall_back_on_corrupt), path)?,
         None => None,
     };
-    if let Some(at) = &resume {
-        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-        if at.byte > len {
-            bail!(
-                "{}: the checkpoint resumes at byte {} of line {}, but the file has only {len} bytes: it is not the file the checkpoint was taken over",
-                path,
-                at.byte,
-                at.line + 1
-            );
-        }
-        // The byte before a line start is a newline: a cheap check that the file is
-        // still the one the checkpoint was taken over.
-        let mut before = [b'\n'];
-        if at.byte > 0 {
-            file.seek(SeekFrom::Start(at.byte - 1))
-                .and_then(|_| file.read_exact(&mut before))
-                .with_context(|| format!("cannot seek in input file {}", path))?;
-        }
-        if before[0] != b'\n' {
-            bail!(
-                "{}: byte {} is not the start of a line: it is not the file the checkpoint (line {}) was taken over",
-                path,
-                at.byte,
-                at.line + 1
-            );
-        }
-        file.seek(SeekFrom::Start(at.byte))
+    let Some(at) = resume else {
+        return Ok(None);
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if at.byte > len {
+        bail!(
+            "{}: the checkpoint resumes at byte {} of line {}, but the file has only {len} bytes: it is not the file the checkpoint was taken over",
+            path,
+            at.byte,
+            at.line + 1
+        );
+    }
+    // The byte before a line start is a newline: a cheap check first, whose message says
+    // where the file stopped matching.
+    let mut before = [b'\n'];
+    if at.byte > 0 {
+        file.seek(SeekFrom::Start(at.byte - 1))
+            .and_then(|_| file.read_exact(&mut before))
             .with_context(|| format!("cannot seek in input file {}", path))?;
     }
-    Ok(resume)
+    if before[0] != b'\n' {
+        bail!(
+            "{}: byte {} is not the start of a line: it is not the file the checkpoint (line {}) was taken over",
+            path,
+            at.byte,
+            at.line + 1
+        );
+    }
+    let prefix = FilePrefix::read(file, at.byte)
+        .with_context(|| format!("cannot read input file {path} up to byte {}", at.byte))?;
+    if let Some(kept) = at.prefix_crc32 {
+        if prefix.crc32() != kept {
+            bail!(
+                "{}: its first {} bytes (lines 1-{}) are not those the checkpoint was taken over \
+                 (CRC-32 {:08x}, the checkpoint's {kept:08x}): the file was changed; restore it, \
+                 or use a new --checkpoint directory",
+                path,
+                at.byte,
+                at.line,
+                prefix.crc32()
+            );
+        }
+    }
+    file.seek(SeekFrom::Start(at.byte))
+        .with_context(|| format!("cannot seek in input file {}", path))?;
+    Ok(Some((at, prefix)))
 }

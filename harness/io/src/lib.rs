@@ -15,6 +15,8 @@
 //!   engine-only benchmarks measure from; the query's named inputs merged into one
 //!   stream), malformed-line reporting, `--strict`.
 //! - [`file_position`]: a file input resumed at a checkpoint's line and byte offset.
+//! - [`file_prefix`]: the checksum of the file before that line, so an edited file is
+//!   refused.
 //! - [`address`]: `--input` addresses (file, `-`, `tcp://`, `dir://`, `kafka://`).
 //! - [`live`]: live inputs decoded as they arrive: a socket, a directory (and Kafka).
 //! - `kafka`, `kafka_position` (cargo feature `kafka`, default on): Kafka source, sink and
@@ -27,6 +29,7 @@ pub mod address;
 mod csv_line;
 pub mod decode;
 pub mod file_position;
+pub mod file_prefix;
 pub mod json_lines;
 #[cfg(feature = "kafka")]
 pub mod kafka;

@@ -169,3 +169,66 @@ fn strict_names_the_first_malformed_line_whatever_the_threads() {
         );
     }
 }
+
+/// Checkpoint positions over a file carry the CRC-32 of exactly the file's bytes before
+/// their line, whatever the threads and chunk size, for JSON Lines and for CSV (whose
+/// header line no chunk holds).
+#[test]
+fn positions_carry_the_checksum_of_the_file_before_their_line() {
+    use streamlab_core::engine::{Poll, Source};
+    use streamlab_io::file_position::FilePosition;
+    use streamlab_io::file_prefix::FilePrefix;
+    use streamlab_io::pipeline::source::StreamSource;
+    use streamlab_io::pipeline::LineStream;
+
+    let dir = std::env::temp_dir().join(format!("streamlab-crc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let mut json = String::new();
+    let mut csv = String::from("ts,key,kind,user,value\n");
+    for i in 0..3000 {
+        let (k, pad) = (i % 17, "x".repeat(i % 13));
+        json.push_str(&format!(
+            r#"{{"ts":{i},"key":"k{k}","kind":"view","user":"u{pad}","value":{i}}}"#
+        ));
+        json.push('\n');
+        csv.push_str(&format!("{i},k{k},view,u{pad},{i}\n"));
+        if i % 101 == 0 {
+            json.push_str("not json\n");
+        }
+    }
+    let csv_plan = format!("format = \"csv\"\n{QUERY}");
+    for (name, text, query) in [("in.jsonl", &json, QUERY), ("in.csv", &csv, &csv_plan[..])] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write the input");
+        let plan = Plan::from_toml(query).expect("the query");
+        let bytes = text.as_bytes();
+        for (threads, chunk_bytes) in [(1, 1), (2, 64), (4, 4096), (2, 1 << 20)] {
+            let at = format!("{name}, {threads} threads, {chunk_bytes}-byte chunks");
+            let options = DecodeOptions {
+                threads,
+                chunk_bytes,
+                window: 3,
+            };
+            let file = std::fs::File::open(&path).expect("open");
+            let stream = LineStream::start(Box::new(file), name, &plan, options, None, true)
+                .expect("start");
+            let reread = std::fs::File::open(&path).expect("open again");
+            let mut source = StreamSource::new(stream, Box::new(std::io::sink()), false, None, true)
+                .checksum_prefix(reread, FilePrefix::default());
+            let (mut buf, mut checked) = (Vec::new(), 0);
+            while let Poll::Ready = source.poll(&mut buf, 37).expect("poll") {
+                let next = buf.last().expect("events").seq + 1;
+                let position = source.position(next).expect("a position for a delivered line");
+                let p: FilePosition = position.decode().expect("a file position");
+                assert_eq!(p.line, next, "{at}");
+                let byte = p.byte as usize;
+                assert!(byte == 0 || bytes[byte - 1] == b'\n', "{at}: byte {byte}");
+                let want = crc32fast::hash(&bytes[..byte]);
+                assert_eq!(p.prefix_crc32, Some(want), "{at}: line {next}, byte {byte}");
+                checked += 1;
+            }
+            assert!(checked > 50, "{at}: {checked} positions");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -4,12 +4,14 @@
 //! whole input being there.
 //!
 //! With checkpoints it says where it stands after any delivered line (its byte offset,
-//! the malformed and filtered lines before it, the run's dictionary), keeping those marks
-//! only for chunks the last checkpoint has not passed.
+//! the malformed and filtered lines before it, the run's dictionary and, given the file
+//! with [`StreamSource::checksum_prefix`], the checksum of the bytes before the line),
+//! keeping those marks only for chunks the last checkpoint has not passed.
 
 use super::{LineStream, Lines};
 use crate::decode::MalformedReport;
 use crate::file_position::FilePosition;
+use crate::file_prefix::FilePrefix;
 use crate::live::LiveStats;
 use serde::Deserialize;
 use std::collections::VecDeque;
@@ -60,6 +62,7 @@ impl StreamSource {
                 malformed_before: malformed,
                 unmatched_before: unmatched,
                 dictionary: None,
+                prefix: None,
             })
         });
         let name = stream.name().to_owned();
@@ -73,6 +76,18 @@ impl StreamSource {
             positions,
             ended: false,
         }
+    }
+
+    /// Makes every checkpoint position carry the CRC-32 of the input's bytes before its
+    /// line, `file` being the input (read again for the part of a chunk before the line)
+    /// and `prefix` the checksum of its bytes before the line the run started at (empty
+    /// from the top; a restart's, read when it checked the file). Without it, positions
+    /// carry no checksum. Only with tracking.
+    pub fn checksum_prefix(self, file: std::fs::File, prefix: FilePrefix) -> StreamSource {
+        if let Some(positions) = &self.positions {
+            positions.lock().unwrap_or_else(|e| e.into_inner()).prefix = Some((file, prefix));
+        }
+        self
     }
 
     /// The counts of malformed and filtered lines (read them after the run).
@@ -99,6 +114,7 @@ impl StreamSource {
             first_byte: chunk.first_byte,
             bytes: chunk.bytes,
             line_starts: chunk.line_starts.unwrap_or_default(),
+            crc: chunk.crc,
             malformed: Vec::new(),
             unmatched: Vec::new(),
         };
@@ -214,6 +230,8 @@ struct ChunkMarks {
     bytes: u64,
     /// Byte offset of each line inside the chunk.
     line_starts: Vec<u64>,
+    /// The chunk's checksum, for [`Marks::prefix`].
+    crc: Option<crc32fast::Hasher>,
     /// Malformed lines (input line numbers), ascending.
     malformed: Vec<u64>,
     /// Filtered lines (stream-static join, input filters), ascending.
@@ -236,6 +254,8 @@ struct Marks {
     unmatched_before: u64,
     /// The dictionary's JSON and the key-table sizes it was encoded at.
     dictionary: Option<((usize, usize), Arc<str>)>,
+    /// The input file and the checksum of its bytes before the first chunk kept here.
+    prefix: Option<(std::fs::File, FilePrefix)>,
 }
 
 /// A [`FilePosition`] without its dictionary, which is added as cached JSON.
@@ -246,6 +266,8 @@ struct LineAt<'a> {
     byte: u64,
     malformed: u64,
     unmatched: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prefix_crc32: Option<u32>,
 }
 
 impl Marks {
@@ -256,16 +278,26 @@ impl Marks {
             let gone = self.chunks.pop_front().expect("two or more");
             self.malformed_before += gone.malformed.len() as u64;
             self.unmatched_before += gone.unmatched.len() as u64;
+            self.checksum_to(gone.first_byte, |prefix, file| match &gone.crc {
+                Some(crc) if prefix.len() == gone.first_byte => {
+                    prefix.append(crc, gone.bytes);
+                    Ok(())
+                }
+                // Bytes no chunk holds (a CSV header line), or no chunk checksum.
+                _ => prefix.read_to(file, gone.first_byte + gone.bytes),
+            });
         }
         let before = |lines: &[u64]| lines.partition_point(|&l| l < line) as u64;
         let Some(c) = self.chunks.front() else {
             // Nothing delivered yet: only the line the input was opened at.
+            let prefix_crc32 = self.prefix_crc32(self.start_byte);
             return (line == first_line).then_some(LineAt {
                 file: &self.file,
                 line,
                 byte: self.start_byte,
                 malformed: self.malformed_before,
                 unmatched: self.unmatched_before,
+                prefix_crc32,
             });
         };
         if line < c.first_line || line > c.end_line() {
@@ -275,13 +307,55 @@ impl Marks {
             Some(start) => c.first_byte + start,
             None => c.first_byte + c.bytes, // the end of the chunk
         };
+        let (malformed, unmatched) = (
+            self.malformed_before + before(&c.malformed),
+            self.unmatched_before + before(&c.unmatched),
+        );
+        let prefix_crc32 = self.prefix_crc32(byte);
         Some(LineAt {
             file: &self.file,
             line,
             byte,
-            malformed: self.malformed_before + before(&c.malformed),
-            unmatched: self.unmatched_before + before(&c.unmatched),
+            malformed,
+            unmatched,
+            prefix_crc32,
         })
+    }
+
+    /// Carries the prefix checksum on with `extend` (given the file) when it ends before
+    /// `end`. A file that can no longer be read back ends the checksums: later positions
+    /// carry none (a restart then checks less), and stderr says why.
+    fn checksum_to(
+        &mut self,
+        end: u64,
+        extend: impl FnOnce(&mut FilePrefix, &std::fs::File) -> std::io::Result<()>,
+    ) {
+        let Some((file, prefix)) = &mut self.prefix else {
+            return;
+        };
+        if prefix.len() > end {
+            return;
+        }
+        if let Err(e) = extend(prefix, file) {
+            eprintln!(
+                "streamlab: warning: cannot read {} again to checksum it ({e}); its next checkpoints keep no checksum of the file",
+                self.file
+            );
+            self.prefix = None;
+        }
+    }
+
+    /// The checksum of the input's bytes before byte `byte` (of the kept chunks' first,
+    /// read back from the file), if checksums are kept.
+    fn prefix_crc32(&mut self, byte: u64) -> Option<u32> {
+        let mut crc = None;
+        self.checksum_to(byte, |prefix, file| {
+            let mut upto = prefix.clone();
+            upto.read_to(file, byte)?;
+            crc = Some(upto.crc32());
+            Ok(())
+        });
+        crc
     }
 
     fn dictionary_json(&mut self, keys: &KeyTable) -> Arc<str> {

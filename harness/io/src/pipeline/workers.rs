@@ -40,6 +40,9 @@ pub struct DecodedChunk {
     pub new_strings: Vec<Box<str>>,
     /// Where each line starts inside the chunk, when positions are tracked (checkpoints).
     pub line_starts: Option<Vec<u64>>,
+    /// The chunk's CRC-32 state, when positions are tracked: a checkpoint keeps the
+    /// checksum of the file before its line ([`crate::file_prefix`]).
+    pub crc: Option<crc32fast::Hasher>,
 }
 
 /// A chunk to decode and where its result goes.
@@ -111,5 +114,10 @@ fn decode_chunk(decoder: &mut Decoder, chunk: &Chunk, track_lines: bool) -> Deco
         new_keys: Vec::new(),
         new_strings: Vec::new(),
         line_starts,
+        crc: track_lines.then(|| {
+            let mut crc = crc32fast::Hasher::new();
+            crc.update(bytes);
+            crc
+        }),
     }
 }
