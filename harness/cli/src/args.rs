@@ -131,9 +131,10 @@ pub struct BenchArgs {
     /// Watermark interval (engines that take it).
     #[arg(long)]
     pub watermark_interval: Option<u64>,
-    /// The input paths to measure: `decoded` (engine only, the input decoded beforehand)
-    /// and `file` (end to end: read, decode, engine, sink). Closed loop measures both by
-    /// default; a run at a rate measures `decoded` only.
+    /// The input paths to measure: `decoded` (engine only, the input decoded beforehand),
+    /// `file` (end to end from JSON Lines: read, decode, engine, sink) and `csv` (the same
+    /// from the same events as CSV). Closed loop measures `decoded,file` by default; a run
+    /// at a rate measures `decoded` only.
     #[arg(long, value_delimiter = ',', value_enum)]
     pub path: Vec<streamlab_experiments::child::InputPath>,
     /// Results folder (default: results/<date>-<host>-bench).

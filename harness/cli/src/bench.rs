@@ -79,8 +79,10 @@ pub fn bench_config(args: &BenchArgs) -> Result<SuiteConfig> {
         Rate::Max => None,
         Rate::PerSecond(r) => Some(r),
     };
-    if rate.is_some() && args.path.contains(&InputPath::File) {
-        bail!("--path file measures end to end in closed loop: leave out --rate (a run at a rate replays decoded input)");
+    if let Some(path) = args.path.iter().find(|p| **p != InputPath::Decoded) {
+        if rate.is_some() {
+            bail!("--path {path} measures end to end in closed loop: leave out --rate (a run at a rate replays decoded input)");
+        }
     }
     let start_rate = match args.start_rate {
         Rate::Max => bail!("--start-rate must be a number of events per second"),

@@ -308,3 +308,53 @@ fn a_csv_run_killed_mid_file_resumes_past_its_header() {
         assert!(got == want, "{engine}: rows differ after the restart");
     }
 }
+
+/// `streamlab bench --path file,csv` measures every engine end to end from the same
+/// events as JSON Lines and as CSV: both paths in the table and the summary, with the
+/// same rows as the engine-only path.
+#[test]
+fn bench_measures_the_csv_path_beside_the_json_one() {
+    let out = dir().join("bench-csv");
+    let _ = std::fs::remove_dir_all(&out);
+    let run = streamlab(&[
+        "bench",
+        "--events",
+        "20000",
+        "--reps",
+        "1",
+        "--engines",
+        "baseline,record",
+        "--path",
+        "decoded,file,csv",
+        "--out",
+        path(&out),
+    ]);
+    let table = String::from_utf8_lossy(&run.stdout);
+    assert!(table.contains("end to end (CSV)"), "{table}");
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("summary.json")).expect("summary.json"),
+    )
+    .expect("JSON");
+    for engine in ["baseline", "record"] {
+        let e = &summary["engines"][engine];
+        let rows = e["rows_out"].as_u64().expect("rows_out");
+        assert!(rows > 0, "{engine}: {e}");
+        for path in ["end_to_end", "end_to_end_csv"] {
+            assert_eq!(
+                e[path]["rows_out"].as_u64(),
+                Some(rows),
+                "{engine} {path}: {e}"
+            );
+            assert!(
+                e[path]["throughput"]["median"].as_f64().unwrap_or(0.0) > 0.0,
+                "{engine} {path}: {e}"
+            );
+        }
+    }
+    let raw = std::fs::read_to_string(out.join("raw.csv")).expect("raw.csv");
+    assert!(
+        raw.contains("path=csv") && raw.contains("path=file"),
+        "{raw}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}

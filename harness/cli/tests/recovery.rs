@@ -388,7 +388,11 @@ fn a_file_edited_before_the_checkpoints_line_is_refused() {
             args.extend(["--max-records-per-batch".to_string(), "1000".to_string()]);
         }
         let out = streamlab().args(&args).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         // Resume from the checkpoint before the finished run's, mid-file.
         let newest = streamlab_checkpoint::newest_id(&ck).unwrap();
         std::fs::remove_file(ck.join(format!("chk-{newest:020}.bin"))).unwrap();
@@ -397,7 +401,10 @@ fn a_file_edited_before_the_checkpoints_line_is_refused() {
         // One key of the first line renamed: the same length, the same lines.
         let text = std::fs::read_to_string(&events).unwrap();
         let edited = text.replacen("\"key\":\"k", "\"key\":\"j", 1);
-        assert_eq!((edited.len(), edited.lines().count()), (text.len(), text.lines().count()));
+        assert_eq!(
+            (edited.len(), edited.lines().count()),
+            (text.len(), text.lines().count())
+        );
         assert_ne!(edited, text);
         std::fs::write(&events, &edited).unwrap();
         let out = streamlab().args(&args).output().unwrap();

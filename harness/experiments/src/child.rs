@@ -14,7 +14,9 @@ use streamlab_io::sink::JsonLinesSink;
 use streamlab_measure::measured::{measure, RunMetrics};
 use streamlab_measure::metrics::{self, Usage};
 use streamlab_measure::replay::{Profile, Rate};
-use streamlab_workloads::gen::{generate, generate_to_vec, with_generated_table, GenConfig};
+use streamlab_workloads::gen::{
+    generate, generate_csv, generate_to_vec, with_generated_table, GenConfig,
+};
 
 /// Everything one measured run needs; passed to the child process as JSON.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -63,6 +65,10 @@ pub enum InputPath {
     /// `streamlab run` timed: reading, decoding (the pipeline, while the engine runs), the
     /// engine and the JSON Lines sink (formatting every row, writing none). Closed loop.
     File,
+    /// End to end as [`InputPath::File`], from the same events written as CSV with a
+    /// header (`streamlab gen --format csv`), read as CSV: the files Spark's and Flink's
+    /// CSV sources read.
+    Csv,
 }
 
 impl std::fmt::Display for InputPath {
@@ -70,6 +76,7 @@ impl std::fmt::Display for InputPath {
         f.write_str(match self {
             InputPath::Decoded => "decoded",
             InputPath::File => "file",
+            InputPath::Csv => "csv",
         })
     }
 }
@@ -140,7 +147,7 @@ pub fn run_one(spec: &RunSpec) -> Result<RunMetrics> {
     let plan = with_generated_table(Plan::from_toml(&spec.query)?, &spec.gen)?;
     let options = spec.flags.options();
     let engine = spec.kind()?.configured(&spec.flags.configs()?);
-    if spec.path == InputPath::File {
+    if matches!(spec.path, InputPath::File | InputPath::Csv) {
         return run_from_file(spec, engine.as_ref(), &plan, &options);
     }
     let (bytes, _) = generate_to_vec(&spec.gen)?;
@@ -162,8 +169,9 @@ pub fn run_one(spec: &RunSpec) -> Result<RunMetrics> {
     Ok(m)
 }
 
-/// The [`InputPath::File`] run: the input generated into a file (not timed), then read,
-/// decoded, run and written as `streamlab run` does, all of it timed.
+/// The [`InputPath::File`] and [`InputPath::Csv`] runs: the input generated into a file
+/// (not timed), then read, decoded, run and written as `streamlab run` does, all of it
+/// timed.
 fn run_from_file(
     spec: &RunSpec,
     engine: &dyn streamlab_core::Engine,
@@ -174,11 +182,24 @@ fn run_from_file(
     if !plan.inputs.is_empty() {
         bail!("the end-to-end path reads one file; a query with [[input]]s is measured on the decoded path only");
     }
-    let path = std::env::temp_dir().join(format!("streamlab-e2e-{}.jsonl", std::process::id()));
+    let csv = spec.path == InputPath::Csv;
+    let path = std::env::temp_dir().join(format!(
+        "streamlab-e2e-{}.{}",
+        std::process::id(),
+        if csv { "csv" } else { "jsonl" }
+    ));
     let mut file = std::io::BufWriter::new(
         std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?,
     );
-    generate(&spec.gen, &mut file)?;
+    let mut csv_plan = plan.clone();
+    if csv {
+        // As `streamlab run` reads a `.csv` input: its columns from the header line.
+        generate_csv(&spec.gen, &mut file)?;
+        csv_plan.query.format = Some(streamlab_core::query::InputFormat::Csv);
+    } else {
+        generate(&spec.gen, &mut file)?;
+    }
+    let plan = &csv_plan;
     file.flush()?;
     drop(file);
     let result = (|| {

@@ -82,11 +82,17 @@ pub struct EngineSummary {
     /// The same engine end to end from a file (read, decode, engine, sink), when measured.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_to_end: Option<EndToEnd>,
+    /// The same end to end from the same events as a CSV file, when measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_to_end_csv: Option<EndToEnd>,
 }
 
-/// An engine measured end to end from a file ([`InputPath::File`]).
+/// An engine measured end to end from a file ([`InputPath::File`], [`InputPath::Csv`]).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct EndToEnd {
+    /// Rows the run wrote (last repetition): the same as engine only's, for the same
+    /// events whatever the path.
+    pub rows_out: u64,
     /// Events per second of the whole run, median/min/max.
     pub throughput: Spread,
     /// Median cores used.
@@ -207,6 +213,7 @@ pub fn run_suite(cfg: &SuiteConfig, out: &Path) -> Result<SuiteSummary> {
                         match path {
                             InputPath::Decoded => "engine only (input decoded beforehand)",
                             InputPath::File => "end to end from a file",
+                            InputPath::Csv => "end to end from a CSV file",
                         },
                         rep + 1,
                         cfg.reps
@@ -214,7 +221,7 @@ pub fn run_suite(cfg: &SuiteConfig, out: &Path) -> Result<SuiteSummary> {
                     let m = run_in_child(&spec_for(cfg, engine, cfg.rate, path)?)?;
                     let setting = match path {
                         InputPath::Decoded => setting.clone(),
-                        InputPath::File => format!("{setting},path=file"),
+                        other => format!("{setting},path={other}"),
                     };
                     record_metrics(&mut raw, &m, &setting, rep);
                     if let Some(h) = &m.hgrm {
@@ -229,19 +236,23 @@ pub fn run_suite(cfg: &SuiteConfig, out: &Path) -> Result<SuiteSummary> {
                 Some(rs) => summarize(rs),
                 None => EngineSummary::default(),
             };
-            if let Some(rs) = runs.get(&(engine.clone(), InputPath::File)) {
-                let e2e = summarize(rs);
-                s.end_to_end = Some(EndToEnd {
-                    input_share: if s.throughput_eps > 0.0 {
-                        (1.0 - e2e.throughput_eps / s.throughput_eps).max(0.0)
+            let engine_only = s.throughput_eps;
+            let end_to_end = |path: InputPath| {
+                let e2e = summarize(runs.get(&(engine.clone(), path))?);
+                Some(EndToEnd {
+                    rows_out: e2e.rows_out,
+                    input_share: if engine_only > 0.0 {
+                        (1.0 - e2e.throughput_eps / engine_only).max(0.0)
                     } else {
                         0.0
                     },
                     throughput: e2e.throughput,
                     cores_used: e2e.cores_used,
                     peak_rss_bytes: e2e.peak_rss_bytes,
-                });
-            }
+                })
+            };
+            s.end_to_end = end_to_end(InputPath::File);
+            s.end_to_end_csv = end_to_end(InputPath::Csv);
             summaries.insert(engine.clone(), s);
         }
     }
@@ -256,7 +267,7 @@ pub fn run_suite(cfg: &SuiteConfig, out: &Path) -> Result<SuiteSummary> {
         events: cfg.gen.events,
         notes: vec![
             "Engine only (`events/s`): input generated and decoded before the measured part; parsing is excluded.".into(),
-            "End to end (`end to end`, when measured): the input generated into a file first, then reading, decoding (the parallel pipeline, while the engine runs), the engine and the JSON Lines sink timed from the open of the file to the last row, every event counted; `input share` = 1 − end-to-end / engine-only throughput.".into(),
+            "End to end (`end to end`, when measured): the input generated into a file first, then reading, decoding (the parallel pipeline, while the engine runs), the engine and the JSON Lines sink timed from the open of the file to the last row, every event counted; `input share` = 1 − end-to-end / engine-only throughput. `CSV`: the same from the same events written as CSV with a header line (`--path csv`).".into(),
             "Throughput counts events after the warm-up fraction, from the end of warm-up to the end of the run.".into(),
             "Latency is from each event's scheduled arrival (open loop), so queueing is included.".into(),
             "CPU excludes the replay driver thread; peak RSS includes the pre-loaded input (see raw.csv input_rss_bytes).".into(),
@@ -291,14 +302,33 @@ fn measured_paths(cfg: &SuiteConfig) -> Vec<InputPath> {
 
 fn table(cfg: &SuiteConfig, s: &BTreeMap<String, EngineSummary>) -> String {
     let mut t = String::new();
+    // The CSV path's columns only when it was measured (`--path csv`).
+    let csv = s.values().any(|e| e.end_to_end_csv.is_some());
     let _ = writeln!(
         t,
-        "| engine | events/s (median) | min–max | p50 µs | p99 µs | p99.9 µs | max µs | cores | events/core-s | peak RSS MiB | vs baseline | end to end (file) | min–max | input share | e2e peak RSS MiB |"
+        "| engine | events/s (median) | min–max | p50 µs | p99 µs | p99.9 µs | max µs | cores | events/core-s | peak RSS MiB | vs baseline | end to end (file) | min–max | input share | e2e peak RSS MiB |{}",
+        if csv {
+            " end to end (CSV) | min–max | input share | CSV peak RSS MiB |"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(
         t,
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|{}",
+        if csv { "---:|---:|---:|---:|" } else { "" }
     );
+    let e2e_cells = |f: &Option<EndToEnd>| match f {
+        Some(f) => format!(
+            "{:.2}M | {:.2}–{:.2}M | {:.0} % | {:.0}",
+            f.throughput.median / 1e6,
+            f.throughput.min / 1e6,
+            f.throughput.max / 1e6,
+            f.input_share * 100.0,
+            f.peak_rss_bytes as f64 / (1 << 20) as f64
+        ),
+        None => "– | – | – | –".into(),
+    };
     for engine in &cfg.engines {
         let Some(e) = s.get(engine) else { continue };
         let lat = |k: &str| {
@@ -310,7 +340,7 @@ fn table(cfg: &SuiteConfig, s: &BTreeMap<String, EngineSummary>) -> String {
         };
         let _ = writeln!(
             t,
-            "| {engine} | {:.2}M | {:.2}–{:.2}M | {} | {} | {} | {} | {:.2} | {:.2}M | {:.0} | {} | {} |",
+            "| {engine} | {:.2}M | {:.2}–{:.2}M | {} | {} | {} | {} | {:.2} | {:.2}M | {:.0} | {} | {} |{}",
             e.throughput_eps / 1e6,
             e.throughput.min / 1e6,
             e.throughput.max / 1e6,
@@ -324,16 +354,11 @@ fn table(cfg: &SuiteConfig, s: &BTreeMap<String, EngineSummary>) -> String {
             e.ratio_to_baseline
                 .map(|r| format!("{r:.2}×"))
                 .unwrap_or_else(|| "–".into()),
-            match &e.end_to_end {
-                Some(f) => format!(
-                    "{:.2}M | {:.2}–{:.2}M | {:.0} % | {:.0}",
-                    f.throughput.median / 1e6,
-                    f.throughput.min / 1e6,
-                    f.throughput.max / 1e6,
-                    f.input_share * 100.0,
-                    f.peak_rss_bytes as f64 / (1 << 20) as f64
-                ),
-                None => "– | – | – | –".into(),
+            e2e_cells(&e.end_to_end),
+            if csv {
+                format!(" {} |", e2e_cells(&e.end_to_end_csv))
+            } else {
+                String::new()
             }
         );
     }

@@ -210,15 +210,18 @@ fn positions_carry_the_checksum_of_the_file_before_their_line() {
                 window: 3,
             };
             let file = std::fs::File::open(&path).expect("open");
-            let stream = LineStream::start(Box::new(file), name, &plan, options, None, true)
-                .expect("start");
+            let stream =
+                LineStream::start(Box::new(file), name, &plan, options, None, true).expect("start");
             let reread = std::fs::File::open(&path).expect("open again");
-            let mut source = StreamSource::new(stream, Box::new(std::io::sink()), false, None, true)
-                .checksum_prefix(reread, FilePrefix::default());
+            let mut source =
+                StreamSource::new(stream, Box::new(std::io::sink()), false, None, true)
+                    .checksum_prefix(reread, FilePrefix::default());
             let (mut buf, mut checked) = (Vec::new(), 0);
             while let Poll::Ready = source.poll(&mut buf, 37).expect("poll") {
                 let next = buf.last().expect("events").seq + 1;
-                let position = source.position(next).expect("a position for a delivered line");
+                let position = source
+                    .position(next)
+                    .expect("a position for a delivered line");
                 let p: FilePosition = position.decode().expect("a file position");
                 assert_eq!(p.line, next, "{at}");
                 let byte = p.byte as usize;
