@@ -53,6 +53,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use streamlab_core::engine::{EngineError, RunSummary, Sink, Source};
 use streamlab_core::{Event, Plan};
+use streamlab_record_engine::cluster_net;
 use streamlab_record_engine::dataflow::{cluster_addresses, watch_cluster_forming};
 use streamlab_record_engine::Cluster;
 use timely::container::CapacityContainerBuilder;
@@ -395,7 +396,7 @@ pub fn run(
     watch_cluster_forming("microbatch", cluster, Arc::clone(&formed));
     let (worker_plan, worker_settings) = (Arc::new(plan.clone()), settings.clone());
     let worker_log = log.cloned();
-    let guards = timely::execute(config, move |worker| -> Option<Driven> {
+    let guards = cluster_net::execute(config, move |worker| -> Option<Driven> {
         formed.store(true, Ordering::Relaxed);
         let plan = &*worker_plan;
         let (inputs, mut wiring) = Wiring::build(worker, plan);

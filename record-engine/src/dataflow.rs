@@ -258,7 +258,7 @@ pub fn run(
     if let Some(c) = &settings.cluster {
         watch_cluster_forming("record", c, Arc::clone(&formed));
     }
-    let guards = timely::execute(timely_config, move |worker| {
+    let guards = crate::cluster_net::execute(timely_config, move |worker| {
         formed.store(true, std::sync::atomic::Ordering::Relaxed);
         worker_main(worker, &worker_settings, &plan, &worker_shared)
     })

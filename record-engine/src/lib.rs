@@ -93,18 +93,21 @@
 //! `results/2026-12-01-vm-bench-w1`, `results/2026-12-01-vm-bench-w1-2workers`,
 //! `results/2026-12-01-vm-bench-w1-update-200k`.
 //!
-//! **Two workers do not beat one here.** Worker 0 reads and exchanges every record and
-//! stays the critical path while the other worker waits (perf: worker 1 mostly in
-//! `step_or_park`). Sharing each chunk with every worker instead (one reference-counted
-//! buffer per stamp, each worker keeping its keys) removed the per-record exchange copy but
-//! measured no faster and halved the per-record-watermark rate (two messages per stamp),
-//! so it was not kept. Reading with several source instances would need each to keep
-//! advancing its input while another blocks in the harness's source: left for the
-//! partitioned sources of issue 6 (Kafka partitions), where Flink has them too.
+//! **Two workers**: every worker of process 0 reads the one source in turns (one chunk
+//! each, in input order) and exchanges what it read by key, so reading is no longer one
+//! worker's critical path. `streamlab experiment scaling` measured each engine's 2/1
+//! worker ratio in one run: record 1.52x (1.50-1.75), `results/2026-12-07-vm-scaling`;
+//! `cargo bench -p streamlab-experiments --bench record_workers` times the same
+//! interleaved. Before, with worker 0 reading alone, two workers were no faster than one.
+//!
+//! **A cluster** forms through [`cluster_net`]: a handshake (and an optional shared
+//! secret) before timely's networking takes the connections, so a stray connection
+//! cannot crash a process or join its cluster.
 
 #![forbid(missing_docs)]
 
 pub mod checkpoint;
+pub mod cluster_net;
 pub mod config;
 pub mod dataflow;
 pub mod operators;

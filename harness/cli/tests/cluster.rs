@@ -128,9 +128,10 @@ fn two_processes_answer_as_one() {
     one_process(&query, &input, &one, "single process");
 
     let hosts = dir.join("hosts");
+    let port0 = free_port();
     std::fs::write(
         &hosts,
-        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
+        format!("127.0.0.1:{port0}\n127.0.0.1:{}\n", free_port()),
     )
     .unwrap();
     let out = dir.join("cluster.jsonl");
@@ -156,12 +157,41 @@ fn two_processes_answer_as_one() {
             "--summary",
             dir.join(format!("summary{i}.json")).to_str().unwrap(),
         ])
+        .env("STREAMLAB_CLUSTER_SECRET", "class of 2026")
         .spawn()
         .unwrap()
     };
-    let (p1, p0) = (process("1"), process("0"));
+    // Before process 1 starts, process 0 is probed (connect and close) and sent timely's
+    // own 8-byte handshake by a stranger: both are refused, and the cluster still forms.
+    let p0 = process("0");
+    let started = Instant::now();
+    let mut probe = loop {
+        match std::net::TcpStream::connect(("127.0.0.1", port0)) {
+            Ok(s) => break s,
+            Err(e) if started.elapsed() > Duration::from_secs(30) => {
+                panic!("process 0 never listened on {port0}: {e}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    drop(probe);
+    probe = std::net::TcpStream::connect(("127.0.0.1", port0)).unwrap();
+    std::io::Write::write_all(&mut probe, &1u64.to_be_bytes()).unwrap();
+    let mut refused = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut probe, &mut refused);
+    assert_eq!(
+        refused.get(24),
+        Some(&0),
+        "the stranger was not refused: {refused:?}"
+    );
+    let p1 = process("1");
     wait(p1, Duration::from_secs(90), "process 1");
-    wait(p0, Duration::from_secs(90), "process 0");
+    let stderr0 = wait(p0, Duration::from_secs(90), "process 0");
+    assert_eq!(
+        stderr0.matches("refused a connection").count(),
+        2,
+        "{stderr0}"
+    );
 
     let cluster_rows = rows(&out);
     assert!(!cluster_rows.is_empty());
