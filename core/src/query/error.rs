@@ -5,12 +5,13 @@
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     /// The file could not be read.
-    #[error("cannot read query file {path}: {source}")]
+    #[error("cannot read query file {path}: {cause}")]
     Read {
         /// File.
         path: String,
-        /// Cause.
-        source: std::io::Error,
+        /// Cause (not a `source`: the message says it already, and a caller printing the
+        /// error's chain would say it twice).
+        cause: std::io::Error,
     },
     /// Not valid TOML, or keys/types not of the query format.
     #[error("bad query file {path}: {message}")]

@@ -95,10 +95,13 @@ fn conflicting_field_types_are_errors() {
 
 #[test]
 fn file_errors_name_the_file() {
-    let err = Plan::from_file("/no/such/query.toml")
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("/no/such/query.toml"), "{err}");
+    let err = Plan::from_file("/no/such/query.toml").unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("/no/such/query.toml"), "{text}");
+    // The OS error is in the message and not also its source, which a printer of the
+    // error's chain (`streamlab: error: ...`) would repeat.
+    assert_eq!(text.matches("os error 2").count(), 1, "{text}");
+    assert!(std::error::Error::source(&err).is_none(), "{text}");
 }
 
 #[test]

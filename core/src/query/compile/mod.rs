@@ -31,9 +31,9 @@ impl Plan {
     pub fn from_file(path: impl AsRef<Path>) -> Result<Plan, QueryError> {
         let path = path.as_ref();
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| QueryError::Read {
+        let text = std::fs::read_to_string(path).map_err(|cause| QueryError::Read {
             path: shown.clone(),
-            source,
+            cause,
         })?;
         Plan::from_toml(&text).map_err(|e| match e {
             QueryError::Syntax { message, .. } => QueryError::Syntax {
