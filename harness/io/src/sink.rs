@@ -428,4 +428,27 @@ mod tests {
         s.finish().unwrap();
         assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 1);
     }
+
+    #[test]
+    fn a_part_damaged_after_its_commit_is_named_and_no_output_is_written() {
+        let (plan, keys, out) = setup("damaged");
+        let mut s = TransactionalFileSink::new(&plan, keys, &out).unwrap();
+        s.recover(None).unwrap();
+        for e in 0..2 {
+            s.emit(&[row(e as i64 * 10)]).unwrap();
+            s.prepare(e).unwrap();
+            s.commit(e).unwrap();
+        }
+        let part = s.part(1, "jsonl");
+        let bytes = std::fs::read(&part).unwrap();
+        std::fs::write(&part, &bytes[..bytes.len() - 3]).unwrap();
+        let err = s.finish().unwrap_err().to_string();
+        assert!(err.contains(&part.display().to_string()), "{err}");
+        assert!(err.contains("the manifest records"), "{err}");
+        assert!(!out.exists(), "a corrupt output was written");
+        // A restart counts the parts against the checkpoint: part 1 missing is refused.
+        std::fs::remove_file(&part).unwrap();
+        let err = s.recover(Some(1)).unwrap_err().to_string();
+        assert!(err.contains("is missing"), "{err}");
+    }
 }
