@@ -20,13 +20,16 @@
 //!
 //! # Layout
 //! - this module: [`CheckpointStore`] (open, write, latest) with its error type;
+//! - [`lock`]: one run at a time on a directory (an OS lock held for the run's life).
 //! - [`run`]: the engines' side: open the store a run's options name and read the
 //!   checkpoint it resumes from;
 //! - [`sized`]: deserializers that read large state collections in one allocation.
 
+pub mod lock;
 pub mod run;
 pub mod sized;
 
+pub use lock::{lock_dir, DirLock};
 pub use run::open_run;
 
 use std::fs::{self, File};
@@ -85,6 +88,14 @@ pub enum CheckpointError {
         path: PathBuf,
         /// The cause.
         source: std::io::Error,
+    },
+    /// Another run holds the directory's lock.
+    #[error("checkpoint directory {dir} is in use by another streamlab run ({holder}): wait for it to end, or give this run another --checkpoint directory")]
+    InUse {
+        /// The directory.
+        dir: PathBuf,
+        /// Who holds it: its pid and the lock file.
+        holder: String,
     },
     /// A checkpoint file failed its checks.
     #[error("corrupt checkpoint {path}: {reason}")]

@@ -8,6 +8,8 @@
 //! - [`commands`]: running a parsed command line, one arm per subcommand.
 //! - [`run`]: `run` and `oracle`: an engine over a file, stdin, named inputs or a live
 //!   input, resuming a checkpointed file run where it stopped.
+//! - [`distinct_paths`]: refusing an `--output` that is the input, the query, the
+//!   summary or the checkpoint directory.
 //! - [`compare`]: `compare`: a result file against a reference.
 //! - [`gen`]: `gen`: a workload as JSON Lines.
 //! - [`demo`]: `demo`, the main job: every engine side by side against the oracle.
@@ -22,6 +24,7 @@ pub mod bench;
 pub mod commands;
 pub mod compare;
 pub mod demo;
+pub mod distinct_paths;
 pub mod experiment;
 pub mod gen;
 pub mod run;

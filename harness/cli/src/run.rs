@@ -4,6 +4,7 @@
 //! checks the run's options before the input or the output is opened.
 
 use crate::args::IoArgs;
+use crate::distinct_paths::{refuse_output_among, Named};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use streamlab_core::engine::{CheckedRun, RunOptions, RunSummary};
@@ -43,12 +44,58 @@ pub struct RunReport {
 
 /// Runs `streamlab run` (and `oracle`): the query over the input into the output.
 pub fn run_command(engine: &dyn Engine, io: &IoArgs, options: &RunOptions) -> Result<RunReport> {
+    let mut others = vec![
+        Named {
+            option: "--input".into(),
+            path: std::path::Path::new(&io.input),
+        },
+        Named {
+            option: "--query".into(),
+            path: &io.query,
+        },
+    ];
+    if let Some(summary) = &io.summary {
+        others.push(Named {
+            option: "--summary".into(),
+            path: summary,
+        });
+    }
+    if let Some(c) = &options.checkpoint {
+        others.push(Named {
+            option: "--checkpoint".into(),
+            path: &c.dir,
+        });
+    }
+    refuse_output_among(&io.output, &others)?;
     let mut plan = load_plan(&io.query)?;
+    let base = io.query.parent().unwrap_or(std::path::Path::new("."));
+    let named: Vec<(String, std::path::PathBuf)> = plan
+        .inputs
+        .iter()
+        .map(|i| (format!("[[input]] {}", i.name), base.join(&i.path)))
+        .collect();
+    let named: Vec<Named<'_>> = named
+        .iter()
+        .map(|(option, path)| Named {
+            option: option.clone(),
+            path,
+        })
+        .collect();
+    refuse_output_among(&io.output, &named)?;
     if plan.query.format.is_none() && io.input.ends_with(".csv") {
         // A `.csv` file is CSV unless the query says otherwise (format = "json").
         plan.query.format = Some(InputFormat::Csv);
     }
     let run = engine.check(&plan, options)?;
+    // One run at a time on a checkpoint directory, for the run's whole life; each process
+    // of a cluster locks its own index (they share the directory).
+    let _lock = match &options.checkpoint {
+        Some(c) => {
+            let process = engine.cluster_process().map_or(0, |(p, _)| p);
+            Some(streamlab_checkpoint::lock_dir(&c.dir, process)?)
+        }
+        None => None,
+    };
     if let Some((process, processes)) = engine.cluster_process().filter(|(p, _)| *p != 0) {
         // In a timely cluster process 0 reads the input and writes the output; the others
         // only run workers. They must not touch the output (it may be the same file).

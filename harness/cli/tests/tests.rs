@@ -15,7 +15,8 @@
 //!   beforehand, for any decoding threads and chunk size; memory stays flat.
 //! - [`csv_input`]: W1 as CSV (`gen --format csv`, a header or declared columns) gives
 //!   the JSON run's output through `streamlab run`; bad declarations and headers.
-//! - The binary: [`checkpoints`], [`recovery`], [`cluster`], [`live_inputs`], `kafka`
+//! - The binary: [`checkpoints`], [`recovery`], [`part_checks`], [`checkpoint_lock`],
+//!   [`output_paths`], [`cluster`], [`live_inputs`], `kafka`
 //!   (cargo feature `kafka`; a broker from `STREAMLAB_KAFKA` or tansu), [`experiments`].
 
 #[macro_use]
@@ -23,6 +24,7 @@ mod macros;
 mod fixtures;
 
 mod baseline_vs_oracle;
+mod checkpoint_lock;
 mod checkpoints;
 mod cluster;
 mod csv_input;
@@ -36,6 +38,8 @@ mod kafka;
 mod live_inputs;
 mod microbatch_vs_oracle;
 mod nexmark_q8;
+mod output_paths;
+mod part_checks;
 mod partitions;
 mod projection;
 mod record_vs_oracle;

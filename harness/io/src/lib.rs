@@ -23,6 +23,8 @@
 //!   producer; the offsets behind every line, for checkpoints. Without the feature the
 //!   crate links neither rdkafka nor tokio, and a `kafka://` address is an error saying so.
 //! - [`sink`]: JSON Lines output, the exactly-once file sink, the sink `--output` names.
+//! - [`part_manifest`]: the exactly-once file sink's record of its parts (length, CRC-32),
+//!   checked on restart and when the output is joined.
 //! - [`tables`]: the table of a stream-static join (CSV or JSON Lines).
 
 pub mod address;
@@ -36,6 +38,7 @@ pub mod kafka;
 #[cfg(feature = "kafka")]
 pub mod kafka_position;
 pub mod live;
+pub mod part_manifest;
 pub mod pipeline;
 pub mod sink;
 pub mod tables;

@@ -1,6 +1,7 @@
 //! Sinks the harness gives engines: JSON Lines to a file or stdout, the exactly-once file
 //! sink of checkpointed runs, and the sink an `--output` address names ([`open_sink`]).
 
+use crate::part_manifest::{self, PartEntry};
 use std::io::Write;
 use std::sync::Arc;
 use streamlab_core::engine::{EngineError, Sink};
@@ -109,10 +110,14 @@ impl Write for SharedBuffer {
 
 /// Exactly-once JSON Lines output for checkpointed runs (see the [`Sink`] protocol).
 ///
-/// Rows of an epoch go to `<output>.parts/part-<epoch>.inprogress`; prepare fsyncs it and
-/// renames it to `.pending`; commit renames it to `part-<epoch>.jsonl`. The committed parts,
-/// in epoch order, are the output so far; when the run finishes they are joined into
-/// `<output>` (written to a temporary name and renamed, so it appears whole or not at all).
+/// Rows of an epoch go to `<output>.parts/part-<epoch>.inprogress`; prepare fsyncs it,
+/// renames it to `.pending` and records its length and CRC-32 in the parts' manifest
+/// ([`crate::part_manifest`]); commit renames it to `part-<epoch>.jsonl`. The committed
+/// parts, in epoch order, are the output so far; when the run finishes they are checked
+/// against the manifest and joined into `<output>` (written to a temporary name and
+/// renamed, so it appears whole or not at all). A restart from the checkpoint of epoch
+/// `k` needs the manifest to record `k` and every part up to it intact: a missing or
+/// damaged part (or manifest) stops the run naming it.
 pub struct TransactionalFileSink {
     output: std::path::PathBuf,
     parts: std::path::PathBuf,
@@ -120,6 +125,11 @@ pub struct TransactionalFileSink {
     keys: Arc<KeyTable>,
     current: Option<std::fs::File>,
     buf: Vec<u8>,
+    /// Length and CRC-32 of the part in progress.
+    written: u64,
+    crc: crc32fast::Hasher,
+    /// The prepared parts, in epoch order (the manifest's contents).
+    manifest: Vec<PartEntry>,
 }
 
 fn sink_err(what: &std::path::Path, e: std::io::Error) -> EngineError {
@@ -142,6 +152,9 @@ impl TransactionalFileSink {
             keys,
             current: None,
             buf: Vec::new(),
+            written: 0,
+            crc: crc32fast::Hasher::new(),
+            manifest: Vec::new(),
         })
     }
 
@@ -175,6 +188,69 @@ impl TransactionalFileSink {
             .and_then(|d| d.sync_all())
             .map_err(|e| sink_err(&self.parts, e))
     }
+
+    fn store_manifest(&self) -> Result<(), EngineError> {
+        part_manifest::store(&self.parts, &self.manifest)
+            .map_err(|e| sink_err(&part_manifest::path_in(&self.parts), e))
+    }
+
+    /// The manifest a restart from the checkpoint of `epoch` needs: it must exist and
+    /// record `epoch` (a checkpoint is written only after its part is in the manifest).
+    fn manifest_for(&self, epoch: u64) -> Result<Vec<PartEntry>, EngineError> {
+        let path = part_manifest::path_in(&self.parts);
+        let entries = part_manifest::load(&self.parts)
+            .map_err(EngineError::Sink)?
+            .ok_or_else(|| {
+                EngineError::Sink(format!(
+                    "cannot resume: the checkpoint (epoch {epoch}) says output parts were committed to {}, but {} is missing (the parts were removed, or written by a streamlab without part checksums); remove the checkpoint directory to start afresh",
+                    self.parts.display(),
+                    path.display()
+                ))
+            })?;
+        if !entries.iter().any(|e| e.epoch == epoch) {
+            return Err(EngineError::Sink(format!(
+                "cannot resume: {} has no part of epoch {epoch}, the epoch of the checkpoint resumed from",
+                path.display()
+            )));
+        }
+        Ok(entries)
+    }
+
+    /// Every committed part is one the manifest records.
+    fn no_strays(&self) -> Result<(), EngineError> {
+        for e in self.epochs("jsonl")? {
+            if !self.manifest.iter().any(|m| m.epoch == e) {
+                return Err(EngineError::Sink(format!(
+                    "output part {} is not in {}",
+                    self.part(e, "jsonl").display(),
+                    part_manifest::path_in(&self.parts).display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every part the manifest records is there, intact.
+    fn check_parts(&self) -> Result<(), EngineError> {
+        self.no_strays()?;
+        for entry in &self.manifest {
+            part_manifest::read_checked(&self.part(entry.epoch, "jsonl"), entry)
+                .map_err(EngineError::Sink)?;
+        }
+        Ok(())
+    }
+
+    /// The committed parts joined into `out`, each checked again as it is read: a part
+    /// may have changed since the restart.
+    fn join_into(&self, out: &mut std::fs::File, tmp: &std::path::Path) -> Result<(), EngineError> {
+        self.no_strays()?;
+        for entry in &self.manifest {
+            let bytes = part_manifest::read_checked(&self.part(entry.epoch, "jsonl"), entry)
+                .map_err(EngineError::Sink)?;
+            out.write_all(&bytes).map_err(|err| sink_err(tmp, err))?;
+        }
+        out.sync_all().map_err(|e| sink_err(tmp, e))
+    }
 }
 
 impl Sink for TransactionalFileSink {
@@ -195,7 +271,10 @@ impl Sink for TransactionalFileSink {
             .as_mut()
             .expect("opened above")
             .write_all(&self.buf)
-            .map_err(|e| sink_err(&path, e))
+            .map_err(|e| sink_err(&path, e))?;
+        self.written += self.buf.len() as u64;
+        self.crc.update(&self.buf);
+        Ok(())
     }
 
     fn transactional(&self) -> bool {
@@ -211,6 +290,14 @@ impl Sink for TransactionalFileSink {
             None => drop(std::fs::File::create(&src).map_err(|e| sink_err(&src, e))?),
         }
         std::fs::rename(&src, &dst).map_err(|e| sink_err(&dst, e))?;
+        let crc = std::mem::take(&mut self.crc).finalize();
+        self.manifest.retain(|e| e.epoch < epoch);
+        self.manifest.push(PartEntry {
+            epoch,
+            len: std::mem::take(&mut self.written),
+            crc,
+        });
+        self.store_manifest()?;
         self.sync_dir()
     }
 
@@ -223,10 +310,16 @@ impl Sink for TransactionalFileSink {
 
     fn recover(&mut self, epoch: Option<u64>) -> Result<(), EngineError> {
         self.current = None;
+        self.written = 0;
+        self.crc = crc32fast::Hasher::new();
         let stale = self.in_progress();
         if stale.exists() {
             std::fs::remove_file(&stale).map_err(|e| sink_err(&stale, e))?;
         }
+        self.manifest = match epoch {
+            Some(c) => self.manifest_for(c)?,
+            None => Vec::new(),
+        };
         for e in self.epochs("pending")? {
             if epoch.is_some_and(|c| e <= c) {
                 self.commit(e)?;
@@ -241,18 +334,21 @@ impl Sink for TransactionalFileSink {
                 std::fs::remove_file(&p).map_err(|err| sink_err(&p, err))?;
             }
         }
-        self.sync_dir()
+        self.manifest
+            .retain(|e| epoch.is_some_and(|c| e.epoch <= c));
+        self.store_manifest()?;
+        self.sync_dir()?;
+        self.check_parts()
     }
 
     fn finish(&mut self) -> Result<(), EngineError> {
         let tmp = std::path::PathBuf::from(format!("{}.tmp", self.output.display()));
         let mut out = std::fs::File::create(&tmp).map_err(|e| sink_err(&tmp, e))?;
-        for e in self.epochs("jsonl")? {
-            let p = self.part(e, "jsonl");
-            let bytes = std::fs::read(&p).map_err(|err| sink_err(&p, err))?;
-            out.write_all(&bytes).map_err(|err| sink_err(&tmp, err))?;
+        if let Err(e) = self.join_into(&mut out, &tmp) {
+            // No output rather than a shorter or corrupt one.
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
         }
-        out.sync_all().map_err(|e| sink_err(&tmp, e))?;
         std::fs::rename(&tmp, &self.output).map_err(|e| sink_err(&self.output, e))
     }
 }
@@ -331,5 +427,28 @@ mod tests {
         s.recover(Some(0)).unwrap();
         s.finish().unwrap();
         assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 1);
+    }
+
+    #[test]
+    fn a_part_damaged_after_its_commit_is_named_and_no_output_is_written() {
+        let (plan, keys, out) = setup("damaged");
+        let mut s = TransactionalFileSink::new(&plan, keys, &out).unwrap();
+        s.recover(None).unwrap();
+        for e in 0..2 {
+            s.emit(&[row(e as i64 * 10)]).unwrap();
+            s.prepare(e).unwrap();
+            s.commit(e).unwrap();
+        }
+        let part = s.part(1, "jsonl");
+        let bytes = std::fs::read(&part).unwrap();
+        std::fs::write(&part, &bytes[..bytes.len() - 3]).unwrap();
+        let err = s.finish().unwrap_err().to_string();
+        assert!(err.contains(&part.display().to_string()), "{err}");
+        assert!(err.contains("the manifest records"), "{err}");
+        assert!(!out.exists(), "a corrupt output was written");
+        // A restart counts the parts against the checkpoint: part 1 missing is refused.
+        std::fs::remove_file(&part).unwrap();
+        let err = s.recover(Some(1)).unwrap_err().to_string();
+        assert!(err.contains("is missing"), "{err}");
     }
 }
