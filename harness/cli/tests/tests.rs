@@ -17,6 +17,8 @@
 //!   the JSON run's output through `streamlab run`; bad declarations and headers.
 //! - The binary: [`checkpoints`], [`recovery`], [`cluster`], [`live_inputs`], `kafka`
 //!   (cargo feature `kafka`; a broker from `STREAMLAB_KAFKA` or tansu), [`experiments`].
+//! - [`messages`]: hostile input through the binary: answers that must not wrap, messages
+//!   that must name the problem.
 
 #[macro_use]
 mod macros;
@@ -34,6 +36,7 @@ mod joins;
 #[cfg(feature = "kafka")]
 mod kafka;
 mod live_inputs;
+mod messages;
 mod microbatch_vs_oracle;
 mod nexmark_q8;
 mod partitions;
