@@ -310,6 +310,17 @@ impl RunSummary {
     }
 }
 
+/// Where a resumed run's input resumes, for its message: `input from offset N`, or for
+/// the checkpoint of a finished run (whose offset is the marker `u64::MAX`, no line
+/// number) that nothing is left to read.
+pub fn resume_point(next_seq: u64) -> String {
+    if next_seq == u64::MAX {
+        "the input was already read to its end".to_owned()
+    } else {
+        format!("input from offset {next_seq}")
+    }
+}
+
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {

@@ -402,6 +402,8 @@ pub(crate) fn open_checkpoints(
         if snap.done {
             sink.finish()?;
             let mut summary = snap.summary.clone();
+            // This engine's name, not the checkpoint's (see the restore in `drive`).
+            summary.engine = "microbatch".into();
             summary.notes = vec![format!(
                 "resumed from checkpoint {}: the run had finished",
                 snap.batch
@@ -474,14 +476,17 @@ pub(crate) fn drive<P: Partitions>(
         );
         last_seq = snap.next_seq.checked_sub(1);
         summary = RunSummary {
+            // This engine's name, never the checkpoint's: another engine's checkpoint
+            // misread as this one's decodes to any string (it printed `streamlab : note`).
+            engine: summary.engine,
             workers: settings.workers,
             notes: Vec::new(),
             ..snap.summary
         };
         let note = format!(
-            "resumed from checkpoint {} (input from offset {}) in {:.0} ms",
+            "resumed from checkpoint {} ({}) in {:.0} ms",
             snap.batch,
-            snap.next_seq,
+            streamlab_core::engine::resume_point(snap.next_seq),
             started.elapsed().as_secs_f64() * 1e3
         );
         // Now, not with the summary: how long a restart takes to be back at work.

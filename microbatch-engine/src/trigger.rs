@@ -83,11 +83,25 @@ impl TriggerClock {
         if self.trigger == Trigger::Once && self.fired > 0 {
             return false;
         }
-        let now = Instant::now();
-        if self.next > now {
-            std::thread::sleep(self.next - now);
+        let (now, due) = (Instant::now(), self.due());
+        if due > now {
+            std::thread::sleep(due - now);
         }
-        let fired_at = Instant::now();
+        self.fire(Instant::now());
+        true
+    }
+
+    /// When the next trigger fires (the run's start before the first).
+    fn due(&self) -> Instant {
+        self.next
+    }
+
+    /// Records a firing at `fired_at` and schedules the next one. Apart from [`wait`]
+    /// so the schedule is tested on given instants, not on how long a loaded machine
+    /// takes to wake a sleeping thread.
+    ///
+    /// [`wait`]: TriggerClock::wait
+    fn fire(&mut self, fired_at: Instant) {
         self.fired += 1;
         if let Some(d) = self.interval().filter(|d| !d.is_zero()) {
             // The next multiple of the interval strictly after this firing.
@@ -96,7 +110,6 @@ impl TriggerClock {
             let k = since / step + 1;
             self.next = self.start + Duration::from_nanos((k * step) as u64);
         }
-        true
     }
 
     /// Most events one batch may take, given `--max-records-per-batch`.
@@ -127,20 +140,40 @@ mod tests {
 
     #[test]
     fn interval_triggers_fire_on_the_grid_and_overruns_start_at_once() {
+        let ms = Duration::from_millis;
         let mut clock = TriggerClock::new(Trigger::Interval(DurationMs(30)));
-        assert!(clock.wait(), "the first trigger fires at once");
-        let t0 = Instant::now();
-        assert!(clock.wait());
-        let waited = t0.elapsed();
-        assert!(waited >= Duration::from_millis(20), "{waited:?}");
-        // A batch that overruns two intervals: the next trigger fires at once.
-        std::thread::sleep(Duration::from_millis(70));
-        let t1 = Instant::now();
-        assert!(clock.wait());
-        assert!(
-            t1.elapsed() < Duration::from_millis(15),
-            "{:?}",
-            t1.elapsed()
+        let start = clock.start;
+        assert_eq!(clock.due(), start, "the first trigger fires at once");
+        clock.fire(start);
+        assert_eq!(clock.due(), start + ms(30));
+        // Woken late: the next trigger stays on the grid, not 30 ms after the wake-up.
+        clock.fire(start + ms(41));
+        assert_eq!(clock.due(), start + ms(60));
+        // A batch that overruns two intervals (from 60 to 130 ms): the trigger due at
+        // 90 ms has passed, so the next batch starts at once, and the one after it is
+        // back on the grid.
+        clock.fire(start + ms(60));
+        assert!(clock.due() < start + ms(130));
+        clock.fire(start + ms(130));
+        assert_eq!(clock.due(), start + ms(150));
+        assert_eq!(clock.fired, 4);
+    }
+
+    #[test]
+    fn waiting_never_fires_before_the_trigger_is_due() {
+        let mut clock = TriggerClock::new(Trigger::Interval(DurationMs(5)));
+        for _ in 0..3 {
+            let due = clock.due();
+            assert!(clock.wait());
+            // A lower bound only: a loaded machine may wake the thread late, never early.
+            assert!(Instant::now() >= due);
+        }
+        let mut asap = TriggerClock::new(Trigger::Interval(DurationMs(0)));
+        assert!(asap.wait() && asap.wait());
+        assert_eq!(
+            asap.due(),
+            asap.start,
+            "interval 0: each batch as soon as it can"
         );
     }
 

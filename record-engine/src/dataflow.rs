@@ -230,8 +230,9 @@ pub fn run(
     let (checkpoints, restored) = open_checkpoints(settings, plan, summary.workers, sink.as_mut())?;
     if let Some(r) = &restored {
         summary.notes.push(format!(
-            "resumed from checkpoint {} (input from offset {})",
-            r.epoch, r.source.next_seq
+            "resumed from checkpoint {} ({})",
+            r.epoch,
+            streamlab_core::engine::resume_point(r.source.next_seq)
         ));
         if r.done {
             sink.finish()?;

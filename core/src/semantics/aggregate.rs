@@ -17,7 +17,8 @@ use smallvec::SmallVec;
 pub enum AggFn {
     /// Number of events.
     Count,
-    /// Sum of a numeric field (integer while every input is an integer).
+    /// Sum of a numeric field (integer while every input is an integer; `null` when an
+    /// integer sum leaves the 64-bit range, as `expr` arithmetic does).
     Sum,
     /// Smallest value of a numeric field.
     Min,
@@ -46,14 +47,26 @@ pub struct AggSpec {
 pub type AggValues = SmallVec<[AggValue; 4]>;
 
 /// One accumulator.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+///
+/// Serialized (checkpoints) through [`AccRepr`], which keeps the layout of checkpoints
+/// written before the integer sum counted its overflows.
+#[derive(Clone, Debug, PartialEq)]
 pub enum Acc {
     /// Number of events.
     Count(i64),
     /// Integer part kept exact; any float input turns the result into a float.
+    ///
+    /// The exact integer sum is `int + wraps * 2^64`: `int` wraps, `wraps` counts how often
+    /// it did (up past `i64::MAX`: +1, down past `i64::MIN`: -1). Counting instead of
+    /// stopping at the first overflow makes the answer independent of the order events
+    /// and partials are folded in (`MAX + 1 - 1` is `MAX` however the engine groups it),
+    /// so every engine gives the same one; the sum is out of range exactly when
+    /// `wraps != 0`. An `i32` keeps `Acc` at 24 bytes; it saturates only past 2^95.
     Sum {
-        /// Sum of integer inputs (wrapping on overflow).
+        /// Sum of integer inputs, modulo 2^64.
         int: i64,
+        /// Net number of times `int` wrapped.
+        wraps: i32,
         /// Sum of float inputs.
         float: f64,
         /// Whether any input was a float.
@@ -80,6 +93,7 @@ impl Acc {
             AggFn::Count => Acc::Count(0),
             AggFn::Sum => Acc::Sum {
                 int: 0,
+                wraps: 0,
                 float: 0.0,
                 any_float: false,
             },
@@ -94,7 +108,7 @@ impl Acc {
     fn add(&mut self, v: Option<Scalar>) {
         match (self, v) {
             (Acc::Count(n), _) => *n += 1,
-            (Acc::Sum { int, .. }, Some(Scalar::Int(i))) => *int = int.wrapping_add(i),
+            (Acc::Sum { int, wraps, .. }, Some(Scalar::Int(i))) => add_wrapping(int, wraps, i, 0),
             (
                 Acc::Sum {
                     float, any_float, ..
@@ -132,16 +146,18 @@ impl Acc {
             (
                 Acc::Sum {
                     int,
+                    wraps,
                     float,
                     any_float,
                 },
                 Acc::Sum {
                     int: i2,
+                    wraps: w2,
                     float: f2,
                     any_float: a2,
                 },
             ) => {
-                *int = int.wrapping_add(i2);
+                add_wrapping(int, wraps, i2, w2);
                 *float += f2;
                 *any_float |= a2;
             }
@@ -169,13 +185,19 @@ impl Acc {
             Acc::Count(n) => AggValue::Int(*n),
             Acc::Sum {
                 int,
+                wraps,
                 float,
                 any_float,
             } => {
                 if *any_float {
-                    AggValue::Float(*int as f64 + *float)
-                } else {
+                    // 2^64: the weight of one wrap.
+                    const WRAP: f64 = 18_446_744_073_709_551_616.0;
+                    AggValue::Float(*int as f64 + f64::from(*wraps) * WRAP + *float)
+                } else if *wraps == 0 {
                     AggValue::Int(*int)
+                } else {
+                    // Out of the 64-bit range: no value (`null`), as `expr` overflow.
+                    AggValue::Float(f64::NAN)
                 }
             }
             Acc::Min(m) | Acc::Max(m) => match m {
@@ -191,8 +213,116 @@ impl Acc {
     }
 }
 
+/// Adds `i` (and `w` wraps) to the wrapping sum `int` with its wrap count `wraps`.
+#[inline]
+fn add_wrapping(int: &mut i64, wraps: &mut i32, i: i64, w: i32) {
+    let (sum, overflowed) = int.overflowing_add(i);
+    let carry = match (overflowed, i < 0) {
+        (false, _) => 0,
+        (true, false) => 1,
+        (true, true) => -1,
+    };
+    *int = sum;
+    *wraps = wraps.saturating_add(w).saturating_add(carry);
+}
+
+/// The serialized form of [`Acc`]. The first six variants are the layout of every
+/// checkpoint written so far (bincode numbers variants by position), so those still load;
+/// a sum that never wrapped is written in that old form too, and only one that did needs
+/// the added [`AccRepr::SumWrapped`] (which a build before it refuses as an unknown
+/// variant instead of misreading).
+#[derive(Serialize, Deserialize)]
+enum AccRepr<D> {
+    Count(i64),
+    Sum {
+        int: i64,
+        float: f64,
+        any_float: bool,
+    },
+    Min(Option<Scalar>),
+    Max(Option<Scalar>),
+    Avg {
+        sum: f64,
+        n: i64,
+    },
+    Distinct(D),
+    SumWrapped {
+        int: i64,
+        wraps: i32,
+        float: f64,
+        any_float: bool,
+    },
+}
+
+impl Serialize for Acc {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let repr: AccRepr<&FxHashSet<Scalar>> = match self {
+            Acc::Count(n) => AccRepr::Count(*n),
+            &Acc::Sum {
+                int,
+                wraps: 0,
+                float,
+                any_float,
+            } => AccRepr::Sum {
+                int,
+                float,
+                any_float,
+            },
+            &Acc::Sum {
+                int,
+                wraps,
+                float,
+                any_float,
+            } => AccRepr::SumWrapped {
+                int,
+                wraps,
+                float,
+                any_float,
+            },
+            Acc::Min(m) => AccRepr::Min(*m),
+            Acc::Max(m) => AccRepr::Max(*m),
+            Acc::Avg { sum, n } => AccRepr::Avg { sum: *sum, n: *n },
+            Acc::Distinct(set) => AccRepr::Distinct(set),
+        };
+        repr.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Acc {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Acc, D::Error> {
+        Ok(match AccRepr::<Box<FxHashSet<Scalar>>>::deserialize(d)? {
+            AccRepr::Count(n) => Acc::Count(n),
+            AccRepr::Sum {
+                int,
+                float,
+                any_float,
+            } => Acc::Sum {
+                int,
+                wraps: 0,
+                float,
+                any_float,
+            },
+            AccRepr::SumWrapped {
+                int,
+                wraps,
+                float,
+                any_float,
+            } => Acc::Sum {
+                int,
+                wraps,
+                float,
+                any_float,
+            },
+            AccRepr::Min(m) => Acc::Min(m),
+            AccRepr::Max(m) => Acc::Max(m),
+            AccRepr::Avg { sum, n } => Acc::Avg { sum, n },
+            AccRepr::Distinct(set) => Acc::Distinct(set),
+        })
+    }
+}
+
 /// The accumulators of one (window, key) row.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Accs(pub SmallVec<[Acc; 2]>);
 
 impl Accs {
@@ -331,5 +461,85 @@ as = "d"
         }
         left.merge(right);
         assert_eq!(left.finish(), whole.finish());
+    }
+
+    /// The sum's value (index 1 of the plan) after folding `values` split into partials
+    /// by `side` (0..parts) and merging them in order.
+    fn sum_of(values: &[Scalar], parts: usize, side: impl Fn(usize) -> usize) -> AggValue {
+        let p = plan();
+        let mut partials: Vec<Accs> = (0..parts).map(|_| Accs::new(&p.aggregates)).collect();
+        for (i, &v) in values.iter().enumerate() {
+            partials[side(i)].update(&p.aggregates, &ev(v));
+        }
+        let mut whole = Accs::new(&p.aggregates);
+        for partial in partials {
+            whole.merge(partial);
+        }
+        whole.finish()[1]
+    }
+
+    fn is_null(v: AggValue) -> bool {
+        matches!(v, AggValue::Float(f) if f.is_nan())
+    }
+
+    #[test]
+    fn an_integer_sum_beyond_64_bits_has_no_value_like_expr_overflow() {
+        let max = Scalar::Int(i64::MAX);
+        let min = Scalar::Int(i64::MIN);
+        // It wrapped to i64::MIN before.
+        assert!(is_null(sum_of(&[max, Scalar::Int(1)], 1, |_| 0)));
+        assert!(is_null(sum_of(&[min, Scalar::Int(-1)], 1, |_| 0)));
+        // Two wraps up and back are still out of range, not the wrapped value.
+        assert!(is_null(sum_of(&[max, max, max, max], 2, |i| i % 2)));
+        // The edges themselves are values.
+        assert_eq!(sum_of(&[max], 1, |_| 0), AggValue::Int(i64::MAX));
+        assert_eq!(
+            sum_of(&[min, Scalar::Int(0)], 1, |_| 0),
+            AggValue::Int(i64::MIN)
+        );
+    }
+
+    #[test]
+    fn a_sum_back_in_range_is_exact_however_it_is_grouped() {
+        // MAX + 1 - 1 in every order and split: the engines fold and merge differently.
+        let values = [Scalar::Int(i64::MAX), Scalar::Int(1), Scalar::Int(-1)];
+        let orders = [[0, 1, 2], [1, 0, 2], [0, 2, 1], [2, 1, 0]];
+        for order in orders {
+            let v: Vec<Scalar> = order.iter().map(|&i| values[i]).collect();
+            for parts in 1..=3 {
+                assert_eq!(
+                    sum_of(&v, parts, |i| i % parts),
+                    AggValue::Int(i64::MAX),
+                    "order {order:?}, {parts} partials"
+                );
+            }
+        }
+        let down = [
+            Scalar::Int(i64::MIN),
+            Scalar::Int(-5),
+            Scalar::Int(i64::MAX),
+        ];
+        assert_eq!(sum_of(&down, 1, |_| 0), AggValue::Int(-6));
+        assert_eq!(sum_of(&down, 3, |i| i), AggValue::Int(-6));
+    }
+
+    #[test]
+    fn a_float_sum_counts_the_integer_part_exactly_past_64_bits() {
+        let got = sum_of(
+            &[Scalar::Int(i64::MAX), Scalar::Int(1), Scalar::Float(0.5)],
+            1,
+            |_| 0,
+        );
+        assert_eq!(got, AggValue::Float(9_223_372_036_854_775_808.5));
+        assert!(matches!(got, AggValue::Float(f) if f > 9.2e18));
+    }
+
+    #[test]
+    fn the_accumulator_stays_24_bytes() {
+        assert!(
+            std::mem::size_of::<Acc>() <= 24,
+            "{}",
+            std::mem::size_of::<Acc>()
+        );
     }
 }

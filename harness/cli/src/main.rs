@@ -10,6 +10,8 @@ fn main() {
         .unwrap_or_else(|e| e.exit());
     match streamlab_cli::commands::run(cli, &matches) {
         Ok(code) => std::process::exit(code),
+        // Stdout's reader went away (`| head`): the run stopped on it; not an error.
+        Err(_) if streamlab_io::sink::stdout_closed() => std::process::exit(0),
         Err(e) => {
             eprintln!("streamlab: error: {e:#}");
             std::process::exit(2);

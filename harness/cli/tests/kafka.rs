@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 //! Kafka against a real Kafka-protocol broker (`.ci/run` starts one and sets
-//! `STREAMLAB_KAFKA=HOST:PORT`). Outside CI, without a broker, these tests say so and pass;
-//! in CI a missing broker is a failure.
+//! `STREAMLAB_KAFKA=HOST:PORT`). Outside CI, without a broker, these tests pass after a
+//! `SKIPPED: <test>: STREAMLAB_KAFKA not set` line in `cargo test`'s output; in CI a
+//! missing broker is a failure.
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
@@ -10,17 +11,47 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 use streamlab_engines::EngineKind;
 
-fn broker() -> Option<String> {
+/// The broker of `STREAMLAB_KAFKA`, or `None` after saying that `test` is skipped. The
+/// line is written to stderr directly, not with `eprintln!`, which `cargo test` captures
+/// and shows only for failed tests: a skipped test must not read as a silent pass.
+fn broker(test: &str) -> Option<String> {
     match std::env::var("STREAMLAB_KAFKA") {
         Ok(b) if !b.is_empty() => Some(b),
         _ if std::env::var("CI").is_ok() => {
             panic!("CI must start a broker and set STREAMLAB_KAFKA")
         }
         _ => {
-            eprintln!("skipped: no Kafka broker (set STREAMLAB_KAFKA=HOST:PORT to run this test)");
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED: kafka::{test}: STREAMLAB_KAFKA not set (a Kafka broker is needed: \
+                 STREAMLAB_KAFKA=HOST:PORT)"
+            );
             None
         }
     }
+}
+
+/// The skip line is in `cargo test`'s own output, without `--nocapture`.
+#[test]
+fn a_kafka_test_without_a_broker_says_skipped_in_the_test_output() {
+    let test = "rows_written_to_a_topic_are_the_rows_written_to_a_file";
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([&format!("kafka::{test}"), "--exact", "--test-threads=1"])
+        .env_remove("STREAMLAB_KAFKA")
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{all}");
+    assert!(
+        all.contains(&format!("SKIPPED: kafka::{test}: STREAMLAB_KAFKA not set")),
+        "{all}"
+    );
 }
 
 fn streamlab(args: &[&str]) -> std::process::Output {
@@ -151,7 +182,11 @@ fn logs_topic(broker: &str, name: &str, query: &str, gen: &[&str]) -> LogsTopic 
 
 #[test]
 fn every_engine_reading_a_three_partition_topic_gives_the_exact_answer() {
-    let Some(broker) = broker() else { return };
+    let Some(broker) =
+        broker("every_engine_reading_a_three_partition_topic_gives_the_exact_answer")
+    else {
+        return;
+    };
     let t = logs_topic(
         &broker,
         "logs",
@@ -191,7 +226,11 @@ const ERRORS_APPEND_NO_DELAY: &str =
 /// partitions) nothing is late even with watermark delay 0.
 #[test]
 fn per_partition_watermarks_make_an_ordered_topic_exact_with_delay_zero() {
-    let Some(broker) = broker() else { return };
+    let Some(broker) =
+        broker("per_partition_watermarks_make_an_ordered_topic_exact_with_delay_zero")
+    else {
+        return;
+    };
     let t = logs_topic(
         &broker,
         "ordered",
@@ -223,7 +262,11 @@ fn per_partition_watermarks_make_an_ordered_topic_exact_with_delay_zero() {
 /// output equals the oracle's, nothing lost, nothing twice.
 #[test]
 fn killed_while_reading_a_topic_every_engine_resumes_from_the_checkpointed_offsets() {
-    let Some(broker) = broker() else { return };
+    let Some(broker) =
+        broker("killed_while_reading_a_topic_every_engine_resumes_from_the_checkpointed_offsets")
+    else {
+        return;
+    };
     let t = logs_topic(
         &broker,
         "kill",
@@ -295,7 +338,9 @@ fn killed_while_reading_a_topic_every_engine_resumes_from_the_checkpointed_offse
 
 #[test]
 fn rows_written_to_a_topic_are_the_rows_written_to_a_file() {
-    let Some(broker) = broker() else { return };
+    let Some(broker) = broker("rows_written_to_a_topic_are_the_rows_written_to_a_file") else {
+        return;
+    };
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/all_aggregates");
     let (q, e) = (golden.join("query.toml"), golden.join("events.jsonl"));
     let topic = unique("rows");

@@ -18,6 +18,8 @@
 //! - The binary: [`checkpoints`], [`recovery`], [`part_checks`], [`checkpoint_lock`],
 //!   [`output_paths`], [`cluster`], [`live_inputs`], `kafka`
 //!   (cargo feature `kafka`; a broker from `STREAMLAB_KAFKA` or tansu), [`experiments`].
+//! - [`messages`]: hostile input through the binary: answers that must not wrap, messages
+//!   that must name the problem.
 
 #[macro_use]
 mod macros;
@@ -36,6 +38,7 @@ mod joins;
 #[cfg(feature = "kafka")]
 mod kafka;
 mod live_inputs;
+mod messages;
 mod microbatch_vs_oracle;
 mod nexmark_q8;
 mod output_paths;

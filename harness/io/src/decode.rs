@@ -36,11 +36,18 @@ pub struct DecodedInput {
     pub restore_time: std::time::Duration,
 }
 
-/// Reports malformed lines: the first few in full, then only a total.
+/// How many distinct reasons [`MalformedReport`] tallies (a cap against unbounded memory
+/// on hostile input; reasons past it still count in the total).
+const REASONS_KEPT: usize = 32;
+
+/// Reports malformed lines: the first few in full, then only a total; and a warning when
+/// most lines were malformed (a mistyped field name makes every line so).
 pub struct MalformedReport<W: Write> {
     out: W,
     source: String,
     count: u64,
+    /// Lines per reason, in order of first appearance.
+    reasons: Vec<(String, u64)>,
 }
 
 impl<W: Write> MalformedReport<W> {
@@ -50,12 +57,24 @@ impl<W: Write> MalformedReport<W> {
             out,
             source: source.to_owned(),
             count: 0,
+            reasons: Vec::new(),
         }
     }
 
     /// Notes one malformed line (1-based `line`).
     pub fn line(&mut self, line: u64, why: &Malformed) {
         self.count += 1;
+        // The parser's detail (a column) differs line by line; the kind is the reason.
+        let reason = match why {
+            Malformed::NotJson(_) => "not JSON".to_owned(),
+            Malformed::NotCsv(_) => "not a CSV record".to_owned(),
+            other => other.to_string(),
+        };
+        match self.reasons.iter().position(|(r, _)| *r == reason) {
+            Some(i) => self.reasons[i].1 += 1,
+            None if self.reasons.len() < REASONS_KEPT => self.reasons.push((reason, 1)),
+            None => {}
+        }
         if self.count <= MALFORMED_SHOWN {
             let _ = writeln!(
                 self.out,
@@ -65,12 +84,36 @@ impl<W: Write> MalformedReport<W> {
         }
     }
 
-    /// Writes the closing count, if more lines were skipped than shown.
-    pub fn finish(mut self) -> u64 {
+    /// Writes the closing count, if more lines were skipped than shown, and a warning
+    /// when more than half the lines were malformed (`good`: the lines that were not),
+    /// which the run's exit status does not show (only `--strict` stops on them).
+    pub fn finish(mut self, good: u64) -> u64 {
         if self.count > MALFORMED_SHOWN {
             let _ = writeln!(
                 self.out,
                 "streamlab: {}: {} malformed lines skipped in all (first {MALFORMED_SHOWN} shown)",
+                self.source, self.count
+            );
+        }
+        let lines = self.count.saturating_add(good);
+        if self.count > lines / 2 {
+            // The first of the most frequent (`max_by_key` keeps the last of equals).
+            let (reason, n) = self
+                .reasons
+                .iter()
+                .rev()
+                .max_by_key(|(_, n)| *n)
+                .map_or(("", 0), |(r, n)| (r.as_str(), *n));
+            // A field every line lacks is most often a typo in the query.
+            let hint = if reason.starts_with("missing field") {
+                " Does the query name the input's fields?"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                self.out,
+                "streamlab: warning: {}: {} of {lines} lines were malformed and skipped; \
+                 most common: {reason} ({n} lines).{hint}",
                 self.source, self.count
             );
         }
@@ -134,8 +177,8 @@ pub fn decode_with(
             events.extend(chunk.events);
         }
         Ok(DecodedInput {
+            malformed: report.finish(events.len() as u64 + unmatched),
             events,
-            malformed: report.finish(),
             keys: stream.keys().clone(),
             decode_time: started.elapsed(),
             partitions: 1,
@@ -294,7 +337,7 @@ fn merge_inputs(
             }
         }
         report.source = "the query's inputs".into(); // the closing count covers them all
-        malformed = report.finish();
+        malformed = report.finish(events.len() as u64 + unmatched);
     }
     Ok(DecodedInput {
         events,
@@ -340,6 +383,32 @@ mod tests {
         assert_eq!(err.lines().count(), 6, "{err}");
         assert!(err.contains("8 malformed lines skipped in all"), "{err}");
         assert_eq!(input.events[1].seq, 2, "seq counts every line");
+    }
+
+    /// A mistyped field in the query makes every line malformed: warned loudly, with the
+    /// reason, not only counted; half the lines or fewer is no warning.
+    #[test]
+    fn mostly_malformed_input_is_warned_about_with_its_most_common_reason() {
+        let mut text = String::from("oops\n");
+        for i in 0..3 {
+            text.push_str(&format!("{{\"ts\": {i}, \"kk\": \"a\"}}\n"));
+        }
+        text.push_str("{\"ts\": 9, \"k\": \"a\"}\n");
+        let mut err = Vec::new();
+        let input = decode_all(text.as_bytes(), "in.jsonl", &plan(), false, &mut err).unwrap();
+        assert_eq!((input.events.len(), input.malformed), (1, 4));
+        let err = String::from_utf8(err).unwrap();
+        assert!(
+            err.contains(
+                "streamlab: warning: in.jsonl: 4 of 5 lines were malformed and skipped; \
+                 most common: missing field `k` (3 lines). Does the query name the input's fields?"
+            ),
+            "{err}"
+        );
+        let half = "oops\n{\"ts\": 1, \"k\": \"a\"}\n";
+        let mut err = Vec::new();
+        decode_all(half.as_bytes(), "in.jsonl", &plan(), false, &mut err).unwrap();
+        assert!(!String::from_utf8(err).unwrap().contains("warning"));
     }
 
     #[test]

@@ -8,11 +8,43 @@ use streamlab_core::engine::{EngineError, Sink};
 use streamlab_core::row_format::RowFormat;
 use streamlab_core::{KeyTable, OutRow, Plan};
 
+/// Set once a write to stdout failed because its reader went away (`--output - | head`).
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether stdout's reader went away during the run: the binary then exits quietly with
+/// status 0, as Unix tools do, instead of reporting the run's "Broken pipe" error.
+pub fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Stdout that records a broken pipe in [`stdout_closed`] (the error still stops the run).
+struct Stdout(std::io::Stdout);
+
+impl Stdout {
+    fn note<T>(r: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &r {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        r
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Self::note(self.0.write(buf))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Self::note(self.0.flush())
+    }
+}
+
 /// An output file, or stdout for `-`, buffered.
 pub fn open_output(path: &str) -> anyhow::Result<Box<dyn Write + Send>> {
     use anyhow::Context;
     Ok(if path == "-" {
-        Box::new(std::io::BufWriter::new(std::io::stdout()))
+        Box::new(std::io::BufWriter::new(Stdout(std::io::stdout())))
     } else {
         let file = std::fs::File::create(path)
             .with_context(|| format!("cannot create output file {path}"))?;

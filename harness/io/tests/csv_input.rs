@@ -97,7 +97,7 @@ fn one_decoder(text: &[u8], plan: &Plan) -> (Vec<Event>, u64, String) {
             Err(why) => report.line(i as u64 + 1, &why),
         }
     }
-    let malformed = report.finish();
+    let malformed = report.finish(events.len() as u64);
     (
         events,
         malformed,
@@ -225,7 +225,9 @@ fn malformed_csv_lines_are_reported_with_their_line_in_the_file() {
          streamlab: in.csv:4: skipped malformed line: field `ts` must be an integer (ms), found a string\n\
          streamlab: in.csv:5: skipped malformed line: not a CSV record: column 4 has an unclosed quote\n\
          streamlab: in.csv:6: skipped malformed line: empty line\n\
-         streamlab: in.csv:7: skipped malformed line: missing field `value`\n"
+         streamlab: in.csv:7: skipped malformed line: missing field `value`\n\
+         streamlab: warning: in.csv: 5 of 6 lines were malformed and skipped; most common: \
+         not a CSV record (2 lines).\n"
     );
     let strict = decode_with(
         text.as_bytes(),

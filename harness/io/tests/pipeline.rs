@@ -63,7 +63,7 @@ fn one_decoder(text: &[u8], plan: &Plan) -> (Vec<Event>, u64, String, Vec<String
             Err(why) => report.line(i as u64 + 1, &why),
         }
     }
-    let malformed = report.finish();
+    let malformed = report.finish(events.len() as u64);
     let dict = dictionary(decoder.key_table());
     (
         events,

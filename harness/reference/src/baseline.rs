@@ -255,7 +255,13 @@ impl Loop<'_> {
         self.sessions = s.sessions.into_iter().collect();
         self.next_session_end = s.next_session_end;
         self.emit = s.emit;
-        self.summary = s.summary;
+        // The counts carry on; the name is this engine's, never the checkpoint's (see
+        // the micro-batch driver's restore).
+        let engine = std::mem::take(&mut self.summary.engine);
+        self.summary = RunSummary {
+            engine,
+            ..s.summary
+        };
     }
 }
 
@@ -391,8 +397,9 @@ impl Engine for Baseline {
                     }
                     lp.restore(snap);
                     let note = format!(
-                        "resumed from checkpoint {} (input from offset {resume_seq}) in {:.0} ms",
+                        "resumed from checkpoint {} ({}) in {:.0} ms",
                         c.epoch - 1,
+                        streamlab_core::engine::resume_point(resume_seq),
                         started.elapsed().as_secs_f64() * 1e3
                     );
                     eprintln!("streamlab baseline: {note}");

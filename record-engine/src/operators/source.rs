@@ -358,9 +358,9 @@ impl Reading {
         }
         // The state is loaded and the workers' shares rebuilt: reading resumes now.
         eprintln!(
-            "streamlab record: resumed from checkpoint {} (input from offset {}) in {:.0} ms",
+            "streamlab record: resumed from checkpoint {} ({}) in {:.0} ms",
             restart.epoch,
-            restart.next_seq,
+            streamlab_core::engine::resume_point(restart.next_seq),
             restart.started.elapsed().as_secs_f64() * 1e3
         );
         Ok(())

@@ -26,7 +26,9 @@ impl Raw<'_> {
     pub(super) fn kind(&self) -> &'static str {
         match self {
             Raw::Str(_) => "a string",
-            Raw::Int(_) | Raw::BigUint(_) => "an integer",
+            Raw::Int(_) => "an integer",
+            // Only positive integers above i64::MAX are read as `BigUint`.
+            Raw::BigUint(_) => "an integer out of range of a 64-bit integer",
             Raw::Float(_) => "a float",
             Raw::Bool(_) => "a boolean",
             Raw::Null => "null",

@@ -184,6 +184,23 @@ as = "pairs"
     }
 }
 
+/// A time above `i64::MAX` is an integer JSON holds but an event time cannot: the message
+/// says so instead of "must be an integer, found an integer".
+#[test]
+fn a_time_beyond_64_bits_is_named_out_of_range() {
+    let mut d = Decoder::new(&plan());
+    let err = d
+        .decode(
+            r#"{"ts": 9223372036854775808, "key": "a", "region": 1, "kind": "x", "value": 1}"#,
+            0,
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "field `ts` must be an integer (ms), found an integer out of range of a 64-bit integer"
+    );
+}
+
 #[test]
 fn malformed_lines_say_why() {
     let mut d = Decoder::new(&plan());

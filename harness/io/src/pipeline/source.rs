@@ -165,7 +165,9 @@ impl Source for StreamSource {
             if !self.next_chunk()? {
                 self.ended = true;
                 if let Some(report) = self.report.take() {
-                    report.finish();
+                    let good = self.stats.events.load(Ordering::Relaxed)
+                        + self.stats.unmatched.load(Ordering::Relaxed);
+                    report.finish(good);
                 }
             }
         }
