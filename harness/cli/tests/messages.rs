@@ -238,8 +238,18 @@ fn every_line_names_its_engine_even_on_another_engines_checkpoint() {
     };
     let first = run("baseline");
     assert!(first.status.success(), "{}", stderr(&first));
-    // The baseline's checkpoint given to the micro-batch engine: whatever becomes of it,
-    // no line says `streamlab : ` without the engine's name.
-    let err = stderr(&run("microbatch"));
+    // The baseline's checkpoints given to the micro-batch engine (whose state they would
+    // have decoded as garbage) are refused, naming the engine they belong to; no line
+    // says `streamlab : ` without the engine's name.
+    let other = run("microbatch");
+    let err = stderr(&other);
+    assert_eq!(other.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("holds checkpoints of engine `baseline`") && err.contains("not `microbatch`"),
+        "{err}"
+    );
     assert!(!err.contains("streamlab :"), "{err}");
+    // Its own engine resumes them.
+    let again = run("baseline");
+    assert!(again.status.success(), "{}", stderr(&again));
 }
