@@ -593,7 +593,7 @@ mod tests {
                 err,
                 format!(
                     "--workers {n} is more than the limit of {limit} workers (4 per core on this \
-                     machine's {cores}, at least 64): each worker is a thread with its own state"
+                     machine's {cores} cores, at least 64): each worker is a thread with its own state"
                 )
             );
         }
