@@ -84,6 +84,13 @@ pub enum Malformed {
         /// The time and its windows.
         why: crate::model::window::TimeOutOfRange,
     },
+    /// A live input's line longer than its limit (kept no further than the limit, so a
+    /// line without an end cannot exhaust memory).
+    #[error("line longer than the limit of {limit} bytes (raise it with `max_line=BYTES` in the input's address)")]
+    LineTooLong {
+        /// The input's limit, in bytes.
+        limit: usize,
+    },
     /// A field has the wrong type.
     #[error("field `{field}` must be {expected}, found {found}")]
     WrongType {
