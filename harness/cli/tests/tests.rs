@@ -16,7 +16,8 @@
 //! - [`csv_input`]: W1 as CSV (`gen --format csv`, a header or declared columns) gives
 //!   the JSON run's output through `streamlab run`; bad declarations and headers.
 //! - The binary: [`checkpoints`], [`recovery`], [`cluster`], [`live_inputs`], `kafka`
-//!   (cargo feature `kafka`; a broker from `STREAMLAB_KAFKA` or tansu), [`experiments`].
+//!   (cargo feature `kafka`; a broker from `STREAMLAB_KAFKA` or tansu), [`experiments`],
+//!   [`limits`] (hostile input: the edges of time, resource limits, deep expressions).
 
 #[macro_use]
 mod macros;
@@ -33,6 +34,7 @@ mod golden;
 mod joins;
 #[cfg(feature = "kafka")]
 mod kafka;
+mod limits;
 mod live_inputs;
 mod microbatch_vs_oracle;
 mod nexmark_q8;
