@@ -129,12 +129,32 @@ impl WindowSpec {
     /// after `i64::MIN`, ends at or before `i64::MAX`). Decoders refuse an event whose
     /// windows do not as malformed, so that no engine computes a window that would wrap
     /// (docs/semantics.md, "Windows at the edges of time").
+    #[inline]
     pub fn check_time(&self, t: i64) -> Result<(), TimeOutOfRange> {
-        let (start, end) = self.extent(t);
-        if start < i128::from(i64::MIN) || end > i128::from(i64::MAX) {
-            return Err(TimeOutOfRange { t, start, end });
+        if self.fits(t) {
+            return Ok(());
         }
-        Ok(())
+        let (start, end) = self.extent(t);
+        Err(TimeOutOfRange { t, start, end })
+    }
+
+    /// [`Self::check_time`]'s test in `i64` arithmetic, for the per-event path (128-bit
+    /// division is slow): a bound leaves `i64` exactly when computing it overflows.
+    #[inline]
+    fn fits(&self, t: i64) -> bool {
+        match *self {
+            WindowSpec::Tumbling { size } => t
+                .div_euclid(size)
+                .checked_mul(size)
+                .and_then(|start| start.checked_add(size))
+                .is_some(),
+            WindowSpec::Sliding { size, slide } => {
+                t.div_euclid(slide).checked_mul(slide).is_some_and(|last| {
+                    last.checked_sub(size - slide).is_some() && last.checked_add(size).is_some()
+                })
+            }
+            WindowSpec::Session { gap } => t.checked_add(gap).is_some(),
+        }
     }
 
     /// Calls `f` with every fixed window containing `t`, in increasing start order.
@@ -249,6 +269,9 @@ mod tests {
                     got.push(w);
                 });
                 let fits = spec.check_time(t).is_ok();
+                let (start, end) = spec.extent(t);
+                let exact = start >= i128::from(i64::MIN) && end <= i128::from(i64::MAX);
+                assert_eq!(fits, exact, "{spec:?} at {t}: [{start}, {end})");
                 if fits {
                     assert_eq!(got.len(), spec.windows_per_event(), "{spec:?} at {t}");
                     assert!(
@@ -290,6 +313,22 @@ mod tests {
     }
 
     proptest! {
+        /// The per-event check in i64 is the exact one, near both edges of time.
+        #[test]
+        fn the_fast_check_is_the_exact_one(off in 0i64..200_000, high: bool, size_k in 1i64..20, slide in 1i64..5_000, gap in 1i64..100_000) {
+            let t = if high { i64::MAX - off } else { i64::MIN + off };
+            let size = size_k * slide;
+            for spec in [
+                WindowSpec::Tumbling { size },
+                WindowSpec::Sliding { size, slide },
+                WindowSpec::Session { gap },
+            ] {
+                let (start, end) = spec.extent(t);
+                let exact = start >= i128::from(i64::MIN) && end <= i128::from(i64::MAX);
+                prop_assert_eq!(spec.check_time(t).is_ok(), exact);
+            }
+        }
+
         #[test]
         fn fixed_assignment_matches_the_definition(t in -1_000_000i64..1_000_000, size_k in 1i64..20, slide in 1i64..50) {
             let size = size_k * slide;
