@@ -250,6 +250,21 @@ impl RunOptions {
     /// Spark's local defaults for a lab run; the same for every engine.
     pub const DEFAULT_WORKERS: usize = 1;
 
+    /// Workers per core a run may ask for, and the least limit on any machine.
+    pub const WORKERS_PER_CORE: usize = 4;
+    /// See [`Self::WORKERS_PER_CORE`].
+    pub const MIN_WORKERS_LIMIT: usize = 64;
+
+    /// The most workers a run may ask for on a machine of `cores` cores: every worker is
+    /// a thread with its own state and buffers, so `--workers 1000` took 3.4 GB on 2000
+    /// events and a count near `usize::MAX` panicked allocating them, while more workers
+    /// than a few per core only compete for the cores.
+    pub fn max_workers(cores: usize) -> usize {
+        cores
+            .saturating_mul(Self::WORKERS_PER_CORE)
+            .max(Self::MIN_WORKERS_LIMIT)
+    }
+
     /// The workers to run with: the user's number (at least one) or the default.
     pub fn workers_or_default(&self) -> usize {
         self.workers.unwrap_or(Self::DEFAULT_WORKERS).max(1)
@@ -341,6 +356,9 @@ pub enum EngineError {
     /// The engine itself failed.
     #[error("{0}")]
     Internal(String),
+    /// A run option beyond what a run may use: the message names the flag and the limit.
+    #[error("{0}")]
+    OverLimit(String),
 }
 
 /// An execution model that can answer a [`Plan`].
@@ -479,6 +497,18 @@ fn refusal(
             flag: flag.flag().into(),
         });
     }
+    if let Some(workers) = options.workers {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let limit = RunOptions::max_workers(cores);
+        if workers > limit {
+            return Err(EngineError::OverLimit(format!(
+                "--workers {workers} is more than the limit of {limit} workers ({} per core on \
+                 this machine's {cores} cores, at least {}): each worker is a thread with its own state",
+                RunOptions::WORKERS_PER_CORE,
+                RunOptions::MIN_WORKERS_LIMIT,
+            )));
+        }
+    }
     if plan.projection.is_some() && options.checkpoint.is_some() {
         return Err(EngineError::Unsupported {
             engine: engine.into(),
@@ -548,5 +578,35 @@ mod tests {
         };
         let err = run(&bad).expect_err("refused before executing").to_string();
         assert_eq!(err, "engine `nothing` does not support --checkpoint");
+    }
+
+    /// `--workers 18446744073709551615` panicked (capacity overflow) and 1000 workers took
+    /// 3.4 GB: a count beyond the limit is refused before anything runs, naming the flag
+    /// and the limit.
+    #[test]
+    fn workers_beyond_the_limit_are_refused_with_the_limit() {
+        assert_eq!(RunOptions::max_workers(2), 64);
+        assert_eq!(RunOptions::max_workers(32), 128);
+        assert_eq!(RunOptions::max_workers(usize::MAX), usize::MAX);
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let limit = RunOptions::max_workers(cores);
+        let workers = |n: usize| RunOptions {
+            workers: Some(n),
+            ..Default::default()
+        };
+        assert_eq!(
+            run(&workers(limit)).expect("at the limit").engine,
+            "executed"
+        );
+        for n in [limit + 1, usize::MAX] {
+            let err = run(&workers(n)).expect_err("over the limit").to_string();
+            assert_eq!(
+                err,
+                format!(
+                    "--workers {n} is more than the limit of {limit} workers (4 per core on this \
+                     machine's {cores} cores, at least 64): each worker is a thread with its own state"
+                )
+            );
+        }
     }
 }

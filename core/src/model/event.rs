@@ -75,6 +75,22 @@ pub enum Malformed {
         /// The input's name.
         input: String,
     },
+    /// The event time puts the event in a window that does not fit in 64-bit
+    /// milliseconds ([`WindowSpec::check_time`](crate::model::window::WindowSpec::check_time)).
+    #[error("field `{field}`: {why}")]
+    TimeOutOfRange {
+        /// The event-time field.
+        field: String,
+        /// The time and its windows.
+        why: crate::model::window::TimeOutOfRange,
+    },
+    /// A live input's line longer than its limit (kept no further than the limit, so a
+    /// line without an end cannot exhaust memory).
+    #[error("line longer than the limit of {limit} bytes (raise it with `max_line=BYTES` in the input's address)")]
+    LineTooLong {
+        /// The input's limit, in bytes.
+        limit: usize,
+    },
     /// A field has the wrong type.
     #[error("field `{field}` must be {expected}, found {found}")]
     WrongType {

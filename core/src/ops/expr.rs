@@ -6,7 +6,7 @@
 //! - Operands: integer literals (`123`, an `i64`), float literals (`0.908`, `1e3`: a `.`
 //!   or an exponent makes a float) and field names (`[A-Za-z_][A-Za-z0-9_]*`).
 //! - Operators, loosest first: `+ -`, then `* / %`, then unary `-`; left-associative;
-//!   parentheses group. A condition is `expr op expr` with op one of
+//!   parentheses group. At most [`MAX_DEPTH`] operators deep (see there). A condition is `expr op expr` with op one of
 //!   `= == != <> < <= > >=`.
 //!
 //! # Values
@@ -27,6 +27,19 @@ mod tests;
 use crate::model::value::{AggValue, Scalar};
 use crate::ops::filter::CmpOp;
 use std::fmt;
+
+/// The most operators on one path of an expression's tree (`a + b + c` is two deep, being
+/// left-associative; `-x` one). Resolving, evaluating, printing and dropping an
+/// expression recurse once per operator, so without a bound `-(` x 10 000 or a
+/// 100 000-term sum overflowed the stack and aborted the process (or a worker thread);
+/// such a text is refused when the query is compiled. The parser's own recursion is
+/// bounded by [`MAX_OPEN`].
+pub const MAX_DEPTH: usize = 256;
+
+/// The most parentheses and unary minus signs open at once while parsing: twice
+/// [`MAX_DEPTH`], so that any expression within that limit, printed fully parenthesized
+/// (`-(x)`, `(a + b)`), parses back.
+pub const MAX_OPEN: usize = 2 * MAX_DEPTH;
 
 /// A number an expression computes, or none (see the module doc).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -142,7 +155,7 @@ impl Expr {
     /// Parses an arithmetic expression; the error says where and what was expected.
     pub fn parse(text: &str) -> Result<Expr, String> {
         let mut p = Parser::new(text)?;
-        let e = p.sum()?;
+        let (e, _) = p.sum()?;
         p.end()?;
         Ok(e)
     }
@@ -215,7 +228,7 @@ impl Condition {
     /// Parses `expr op expr`.
     pub fn parse(text: &str) -> Result<Condition, String> {
         let mut p = Parser::new(text)?;
-        let left = p.sum()?;
+        let (left, _) = p.sum()?;
         let op = match p.peek() {
             Some(Token::Cmp(op)) => {
                 p.pos += 1;
@@ -223,7 +236,7 @@ impl Condition {
             }
             _ => return Err(p.expected("a comparison (= != < <= > >=)")),
         };
-        let right = p.sum()?;
+        let (right, _) = p.sum()?;
         p.end()?;
         Ok(Condition { left, op, right })
     }
@@ -278,11 +291,19 @@ enum Token {
 }
 
 /// Recursive descent over the tokens, remembering where each one started (for errors).
+///
+/// Every rule returns its expression with its height (operators deep, see
+/// [`MAX_DEPTH`]), and `open` counts the parentheses and minus signs being parsed (see
+/// [`MAX_OPEN`]), so that neither the tree nor the parser's recursion is unbounded.
 struct Parser {
     tokens: Vec<(usize, Token)>,
     pos: usize,
     len: usize,
+    open: usize,
 }
+
+/// An expression and its height.
+type Parsed = Result<(Expr, usize), String>;
 
 impl Parser {
     fn new(text: &str) -> Result<Parser, String> {
@@ -290,6 +311,7 @@ impl Parser {
             tokens: tokenize(text)?,
             pos: 0,
             len: text.chars().count(),
+            open: 0,
         })
     }
 
@@ -311,41 +333,85 @@ impl Parser {
         }
     }
 
+    /// Where the current token starts, 1-based, for errors.
+    fn column(&self) -> usize {
+        self.tokens.get(self.pos).map_or(self.len, |(at, _)| *at) + 1
+    }
+
+    /// The error for a tree deeper than [`MAX_DEPTH`].
+    fn too_deep(&self) -> String {
+        format!(
+            "at column {}: more than {MAX_DEPTH} operators deep (each operator of a chain like `a + b + c` and each unary minus counts one): split the expression",
+            self.column()
+        )
+    }
+
+    /// `left op right`, one operator deeper than the deeper of its sides.
+    fn binary(&self, op: BinOp, (a, ha): (Expr, usize), (b, hb): (Expr, usize)) -> Parsed {
+        let height = ha.max(hb) + 1;
+        if height > MAX_DEPTH {
+            return Err(self.too_deep());
+        }
+        Ok((Expr::Bin(op, Box::new(a), Box::new(b)), height))
+    }
+
+    /// Enters a parenthesis or a unary minus (see [`MAX_OPEN`]).
+    fn enter(&mut self) -> Result<(), String> {
+        if self.open >= MAX_OPEN {
+            return Err(format!(
+                "at column {}: more than {MAX_OPEN} parentheses and minus signs open at once: split the expression",
+                self.column()
+            ));
+        }
+        self.open += 1;
+        Ok(())
+    }
+
     /// sum := product (('+' | '-') product)*
-    fn sum(&mut self) -> Result<Expr, String> {
+    fn sum(&mut self) -> Parsed {
         let mut left = self.product()?;
         while let Some(Token::Op(op @ (BinOp::Add | BinOp::Sub))) = self.peek() {
             self.pos += 1;
-            left = Expr::Bin(op, Box::new(left), Box::new(self.product()?));
+            let right = self.product()?;
+            left = self.binary(op, left, right)?;
         }
         Ok(left)
     }
 
     /// product := unary (('*' | '/' | '%') unary)*
-    fn product(&mut self) -> Result<Expr, String> {
+    fn product(&mut self) -> Parsed {
         let mut left = self.unary()?;
         while let Some(Token::Op(op @ (BinOp::Mul | BinOp::Div | BinOp::Rem))) = self.peek() {
             self.pos += 1;
-            left = Expr::Bin(op, Box::new(left), Box::new(self.unary()?));
+            let right = self.unary()?;
+            left = self.binary(op, left, right)?;
         }
         Ok(left)
     }
 
     /// unary := '-' unary | atom; a minus right before a literal makes a negative literal.
-    fn unary(&mut self) -> Result<Expr, String> {
+    fn unary(&mut self) -> Parsed {
         if self.peek() == Some(Token::Op(BinOp::Sub)) {
             self.pos += 1;
             match self.peek() {
                 Some(Token::Int(i)) => {
                     let e = Expr::Int(self.fit(-i)?);
                     self.pos += 1;
-                    return Ok(e);
+                    return Ok((e, 0));
                 }
                 Some(Token::Float(f)) => {
                     self.pos += 1;
-                    return Ok(Expr::Float(-f));
+                    return Ok((Expr::Float(-f), 0));
                 }
-                _ => return Ok(Expr::Neg(Box::new(self.unary()?))),
+                _ => {
+                    self.enter()?;
+                    let (e, height) = self.unary()?;
+                    self.open -= 1;
+                    if height >= MAX_DEPTH {
+                        return Err(self.too_deep());
+                    }
+                    return Ok((Expr::Neg(Box::new(e)), height + 1));
+                }
             }
         }
         self.atom()
@@ -354,23 +420,27 @@ impl Parser {
     /// The integer literal at the current token, if it fits an `i64`.
     fn fit(&self, i: i128) -> Result<i64, String> {
         i64::try_from(i).map_err(|_| {
-            let at = self.tokens.get(self.pos).map_or(self.len, |(at, _)| *at);
-            format!("at column {}: `{i}` does not fit a 64-bit integer", at + 1)
+            format!(
+                "at column {}: `{i}` does not fit a 64-bit integer",
+                self.column()
+            )
         })
     }
 
     /// atom := integer | float | field | '(' sum ')'
-    fn atom(&mut self) -> Result<Expr, String> {
+    fn atom(&mut self) -> Parsed {
         let e = match self.peek() {
-            Some(Token::Int(i)) => Expr::Int(self.fit(i)?),
-            Some(Token::Float(f)) => Expr::Float(f),
-            Some(Token::Name(n)) => Expr::Field(n, usize::MAX),
+            Some(Token::Int(i)) => (Expr::Int(self.fit(i)?), 0),
+            Some(Token::Float(f)) => (Expr::Float(f), 0),
+            Some(Token::Name(n)) => (Expr::Field(n, usize::MAX), 0),
             Some(Token::Open) => {
+                self.enter()?;
                 self.pos += 1;
                 let e = self.sum()?;
                 if self.peek() != Some(Token::Close) {
                     return Err(self.expected("`)`"));
                 }
+                self.open -= 1;
                 e
             }
             _ => return Err(self.expected("a number, a field or `(`")),

@@ -66,6 +66,29 @@ fn inconsistent_windows_are_errors_that_name_the_key() {
     assert!(err.contains("window.size"), "{err}");
 }
 
+/// `size = "1h"`, `slide = "1ms"` would put every event in 3.6 million windows: refused,
+/// naming the key and the limit; the limit itself is accepted.
+#[test]
+fn too_many_windows_per_event_are_refused_with_the_limit() {
+    let sliding = |size: &str, slide: &str| {
+        W1.replace(
+            "kind = \"tumbling\"\nsize = \"10s\"",
+            &format!("kind = \"sliding\"\nsize = \"{size}\"\nslide = \"{slide}\""),
+        )
+    };
+    let err = Plan::from_toml(&sliding("1h", "1ms"))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "bad query: `window.slide`: puts every event in 3600000 windows (window.size 1h / \
+         window.slide 1ms), more than the limit of 10000 windows per event: use a larger slide"
+    );
+    let plan = Plan::from_toml(&sliding("10000ms", "1ms")).unwrap();
+    assert_eq!(plan.window.windows_per_event(), 10_000);
+    assert!(Plan::from_toml(&sliding("10001ms", "1ms")).is_err());
+}
+
 #[test]
 fn aggregates_are_checked() {
     let text = W1.replace("fn = \"count\"", "fn = \"count\"\nfield = \"x\"");

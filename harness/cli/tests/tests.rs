@@ -19,7 +19,8 @@
 //!   [`output_paths`], [`cluster`], [`live_inputs`], `kafka`
 //!   (cargo feature `kafka`; a broker from `STREAMLAB_KAFKA` or tansu), [`experiments`].
 //! - [`messages`]: hostile input through the binary: answers that must not wrap, messages
-//!   that must name the problem.
+//!   that must name the problem; [`limits`]: the edges of time, resource limits, deep
+//!   expressions.
 
 #[macro_use]
 mod macros;
@@ -37,6 +38,7 @@ mod golden;
 mod joins;
 #[cfg(feature = "kafka")]
 mod kafka;
+mod limits;
 mod live_inputs;
 mod messages;
 mod microbatch_vs_oracle;

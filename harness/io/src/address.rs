@@ -2,7 +2,7 @@
 //! input (`tcp://`, `dir://`, `kafka://`) decoded while the engine runs. A build without
 //! the `kafka` feature refuses `kafka://` with [`without_kafka`]'s message.
 
-use crate::live::{dir_reader, spawn_live, tcp_reader, LiveSource};
+use crate::live::{dir_reader, spawn_live, tcp_reader, LiveSource, DEFAULT_MAX_LINE};
 use anyhow::{bail, Result};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,6 +17,8 @@ pub enum LiveInput {
     Tcp {
         /// `HOST:PORT`.
         addr: String,
+        /// The longest line kept, in bytes (`?max_line=`).
+        max_line: usize,
     },
     /// Every partition of a Kafka topic.
     #[cfg(feature = "kafka")]
@@ -27,6 +29,8 @@ pub enum LiveInput {
         path: PathBuf,
         /// Stop after this long without a new file.
         idle: Duration,
+        /// The longest line kept, in bytes (`&max_line=`).
+        max_line: usize,
     },
 }
 
@@ -36,6 +40,26 @@ pub fn without_kafka(what: &str) -> anyhow::Error {
         "{what}: this streamlab was built without Kafka (the `kafka` cargo feature is off); \
          rebuild with default features to read or write kafka:// addresses"
     )
+}
+
+/// A `max_line` value: a positive whole number of bytes (`4194304`), or of KiB, MiB or
+/// GiB (`4MiB`).
+fn bytes(text: &str, url: &str) -> Result<usize> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let scale: usize = match unit {
+        "" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => bail!("{url}: max_line: `{text}` is not a size: expected bytes, like 4194304 or 4MiB"),
+    };
+    match digits.parse::<usize>().ok().and_then(|n| n.checked_mul(scale)) {
+        Some(n) if n > 0 => Ok(n),
+        _ => bail!("{url}: max_line: `{text}` is not a size: expected bytes greater than zero, like 4194304 or 4MiB"),
+    }
 }
 
 /// Splits `a=b&c=d` into pairs, rejecting unknown keys.
@@ -58,19 +82,30 @@ impl LiveInput {
     /// `None` for a file or `-`; an error names what is wrong with a live address.
     pub fn parse(input: &str) -> Result<Option<LiveInput>> {
         if let Some(rest) = input.strip_prefix("tcp://") {
+            let (rest, params) = rest.split_once('?').unwrap_or((rest, ""));
             if rest
                 .rsplit_once(':')
                 .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
             {
                 bail!("{input}: expected tcp://HOST:PORT");
             }
-            return Ok(Some(LiveInput::Tcp { addr: rest.into() }));
+            let mut max_line = DEFAULT_MAX_LINE;
+            for (_, v) in query_params(params, &["max_line"], input)? {
+                max_line = bytes(v, input)?;
+            }
+            return Ok(Some(LiveInput::Tcp {
+                addr: rest.into(),
+                max_line,
+            }));
         }
         if let Some(rest) = input.strip_prefix("dir://") {
             let (path, params) = rest.split_once('?').unwrap_or((rest, ""));
             let mut idle = Duration::from_secs(5);
-            for (k, v) in query_params(params, &["idle"], input)? {
-                if k == "idle" {
+            let mut max_line = DEFAULT_MAX_LINE;
+            for (k, v) in query_params(params, &["idle", "max_line"], input)? {
+                if k == "max_line" {
+                    max_line = bytes(v, input)?;
+                } else if k == "idle" {
                     idle = Duration::from_millis(
                         DurationMs::parse(v)
                             .map_err(|e| anyhow::anyhow!("{input}: idle: {e}"))?
@@ -82,7 +117,11 @@ impl LiveInput {
             if !path.is_dir() {
                 bail!("{input}: {} is not a directory", path.display());
             }
-            return Ok(Some(LiveInput::Dir { path, idle }));
+            return Ok(Some(LiveInput::Dir {
+                path,
+                idle,
+                max_line,
+            }));
         }
         if input.starts_with("kafka://") {
             #[cfg(feature = "kafka")]
@@ -101,18 +140,29 @@ impl LiveInput {
     /// Starts reading; events are decoded into `keys`.
     pub fn start(self, plan: &Plan, keys: Arc<KeyTable>, strict: bool) -> Result<LiveSource> {
         Ok(match self {
-            LiveInput::Tcp { addr } => {
+            LiveInput::Tcp { addr, max_line } => {
                 let name = format!("tcp://{addr}");
-                spawn_live(plan, keys, &name, strict, 1, tcp_reader(addr))
+                spawn_live(plan, keys, &name, strict, 1, tcp_reader(addr, max_line))
             }
             #[cfg(feature = "kafka")]
             LiveInput::Kafka(addr) => {
                 let parts = crate::kafka::check_source(&addr)?;
                 crate::kafka::kafka_source(plan, keys, strict, addr, parts)
             }
-            LiveInput::Dir { path, idle } => {
+            LiveInput::Dir {
+                path,
+                idle,
+                max_line,
+            } => {
                 let name = format!("dir://{}", path.display());
-                spawn_live(plan, keys, &name, strict, 1, dir_reader(path, idle))
+                spawn_live(
+                    plan,
+                    keys,
+                    &name,
+                    strict,
+                    1,
+                    dir_reader(path, idle, max_line),
+                )
             }
         })
     }
@@ -129,9 +179,21 @@ mod tests {
         assert_eq!(
             LiveInput::parse("tcp://localhost:9999").unwrap(),
             Some(LiveInput::Tcp {
-                addr: "localhost:9999".into()
+                addr: "localhost:9999".into(),
+                max_line: 1 << 20,
             })
         );
+        assert_eq!(
+            LiveInput::parse("tcp://localhost:9999?max_line=4MiB").unwrap(),
+            Some(LiveInput::Tcp {
+                addr: "localhost:9999".into(),
+                max_line: 4 << 20,
+            })
+        );
+        for bad in ["0", "4MB", "x", "99999999999999999999"] {
+            let err = LiveInput::parse(&format!("tcp://h:1?max_line={bad}")).unwrap_err();
+            assert!(err.to_string().contains("max_line: "), "{err}");
+        }
         assert!(LiveInput::parse("tcp://localhost")
             .unwrap_err()
             .to_string()
@@ -142,9 +204,15 @@ mod tests {
             d,
             Some(LiveInput::Dir {
                 path: dir.clone(),
-                idle: Duration::from_millis(200)
+                idle: Duration::from_millis(200),
+                max_line: 1 << 20,
             })
         );
+        let d = LiveInput::parse(&format!("dir://{}?max_line=64&idle=1s", dir.display()));
+        assert!(matches!(
+            d.unwrap(),
+            Some(LiveInput::Dir { max_line: 64, .. })
+        ));
         assert!(
             LiveInput::parse(&format!("dir://{}?wait=1s", dir.display()))
                 .unwrap_err()

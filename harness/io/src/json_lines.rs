@@ -41,6 +41,7 @@ use streamlab_core::model::event::{
 use streamlab_core::model::value::{FieldValue, Scalar, StrId};
 use streamlab_core::ops::joins::static_table::StaticTable;
 use streamlab_core::query::{InputFormat, Plan};
+use streamlab_core::WindowSpec;
 
 /// Turns JSON lines into [`Event`]s for one plan.
 ///
@@ -73,6 +74,9 @@ pub struct Decoder {
     scanner: bool,
     /// How lines are written.
     format: Format,
+    /// The windows event times are checked against (a query with `[window]`): an event
+    /// whose windows would not fit in `i64` is malformed (`WindowSpec::check_time`).
+    window: Option<WindowSpec>,
 }
 
 /// How a decoder reads lines: JSON objects, or CSV records of known columns.
@@ -127,6 +131,7 @@ impl Decoder {
             group_buf: Vec::new(),
             scanner: true,
             format: Format::Json,
+            window: plan.query.window.is_some().then_some(plan.window),
         };
         if plan.query.format == Some(InputFormat::Csv) {
             // A declared list was checked when the query was compiled.
@@ -307,6 +312,7 @@ impl Decoder {
             layouts,
             strings,
             key_table,
+            window,
             ..
         } = self;
         let Layout {
@@ -369,6 +375,12 @@ impl Decoder {
                         time = match raw {
                             Raw::Int(t) => *t,
                             other => return Err(wrong(name, "an integer (ms)", other)),
+                        };
+                        if let Some(Err(why)) = window.map(|w| w.check_time(time)) {
+                            return Err(Malformed::TimeOutOfRange {
+                                field: name.to_string(),
+                                why,
+                            });
                         }
                     }
                     Use::Group(g) => {

@@ -13,12 +13,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use streamlab_core::engine::{EngineError, Poll, Source, SourcePosition};
+use streamlab_core::model::event::Malformed;
 use streamlab_core::semantics::watermark::Watermark;
 use streamlab_core::{Event, KeyTable, Part, Plan};
 
 /// Lines are handed over in chunks of at most this many events, or sooner when the input
 /// pauses (a chunk is sent as soon as no further line is immediately available).
 const CHUNK: usize = 1024;
+
+/// The longest line a live line input (`tcp://`, `dir://`) keeps by default, in bytes; a
+/// longer line is skipped as malformed. Its address's `max_line=BYTES` changes it.
+pub const DEFAULT_MAX_LINE: usize = 1 << 20;
 
 /// What a reader thread reports when it stops.
 #[derive(Debug, Default)]
@@ -80,6 +85,18 @@ impl LineFeed {
             Ok(text) => self.decoder.decode(text, seq),
             Err(e) => Err(self.decoder.not_utf8(e)),
         };
+        self.take(part, seq, decoded)
+    }
+
+    /// Skips a line longer than the input's `limit` as malformed (its bytes were not kept).
+    pub fn too_long(&mut self, limit: usize) -> bool {
+        let seq = self.seq;
+        self.seq += 1;
+        self.take(0, seq, Err(Malformed::LineTooLong { limit }))
+    }
+
+    /// Hands a decoded line on, or counts and reports why it is not an event.
+    fn take(&mut self, part: Part, seq: u64, decoded: Result<Event, Malformed>) -> bool {
         match decoded {
             Ok(mut e) => {
                 e.part = part;
@@ -100,7 +117,7 @@ impl LineFeed {
                     return self.flush();
                 }
             }
-            Err(streamlab_core::model::event::Malformed::Unmatched { .. }) => {
+            Err(Malformed::Unmatched { .. }) => {
                 self.stats.unmatched.fetch_add(1, Ordering::Relaxed);
             }
             Err(why) => {
@@ -304,27 +321,91 @@ impl Source for LiveSource {
     }
 }
 
-/// Reads lines from `reader` until it ends (a socket closing, a file's end).
-pub fn read_lines(reader: impl BufRead, feed: &mut LineFeed, what: &str) -> bool {
-    for line in reader.split(b'\n') {
-        match line {
-            Ok(line) => {
-                if !feed.line(&line) {
-                    return false;
-                }
-            }
+/// Reads lines from `reader` until it ends (a socket closing, a file's end), keeping at
+/// most `max_line` bytes of a line: a longer one is skipped as malformed.
+pub fn read_lines(
+    mut reader: impl BufRead,
+    feed: &mut LineFeed,
+    what: &str,
+    max_line: usize,
+) -> bool {
+    let mut line = Vec::new();
+    loop {
+        let more = match read_line(&mut reader, &mut line, max_line) {
+            Ok(LineRead::Line) => feed.line(&line),
+            Ok(LineRead::TooLong) => feed.too_long(max_line),
+            Ok(LineRead::End) => return feed.flush(),
             Err(e) => {
                 feed.fail(format!("reading {what}: {e}"));
                 return false;
             }
+        };
+        if !more {
+            return false;
         }
     }
-    feed.flush()
+}
+
+/// What [`read_line`] found.
+#[derive(Debug, PartialEq, Eq)]
+enum LineRead {
+    /// A line, in the buffer.
+    Line,
+    /// A line longer than the limit, consumed but not kept.
+    TooLong,
+    /// The end of the input.
+    End,
+}
+
+/// Reads the next line (without its `\n`; the last one may lack it) into `line`, which
+/// never holds more than `max` bytes: the rest of a longer line is read and dropped up to
+/// its newline, so a peer that never sends one costs no memory.
+fn read_line(
+    reader: &mut impl BufRead,
+    line: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<LineRead> {
+    line.clear();
+    let (mut any, mut too_long) = (false, false);
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(match (any, too_long) {
+                (false, _) => LineRead::End,
+                (true, false) => LineRead::Line,
+                (true, true) => LineRead::TooLong,
+            });
+        }
+        any = true;
+        let (part, used, ends) = match memchr::memchr(b'\n', available) {
+            Some(i) => (&available[..i], i + 1, true),
+            None => (available, available.len(), false),
+        };
+        if !too_long && line.len() + part.len() > max {
+            too_long = true;
+            *line = Vec::new();
+        }
+        if !too_long {
+            line.extend_from_slice(part);
+        }
+        reader.consume(used);
+        if ends {
+            return Ok(if too_long {
+                LineRead::TooLong
+            } else {
+                LineRead::Line
+            });
+        }
+    }
 }
 
 /// `tcp://HOST:PORT`: connects to a server that writes JSON lines (Spark's socket source;
 /// `nc -lk 9999` in class) and reads until it closes the connection.
-pub fn tcp_reader(addr: String) -> impl FnOnce(&mut LineFeed) + Send + 'static {
+pub fn tcp_reader(addr: String, max_line: usize) -> impl FnOnce(&mut LineFeed) + Send + 'static {
     move |feed: &mut LineFeed| {
         let resolved = match std::net::ToSocketAddrs::to_socket_addrs(&addr.as_str()) {
             Ok(mut a) => a.next(),
@@ -344,6 +425,7 @@ pub fn tcp_reader(addr: String) -> impl FnOnce(&mut LineFeed) + Send + 'static {
                     std::io::BufReader::new(stream),
                     feed,
                     &format!("tcp://{addr}"),
+                    max_line,
                 );
             }
             Err(e) => feed.fail(format!("cannot connect to tcp://{addr} within 10 s: {e}")),
@@ -355,7 +437,11 @@ pub fn tcp_reader(addr: String) -> impl FnOnce(&mut LineFeed) + Send + 'static {
 /// keeps picking up new files as they appear (Spark's file source), until no new file
 /// has arrived for `idle` (default 5 s). Files whose name starts with `.` or `_` are
 /// skipped (write them under such a name and rename when complete).
-pub fn dir_reader(dir: PathBuf, idle: Duration) -> impl FnOnce(&mut LineFeed) + Send + 'static {
+pub fn dir_reader(
+    dir: PathBuf,
+    idle: Duration,
+    max_line: usize,
+) -> impl FnOnce(&mut LineFeed) + Send + 'static {
     move |feed: &mut LineFeed| {
         let mut seen = std::collections::BTreeSet::new();
         let mut last_new = Instant::now();
@@ -382,6 +468,7 @@ pub fn dir_reader(dir: PathBuf, idle: Duration) -> impl FnOnce(&mut LineFeed) + 
                             std::io::BufReader::new(file),
                             feed,
                             &f.display().to_string(),
+                            max_line,
                         ) {
                             return;
                         }
@@ -411,4 +498,62 @@ fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         .collect();
     files.sort();
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufReader, Read};
+
+    fn lines(text: &[u8], max: usize) -> Vec<(LineRead, Vec<u8>)> {
+        let mut reader = BufReader::with_capacity(4, text);
+        let mut line = Vec::new();
+        let mut out = Vec::new();
+        loop {
+            let read = read_line(&mut reader, &mut line, max).expect("in memory");
+            if read == LineRead::End {
+                return out;
+            }
+            out.push((read, line.clone()));
+        }
+    }
+
+    #[test]
+    fn lines_split_as_before_and_long_ones_are_skipped_whole() {
+        let line = |s: &str| (LineRead::Line, s.as_bytes().to_vec());
+        assert_eq!(
+            lines(b"ab\n\ncdef\r\ng", 8),
+            vec![line("ab"), line(""), line("cdef\r"), line("g")]
+        );
+        assert_eq!(
+            lines(b"123456789\nok\n123456789", 8),
+            vec![
+                (LineRead::TooLong, vec![]),
+                line("ok"),
+                (LineRead::TooLong, vec![])
+            ]
+        );
+        assert_eq!(lines(b"12345678\n", 8), vec![line("12345678")]);
+        assert_eq!(lines(b"", 8), vec![]);
+    }
+
+    /// The repro: a peer that sends 400 MB without a newline grew the line without bound
+    /// (940 MB resident). Here 256 MiB pass through a 1 KiB limit while the line buffer
+    /// never holds more than the limit.
+    #[test]
+    fn a_line_without_an_end_costs_no_more_than_the_limit() {
+        let endless = std::io::repeat(b'x').take(256 << 20);
+        let mut reader = BufReader::new(endless.chain(&b"\n{}\n"[..]));
+        let mut line = Vec::new();
+        assert_eq!(
+            read_line(&mut reader, &mut line, 1024).expect("read"),
+            LineRead::TooLong
+        );
+        assert!(line.capacity() <= 1024, "{}", line.capacity());
+        assert_eq!(
+            read_line(&mut reader, &mut line, 1024).expect("read"),
+            LineRead::Line
+        );
+        assert_eq!(line, b"{}");
+    }
 }

@@ -115,6 +115,68 @@ fn syntax_errors_say_where_and_what() {
     assert!(c.contains("expected a comparison"), "{c}");
 }
 
+/// `-(` x 10 000, a 100 000-term sum and unary minus x 20 000 used to overflow the stack
+/// (exit 134): each is refused at its limit, naming it; expressions at the limits parse,
+/// print back and are evaluated on a thread with a small stack (as a worker's could be).
+#[test]
+fn deep_expressions_are_refused_at_the_depth_limits() {
+    let refused = |text: &str, why: &str| {
+        let err = Expr::parse(text).expect_err("beyond the limit");
+        assert!(err.contains(why), "{}: {err}", &text[..40.min(text.len())]);
+    };
+    let open = "more than 512 parentheses and minus signs open at once";
+    let deep = "more than 256 operators deep";
+    refused(
+        &format!("{}1{}", "-(".repeat(10_000), ")".repeat(10_000)),
+        open,
+    );
+    refused(
+        &format!("{}1{}", "(".repeat(10_000), ")".repeat(10_000)),
+        open,
+    );
+    refused(&format!("{}x", "-".repeat(20_000)), open);
+    refused(&vec!["1"; 100_000].join(" + "), deep);
+    refused(&vec!["x"; 100_000].join(" * "), deep);
+    refused(&format!("{}x", "- ".repeat(MAX_DEPTH + 1)), deep);
+    refused(&vec!["x"; MAX_DEPTH + 2].join(" - "), deep);
+    let c = Condition::parse(&format!("{} = 1", vec!["x"; 300].join(" - ")));
+    assert!(c.expect_err("too deep").contains(deep));
+    assert_eq!(
+        Expr::parse(&vec!["1"; 300].join("+")).expect_err("too deep"),
+        "at column 516: more than 256 operators deep (each operator of a chain like \
+         `a + b + c` and each unary minus counts one): split the expression"
+    );
+
+    let at_the_limits = [
+        vec!["x"; MAX_DEPTH + 1].join(" + "),
+        format!("{}x", "- ".repeat(MAX_DEPTH)),
+        format!("{}x{}", "(".repeat(MAX_OPEN), ")".repeat(MAX_OPEN)),
+    ];
+    let trees: Vec<Expr> = at_the_limits
+        .iter()
+        .map(|text| {
+            let mut e = Expr::parse(text).unwrap_or_else(|e| panic!("{e}"));
+            e.resolve(&mut |_| Ok::<_, ()>(0)).expect("one field");
+            let printed = e.to_string();
+            let mut again = Expr::parse(&printed).unwrap_or_else(|e| panic!("{e}"));
+            again.resolve(&mut |_| Ok::<_, ()>(0)).expect("one field");
+            assert_eq!(again, e);
+            e
+        })
+        .collect();
+    std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            for e in trees {
+                assert!(matches!(e.eval(&[Scalar::Int(1)]), Num::Int(_)));
+                drop(e);
+            }
+        })
+        .expect("a thread")
+        .join()
+        .expect("no stack overflow at the limit");
+}
+
 /// The model the evaluator is checked against: integers in i128 (exact, then checked
 /// against the i64 range), floats in f64, straight from the definition.
 fn direct(e: &Expr, fields: &[Scalar]) -> Num {

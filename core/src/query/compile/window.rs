@@ -2,7 +2,7 @@
 //! places events in windows, with the event-time field an event-time window needs.
 
 use crate::model::duration::DurationMs;
-use crate::model::window::WindowSpec;
+use crate::model::window::{WindowSpec, MAX_WINDOWS_PER_EVENT};
 use crate::query::error::{invalid, QueryError};
 use crate::query::spec::{Query, TimeDomain, WindowKind, WindowQuery};
 
@@ -56,6 +56,17 @@ pub(super) fn compile(query: &Query) -> Result<(WindowSpec, TimeDomain), QueryEr
                         "must divide window.size ({} does not divide {})",
                         DurationMs(slide),
                         DurationMs(size)
+                    ),
+                ));
+            }
+            if size / slide > MAX_WINDOWS_PER_EVENT {
+                return Err(invalid(
+                    "window.slide",
+                    format!(
+                        "puts every event in {} windows (window.size {} / window.slide {}), more than the limit of {MAX_WINDOWS_PER_EVENT} windows per event: use a larger slide",
+                        size / slide,
+                        DurationMs(size),
+                        DurationMs(slide)
                     ),
                 ));
             }

@@ -248,6 +248,59 @@ fn malformed_lines_say_why() {
     ));
 }
 
+/// An event time whose windows would not fit in i64 is malformed, for every window kind
+/// and both formats (the repro of a hang: ts = i64::MAX under a sliding window); a time
+/// whose windows fit, and any time of a query without windows, is an event.
+#[test]
+fn a_time_whose_windows_leave_i64_is_malformed() {
+    let line =
+        |ts: i64| format!(r#"{{"ts": {ts}, "key": "a", "region": 1, "kind": "view", "value": 1}}"#);
+    let sliding = plan()
+        .to_toml()
+        .replace("kind = \"tumbling\"", "kind = \"sliding\"\nslide = \"5s\"");
+    let session = plan().to_toml().replace(
+        "kind = \"tumbling\"\nsize = \"10s\"",
+        "kind = \"session\"\ngap = \"10s\"",
+    );
+    for text in [plan().to_toml(), sliding, session] {
+        let p = Plan::from_toml(&text).unwrap();
+        let mut d = Decoder::new(&p);
+        for ts in [i64::MAX, i64::MAX - 5_000] {
+            let err = d.decode(&line(ts), 0).unwrap_err();
+            assert!(
+                matches!(err, Malformed::TimeOutOfRange { .. }),
+                "{text}: {err}"
+            );
+        }
+        assert!(d.decode(&line(i64::MAX - 20_000), 0).is_ok(), "{text}");
+        assert!(d.decode(&line(i64::MIN + 20_000), 0).is_ok(), "{text}");
+        let mut csv = Decoder::new(&Plan::from_toml(&format!("format = \"csv\"\n{text}")).unwrap());
+        csv.set_header("ts,key,region,kind,value").unwrap();
+        let err = csv
+            .decode(&format!("{},a,1,view,1", i64::MAX), 1)
+            .unwrap_err();
+        assert!(
+            matches!(err, Malformed::TimeOutOfRange { .. }),
+            "{text}: {err}"
+        );
+    }
+    let err = Decoder::new(&plan())
+        .decode(&line(i64::MAX), 0)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "field `ts`: time 9223372036854775807 is too close to the edge of 64-bit time: its \
+         windows span [9223372036854770000, 9223372036854780000), which ends after \
+         9223372036854775807"
+    );
+
+    let projection = Plan::from_toml(
+        "event_time = \"ts\"\n[[select]]\nfield = \"ts\"\n[[select]]\nas = \"v\"\nexpr = \"value * 2\"\n",
+    )
+    .unwrap();
+    assert!(Decoder::new(&projection).decode(&line(i64::MAX), 0).is_ok());
+}
+
 /// Lines through a projection and back to text: decoding, the operator and the row format
 /// together (these lived in core's projection tests before the decoder moved here).
 mod projection {
