@@ -82,12 +82,13 @@ impl std::str::FromStr for OnCorrupt {
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
     /// A file system operation failed.
-    #[error("checkpoint {path}: {source}")]
+    #[error("checkpoint {path}: {cause}")]
     Io {
         /// The file or directory.
         path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
+        /// The cause (not a `source`: the message says it, and a printer of the error's
+        /// chain would say it twice).
+        cause: std::io::Error,
     },
     /// Another run holds the directory's lock.
     #[error("checkpoint directory {dir} is in use by another streamlab run ({holder}): wait for it to end, or give this run another --checkpoint directory")]
@@ -108,9 +109,9 @@ pub enum CheckpointError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ {
-    move |source| CheckpointError::Io {
+    move |cause| CheckpointError::Io {
         path: path.to_owned(),
-        source,
+        cause,
     }
 }
 
@@ -470,6 +471,18 @@ mod tests {
     struct Payload {
         query: String,
         n: u64,
+    }
+
+    #[test]
+    fn an_os_error_is_said_once() {
+        // A directory that cannot be created: a file is in the way.
+        let file = std::env::temp_dir().join(format!("slck-file-{}", std::process::id()));
+        fs::write(&file, b"x").unwrap();
+        let err = CheckpointStore::open(file.join("ck"), 3, OnCorrupt::Fail).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("os error"), "{text}");
+        assert!(std::error::Error::source(&err).is_none(), "{text}");
+        let _ = fs::remove_file(&file);
     }
 
     #[test]

@@ -62,7 +62,7 @@ pub fn lock_dir(dir: &Path, process: usize) -> Result<DirLock, CheckpointError> 
         Err((_, errno)) => {
             return Err(CheckpointError::Io {
                 path,
-                source: errno.into(),
+                cause: errno.into(),
             })
         }
     };
