@@ -67,6 +67,21 @@ pub fn run_command(engine: &dyn Engine, io: &IoArgs, options: &RunOptions) -> Re
         });
     }
     refuse_output_among(&io.output, &others)?;
+    if let Some(summary) = &io.summary {
+        // Written after the run: a directory that is not there would fail it only then,
+        // after all its work.
+        let dir = match summary.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => std::path::Path::new("."),
+        };
+        if !dir.is_dir() {
+            anyhow::bail!(
+                "cannot write --summary {}: directory {} does not exist",
+                summary.display(),
+                dir.display()
+            );
+        }
+    }
     let mut plan = load_plan(&io.query)?;
     let base = io.query.parent().unwrap_or(std::path::Path::new("."));
     let named: Vec<(String, std::path::PathBuf)> = plan

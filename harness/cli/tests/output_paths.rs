@@ -115,6 +115,16 @@ fn an_output_that_is_the_summary_or_the_checkpoint_directory_is_refused() {
         &["--output", s(&out), "--checkpoint", s(&parts)],
         &["--checkpoint", "parts directory"],
     );
+    // A summary the run could not write at its end is refused before it starts, and the
+    // output is not written.
+    let nowhere = dir.join("no-such-dir").join("s.json");
+    refused(
+        &events,
+        &query,
+        &["--output", s(&out), "--summary", s(&nowhere)],
+        &["--summary", "does not exist"],
+    );
+    assert!(!out.exists(), "{} was written", out.display());
     // `-` is stdout: no file to compare.
     let run = streamlab()
         .args(["run", "--engine", "baseline", "--output", "-", "--input"])
