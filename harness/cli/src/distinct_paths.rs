@@ -72,9 +72,61 @@ pub fn refuse_output_among(output: &str, others: &[Named<'_>]) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a file the run writes (`written`: option and path) that a `dir://` input
+/// watching `dir` would read back as input: one directly in it, unless its name starts
+/// with `.` or `_` (files the directory reader skips).
+pub fn refuse_written_inside(dir: &Path, written: &[(&str, &str)]) -> Result<()> {
+    let Ok(watched) = dir.canonicalize() else {
+        return Ok(()); // not there yet: the input says so itself
+    };
+    for (option, text) in written {
+        if !is_file(text) {
+            continue;
+        }
+        let Some(path) = canonical(Path::new(text)) else {
+            continue;
+        };
+        let skipped = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.') || n.starts_with('_'));
+        if path.parent() == Some(watched.as_path()) && !skipped {
+            bail!(
+                "{option} {text} is in the directory the input dir://{} reads: the run would read what it writes; write it elsewhere (or under a name starting with `_`, which the directory reader skips)",
+                dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_written_into_a_watched_directory_is_refused_unless_skipped() {
+        let dir = std::env::temp_dir().join(format!("streamlab-watched-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).expect("dir");
+        let inside = dir.join("out.jsonl");
+        let err = refuse_written_inside(&dir, &[("--output", inside.to_str().expect("utf-8"))])
+            .expect_err("inside")
+            .to_string();
+        assert!(err.contains("--output") && err.contains("dir://"), "{err}");
+        for fine in [
+            dir.join("_out.jsonl"),
+            dir.join(".out.jsonl"),
+            dir.join("sub/out.jsonl"),
+        ] {
+            let text = fine.to_str().expect("utf-8");
+            assert!(
+                refuse_written_inside(&dir, &[("--output", text)]).is_ok(),
+                "{text}"
+            );
+        }
+        assert!(refuse_written_inside(&dir, &[("--output", "-")]).is_ok());
+        std::fs::remove_dir_all(&dir).expect("cleaned up");
+    }
 
     #[test]
     fn a_path_not_yet_written_compares_through_its_directory() {

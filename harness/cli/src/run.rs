@@ -4,7 +4,7 @@
 //! checks the run's options before the input or the output is opened.
 
 use crate::args::IoArgs;
-use crate::distinct_paths::{refuse_output_among, Named};
+use crate::distinct_paths::{refuse_output_among, refuse_written_inside, Named};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use streamlab_core::engine::{CheckedRun, RunOptions, RunSummary};
@@ -67,6 +67,12 @@ pub fn run_command(engine: &dyn Engine, io: &IoArgs, options: &RunOptions) -> Re
         });
     }
     refuse_output_among(&io.output, &others)?;
+    if let Ok(Some(LiveInput::Dir { path, .. })) = LiveInput::parse(&io.input) {
+        let summary = io.summary.as_deref().and_then(std::path::Path::to_str);
+        let mut written = vec![("--output", io.output.as_str())];
+        written.extend(summary.map(|s| ("--summary", s)));
+        refuse_written_inside(&path, &written)?;
+    }
     if let Some(summary) = &io.summary {
         // Written after the run: a directory that is not there would fail it only then,
         // after all its work.

@@ -125,6 +125,22 @@ fn an_output_that_is_the_summary_or_the_checkpoint_directory_is_refused() {
         &["--summary", "does not exist"],
     );
     assert!(!out.exists(), "{} was written", out.display());
+    // An output in the directory a dir:// input reads would be read back as input.
+    let watched = dir.join("sub");
+    std::fs::copy(&events, watched.join("a.jsonl")).expect("a file to read");
+    let run = streamlab()
+        .args(["run", "--engine", "baseline", "--query"])
+        .arg(&query)
+        .arg("--input")
+        .arg(format!("dir://{}?idle=100ms", watched.display()))
+        .arg("--output")
+        .arg(watched.join("o.jsonl"))
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(err.contains("--output") && err.contains("reads"), "{err}");
+    assert!(!watched.join("o.jsonl").exists());
     // `-` is stdout: no file to compare.
     let run = streamlab()
         .args(["run", "--engine", "baseline", "--output", "-", "--input"])
