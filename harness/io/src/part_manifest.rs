@@ -1,6 +1,9 @@
 //! The manifest of the exactly-once file sink's committed parts: per part, its epoch,
-//! length and CRC-32, written (atomically) when the part is prepared, so before the
-//! checkpoint naming its epoch. A restart counts the parts against the checkpoint's epoch
+//! length and CRC-32, appended (and fsynced) when the part is prepared, so before the
+//! checkpoint naming its epoch. Appending keeps a checkpoint's cost flat over a long run
+//! (rewriting the whole list each epoch grew with the run); a last line cut short by a
+//! crash belongs to an epoch no checkpoint names yet, so reading skips it, and a restart
+//! rewrites the manifest whole. A restart counts the parts against the checkpoint's epoch
 //! and checks each one, and the final join checks them again: a part that is missing,
 //! shorter or changed is an error naming it, never a shorter or corrupt output.
 //!
@@ -40,6 +43,12 @@ pub fn load(parts: &Path) -> Result<Option<Vec<PartEntry>>, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("{}: {e}", path.display())),
     };
+    // A last line without its newline was cut by a crash while it was appended: its part
+    // was never checkpointed (see the module doc).
+    let text = match text.rfind('\n') {
+        Some(end) => &text[..=end],
+        None => "",
+    };
     let mut lines = text.lines();
     if lines.next() != Some(HEADER) {
         return Err(format!(
@@ -69,13 +78,29 @@ pub fn load(parts: &Path) -> Result<Option<Vec<PartEntry>>, String> {
 pub fn store(parts: &Path, entries: &[PartEntry]) -> std::io::Result<()> {
     let mut text = format!("{HEADER}\n");
     for e in entries {
-        text.push_str(&format!("{} {} {:08x}\n", e.epoch, e.len, e.crc));
+        text.push_str(&line(e));
     }
     let tmp = parts.join("MANIFEST.tmp");
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(text.as_bytes())?;
     f.sync_all()?;
     std::fs::rename(&tmp, path_in(parts))
+}
+
+/// Adds `entry` at the end of the manifest of `parts` durably (creating the manifest,
+/// whole, when there is none).
+pub fn append(parts: &Path, entry: &PartEntry) -> std::io::Result<()> {
+    let path = path_in(parts);
+    if !path.exists() {
+        return store(parts, std::slice::from_ref(entry));
+    }
+    let mut f = std::fs::OpenOptions::new().append(true).open(&path)?;
+    f.write_all(line(entry).as_bytes())?;
+    f.sync_data()
+}
+
+fn line(e: &PartEntry) -> String {
+    format!("{} {} {:08x}\n", e.epoch, e.len, e.crc)
 }
 
 /// The bytes of the part at `path`, checked against `entry`: an error says which part and
@@ -110,4 +135,35 @@ pub fn read_checked(path: &Path, entry: &PartEntry) -> Result<Vec<u8>, String> {
         ));
     }
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appended_entries_load_and_a_torn_last_line_is_skipped() {
+        let dir = std::env::temp_dir().join(format!("streamlab-manifest-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a temp dir");
+        let entry = |epoch| PartEntry {
+            epoch,
+            len: 10 * epoch,
+            crc: 0xabc0 + epoch as u32,
+        };
+        assert_eq!(load(&dir).expect("no manifest"), None);
+        for epoch in 1..=3 {
+            append(&dir, &entry(epoch)).expect("append");
+        }
+        let all: Vec<_> = (1..=3).map(entry).collect();
+        assert_eq!(load(&dir).expect("load"), Some(all.clone()));
+        // A crash in the middle of appending epoch 4's line.
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(path_in(&dir))
+            .expect("open");
+        f.write_all(b"4 4").expect("write");
+        assert_eq!(load(&dir).expect("load"), Some(all));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

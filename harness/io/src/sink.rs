@@ -323,13 +323,21 @@ impl Sink for TransactionalFileSink {
         }
         std::fs::rename(&src, &dst).map_err(|e| sink_err(&dst, e))?;
         let crc = std::mem::take(&mut self.crc).finalize();
-        self.manifest.retain(|e| e.epoch < epoch);
-        self.manifest.push(PartEntry {
+        let entry = PartEntry {
             epoch,
             len: std::mem::take(&mut self.written),
             crc,
-        });
-        self.store_manifest()?;
+        };
+        if self.manifest.last().is_some_and(|e| e.epoch >= epoch) {
+            // An epoch prepared again (not in order): the list is rewritten whole.
+            self.manifest.retain(|e| e.epoch < epoch);
+            self.manifest.push(entry);
+            self.store_manifest()?;
+        } else {
+            self.manifest.push(entry);
+            part_manifest::append(&self.parts, &entry)
+                .map_err(|e| sink_err(&part_manifest::path_in(&self.parts), e))?;
+        }
         self.sync_dir()
     }
 
