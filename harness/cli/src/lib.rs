@@ -8,6 +8,8 @@
 //! - [`commands`]: running a parsed command line, one arm per subcommand.
 //! - [`run`]: `run` and `oracle`: an engine over a file, stdin, named inputs or a live
 //!   input, resuming a checkpointed file run where it stopped.
+//! - [`stop`]: SIGINT/SIGTERM: a graceful stop (the final rows, a last checkpoint, the
+//!   summary, exit 130/143), an immediate exit on the second signal.
 //! - [`distinct_paths`]: refusing an `--output` that is the input, the query, the
 //!   summary or the checkpoint directory.
 //! - [`compare`]: `compare`: a result file against a reference.
@@ -28,3 +30,4 @@ pub mod distinct_paths;
 pub mod experiment;
 pub mod gen;
 pub mod run;
+pub mod stop;

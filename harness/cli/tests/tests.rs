@@ -18,6 +18,8 @@
 //! - The binary: [`checkpoints`], [`recovery`], [`part_checks`], [`checkpoint_lock`],
 //!   [`output_paths`], [`cluster`], [`live_inputs`], `kafka`
 //!   (cargo feature `kafka`; a broker from `STREAMLAB_KAFKA` or tansu), [`experiments`].
+//! - [`stop_signals`]: SIGINT/SIGTERM on a run: the final rows, the summary, exit
+//!   130/143, a resumable last checkpoint; a second signal exits at once.
 //! - [`messages`]: hostile input through the binary: answers that must not wrap, messages
 //!   that must name the problem; [`limits`]: the edges of time, resource limits, deep
 //!   expressions.
@@ -50,5 +52,6 @@ mod projection;
 mod record_vs_oracle;
 mod recovery;
 mod regular_join;
+mod stop_signals;
 mod union;
 mod window_join;
