@@ -366,6 +366,11 @@ fn run_live(
     if options.checkpoint.is_some() && matches!(live, LiveInput::Tcp { .. }) {
         bail!("--checkpoint cannot resume a tcp:// input (a socket cannot be read again): use a file, dir:// or kafka:// input");
     }
+    #[cfg(feature = "kafka")]
+    if let (Some(c), LiveInput::Kafka(addr)) = (&options.checkpoint, &live) {
+        let on_corrupt = streamlab_checkpoint::OnCorrupt::previous_if(c.fall_back_on_corrupt);
+        streamlab_io::kafka_position::check_resume(&c.dir, on_corrupt, &addr.topic)?;
+    }
     let keys = std::sync::Arc::new(streamlab_core::KeyTable::default());
     let source = live.start(plan, keys.clone(), io.strict)?;
     let stats = source.stats();

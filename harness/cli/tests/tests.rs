@@ -18,6 +18,8 @@
 //! - The binary: [`checkpoints`], [`recovery`], [`part_checks`], [`checkpoint_lock`],
 //!   [`output_paths`], [`cluster`], [`live_inputs`], `kafka`
 //!   (cargo feature `kafka`; a broker from `STREAMLAB_KAFKA` or tansu), [`experiments`].
+//! - [`dir_resume`]: a `dir://` input resumed per file: archived and added files, a
+//!   changed one refused, malformed lines named by file and line.
 //! - [`stop_signals`]: SIGINT/SIGTERM on a run: the final rows, the summary, exit
 //!   130/143, a resumable last checkpoint; a second signal exits at once.
 //! - [`messages`]: hostile input through the binary: answers that must not wrap, messages
@@ -33,6 +35,7 @@ mod checkpoint_lock;
 mod checkpoints;
 mod cluster;
 mod csv_input;
+mod dir_resume;
 mod engine_flags;
 mod experiments;
 mod file_input;

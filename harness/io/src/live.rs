@@ -8,10 +8,9 @@ use crate::decode::MalformedReport;
 use crate::json_lines::Decoder;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use streamlab_core::engine::{EngineError, Poll, Source, SourcePosition};
 use streamlab_core::model::event::Malformed;
 use streamlab_core::semantics::watermark::Watermark;
@@ -57,6 +56,9 @@ pub struct LineFeed {
     /// The watermark's M as the input delivers it (min over partitions of their largest
     /// event time), for `max_steps`.
     maxima: Watermark,
+    /// The file the lines come from (a `dir://` input), the `seq` of its line
+    /// `first_line + 1`: messages name the file and its line, not the input's line count.
+    file: Option<(String, u64, u64)>,
 }
 
 impl LineFeed {
@@ -121,18 +123,34 @@ impl LineFeed {
                 self.stats.unmatched.fetch_add(1, Ordering::Relaxed);
             }
             Err(why) => {
+                let (file, line) = self.place(seq);
                 if self.strict {
-                    self.fail(format!(
-                        "line {}: malformed line: {why} (stopped: --strict)",
-                        seq + 1
-                    ));
+                    let at = file.map_or_else(|| format!("line {line}"), |f| format!("{f}:{line}"));
+                    self.fail(format!("{at}: malformed line: {why} (stopped: --strict)"));
                     return false;
                 }
                 self.stats.malformed.fetch_add(1, Ordering::Relaxed);
-                self.report.line(seq + 1, &why);
+                match file.map(str::to_owned) {
+                    Some(file) => self.report.line_in(&file, line, &why),
+                    None => self.report.line(line, &why),
+                }
             }
         }
         true
+    }
+
+    /// The next lines come from file `name`, from its line `first_line + 1` on.
+    pub fn set_file(&mut self, name: String, first_line: u64) {
+        self.file = Some((name, self.seq, first_line));
+    }
+
+    /// Where line `seq` is, for a message: `FILE:LINE` within a `dir://` input's file,
+    /// else `line N` of the input.
+    fn place(&self, seq: u64) -> (Option<&str>, u64) {
+        match &self.file {
+            Some((name, from, first)) => (Some(name), first + (seq - from) + 1),
+            None => (None, seq + 1),
+        }
     }
 
     /// The `seq` the next line gets.
@@ -193,6 +211,7 @@ pub fn spawn_live(
         stats: stats.clone(),
         strict,
         maxima: Watermark::new(0, partitions),
+        file: None,
     };
     let thread = std::thread::Builder::new()
         .name(format!("input {name}"))
@@ -348,7 +367,7 @@ pub fn read_lines(
 
 /// What [`read_line`] found.
 #[derive(Debug, PartialEq, Eq)]
-enum LineRead {
+pub(crate) enum LineRead {
     /// A line, in the buffer.
     Line,
     /// A line longer than the limit, consumed but not kept.
@@ -364,6 +383,17 @@ fn read_line(
     reader: &mut impl BufRead,
     line: &mut Vec<u8>,
     max: usize,
+) -> std::io::Result<LineRead> {
+    read_line_counted(reader, line, max, &mut 0)
+}
+
+/// As [`read_line`], adding to `consumed` the bytes it took from `reader` (the line's,
+/// with its newline, also for a line too long to keep).
+pub(crate) fn read_line_counted(
+    reader: &mut impl BufRead,
+    line: &mut Vec<u8>,
+    max: usize,
+    consumed: &mut u64,
 ) -> std::io::Result<LineRead> {
     line.clear();
     let (mut any, mut too_long) = (false, false);
@@ -393,6 +423,7 @@ fn read_line(
             line.extend_from_slice(part);
         }
         reader.consume(used);
+        *consumed += used as u64;
         if ends {
             return Ok(if too_long {
                 LineRead::TooLong
@@ -431,73 +462,6 @@ pub fn tcp_reader(addr: String, max_line: usize) -> impl FnOnce(&mut LineFeed) +
             Err(e) => feed.fail(format!("cannot connect to tcp://{addr} within 10 s: {e}")),
         }
     }
-}
-
-/// `dir://PATH[?idle=DURATION]`: reads every file of the directory in name order, then
-/// keeps picking up new files as they appear (Spark's file source), until no new file
-/// has arrived for `idle` (default 5 s). Files whose name starts with `.` or `_` are
-/// skipped (write them under such a name and rename when complete).
-pub fn dir_reader(
-    dir: PathBuf,
-    idle: Duration,
-    max_line: usize,
-) -> impl FnOnce(&mut LineFeed) + Send + 'static {
-    move |feed: &mut LineFeed| {
-        let mut seen = std::collections::BTreeSet::new();
-        let mut last_new = Instant::now();
-        loop {
-            let mut fresh = match list_files(&dir) {
-                Ok(files) => files,
-                Err(e) => {
-                    feed.fail(format!("cannot read directory {}: {e}", dir.display()));
-                    return;
-                }
-            };
-            fresh.retain(|f| !seen.contains(f));
-            if fresh.is_empty() {
-                if last_new.elapsed() >= idle {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-                continue;
-            }
-            for f in fresh {
-                match std::fs::File::open(&f) {
-                    Ok(file) => {
-                        if !read_lines(
-                            std::io::BufReader::new(file),
-                            feed,
-                            &f.display().to_string(),
-                            max_line,
-                        ) {
-                            return;
-                        }
-                    }
-                    Err(e) => {
-                        feed.fail(format!("cannot open {}: {e}", f.display()));
-                        return;
-                    }
-                }
-                seen.insert(f);
-            }
-            last_new = Instant::now();
-        }
-    }
-}
-
-fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
-        .filter(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            !name.starts_with('.') && !name.starts_with('_')
-        })
-        .map(|e| e.path())
-        .collect();
-    files.sort();
-    Ok(files)
 }
 
 #[cfg(test)]
