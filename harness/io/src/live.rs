@@ -349,13 +349,15 @@ pub fn read_lines(
     max_line: usize,
 ) -> bool {
     let mut line = Vec::new();
+    let mut lines = 0u64;
     loop {
+        lines += 1;
         let more = match read_line(&mut reader, &mut line, max_line) {
             Ok(LineRead::Line) => feed.line(&line),
             Ok(LineRead::TooLong) => feed.too_long(max_line),
             Ok(LineRead::End) => return feed.flush(),
             Err(e) => {
-                feed.fail(format!("reading {what}: {e}"));
+                feed.fail(read_error(what, &e, lines > 1));
                 return false;
             }
         };
@@ -459,8 +461,36 @@ pub fn tcp_reader(addr: String, max_line: usize) -> impl FnOnce(&mut LineFeed) +
                     max_line,
                 );
             }
-            Err(e) => feed.fail(format!("cannot connect to tcp://{addr} within 10 s: {e}")),
+            Err(e) => feed.fail(connect_error(&addr, &e)),
         }
+    }
+}
+
+/// Why reading `what` failed. A connection reset before anything arrived is most often
+/// no peer at all: a proxy or a firewall that accepted the connection for an address
+/// that does not answer (connecting to a blackholed address here "succeeds", and the
+/// read is reset 10 s later).
+fn read_error(what: &str, e: &std::io::Error, anything_read: bool) -> String {
+    if e.kind() == std::io::ErrorKind::ConnectionReset && !anything_read {
+        return format!(
+            "{what}: the connection was reset before any line arrived: nothing seems to answer at that address (a proxy or firewall may have accepted the connection in its place): {e}"
+        );
+    }
+    format!("reading {what}: {e}")
+}
+
+/// Why `tcp://ADDR` could not be connected to, in words that tell a silent address (a
+/// firewall that drops the packets) from one that refuses or resets.
+fn connect_error(addr: &str, e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::TimedOut | ErrorKind::WouldBlock => format!(
+            "timed out connecting to tcp://{addr}: no answer within 10 s (is the address right, and does a firewall let it through?)"
+        ),
+        ErrorKind::ConnectionRefused => format!(
+            "cannot connect to tcp://{addr}: connection refused (is a server listening there? `nc -lk PORT`)"
+        ),
+        _ => format!("cannot connect to tcp://{addr}: {e}"),
     }
 }
 
@@ -480,6 +510,26 @@ mod tests {
             }
             out.push((read, line.clone()));
         }
+    }
+
+    #[test]
+    fn a_silent_address_is_said_to_time_out_not_to_reset() {
+        let timed_out = std::io::Error::from(std::io::ErrorKind::TimedOut);
+        assert_eq!(
+            connect_error("10.255.255.1:9", &timed_out),
+            "timed out connecting to tcp://10.255.255.1:9: no answer within 10 s (is the address right, and does a firewall let it through?)"
+        );
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(connect_error("h:1", &refused).contains("connection refused"));
+        // The repro: a blackholed address is accepted by the sandbox's proxy, and the
+        // read is reset 10 s later: "connection reset by peer" alone read as a peer.
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let said = read_error("tcp://10.255.255.1:9", &reset, false);
+        assert!(
+            said.starts_with("tcp://10.255.255.1:9: the connection was reset before any line arrived: nothing seems to answer"),
+            "{said}"
+        );
+        assert!(read_error("tcp://h:1", &reset, true).starts_with("reading tcp://h:1: "));
     }
 
     #[test]
