@@ -102,7 +102,7 @@ fn started_on_socket(
             buffer.lock().unwrap().extend_from_slice(&chunk[..n]);
             if !keep_reading {
                 // Held open, unread, until the run has exited.
-                let _ = std::thread::park_timeout(Duration::from_secs(120));
+                std::thread::park_timeout(Duration::from_secs(120));
                 return;
             }
         }
