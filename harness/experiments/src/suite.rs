@@ -60,6 +60,9 @@ pub struct EngineSummary {
     pub throughput: Spread,
     /// Median latency percentiles (µs), open-loop runs only.
     pub latency_us: Option<BTreeMap<String, f64>>,
+    /// Rows of all repetitions whose latency was negative or charged to no scheduled
+    /// event (measurement errors: never folded into the percentiles).
+    pub latency_anomalies: streamlab_measure::metrics::LatencyAnomalies,
     /// Median CPU seconds.
     pub cpu_s: f64,
     /// Median cores used.
@@ -152,10 +155,18 @@ fn summarize(runs: &[RunMetrics]) -> EngineSummary {
             ("max".to_string(), pick(|l| l.max)),
         ])
     });
+    let mut anomalies = streamlab_measure::metrics::LatencyAnomalies::default();
+    for r in runs {
+        let a = r.latency_anomalies;
+        anomalies.negative += a.negative;
+        anomalies.negative_max_us = anomalies.negative_max_us.max(a.negative_max_us);
+        anomalies.unscheduled += a.unscheduled;
+    }
     EngineSummary {
         throughput_eps: throughput.median,
         throughput,
         latency_us,
+        latency_anomalies: anomalies,
         cpu_s: med(&|r| r.cpu_s),
         cores_used: med(&|r| r.cores_used),
         events_per_core_s: med(&|r| r.events_per_core_s),
@@ -361,6 +372,18 @@ fn table(cfg: &SuiteConfig, s: &BTreeMap<String, EngineSummary>) -> String {
                 String::new()
             }
         );
+    }
+    for engine in &cfg.engines {
+        let Some(a) = s.get(engine).map(|e| e.latency_anomalies) else {
+            continue;
+        };
+        if a.negative > 0 || a.unscheduled > 0 {
+            let _ = writeln!(
+                t,
+                "\n{engine}: {} row(s) emitted before their event was due (negative latency, down to −{} µs) and {} charged to no scheduled event, left out of the percentiles: a measurement error.",
+                a.negative, a.negative_max_us, a.unscheduled
+            );
+        }
     }
     t
 }

@@ -90,6 +90,15 @@ pub fn record_metrics(raw: &mut RawCsv, m: &RunMetrics, setting: &str, rep: usiz
         put("latency_p999_us", l.p999 as f64);
         put("latency_max_us", l.max as f64);
         put("max_backlog", m.max_backlog as f64);
+        put("latency_negative_rows", m.latency_anomalies.negative as f64);
+        put(
+            "latency_negative_max_us",
+            m.latency_anomalies.negative_max_us as f64,
+        );
+        put(
+            "latency_unscheduled_rows",
+            m.latency_anomalies.unscheduled as f64,
+        );
         put("finish_lag_s", m.finish_lag_s);
     }
 }

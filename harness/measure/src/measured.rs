@@ -4,7 +4,7 @@
 //! driver and engine.
 
 use crate::metrics::{hgrm, AppendTriggers, LatencyRecorder, MeasuringSink, Percentiles, Usage};
-use crate::replay::{Profile, Rate, Replay};
+use crate::replay::{Positions, Profile, Rate, Replay};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,6 +28,10 @@ pub struct RunMetrics {
     pub latency_us: Option<Percentiles>,
     /// The latency distribution as `.hgrm` text (open-loop runs only).
     pub hgrm: Option<String>,
+    /// Rows whose latency could not be recorded: negative (emitted before due) or charged
+    /// to no scheduled event; not in the percentiles, reported beside them.
+    #[serde(default)]
+    pub latency_anomalies: crate::metrics::LatencyAnomalies,
     /// CPU seconds of the engine (the replay driver's own CPU excluded).
     pub cpu_s: f64,
     /// cpu_s / elapsed_s.
@@ -154,6 +158,8 @@ pub fn measure_observed(
         }
         Rate::PerSecond(rate) => {
             let triggers = AppendTriggers::new(&events, plan.delay_ms);
+            // Due times by place in the schedule, not by seq (which counts lines).
+            let positions = Positions::of(&events);
             let warmup_seq = events
                 .get(warmup_n as usize)
                 .map(|e| e.seq)
@@ -165,7 +171,7 @@ pub fn measure_observed(
             let due = {
                 let start = replay.start;
                 let schedule = replay.schedule.clone();
-                move |seq: u64| start + schedule.arrival(seq)
+                move |seq: u64| positions.place(seq).map(|i| start + schedule.arrival(i))
             };
             let recorder = Arc::new(Mutex::new(LatencyRecorder::new(due, triggers, warmup_seq)));
             let counters = replay.counters.clone();
@@ -202,6 +208,7 @@ pub fn measure_observed(
             let rec = recorder.lock().unwrap_or_else(|e| e.into_inner());
             metrics.latency_us = Some(Percentiles::of(rec.histogram()));
             metrics.hgrm = Some(hgrm(rec.histogram()));
+            metrics.latency_anomalies = rec.anomalies;
             summary
         }
     };
