@@ -13,11 +13,13 @@
 //!   [`watermark_accuracy`], [`output_modes`], [`time_domains`], [`scaling`], `kafka_logs`
 //!   (cargo feature `kafka`, default on), [`recovery`], [`ysb`], [`nexmark`].
 //! - [`suite`]: `streamlab bench`: repetitions, the sustainable-rate search, the table,
-//!   the results folder.
+//!   the results folder; [`cost`]: COST, the workers an engine needs to match the
+//!   hand-written W1 loop.
 
 pub mod checked;
 pub mod child;
 pub mod config;
+pub mod cost;
 #[cfg(feature = "kafka")]
 pub mod kafka_logs;
 pub mod latency_throughput;

@@ -20,6 +20,10 @@ pub struct RunMetrics {
     pub engine: String,
     /// Valid events replayed.
     pub events: u64,
+    /// Seconds from the first to the last scheduled arrival (open loop): how long the run
+    /// offered its rate, which the sustained-rate rule needs to be long enough.
+    #[serde(default)]
+    pub schedule_s: f64,
     /// Events after warm-up per second from the end of warm-up to the end of the run.
     pub throughput_eps: f64,
     /// Wall seconds of the whole run.
@@ -190,6 +194,7 @@ pub fn measure_observed(
             };
             let sink = MeasuringSink::new(recorder.clone(), output);
             let summary = engine.run(plan, options, Box::new(source), Box::new(sink))?;
+            metrics.schedule_s = replay.schedule.arrival(n.saturating_sub(1)).as_secs_f64();
             let last_due = replay.start + replay.schedule.arrival(n.saturating_sub(1));
             metrics.finish_lag_s = Instant::now()
                 .saturating_duration_since(last_due)
@@ -198,7 +203,7 @@ pub fn measure_observed(
             replay.join();
             metrics.max_backlog = counters.max_backlog.load(Ordering::Relaxed);
             metrics.backlog_at_end = counters.backlog_at_end.load(Ordering::Relaxed);
-            metrics.backlog_growth = growth(
+            metrics.backlog_growth = backlog_growth(
                 &counters
                     .backlog_samples
                     .lock()
@@ -234,8 +239,8 @@ pub fn measure_observed(
     Ok(metrics)
 }
 
-/// Mean of the last third of `samples` minus mean of the first third.
-fn growth(samples: &[u64]) -> f64 {
+/// Mean of the last third of backlog `samples` minus mean of the first third.
+pub fn backlog_growth(samples: &[u64]) -> f64 {
     let third = samples.len() / 3;
     if third == 0 {
         return 0.0;
