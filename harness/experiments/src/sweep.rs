@@ -121,6 +121,26 @@ pub fn closed_loop(
     })
 }
 
+/// [`closed_loop`] end to end: the generated input written to a file first, then read,
+/// decoded, run and written as `streamlab run` does, all of it timed
+/// ([`crate::child::InputPath::File`]).
+pub fn closed_loop_end_to_end(
+    label: &str,
+    query: &str,
+    gen: &GenConfig,
+    engines: &[EngineKind],
+    reps: usize,
+    setting: &str,
+    raw: &mut RawCsv,
+) -> Result<BTreeMap<String, Vec<RunMetrics>>> {
+    interleaved(engines, reps, setting, raw, |kind, rep| {
+        eprintln!("{label}: {} end to end, rep {}", kind.name(), rep + 1);
+        let mut spec = query_spec(kind, query, gen, None);
+        spec.path = crate::child::InputPath::File;
+        Ok(run_in_child(&spec)?.into())
+    })
+}
+
 /// Per engine: throughput median/min/max, median events per core-second and the ratio of
 /// the median to the baseline's median (when the baseline ran).
 pub fn throughput_table(runs: &BTreeMap<String, Vec<RunMetrics>>) -> serde_json::Value {
