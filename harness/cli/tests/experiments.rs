@@ -196,3 +196,62 @@ fn peers_run_real_spark_and_flink_or_say_they_were_skipped() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `streamlab bench` on W1 with its default engines runs `hand`, the loop written for W1
+/// alone, beside them: every engine has its ratio to it, and each engine that takes
+/// `--workers` its COST, the workers it needs to match `hand` (or how many were tried).
+#[test]
+fn bench_on_w1_has_a_hand_row_and_each_engines_cost() {
+    let out = std::env::temp_dir().join(format!("streamlab-bench-hand-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let run = Command::new(env!("CARGO_BIN_EXE_streamlab"))
+        .args([
+            "bench", "--events", "50000", "--reps", "1", "--path", "decoded", "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let table = String::from_utf8_lossy(&run.stdout);
+    assert!(table.contains("| vs hand | COST |"), "{table}");
+    assert!(table.contains("| hand |"), "{table}");
+    let s = summary(&out);
+    let hand = s["engines"]["hand"]["throughput_eps"].as_f64().unwrap();
+    assert!(hand > 0.0, "{s}");
+    assert_eq!(
+        s["engines"]["hand"]["rows_out"],
+        s["engines"]["baseline"]["rows_out"]
+    );
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for engine in ["record", "microbatch"] {
+        let e = &s["engines"][engine];
+        assert!(e["ratio_to_hand"].as_f64().unwrap() > 0.0, "{engine}: {e}");
+        let cost = &e["cost"];
+        assert_eq!(cost["tried_up_to"], cores, "{engine}: {cost}");
+        let tried = cost["throughput"].as_array().unwrap();
+        assert!(!tried.is_empty(), "{engine}: {cost}");
+        // COST is the first worker count tried that reached hand's median, if any.
+        match cost["workers"].as_u64() {
+            Some(w) => {
+                let last = &tried[tried.len() - 1];
+                assert_eq!(last[0], w, "{engine}: {cost}");
+                assert!(last[1].as_f64().unwrap() >= hand, "{engine}: {cost}");
+            }
+            None => assert!(
+                tried.iter().all(|t| t[1].as_f64().unwrap() < hand),
+                "{engine}: {cost}"
+            ),
+        }
+    }
+    assert!(raw_has(
+        &out,
+        "record",
+        "measure=cost;workers=1",
+        "throughput_eps"
+    ));
+    std::fs::remove_dir_all(&out).ok();
+}

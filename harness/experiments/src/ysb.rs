@@ -201,6 +201,11 @@ pub fn run(
                 ("ysb_latency_max_us", ysb.max as f64),
                 ("ysb_rows", latency.rows as f64),
                 ("ysb_rows_closed_by_end", latency.closed_by_end as f64),
+                // Emitted before the window end was reached: a measurement error if any.
+                (
+                    "ysb_latency_negative_rows",
+                    latency.anomalies.negative as f64,
+                ),
                 ("rows_exact", acc.exact as f64),
                 ("rows_expected", acc.rows_expected as f64),
                 ("rows_missing", acc.missing as f64),
