@@ -151,15 +151,22 @@ def parse_setting(setting: str) -> dict:
 
 
 def load_raw(folder: Path) -> pd.DataFrame:
-    """raw.csv (engine, setting, rep, metric, value) with the setting split into columns."""
-    raw = pd.read_csv(folder / "raw.csv", dtype={"engine": str, "setting": str, "metric": str})
+    """raw.csv: engine, one column per parameter, rep, metric, value (tidy). Folders
+    written before the parameters had columns packed them into `setting`
+    (`disorder=0.01;delay_ms=0`): that column is split here the same way."""
+    raw = pd.read_csv(folder / "raw.csv", dtype={"engine": str, "metric": str, "setting": str})
     if raw.empty:
         raise ValueError(f"{folder / 'raw.csv'} has no rows")
-    settings = pd.DataFrame([parse_setting(s) for s in raw["setting"]], index=raw.index)
-    for col in settings.columns:
-        if col in raw.columns:
-            continue
-        raw[col] = settings[col]
+    if "setting" in raw.columns and raw["setting"].astype(str).str.contains("=").any():
+        settings = pd.DataFrame([parse_setting(s) for s in raw["setting"]], index=raw.index)
+        for col in settings.columns:
+            if col in raw.columns:
+                continue
+            raw[col] = settings[col]
+        # What is left of `setting` is its bare words (`plain`, `kills`), as in new folders.
+        raw["setting"] = raw["setting"].where(~raw["setting"].astype(str).str.contains("="))
+        if raw["setting"].isna().all():
+            raw = raw.drop(columns="setting")
     return raw
 
 

@@ -5,10 +5,11 @@ use crate::args::{BenchArgs, BenchRunArgs};
 use anyhow::{bail, Context, Result};
 use streamlab_core::Plan;
 use streamlab_engines::EngineKind;
-use streamlab_experiments::child::{run_one, EngineFlags, InputPath, RunSpec};
+use streamlab_experiments::child::{run_one, EngineFlags, InputPath, RunSpec, HAND};
 use streamlab_experiments::suite::{run_suite, SuiteConfig};
 use streamlab_measure::replay::{Profile, Rate};
 use streamlab_measure::results::{default_dir, write_json};
+use streamlab_reference::HandW1;
 use streamlab_workloads::gen::{GenConfig, Workload};
 use streamlab_workloads::W1_QUERY;
 
@@ -67,11 +68,16 @@ pub fn bench_config(args: &BenchArgs) -> Result<SuiteConfig> {
         bail!("--reps must be at least 1");
     }
     let engines: Vec<String> = if args.engines.is_empty() {
-        EngineKind::all()
+        let mut engines: Vec<String> = EngineKind::all()
             .into_iter()
             .filter(|k| *k != EngineKind::Oracle)
             .map(EngineKind::name)
-            .collect()
+            .collect();
+        // W1's shape: the loop written for it alone is the reference of COST.
+        if Plan::from_toml(&query).is_ok_and(|p| HandW1::accepts(&p).is_ok()) {
+            engines.push(HAND.to_owned());
+        }
+        engines
     } else {
         args.engines.iter().map(|k| k.name()).collect()
     };

@@ -18,6 +18,10 @@ use streamlab_workloads::gen::{
     generate, generate_csv, generate_to_vec, with_generated_table, GenConfig,
 };
 
+/// The name of the hand-written W1 loop in `bench` (not a registered engine: it answers
+/// W1's shape only; see `streamlab_reference::HandW1`).
+pub const HAND: &str = "hand";
+
 /// Everything one measured run needs; passed to the child process as JSON.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunSpec {
@@ -146,7 +150,11 @@ impl RunSpec {
 pub fn run_one(spec: &RunSpec) -> Result<RunMetrics> {
     let plan = with_generated_table(Plan::from_toml(&spec.query)?, &spec.gen)?;
     let options = spec.flags.options();
-    let engine = spec.kind()?.configured(&spec.flags.configs()?);
+    let engine: Box<dyn streamlab_core::Engine> = if spec.engine == HAND {
+        Box::new(streamlab_reference::HandW1)
+    } else {
+        spec.kind()?.configured(&spec.flags.configs()?)
+    };
     if matches!(spec.path, InputPath::File | InputPath::Csv) {
         return run_from_file(spec, engine.as_ref(), &plan, &options);
     }

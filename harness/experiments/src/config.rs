@@ -28,6 +28,8 @@ pub enum Experiment {
     Ysb,
     /// NEXMark queries: throughput beside the published nexmark-flink figures.
     Nexmark,
+    /// W1 on real Spark and real Flink (the jobs of `peers/`) beside the lab's engines.
+    Peers,
 }
 
 impl Experiment {

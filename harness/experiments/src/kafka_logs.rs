@@ -60,7 +60,7 @@ pub fn run(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
             move |seq: u64| {
                 let produced = stats.produced_ms.lock().unwrap_or_else(|e| e.into_inner());
                 let ms = produced.get(seq as usize).copied().unwrap_or(base_ms);
-                base_instant + Duration::from_millis(ms.saturating_sub(base_ms).max(0) as u64)
+                Some(base_instant + Duration::from_millis(ms.saturating_sub(base_ms).max(0) as u64))
             }
         };
         let append = {

@@ -11,18 +11,22 @@
 //! - [`w1`]: W1's generated clicks and the W1-shaped queries the experiments vary.
 //! - One file per experiment: [`latency_throughput`], [`trigger_sweep`],
 //!   [`watermark_accuracy`], [`output_modes`], [`time_domains`], [`scaling`], `kafka_logs`
-//!   (cargo feature `kafka`, default on), [`recovery`], [`ysb`], [`nexmark`].
+//!   (cargo feature `kafka`, default on), [`recovery`], [`ysb`], [`nexmark`], [`peers`]
+//!   (real Spark and Flink, the jobs of `peers/`).
 //! - [`suite`]: `streamlab bench`: repetitions, the sustainable-rate search, the table,
-//!   the results folder.
+//!   the results folder; [`cost`]: COST, the workers an engine needs to match the
+//!   hand-written W1 loop.
 
 pub mod checked;
 pub mod child;
 pub mod config;
+pub mod cost;
 #[cfg(feature = "kafka")]
 pub mod kafka_logs;
 pub mod latency_throughput;
 pub mod nexmark;
 pub mod output_modes;
+pub mod peers;
 pub mod recovery;
 pub mod registry;
 pub mod scaling;

@@ -9,7 +9,7 @@
 //! not measured. Adding a query is adding one line to [`QUERIES`].
 
 use crate::config::ExperimentConfig;
-use crate::sweep::{closed_loop, engines, throughput_table, Outcome};
+use crate::sweep::{closed_loop, closed_loop_end_to_end, engines, throughput_table, Outcome};
 use anyhow::Result;
 use serde::Serialize;
 use serde_json::json;
@@ -257,7 +257,7 @@ pub fn run(
     let mut skipped = Vec::new();
     let mut csv = String::from(
         "query,engine,throughput_median_eps,throughput_min_eps,throughput_max_eps,ratio_to_baseline,\
-         events_per_core_s,events_reaching_engine,lines_per_s,memory_added_mb,oracle_rows_exact,oracle_rows_expected,\
+         events_per_core_s,events_reaching_engine,end_to_end_eps,end_to_end_events_per_core_s,memory_added_mb,oracle_rows_exact,oracle_rows_expected,\
          published_nexmark_flink_eps,published_nexmark_flink_per_core_eps\n",
     );
     let mut all_exact = true;
@@ -320,23 +320,41 @@ pub fn run(
             &setting,
             raw,
         )?;
+        // End to end (one input only: the path reads one file): the generated lines of the
+        // query's kinds read from a file, decoded, run and written, all timed.
+        let e2e = if plan.inputs.is_empty() {
+            closed_loop_end_to_end(
+                &format!("nexmark {}", query.name),
+                query.text,
+                &stream(query, events, EVENT_RATE, cfg.seed),
+                &measured,
+                cfg.reps,
+                &format!("{setting};path=file"),
+                raw,
+            )?
+        } else {
+            BTreeMap::new()
+        };
         let mut table = throughput_table(&runs);
         // Input filters drop lines before the engine (bids for Q3, other kinds for all):
-        // the events/s above count what reached the engine, lines/s the whole stream.
+        // the engine-only events/s count what reached the engine; end to end counts the
+        // events of the lines generated (only the query's kinds), read and decoded.
         // State is what the run added to the process's memory (the input is loaded first).
         for (engine, rs) in &runs {
-            let median = |f: &dyn Fn(&RunMetrics) -> f64| {
+            let median = |rs: &[RunMetrics], f: &dyn Fn(&RunMetrics) -> f64| {
                 Spread::of(&rs.iter().map(f).collect::<Vec<_>>()).median
             };
-            let reached = median(&|r| r.events as f64);
-            let mb = median(&|r| r.peak_rss_bytes.saturating_sub(r.input_rss_bytes) as f64 / 1e6);
+            let reached = median(rs, &|r| r.events as f64);
+            let mb = median(rs, &|r| {
+                r.peak_rss_bytes.saturating_sub(r.input_rss_bytes) as f64 / 1e6
+            });
             if let Some(t) = table.get_mut(engine) {
-                let eps = t["throughput_eps"]["median"].as_f64().unwrap_or(f64::NAN);
                 t["events_reaching_engine"] = json!(reached);
-                let lines = events * query.events_factor;
-                t["lines"] = json!(lines);
-                t["lines_per_s"] = json!(eps * lines as f64 / reached.max(1.0));
                 t["memory_added_mb"] = json!(mb);
+                if let Some(e) = e2e.get(engine) {
+                    t["end_to_end_eps"] = json!(median(e, &|r| r.throughput_eps));
+                    t["end_to_end_events_per_core_s"] = json!(median(e, &|r| r.events_per_core_s));
+                }
             }
         }
         let reference = published(query.name);
@@ -348,7 +366,7 @@ pub fn run(
             let num = |v: &serde_json::Value| v.as_f64().map(|x| x.to_string()).unwrap_or_default();
             let _ = writeln!(
                 csv,
-                "{},{engine},{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{engine},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 query.name,
                 num(&tp["median"]),
                 num(&tp["min"]),
@@ -356,7 +374,8 @@ pub fn run(
                 num(&t["ratio_to_baseline"]),
                 num(&t["events_per_core_s"]),
                 num(&t["events_reaching_engine"]),
-                num(&t["lines_per_s"]),
+                num(&t["end_to_end_eps"]),
+                num(&t["end_to_end_events_per_core_s"]),
                 num(&t["memory_added_mb"]),
                 c.rows_exact,
                 c.rows_expected,
@@ -394,9 +413,13 @@ pub fn run(
          {EVENT_RATE:.0} events per second of event time, 5 % of lines up to 1 s out of order, \
          within the 2 s watermark delay). **Throughput**: closed loop over a stream of {events} events \
          (times a query's factor, above), of which only the lines of its kinds are generated; the lines its inputs' \
-         filters drop never reach the engine: \
-         events/s counts the events that do, stream lines/s the events of the whole stream per \
-         second (the published figures' unit); memory added is peak RSS minus RSS with the input \
+         filters drop never reach the engine. Two figures, labelled: **engine only** (events/s and events per \
+         core-second of the events that reach the engine, decoded beforehand, parsing excluded) and \
+         **end to end** (the generated lines of the query's kinds written to a file, then read, decoded, run \
+         and written as `streamlab run` does, all timed; events per second and per core-second; not measured \
+         for a query with `[[input]]`s, whose inputs read one stream twice). Neither counts lines never \
+         generated: the published figures count every event of a stream of all three kinds, generated in \
+         Flink's own source. Memory added is peak RSS minus RSS with the input \
          loaded; each run in its own process, \
          engines interleaved, {} repetition(s). **Oracle check**: every engine's rows over a \
          {check_events}-line stream of the same generator ({CHECK_EVENT_RATE:.0} events per second \
@@ -442,7 +465,7 @@ pub fn run(
 /// published figure.
 fn readme_table(queries: &[serde_json::Value]) -> String {
     let mut t = String::from(
-        "| query | engine | events/s (median, min–max) | vs baseline | events/core-s | stream lines/s | memory added | oracle: exact / expected | nexmark-flink published, events/s (per core) |\n\
+        "| query | engine | engine only: events/s (median, min–max) | vs baseline | engine only: events/core-s | end to end: events/s (per core-s) | memory added | oracle: exact / expected | nexmark-flink published, events/s (per core) |\n\
          |---|---|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let m = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN) / 1e6;
@@ -469,7 +492,7 @@ fn readme_table(queries: &[serde_json::Value]) -> String {
             let c = &q["oracle"][&engine];
             let _ = writeln!(
                 t,
-                "| {name} | {engine} | {:.2}M ({:.2}–{:.2}M) | {} | {:.2}M | {:.2}M | {:.0} MB | {} / {} | {reference} |",
+                "| {name} | {engine} | {:.2}M ({:.2}–{:.2}M) | {} | {:.2}M | {} | {:.0} MB | {} / {} | {reference} |",
                 m(&tp["median"]),
                 m(&tp["min"]),
                 m(&tp["max"]),
@@ -478,7 +501,14 @@ fn readme_table(queries: &[serde_json::Value]) -> String {
                     .map(|r| format!("{r:.2}×"))
                     .unwrap_or_else(|| "–".into()),
                 m(&e["events_per_core_s"]),
-                m(&e["lines_per_s"]),
+                match e["end_to_end_eps"].as_f64() {
+                    Some(v) => format!(
+                        "{:.2}M ({:.2}M)",
+                        v / 1e6,
+                        m(&e["end_to_end_events_per_core_s"])
+                    ),
+                    None => "– ([[input]]s)".into(),
+                },
                 e["memory_added_mb"].as_f64().unwrap_or(f64::NAN),
                 c["rows_exact"],
                 c["rows_expected"],

@@ -14,12 +14,13 @@
 //! | `recovery` | SIGKILL at random points, restart from checkpoints: rows lost / duplicated / wrong, time to first new output, checkpoint cost ([`crate::recovery`]) |
 //! | `ysb` | the Yahoo Streaming Benchmark: closed-loop throughput and window-end-to-result latency, checked against the oracle ([`crate::ysb`]) |
 //! | `nexmark` | the NEXMark queries the query model expresses: closed-loop throughput beside nexmark-flink's published table, checked against the oracle ([`crate::nexmark`]) |
+//! | `peers` | W1 on real Spark (PySpark 4.3) and real Flink (PyFlink 2.3), the jobs of `peers/`, beside the lab's engines end to end: throughput, first result, answer against the oracle ([`crate::peers`]) |
 
 use crate::config::{Experiment, ExperimentConfig};
 use crate::sweep::{engines, Outcome};
 use crate::{
-    latency_throughput, nexmark, output_modes, recovery, scaling, time_domains, trigger_sweep,
-    watermark_accuracy, ysb,
+    latency_throughput, nexmark, output_modes, peers, recovery, scaling, time_domains,
+    trigger_sweep, watermark_accuracy, ysb,
 };
 use anyhow::{bail, Result};
 use std::path::Path;
@@ -51,6 +52,7 @@ pub fn run_experiment(cfg: &ExperimentConfig, out: &Path) -> Result<serde_json::
         Experiment::KafkaLogs => kafka_logs(cfg, &mut raw)?,
         Experiment::Ysb => ysb::run(cfg, &mut raw, &mut files)?,
         Experiment::Nexmark => nexmark::run(cfg, &mut raw, &mut files)?,
+        Experiment::Peers => peers::run(cfg, &mut raw, &mut files)?,
         Experiment::Recovery => recovery::run(
             &recovery::RecoveryConfig {
                 engines: measured.clone(),

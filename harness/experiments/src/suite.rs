@@ -2,7 +2,8 @@
 //! (A B C A B C), each in a child process, summarised as medians with min and max and as
 //! ratios to the baseline, and written as a results folder.
 
-use crate::child::{run_in_child, EngineFlags, InputPath, RunSpec};
+use crate::child::{run_in_child, EngineFlags, InputPath, RunSpec, HAND};
+use crate::cost::{workers_to_match, Cost};
 use crate::sweep::record_metrics;
 use anyhow::Result;
 use serde::Serialize;
@@ -60,6 +61,9 @@ pub struct EngineSummary {
     pub throughput: Spread,
     /// Median latency percentiles (µs), open-loop runs only.
     pub latency_us: Option<BTreeMap<String, f64>>,
+    /// Rows of all repetitions whose latency was negative or charged to no scheduled
+    /// event (measurement errors: never folded into the percentiles).
+    pub latency_anomalies: streamlab_measure::metrics::LatencyAnomalies,
     /// Median CPU seconds.
     pub cpu_s: f64,
     /// Median cores used.
@@ -68,8 +72,14 @@ pub struct EngineSummary {
     pub events_per_core_s: f64,
     /// Median peak RSS.
     pub peak_rss_bytes: u64,
-    /// Median throughput / baseline median throughput.
+    /// Median throughput / baseline median throughput (the generic single-thread loop).
     pub ratio_to_baseline: Option<f64>,
+    /// Median throughput / the hand-written W1 loop's (`hand`, W1 only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratio_to_hand: Option<f64>,
+    /// COST: the workers this engine needs to match `hand` (W1 only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<Cost>,
     /// Sustainable rate found by the search.
     pub sustainable_eps: Option<f64>,
     /// The rates the search tried.
@@ -116,14 +126,20 @@ pub struct SuiteSummary {
     pub notes: Vec<String>,
 }
 
-fn spec_for(
+/// The run of `engine` (a registered engine, or [`HAND`]) in this suite.
+pub(crate) fn spec_for(
     cfg: &SuiteConfig,
     engine: &str,
     rate: Option<f64>,
     path: InputPath,
 ) -> Result<RunSpec> {
-    let kind = <EngineKind as clap::ValueEnum>::from_str(engine, false)
-        .map_err(|_| anyhow::anyhow!("unknown engine `{engine}`"))?;
+    let flags = if engine == HAND {
+        EngineFlags::default()
+    } else {
+        let kind = <EngineKind as clap::ValueEnum>::from_str(engine, false)
+            .map_err(|_| anyhow::anyhow!("unknown engine `{engine}`"))?;
+        cfg.flags.taken_by(kind)
+    };
     Ok(RunSpec {
         engine: engine.to_owned(),
         query: cfg.query.clone(),
@@ -132,7 +148,7 @@ fn spec_for(
         profile: cfg.profile.clone(),
         warmup: cfg.warmup,
         path,
-        flags: cfg.flags.taken_by(kind),
+        flags,
     })
 }
 
@@ -152,10 +168,18 @@ fn summarize(runs: &[RunMetrics]) -> EngineSummary {
             ("max".to_string(), pick(|l| l.max)),
         ])
     });
+    let mut anomalies = streamlab_measure::metrics::LatencyAnomalies::default();
+    for r in runs {
+        let a = r.latency_anomalies;
+        anomalies.negative += a.negative;
+        anomalies.negative_max_us = anomalies.negative_max_us.max(a.negative_max_us);
+        anomalies.unscheduled += a.unscheduled;
+    }
     EngineSummary {
         throughput_eps: throughput.median,
         throughput,
         latency_us,
+        latency_anomalies: anomalies,
         cpu_s: med(&|r| r.cpu_s),
         cores_used: med(&|r| r.cores_used),
         events_per_core_s: med(&|r| r.events_per_core_s),
@@ -221,7 +245,7 @@ pub fn run_suite(cfg: &SuiteConfig, out: &Path) -> Result<SuiteSummary> {
                     let m = run_in_child(&spec_for(cfg, engine, cfg.rate, path)?)?;
                     let setting = match path {
                         InputPath::Decoded => setting.clone(),
-                        other => format!("{setting},path={other}"),
+                        other => format!("{setting};path={other}"),
                     };
                     record_metrics(&mut raw, &m, &setting, rep);
                     if let Some(h) = &m.hgrm {
@@ -257,8 +281,20 @@ pub fn run_suite(cfg: &SuiteConfig, out: &Path) -> Result<SuiteSummary> {
         }
     }
     let baseline = summaries.get("baseline").map(|b| b.throughput_eps);
+    let hand = summaries
+        .get(HAND)
+        .map(|b| b.throughput_eps)
+        .filter(|h| *h > 0.0);
     for s in summaries.values_mut() {
         s.ratio_to_baseline = baseline.filter(|b| *b > 0.0).map(|b| s.throughput_eps / b);
+        s.ratio_to_hand = hand.map(|h| s.throughput_eps / h);
+    }
+    if let (Some(hand), false) = (hand, cfg.find_sustainable || cfg.rate.is_some()) {
+        for (engine, cost) in workers_to_match(cfg, hand, &mut raw)? {
+            if let Some(s) = summaries.get_mut(&engine) {
+                s.cost = Some(cost);
+            }
+        }
     }
     let table = table(cfg, &summaries);
     println!("{table}");
@@ -269,6 +305,7 @@ pub fn run_suite(cfg: &SuiteConfig, out: &Path) -> Result<SuiteSummary> {
             "Engine only (`events/s`): input generated and decoded before the measured part; parsing is excluded.".into(),
             "End to end (`end to end`, when measured): the input generated into a file first, then reading, decoding (the parallel pipeline, while the engine runs), the engine and the JSON Lines sink timed from the open of the file to the last row, every event counted; `input share` = 1 − end-to-end / engine-only throughput. `CSV`: the same from the same events written as CSV with a header line (`--path csv`).".into(),
             "Throughput counts events after the warm-up fraction, from the end of warm-up to the end of the run.".into(),
+            "Two references: `vs baseline` divides by the baseline engine (one thread, the generic loop over core's window state, any query); `vs hand` by `hand`, W1's loop written by hand for W1 alone (the best single thread we have). COST is the number of workers an engine needs to match `hand` (engine only, closed loop, workers 1 to the machine's cores; `> N` when none of them does).".into(),
             "Latency is from each event's scheduled arrival (open loop), so queueing is included.".into(),
             "CPU excludes the replay driver thread; peak RSS includes the pre-loaded input (see raw.csv input_rss_bytes).".into(),
         ],
@@ -306,7 +343,7 @@ fn table(cfg: &SuiteConfig, s: &BTreeMap<String, EngineSummary>) -> String {
     let csv = s.values().any(|e| e.end_to_end_csv.is_some());
     let _ = writeln!(
         t,
-        "| engine | events/s (median) | min–max | p50 µs | p99 µs | p99.9 µs | max µs | cores | events/core-s | peak RSS MiB | vs baseline | end to end (file) | min–max | input share | e2e peak RSS MiB |{}",
+        "| engine | events/s (median) | min–max | p50 µs | p99 µs | p99.9 µs | max µs | cores | events/core-s | peak RSS MiB | vs baseline | vs hand | COST | end to end (file) | min–max | input share | e2e peak RSS MiB |{}",
         if csv {
             " end to end (CSV) | min–max | input share | CSV peak RSS MiB |"
         } else {
@@ -315,7 +352,7 @@ fn table(cfg: &SuiteConfig, s: &BTreeMap<String, EngineSummary>) -> String {
     );
     let _ = writeln!(
         t,
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|{}",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|{}",
         if csv { "---:|---:|---:|---:|" } else { "" }
     );
     let e2e_cells = |f: &Option<EndToEnd>| match f {
@@ -340,7 +377,7 @@ fn table(cfg: &SuiteConfig, s: &BTreeMap<String, EngineSummary>) -> String {
         };
         let _ = writeln!(
             t,
-            "| {engine} | {:.2}M | {:.2}–{:.2}M | {} | {} | {} | {} | {:.2} | {:.2}M | {:.0} | {} | {} |{}",
+            "| {engine} | {:.2}M | {:.2}–{:.2}M | {} | {} | {} | {} | {:.2} | {:.2}M | {:.0} | {} | {} | {} | {} |{}",
             e.throughput_eps / 1e6,
             e.throughput.min / 1e6,
             e.throughput.max / 1e6,
@@ -354,6 +391,10 @@ fn table(cfg: &SuiteConfig, s: &BTreeMap<String, EngineSummary>) -> String {
             e.ratio_to_baseline
                 .map(|r| format!("{r:.2}×"))
                 .unwrap_or_else(|| "–".into()),
+            e.ratio_to_hand
+                .map(|r| format!("{r:.2}×"))
+                .unwrap_or_else(|| "–".into()),
+            e.cost.as_ref().map(Cost::cell).unwrap_or_else(|| "–".into()),
             e2e_cells(&e.end_to_end),
             if csv {
                 format!(" {} |", e2e_cells(&e.end_to_end_csv))
@@ -361,6 +402,18 @@ fn table(cfg: &SuiteConfig, s: &BTreeMap<String, EngineSummary>) -> String {
                 String::new()
             }
         );
+    }
+    for engine in &cfg.engines {
+        let Some(a) = s.get(engine).map(|e| e.latency_anomalies) else {
+            continue;
+        };
+        if a.negative > 0 || a.unscheduled > 0 {
+            let _ = writeln!(
+                t,
+                "\n{engine}: {} row(s) emitted before their event was due (negative latency, down to −{} µs) and {} charged to no scheduled event, left out of the percentiles: a measurement error.",
+                a.negative, a.negative_max_us, a.unscheduled
+            );
+        }
     }
     t
 }

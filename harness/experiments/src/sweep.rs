@@ -90,6 +90,15 @@ pub fn record_metrics(raw: &mut RawCsv, m: &RunMetrics, setting: &str, rep: usiz
         put("latency_p999_us", l.p999 as f64);
         put("latency_max_us", l.max as f64);
         put("max_backlog", m.max_backlog as f64);
+        put("latency_negative_rows", m.latency_anomalies.negative as f64);
+        put(
+            "latency_negative_max_us",
+            m.latency_anomalies.negative_max_us as f64,
+        );
+        put(
+            "latency_unscheduled_rows",
+            m.latency_anomalies.unscheduled as f64,
+        );
         put("finish_lag_s", m.finish_lag_s);
     }
 }
@@ -109,6 +118,26 @@ pub fn closed_loop(
     interleaved(engines, reps, setting, raw, |kind, rep| {
         eprintln!("{label}: {} closed loop, rep {}", kind.name(), rep + 1);
         Ok(run_in_child(&query_spec(kind, query, gen, None))?.into())
+    })
+}
+
+/// [`closed_loop`] end to end: the generated input written to a file first, then read,
+/// decoded, run and written as `streamlab run` does, all of it timed
+/// ([`crate::child::InputPath::File`]).
+pub fn closed_loop_end_to_end(
+    label: &str,
+    query: &str,
+    gen: &GenConfig,
+    engines: &[EngineKind],
+    reps: usize,
+    setting: &str,
+    raw: &mut RawCsv,
+) -> Result<BTreeMap<String, Vec<RunMetrics>>> {
+    interleaved(engines, reps, setting, raw, |kind, rep| {
+        eprintln!("{label}: {} end to end, rep {}", kind.name(), rep + 1);
+        let mut spec = query_spec(kind, query, gen, None);
+        spec.path = crate::child::InputPath::File;
+        Ok(run_in_child(&spec)?.into())
     })
 }
 

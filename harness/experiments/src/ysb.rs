@@ -159,11 +159,7 @@ pub fn run(
         let (exact, _) = Oracle::answer(&plan, &input.events)?;
         let exact = to_result_rows(&exact, &input.keys);
         let ends = WindowEnds::new(&input.events);
-        let warmup_seq = input
-            .events
-            .get((input.events.len() as f64 * WARMUP) as usize)
-            .map(|e| e.seq)
-            .unwrap_or(u64::MAX);
+        let warmup_events = (input.events.len() as f64 * WARMUP) as u64;
         let setting = format!("measure=latency;rate={rate}");
         let mut per_rate: BTreeMap<String, Vec<Percentiles>> = BTreeMap::new();
         interleaved(&engines, cfg.reps, &setting, raw, |kind, rep| {
@@ -178,7 +174,7 @@ pub fn run(
                 ends.clone(),
                 Schedule::new(rate, &Profile::Constant),
                 start.clone(),
-                warmup_seq,
+                warmup_events,
             )));
             let collect = CollectSink::default();
             let sink = WindowEndSink::new(latency.clone(), Some(Box::new(collect.clone())));
@@ -205,6 +201,11 @@ pub fn run(
                 ("ysb_latency_max_us", ysb.max as f64),
                 ("ysb_rows", latency.rows as f64),
                 ("ysb_rows_closed_by_end", latency.closed_by_end as f64),
+                // Emitted before the window end was reached: a measurement error if any.
+                (
+                    "ysb_latency_negative_rows",
+                    latency.anomalies.negative as f64,
+                ),
                 ("rows_exact", acc.exact as f64),
                 ("rows_expected", acc.rows_expected as f64),
                 ("rows_missing", acc.missing as f64),

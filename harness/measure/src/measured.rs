@@ -4,7 +4,7 @@
 //! driver and engine.
 
 use crate::metrics::{hgrm, AppendTriggers, LatencyRecorder, MeasuringSink, Percentiles, Usage};
-use crate::replay::{Profile, Rate, Replay};
+use crate::replay::{Positions, Profile, Rate, Replay};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +20,10 @@ pub struct RunMetrics {
     pub engine: String,
     /// Valid events replayed.
     pub events: u64,
+    /// Seconds from the first to the last scheduled arrival (open loop): how long the run
+    /// offered its rate, which the sustained-rate rule needs to be long enough.
+    #[serde(default)]
+    pub schedule_s: f64,
     /// Events after warm-up per second from the end of warm-up to the end of the run.
     pub throughput_eps: f64,
     /// Wall seconds of the whole run.
@@ -28,6 +32,10 @@ pub struct RunMetrics {
     pub latency_us: Option<Percentiles>,
     /// The latency distribution as `.hgrm` text (open-loop runs only).
     pub hgrm: Option<String>,
+    /// Rows whose latency could not be recorded: negative (emitted before due) or charged
+    /// to no scheduled event; not in the percentiles, reported beside them.
+    #[serde(default)]
+    pub latency_anomalies: crate::metrics::LatencyAnomalies,
     /// CPU seconds of the engine (the replay driver's own CPU excluded).
     pub cpu_s: f64,
     /// cpu_s / elapsed_s.
@@ -154,6 +162,8 @@ pub fn measure_observed(
         }
         Rate::PerSecond(rate) => {
             let triggers = AppendTriggers::new(&events, plan.delay_ms);
+            // Due times by place in the schedule, not by seq (which counts lines).
+            let positions = Positions::of(&events);
             let warmup_seq = events
                 .get(warmup_n as usize)
                 .map(|e| e.seq)
@@ -165,7 +175,7 @@ pub fn measure_observed(
             let due = {
                 let start = replay.start;
                 let schedule = replay.schedule.clone();
-                move |seq: u64| start + schedule.arrival(seq)
+                move |seq: u64| positions.place(seq).map(|i| start + schedule.arrival(i))
             };
             let recorder = Arc::new(Mutex::new(LatencyRecorder::new(due, triggers, warmup_seq)));
             let counters = replay.counters.clone();
@@ -184,6 +194,7 @@ pub fn measure_observed(
             };
             let sink = MeasuringSink::new(recorder.clone(), output);
             let summary = engine.run(plan, options, Box::new(source), Box::new(sink))?;
+            metrics.schedule_s = replay.schedule.arrival(n.saturating_sub(1)).as_secs_f64();
             let last_due = replay.start + replay.schedule.arrival(n.saturating_sub(1));
             metrics.finish_lag_s = Instant::now()
                 .saturating_duration_since(last_due)
@@ -192,7 +203,7 @@ pub fn measure_observed(
             replay.join();
             metrics.max_backlog = counters.max_backlog.load(Ordering::Relaxed);
             metrics.backlog_at_end = counters.backlog_at_end.load(Ordering::Relaxed);
-            metrics.backlog_growth = growth(
+            metrics.backlog_growth = backlog_growth(
                 &counters
                     .backlog_samples
                     .lock()
@@ -202,6 +213,7 @@ pub fn measure_observed(
             let rec = recorder.lock().unwrap_or_else(|e| e.into_inner());
             metrics.latency_us = Some(Percentiles::of(rec.histogram()));
             metrics.hgrm = Some(hgrm(rec.histogram()));
+            metrics.latency_anomalies = rec.anomalies;
             summary
         }
     };
@@ -227,8 +239,8 @@ pub fn measure_observed(
     Ok(metrics)
 }
 
-/// Mean of the last third of `samples` minus mean of the first third.
-fn growth(samples: &[u64]) -> f64 {
+/// Mean of the last third of backlog `samples` minus mean of the first third.
+pub fn backlog_growth(samples: &[u64]) -> f64 {
     let third = samples.len() / 3;
     if third == 0 {
         return 0.0;

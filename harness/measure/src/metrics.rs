@@ -116,8 +116,8 @@ pub fn hgrm(h: &Histogram<u64>) -> String {
 /// Collects per-row latencies against a schedule of arrivals.
 pub struct LatencyRecorder {
     histogram: Histogram<u64>,
-    /// When each event was due: `due(seq)`.
-    due: Box<dyn Fn(u64) -> Instant + Send>,
+    /// When each event was due: `due(seq)`; None for a seq the replay never sent.
+    due: Box<dyn Fn(u64) -> Option<Instant> + Send>,
     /// The trigger of an append row, by window end.
     append: Box<dyn Fn(i64) -> Option<u64> + Send>,
     /// Rows charged to events with `seq` below this are warm-up and not recorded.
@@ -126,13 +126,36 @@ pub struct LatencyRecorder {
     pub untriggered: u64,
     /// Rows charged to warm-up events.
     pub warmup_rows: u64,
+    /// Negative latencies and rows charged to a seq the schedule does not have.
+    pub anomalies: LatencyAnomalies,
+}
+
+/// What a latency measurement could not record honestly: kept apart, never clamped into
+/// the histogram, so a wrong due time shows instead of reading as a 1 µs latency.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct LatencyAnomalies {
+    /// Rows emitted before the event they are charged to was due (negative latency): no
+    /// engine can do that, so a count above 0 is a measurement error.
+    pub negative: u64,
+    /// The most negative latency, as a positive number of µs.
+    pub negative_max_us: u64,
+    /// Rows charged to a seq no replayed event has.
+    pub unscheduled: u64,
+}
+
+impl LatencyAnomalies {
+    /// Notes a row emitted `early` before its due time.
+    pub fn note_negative(&mut self, early: Duration) {
+        self.negative += 1;
+        self.negative_max_us = self.negative_max_us.max(early.as_micros() as u64);
+    }
 }
 
 impl LatencyRecorder {
     /// A recorder for arrivals at `due(seq)`; rows charged to events before `warmup_seq`
     /// are counted but not recorded.
     pub fn new(
-        due: impl Fn(u64) -> Instant + Send + 'static,
+        due: impl Fn(u64) -> Option<Instant> + Send + 'static,
         append: AppendTriggers,
         warmup_seq: u64,
     ) -> LatencyRecorder {
@@ -141,18 +164,18 @@ impl LatencyRecorder {
 
     /// A recorder whose append-row triggers come from `append(window_end)` (live inputs).
     pub fn with_lookup(
-        due: impl Fn(u64) -> Instant + Send + 'static,
+        due: impl Fn(u64) -> Option<Instant> + Send + 'static,
         append: impl Fn(i64) -> Option<u64> + Send + 'static,
         warmup_seq: u64,
     ) -> LatencyRecorder {
         LatencyRecorder {
-            histogram: Histogram::new_with_bounds(1, 3_600_000_000, 3)
-                .expect("valid histogram bounds"),
+            histogram: latency_histogram(),
             due: Box::new(due),
             append: Box::new(append),
             warmup_seq,
             untriggered: 0,
             warmup_rows: 0,
+            anomalies: LatencyAnomalies::default(),
         }
     }
 
@@ -167,14 +190,41 @@ impl LatencyRecorder {
                 self.warmup_rows += 1;
                 continue;
             }
-            let us = at.saturating_duration_since((self.due)(seq)).as_micros() as u64;
-            self.histogram.saturating_record(us.max(1));
+            let Some(due) = (self.due)(seq) else {
+                self.anomalies.unscheduled += 1;
+                continue;
+            };
+            record_since(&mut self.histogram, &mut self.anomalies, due, at);
         }
     }
 
     /// The histogram so far.
     pub fn histogram(&self) -> &Histogram<u64> {
         &self.histogram
+    }
+}
+
+/// A histogram of latencies in µs, 0 (under a microsecond) to an hour, 3 significant digits.
+pub fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
+}
+
+/// Records `at - due` in µs (true), or notes it as negative when `at` is before `due`.
+pub fn record_since(
+    histogram: &mut Histogram<u64>,
+    anomalies: &mut LatencyAnomalies,
+    due: Instant,
+    at: Instant,
+) -> bool {
+    match at.checked_duration_since(due) {
+        Some(latency) => {
+            histogram.saturating_record(latency.as_micros() as u64);
+            true
+        }
+        None => {
+            anomalies.note_negative(due - at);
+            false
+        }
     }
 }
 
@@ -336,7 +386,7 @@ mod tests {
         // Event i is due at i ms; each row is emitted 1..=100 ms after its event.
         let t0 = Instant::now();
         let mut rec = LatencyRecorder::new(
-            move |seq| t0 + Duration::from_millis(seq),
+            move |seq| Some(t0 + Duration::from_millis(seq)),
             AppendTriggers::default(),
             0,
         );
@@ -357,11 +407,37 @@ mod tests {
     #[test]
     fn warmup_rows_are_not_recorded() {
         let t0 = Instant::now();
-        let mut rec = LatencyRecorder::new(move |_| t0, AppendTriggers::default(), 10);
+        let mut rec = LatencyRecorder::new(move |_| Some(t0), AppendTriggers::default(), 10);
         rec.record(&[row(Some(3)), row(Some(10)), row(None)], t0);
         assert_eq!(rec.histogram().len(), 1);
         assert_eq!(rec.warmup_rows, 1);
         assert_eq!(rec.untriggered, 1);
+    }
+
+    #[test]
+    fn negative_latencies_are_counted_not_clamped() {
+        // Event seq is due at seq ms; seq 7 is not in the schedule.
+        let t0 = Instant::now();
+        let mut rec = LatencyRecorder::new(
+            move |seq| (seq != 7).then(|| t0 + Duration::from_millis(seq)),
+            AppendTriggers::default(),
+            0,
+        );
+        let at = t0 + Duration::from_millis(5);
+        rec.record(
+            &[row(Some(2)), row(Some(5)), row(Some(9)), row(Some(7))],
+            at,
+        );
+        assert_eq!(rec.histogram().len(), 2, "3 ms and 0 µs are recorded");
+        assert_eq!(rec.histogram().min(), 0, "a latency under 1 µs is 0, not 1");
+        assert_eq!(
+            rec.anomalies,
+            LatencyAnomalies {
+                negative: 1,
+                negative_max_us: 4_000,
+                unscheduled: 1
+            }
+        );
     }
 
     #[test]

@@ -163,6 +163,39 @@ impl Schedule {
     }
 }
 
+/// Each event's place in the replay's schedule, found from its `seq`: event `i` in arrival
+/// order is due at `arrival(i)`. `seq` numbers input lines, not scheduled events: with
+/// `[[input]]`s a line is counted once per input, and malformed or filtered lines take a
+/// `seq` but no place, so using `seq` as the place puts due times in the future.
+#[derive(Clone, Debug, Default)]
+pub struct Positions {
+    /// Runs of consecutive seqs: (first seq, its place, length), sorted by seq.
+    runs: Vec<(u64, u64, u64)>,
+}
+
+impl Positions {
+    /// The places of `events` (distinct seqs), in the order the replay sends them. Kept as
+    /// runs of consecutive seqs, so a stream with few skipped lines costs a few entries.
+    pub fn of(events: &[Event]) -> Positions {
+        let mut runs: Vec<(u64, u64, u64)> = Vec::new();
+        for (place, e) in events.iter().enumerate() {
+            match runs.last_mut() {
+                Some((first, _, len)) if first.checked_add(*len) == Some(e.seq) => *len += 1,
+                _ => runs.push((e.seq, place as u64, 1)),
+            }
+        }
+        runs.sort_unstable();
+        Positions { runs }
+    }
+
+    /// The place in the schedule of the event numbered `seq`; None when no event has it.
+    pub fn place(&self, seq: u64) -> Option<u64> {
+        let i = self.runs.partition_point(|&(first, _, _)| first <= seq);
+        let (first, place, len) = *self.runs.get(i.checked_sub(1)?)?;
+        (seq - first < len).then(|| place + (seq - first))
+    }
+}
+
 /// Shared counters between the driver, the engine's source and the metrics.
 #[derive(Debug, Default)]
 pub struct ReplayCounters {
@@ -394,6 +427,42 @@ mod tests {
         assert!((s.arrival(600).as_secs_f64() - 2.0).abs() < 1e-9);
         assert!((s.arrival(650).as_secs_f64() - 2.5).abs() < 1e-9);
         assert_eq!(s.due_by(Duration::from_millis(1_500)), 351);
+    }
+
+    #[test]
+    fn places_come_from_the_order_of_events_not_their_seqs() {
+        let ev = |seq| Event {
+            seq,
+            time: 0,
+            key: 0,
+            part: 0,
+            fields: Default::default(),
+        };
+        // Lines 1, 3 and 7-8 were malformed or another input's.
+        let p = Positions::of(&[0, 2, 4, 5, 6, 9, 10].map(ev));
+        let places: Vec<_> = (0..12).map(|s| p.place(s)).collect();
+        assert_eq!(
+            places,
+            [
+                Some(0),
+                None,
+                Some(1),
+                None,
+                Some(2),
+                Some(3),
+                Some(4),
+                None,
+                None,
+                Some(5),
+                Some(6),
+                None
+            ]
+        );
+        assert_eq!(
+            p.runs.len(),
+            4,
+            "runs of consecutive seqs, not one entry per event"
+        );
     }
 
     #[test]

@@ -22,11 +22,12 @@ pub struct MachineInfo {
     pub os: String,
     /// Kernel release.
     pub kernel: String,
-    /// `rustc --version`.
+    /// `rustc --version` of the compiler that built the binary (embedded at build time).
     pub rustc: String,
-    /// `git rev-parse HEAD` of the checkout the binary ran in.
+    /// `git rev-parse HEAD` of the checkout the binary was built from (embedded at build
+    /// time, so it holds wherever the binary runs).
     pub git_revision: String,
-    /// Whether the checkout had uncommitted changes.
+    /// Whether that checkout had uncommitted changes to tracked files when it was built.
     pub git_dirty: bool,
     /// When the run started (UTC, RFC 3339).
     pub started_utc: String,
@@ -34,13 +35,6 @@ pub struct MachineInfo {
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
-}
-
-fn command(cmd: &str, args: &[&str]) -> Option<String> {
-    let out = std::process::Command::new(cmd).args(args).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 impl MachineInfo {
@@ -78,11 +72,9 @@ impl MachineInfo {
             memory_bytes,
             os,
             kernel: read("/proc/sys/kernel/osrelease").trim().to_owned(),
-            rustc: command("rustc", &["--version"]).unwrap_or_else(|| "unknown".into()),
-            git_revision: command("git", &["rev-parse", "HEAD"])
-                .unwrap_or_else(|| "unknown".into()),
-            git_dirty: command("git", &["status", "--porcelain", "--untracked-files=no"])
-                .is_some_and(|s| !s.is_empty()),
+            rustc: env!("STREAMLAB_BUILD_RUSTC").into(),
+            git_revision: env!("STREAMLAB_BUILD_GIT_REVISION").into(),
+            git_dirty: env!("STREAMLAB_BUILD_GIT_DIRTY") == "true",
             started_utc: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         }
     }
@@ -100,28 +92,80 @@ pub fn default_dir(name: &str) -> PathBuf {
     ))
 }
 
-/// Tidy rows: one per (engine, setting, repetition, metric).
+/// Tidy rows: one per (engine, setting, repetition, metric), the setting spread into one
+/// column per parameter. A setting is `name=value` parameters separated by `;`
+/// (`disorder=0.01;delay_ms=0`); a part without `=` goes in the `setting` column
+/// (`plain`, `kills`). A row leaves the columns of parameters it does not have empty.
 #[derive(Default)]
 pub struct RawCsv {
-    text: String,
+    /// Parameter columns, in the order first seen.
+    params: Vec<String>,
+    rows: Vec<RawRow>,
 }
 
+/// One row: engine, (parameter column, value) pairs, rep, metric, value.
+type RawRow = (String, Vec<(usize, String)>, usize, String, f64);
+
+/// Columns every row has; a parameter may not take their names.
+const FIXED: [&str; 4] = ["engine", "rep", "metric", "value"];
+
 impl RawCsv {
-    /// A table with the header line.
+    /// An empty table.
     pub fn new() -> RawCsv {
-        RawCsv {
-            text: "engine,setting,rep,metric,value\n".into(),
-        }
+        RawCsv::default()
     }
 
     /// Adds one row.
     pub fn row(&mut self, engine: &str, setting: &str, rep: usize, metric: &str, value: f64) {
-        let _ = writeln!(self.text, "{engine},{setting},{rep},{metric},{value}");
+        let mut params = Vec::new();
+        for part in setting.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, v) = part.split_once('=').unwrap_or(("setting", part));
+            let name = if FIXED.contains(&name) {
+                format!("setting_{name}")
+            } else {
+                name.to_owned()
+            };
+            let column = match self.params.iter().position(|p| *p == name) {
+                Some(i) => i,
+                None => {
+                    self.params.push(name);
+                    self.params.len() - 1
+                }
+            };
+            params.push((column, v.to_owned()));
+        }
+        self.rows
+            .push((engine.into(), params, rep, metric.into(), value));
     }
 
-    /// The CSV text.
-    pub fn text(&self) -> &str {
-        &self.text
+    /// The CSV text: `engine`, one column per parameter, `rep`, `metric`, `value`.
+    pub fn text(&self) -> String {
+        let mut text = String::from("engine");
+        for p in &self.params {
+            let _ = write!(text, ",{}", cell(p));
+        }
+        text.push_str(",rep,metric,value\n");
+        for (engine, params, rep, metric, value) in &self.rows {
+            text.push_str(&cell(engine));
+            let mut cells = vec![""; self.params.len()];
+            for (column, v) in params {
+                cells[*column] = v;
+            }
+            for c in cells {
+                let _ = write!(text, ",{}", cell(c));
+            }
+            let _ = writeln!(text, ",{rep},{},{value}", cell(metric));
+        }
+        text
+    }
+}
+
+/// A CSV cell: quoted when it holds a comma, a quote or a line break.
+fn cell(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\"")).into()
+    } else {
+        s.into()
     }
 }
 
@@ -155,7 +199,7 @@ pub fn write_folder(
         "machine.json",
         &(serde_json::to_string_pretty(&MachineInfo::collect())? + "\n"),
     )?;
-    write("raw.csv", raw.text())?;
+    write("raw.csv", &raw.text())?;
     write(
         "summary.json",
         &(serde_json::to_string_pretty(summary)? + "\n"),
@@ -169,6 +213,23 @@ pub fn write_folder(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_csv_has_a_column_per_parameter() {
+        let mut raw = RawCsv::new();
+        raw.row("record", "disorder=0.01;delay_ms=0", 0, "late_dropped", 3.0);
+        raw.row("baseline", "disorder=0.2", 1, "late_dropped", 4.5);
+        raw.row("record", "kills", 0, "rows_lost", 0.0);
+        raw.row("hand", "rate=max;path=file,csv", 0, "throughput_eps", 1.0);
+        assert_eq!(
+            raw.text(),
+            "engine,disorder,delay_ms,setting,rate,path,rep,metric,value\n\
+             record,0.01,0,,,,0,late_dropped,3\n\
+             baseline,0.2,,,,,1,late_dropped,4.5\n\
+             record,,,kills,,,0,rows_lost,0\n\
+             hand,,,,max,\"file,csv\",0,throughput_eps,1\n"
+        );
+    }
 
     #[test]
     fn a_folder_has_every_file_of_the_layout() {
@@ -203,9 +264,17 @@ mod tests {
             serde_json::from_str(&std::fs::read_to_string(dir.join("machine.json")).unwrap())
                 .unwrap();
         assert!(machine["cores"].as_u64().unwrap() >= 1);
-        assert!(std::fs::read_to_string(dir.join("raw.csv"))
-            .unwrap()
-            .contains("record,rate=max,0,throughput_eps,15000000"));
+        // The build's revision and compiler, whatever the current directory holds.
+        let revision = machine["git_revision"].as_str().unwrap();
+        assert!(
+            revision.len() == 40 && revision.chars().all(|c| c.is_ascii_hexdigit()),
+            "{revision}"
+        );
+        assert!(machine["rustc"].as_str().unwrap().starts_with("rustc "));
+        assert_eq!(
+            std::fs::read_to_string(dir.join("raw.csv")).unwrap(),
+            "engine,rate,rep,metric,value\nrecord,max,0,throughput_eps,15000000\n"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

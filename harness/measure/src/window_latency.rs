@@ -27,7 +27,8 @@ use streamlab_core::{Event, OutRow};
 /// When the stream reaches each event time: the first event (in arrival order) at or past it.
 #[derive(Clone, Debug, Default)]
 pub struct WindowEnds {
-    /// (running max event time, seq of the event that raised it), increasing.
+    /// (running max event time, place in arrival order of the event that raised it),
+    /// increasing.
     steps: Vec<(i64, u64)>,
 }
 
@@ -35,16 +36,16 @@ impl WindowEnds {
     /// Scans the input in arrival order.
     pub fn new(events: &[Event]) -> WindowEnds {
         let mut steps: Vec<(i64, u64)> = Vec::new();
-        for e in events {
+        for (place, e) in events.iter().enumerate() {
             if steps.last().is_none_or(|&(max, _)| e.time > max) {
-                steps.push((e.time, e.seq));
+                steps.push((e.time, place as u64));
             }
         }
         WindowEnds { steps }
     }
 
-    /// The seq of the first event whose event time is `end` or later; None when the
-    /// stream ends before it.
+    /// The place in arrival order (= in the replay's schedule) of the first event whose
+    /// event time is `end` or later; None when the stream ends before it.
     pub fn reached_by(&self, end: i64) -> Option<u64> {
         crate::metrics::trigger_in(&self.steps, 0, end)
     }
@@ -57,14 +58,16 @@ pub struct WindowEndLatency {
     schedule: Schedule,
     /// When event 0 was due; set by the replay before the engine starts.
     start: Arc<OnceLock<Instant>>,
-    /// Rows of windows reached before this seq are warm-up.
-    warmup_seq: u64,
+    /// Rows of windows reached by one of the first `warmup_events` events are warm-up.
+    warmup_events: u64,
     /// Rows recorded.
     pub rows: u64,
     /// Rows of windows the stream never reached (closed by the end of the input).
     pub closed_by_end: u64,
     /// Rows of windows reached during warm-up.
     pub warmup_rows: u64,
+    /// Rows emitted before their window's end was reached (a measurement error if any).
+    pub anomalies: crate::metrics::LatencyAnomalies,
 }
 
 impl WindowEndLatency {
@@ -74,18 +77,18 @@ impl WindowEndLatency {
         ends: WindowEnds,
         schedule: Schedule,
         start: Arc<OnceLock<Instant>>,
-        warmup_seq: u64,
+        warmup_events: u64,
     ) -> WindowEndLatency {
         WindowEndLatency {
-            histogram: Histogram::new_with_bounds(1, 3_600_000_000, 3)
-                .expect("valid histogram bounds"),
+            histogram: crate::metrics::latency_histogram(),
             ends,
             schedule,
             start,
-            warmup_seq,
+            warmup_events,
             rows: 0,
             closed_by_end: 0,
             warmup_rows: 0,
+            anomalies: Default::default(),
         }
     }
 
@@ -97,18 +100,18 @@ impl WindowEndLatency {
             return;
         };
         for row in rows {
-            let Some(seq) = self.ends.reached_by(row.window.end) else {
+            let Some(place) = self.ends.reached_by(row.window.end) else {
                 self.closed_by_end += 1;
                 continue;
             };
-            if seq < self.warmup_seq {
+            if place < self.warmup_events {
                 self.warmup_rows += 1;
                 continue;
             }
-            let reached = start + self.schedule.arrival(seq);
-            let us = at.saturating_duration_since(reached).as_micros() as u64;
-            self.histogram.saturating_record(us.max(1));
-            self.rows += 1;
+            let reached = start + self.schedule.arrival(place);
+            if crate::metrics::record_since(&mut self.histogram, &mut self.anomalies, reached, at) {
+                self.rows += 1;
+            }
         }
     }
 
@@ -169,6 +172,24 @@ mod tests {
         assert_eq!(ends.reached_by(13), Some(3));
         assert_eq!(ends.reached_by(31), Some(4));
         assert_eq!(ends.reached_by(32), None, "the stream ends before it");
+    }
+
+    #[test]
+    fn a_window_end_is_reached_at_a_place_in_the_schedule_not_a_seq() {
+        // Every other line was another input's or malformed: seqs 0, 2, 4, ...
+        let events: Vec<Event> = (0..10).map(|i| ev(2 * i, 10 * i as i64)).collect();
+        let ends = WindowEnds::new(&events);
+        assert_eq!(ends.reached_by(50), Some(5), "the sixth event, seq 10");
+        let t0 = Instant::now();
+        let start = Arc::new(OnceLock::new());
+        start.set(t0).unwrap();
+        // 1000 events/s: the sixth event is due at 5 ms; emitted at 7 ms.
+        let mut lat =
+            WindowEndLatency::new(ends, Schedule::new(1_000.0, &Profile::Constant), start, 0);
+        lat.record(&[row(50)], t0 + Duration::from_millis(7));
+        assert_eq!(lat.anomalies.negative, 0, "{:?}", lat.anomalies);
+        let p = Percentiles::of(lat.histogram());
+        assert!((p.max as f64 - 2_000.0).abs() <= 2.0, "{p:?}");
     }
 
     #[test]

@@ -119,6 +119,43 @@ fn a_stall_shows_in_latency_of_the_events_queued_behind_it() {
 }
 
 #[test]
+fn due_times_follow_the_schedule_not_the_line_numbers() {
+    // Every other line was another input's or malformed: seqs 0, 2, 4, ... As if event i
+    // were due at seq / rate, the last would be due a second after it arrives, and every
+    // row would be emitted "before" its event. From its place in the schedule, no row is.
+    let events: Vec<Event> = events(10_000)
+        .into_iter()
+        .map(|mut e| {
+            e.seq *= 2;
+            e
+        })
+        .collect();
+    let fake = Fake {
+        stall_at: u64::MAX,
+        stall: Duration::ZERO,
+        capacity: 1e9,
+    };
+    let m = measure(
+        &fake,
+        &plan(),
+        &RunOptions::default(),
+        events,
+        Rate::PerSecond(10_000.0),
+        &Profile::Constant,
+        0.1,
+        None,
+    )
+    .unwrap();
+    assert_eq!(m.latency_anomalies.negative, 0, "{:?}", m.latency_anomalies);
+    assert_eq!(m.latency_anomalies.unscheduled, 0);
+    assert_eq!(
+        m.latency_us.unwrap().count,
+        9_000,
+        "every row after warm-up"
+    );
+}
+
+#[test]
 fn the_search_finds_a_throttled_engines_capacity_within_five_percent() {
     let capacity = 40_000.0;
     let fake = Fake {

@@ -17,6 +17,8 @@ mod projection;
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use streamlab_checkpoint::CheckpointStore;
 use streamlab_core::engine::{
     processing_time_ms, Engine, EngineError, Job, Poll, RunSummary, Sink, Source, SourcePosition,
@@ -53,6 +55,8 @@ struct Snapshot {
     #[serde(deserialize_with = "streamlab_checkpoint::sized::vec_of_rows")]
     fixed: FixedSnapshot<Accs>,
     sessions: Vec<(KeyId, SessionSet<Accs>)>,
+    /// The earliest open session's end: kept for the checkpoint format; a restore
+    /// rebuilds the index of session ends from `sessions`.
     next_session_end: i64,
     emit: u64,
     summary: RunSummary,
@@ -66,8 +70,10 @@ struct Loop<'p> {
     watermark: Watermark,
     fixed: FixedWindows<Accs>,
     sessions: FxHashMap<KeyId, SessionSet<Accs>>,
-    /// No session can close before the watermark reaches this.
-    next_session_end: i64,
+    /// Every open session's end, with its key (earliest first), so that closing visits
+    /// the keys whose sessions end, not every key. Entries go stale when a session grows
+    /// or merges (its new end is pushed too); a stale one costs one look at its key.
+    session_ends: BinaryHeap<Reverse<(i64, KeyId)>>,
     rows: Vec<OutRow>,
     emit: u64,
     summary: RunSummary,
@@ -105,7 +111,7 @@ impl Loop<'_> {
                     let r = set.insert(e.time, gap, Accs::of(&plan.accumulators, e), |a, b| {
                         a.merge(b)
                     });
-                    self.next_session_end = self.next_session_end.min(r.window.end);
+                    self.session_ends.push(Reverse((r.window.end, e.key)));
                     if update {
                         let accs = set.get_mut(r.window).expect("just inserted");
                         push_update(plan, &mut self.rows, &mut self.emit, r.window, e, accs);
@@ -142,21 +148,22 @@ impl Loop<'_> {
         } else {
             self.fixed.evict(w);
         }
-        if is_closed(self.next_session_end, w) {
-            let mut closed = Vec::new();
-            let mut next = i64::MAX;
+        let mut closed = Vec::new();
+        while let Some(&Reverse((end, key))) = self.session_ends.peek() {
+            if !is_closed(end, w) {
+                break;
+            }
+            self.session_ends.pop();
             // Sets stay after their sessions close: they remember where the last closed
             // session ended (see SessionSet::is_late).
-            for (&key, set) in self.sessions.iter_mut() {
+            if let Some(set) = self.sessions.get_mut(&key) {
                 set.close(w, |window, accs| closed.push((window, key, accs)));
-                next = next.min(set.min_end().unwrap_or(i64::MAX));
             }
-            self.next_session_end = next;
-            if append {
-                closed.sort_unstable_by_key(|(window, key, _)| (*window, *key));
-                for (window, key, accs) in closed {
-                    self.rows.extend(final_row(self.plan, window, key, &accs));
-                }
+        }
+        if append {
+            closed.sort_unstable_by_key(|(window, key, _)| (*window, *key));
+            for (window, key, accs) in closed {
+                self.rows.extend(final_row(self.plan, window, key, &accs));
             }
         }
     }
@@ -242,7 +249,10 @@ impl Loop<'_> {
             watermark: self.watermark.clone(),
             fixed: self.fixed.snapshot(),
             sessions: self.sessions.iter().map(|(k, s)| (*k, s.clone())).collect(),
-            next_session_end: self.next_session_end,
+            next_session_end: self
+                .session_ends
+                .peek()
+                .map_or(i64::MAX, |Reverse((end, _))| *end),
             emit: self.emit,
             summary: self.summary.clone(),
         }
@@ -253,7 +263,12 @@ impl Loop<'_> {
         self.fixed = FixedWindows::new();
         self.fixed.adopt(s.fixed);
         self.sessions = s.sessions.into_iter().collect();
-        self.next_session_end = s.next_session_end;
+        // The index is rebuilt from the sessions (the checkpoint keeps only its minimum).
+        self.session_ends = self
+            .sessions
+            .iter()
+            .flat_map(|(key, set)| set.sessions().iter().map(|(w, _)| Reverse((w.end, *key))))
+            .collect();
         self.emit = s.emit;
         // The counts carry on; the name is this engine's, never the checkpoint's (see
         // the micro-batch driver's restore).
@@ -344,7 +359,7 @@ impl Engine for Baseline {
             watermark: Watermark::for_plan(plan, source.partitions()),
             fixed: FixedWindows::new(),
             sessions: FxHashMap::default(),
-            next_session_end: i64::MAX,
+            session_ends: BinaryHeap::new(),
             rows: Vec::new(),
             emit: 0,
             summary: RunSummary {
@@ -511,4 +526,60 @@ fn stop(
     sink.finish()?;
     lp.summary.emissions = lp.emit;
     Ok(lp.summary.timed(started.elapsed()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+    use super::*;
+    use crate::Oracle;
+    use streamlab_core::engine::{CollectSink, RunOptions, VecSource};
+
+    /// 20 000 keys, each with a few sessions far apart, closed one by one as the
+    /// watermark passes them (the index of session ends visits only the keys that close):
+    /// the rows are the oracle's, in append and update mode.
+    #[test]
+    fn sessions_of_many_keys_close_as_the_oracle_says() {
+        let keys = 20_000u32;
+        let events: Vec<Event> = (0..60_000u64)
+            .map(|i| Event {
+                seq: i,
+                // 5 ms apart, up to 400 ms out of order (within the 1 s delay).
+                time: i as i64 * 5 + ((i * 7_919) % 80) as i64 * 5,
+                key: (i * 104_729 % keys as u64) as KeyId,
+                part: 0,
+                fields: Default::default(),
+            })
+            .collect();
+        for mode in ["append", "update"] {
+            let plan = Plan::from_toml(&format!(
+                "event_time = \"ts\"\ngroup_by = [\"key\"]\noutput_mode = \"{mode}\"\n\
+                 [watermark]\ndelay = \"1s\"\n[window]\nkind = \"session\"\ngap = \"1s\"\n\
+                 [[aggregate]]\nfn = \"count\"\nas = \"n\"\n"
+            ))
+            .unwrap();
+            let sink = CollectSink::default();
+            let summary = Baseline
+                .run(
+                    &plan,
+                    &RunOptions::default(),
+                    Box::new(VecSource::new(events.clone())),
+                    Box::new(sink.clone()),
+                )
+                .unwrap();
+            assert_eq!(summary.late_dropped, 0);
+            // The final answer: the last row of each (window, key).
+            let mut last = std::collections::BTreeMap::new();
+            for r in sink.rows() {
+                last.insert((r.window, r.key), r.values);
+            }
+            let (exact, _) = Oracle::answer(&plan, &events).unwrap();
+            let exact: std::collections::BTreeMap<_, _> = exact
+                .into_iter()
+                .map(|r| ((r.window, r.key), r.values))
+                .collect();
+            assert!(exact.len() > 20_000, "{mode}: {} sessions", exact.len());
+            assert_eq!(last, exact, "{mode}");
+        }
+    }
 }

@@ -1,0 +1,367 @@
+//! `streamlab experiment peers`: W1 on real Spark Structured Streaming (PySpark 4.3) and
+//! real Flink (PyFlink 2.3), the jobs of `peers/`, over the same generated stream as the
+//! lab's engines, so that anyone can rerun the comparison on another machine. For each:
+//! throughput (the run's events over the seconds from starting the query to its end,
+//! reading and parsing JSON included, as theirs is), time to the first result row, and
+//! whether the final answer equals the oracle's. The lab's engines run end to end on the
+//! same file (read, decode, engine, sink: `InputPath::File`), so the figures compare like
+//! with like. Without the Python packages the experiment says `SKIPPED: …` for the peer
+//! that is missing and records why; it never invents a figure.
+//!
+//! Spark's append mode emits a window once a later batch's watermark has passed it; it has
+//! no end-of-input watermark, so the windows only the end of the input would close are
+//! missing from its answer. They are counted apart (`missing_at_end`): every other row
+//! must be exact.
+
+use crate::child::{query_spec, run_in_child, InputPath};
+use crate::config::ExperimentConfig;
+use crate::sweep::{engines, interleaved, Outcome};
+use crate::w1::w1_gen;
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use serde_json::json;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use streamlab_core::Plan;
+use streamlab_engines::runner::{read_rows, to_result_rows};
+use streamlab_io::decode::decode_all;
+use streamlab_measure::accuracy::compare;
+use streamlab_measure::results::RawCsv;
+use streamlab_measure::spread::Spread;
+use streamlab_reference::Oracle;
+use streamlab_workloads::gen::{generate, GenConfig};
+use streamlab_workloads::W1_QUERY;
+
+/// The PySpark job (written next to the input, so the binary runs from anywhere).
+const SPARK_W1: &str = include_str!("../../../peers/spark_w1.py");
+/// The PyFlink job.
+const FLINK_W1: &str = include_str!("../../../peers/flink_w1.py");
+
+/// A real engine the experiment runs: its name, the Python module it needs, its job.
+struct Peer {
+    name: &'static str,
+    module: &'static str,
+    install: &'static str,
+    script: &'static str,
+}
+
+const PEERS: [Peer; 2] = [
+    Peer {
+        name: "spark",
+        module: "pyspark",
+        install: "pip install pyspark==4.3.0",
+        script: SPARK_W1,
+    },
+    Peer {
+        name: "flink",
+        module: "pyflink",
+        install: "pip install apache-flink==2.3.0",
+        script: FLINK_W1,
+    },
+];
+
+/// The Python that runs the jobs: `STREAMLAB_PEERS_PYTHON`, else `python3`.
+pub fn python() -> String {
+    std::env::var("STREAMLAB_PEERS_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// Why `module` cannot be imported by `python`, or None when it can.
+fn missing(python: &str, module: &str) -> Option<String> {
+    match Command::new(python)
+        .args(["-c", &format!("import {module}")])
+        .output()
+    {
+        Ok(out) if out.status.success() => None,
+        Ok(_) => Some(format!("{python} cannot import {module}")),
+        Err(e) => Some(format!("cannot start {python}: {e}")),
+    }
+}
+
+/// One run of a peer: what its job reported and how its answer compares.
+#[derive(Clone, Debug, Serialize)]
+struct PeerRun {
+    events: u64,
+    run_s: f64,
+    throughput_eps: f64,
+    first_result_s: Option<f64>,
+    rows: usize,
+    rows_exact: usize,
+    rows_expected: usize,
+    missing: usize,
+    /// Missing rows of windows only the end of the input closes (Spark's append mode).
+    missing_at_end: usize,
+    wrong: usize,
+    extra: usize,
+    equals_oracle: bool,
+}
+
+/// Runs the experiment (see the module doc).
+pub fn run(
+    cfg: &ExperimentConfig,
+    raw: &mut RawCsv,
+    files: &mut Vec<(String, String)>,
+) -> Result<Outcome> {
+    let (events, per_batch) = if cfg.quick {
+        (20_000, 5_000)
+    } else {
+        (1_000_000, 100_000)
+    };
+    // A minute of event time whatever the size, so that the stream spans six windows and
+    // Spark's answer has closed windows beside the one the end of input holds open.
+    let gen = GenConfig {
+        rate: events as f64 / 60.0,
+        ..w1_gen(events, cfg.seed)
+    };
+    let plan = Plan::from_toml(W1_QUERY)?;
+    let dir = std::env::temp_dir().join(format!("streamlab-peers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let result = (|| {
+        let input = dir.join("clicks.jsonl");
+        let mut bytes = Vec::new();
+        generate(&gen, &mut bytes)?;
+        std::fs::write(&input, &bytes)?;
+        // Spark reads a directory, one file per micro-batch (maxFilesPerTrigger = 1).
+        let batches = dir.join("batches");
+        split_lines(&bytes, per_batch, &batches)?;
+        let decoded = decode_all(
+            bytes.as_slice(),
+            "<generated>",
+            &plan,
+            false,
+            &mut std::io::sink(),
+        )?;
+        let (exact, _) = Oracle::answer(&plan, &decoded.events)?;
+        let exact = to_result_rows(&exact, &decoded.keys);
+        // The last watermark any batch can reach: windows ending after it close only at
+        // the end of input.
+        let max_time = decoded
+            .events
+            .iter()
+            .map(|e| e.time)
+            .max()
+            .unwrap_or(i64::MIN);
+        let final_watermark = max_time.saturating_sub(plan.delay_ms);
+        drop(decoded);
+
+        let python = python();
+        let mut peers = serde_json::Map::new();
+        let mut skipped = serde_json::Map::new();
+        for peer in &PEERS {
+            if let Some(why) = missing(&python, peer.module) {
+                let note = format!(
+                    "SKIPPED: {} not measured: {why} ({} in the Python that STREAMLAB_PEERS_PYTHON names; peers/README.md)",
+                    peer.name, peer.install
+                );
+                eprintln!("{note}");
+                skipped.insert(peer.name.into(), json!(note));
+                continue;
+            }
+            let script = dir.join(format!("{}_w1.py", peer.name));
+            std::fs::write(&script, peer.script)?;
+            let mut runs = Vec::new();
+            for rep in 0..cfg.reps {
+                eprintln!(
+                    "peers: {} W1 over {events} events, rep {}",
+                    peer.name,
+                    rep + 1
+                );
+                let out = dir.join(format!("{}-rows-{rep}.jsonl", peer.name));
+                let stats = dir.join(format!("{}-stats-{rep}.json", peer.name));
+                let job_input = if peer.name == "spark" {
+                    &batches
+                } else {
+                    &input
+                };
+                let status = Command::new(&python)
+                    .arg(&script)
+                    .arg("--input")
+                    .arg(job_input)
+                    .arg("--output")
+                    .arg(&out)
+                    .arg("--stats")
+                    .arg(&stats)
+                    .stdout(std::process::Stdio::null())
+                    .status()
+                    .with_context(|| format!("starting the {} job", peer.name))?;
+                if !status.success() {
+                    bail!("the {} job failed ({status})", peer.name);
+                }
+                let s: serde_json::Value = serde_json::from_str(
+                    &std::fs::read_to_string(&stats).context("reading the job's stats")?,
+                )?;
+                let rows = read_rows(&out, &plan)?;
+                let acc = compare(&rows, &exact, &plan);
+                let actual: std::collections::BTreeSet<_> =
+                    rows.iter().map(|r| (r.window, r.group.clone())).collect();
+                let missing_at_end = exact
+                    .iter()
+                    .filter(|r| r.window.end > final_watermark)
+                    .filter(|r| !actual.contains(&(r.window, r.group.clone())))
+                    .count();
+                let n = s["events"].as_u64().unwrap_or(0);
+                let run_s = s["run_s"].as_f64().unwrap_or(f64::NAN);
+                let r = PeerRun {
+                    events: n,
+                    run_s,
+                    throughput_eps: n as f64 / run_s,
+                    first_result_s: s["first_result_s"].as_f64(),
+                    rows: rows.len(),
+                    rows_exact: acc.exact,
+                    rows_expected: acc.rows_expected,
+                    missing: acc.missing,
+                    missing_at_end,
+                    wrong: acc.wrong,
+                    extra: acc.extra,
+                    equals_oracle: acc.is_exact(),
+                };
+                let setting = "query=w1;path=file";
+                raw.row(peer.name, setting, rep, "throughput_eps", r.throughput_eps);
+                raw.row(peer.name, setting, rep, "run_s", r.run_s);
+                if let Some(f) = r.first_result_s {
+                    raw.row(peer.name, setting, rep, "first_result_s", f);
+                }
+                raw.row(peer.name, setting, rep, "rows_exact", r.rows_exact as f64);
+                raw.row(peer.name, setting, rep, "rows_missing", r.missing as f64);
+                raw.row(
+                    peer.name,
+                    setting,
+                    rep,
+                    "rows_missing_at_end",
+                    missing_at_end as f64,
+                );
+                raw.row(peer.name, setting, rep, "rows_wrong", r.wrong as f64);
+                raw.row(peer.name, setting, rep, "rows_extra", r.extra as f64);
+                runs.push(r);
+            }
+            let spread = Spread::of(&runs.iter().map(|r| r.throughput_eps).collect::<Vec<_>>());
+            let firsts: Vec<f64> = runs.iter().filter_map(|r| r.first_result_s).collect();
+            let first = (!firsts.is_empty()).then(|| Spread::of(&firsts));
+            peers.insert(
+                peer.name.into(),
+                json!({"throughput_eps": spread, "first_result_s": first, "runs": runs}),
+            );
+        }
+        // The lab's engines, end to end over the same generated file.
+        let lab = interleaved(
+            &engines(),
+            cfg.reps,
+            "query=w1;path=file",
+            raw,
+            |kind, rep| {
+                eprintln!("peers: {} end to end, rep {}", kind.name(), rep + 1);
+                let mut spec = query_spec(kind, W1_QUERY, &gen, None);
+                spec.path = InputPath::File;
+                Ok(run_in_child(&spec)?.into())
+            },
+        )?;
+        let lab: serde_json::Map<String, serde_json::Value> = lab
+            .iter()
+            .map(|(e, rs)| {
+                let s = Spread::of(&rs.iter().map(|r| r.throughput_eps).collect::<Vec<_>>());
+                (e.clone(), json!({"throughput_eps": s}))
+            })
+            .collect();
+        Ok::<_, anyhow::Error>((peers, skipped, lab, exact.len(), final_watermark))
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    let (peers, skipped, lab, expected, final_watermark) = result?;
+    let table = readme_table(&peers, &skipped, &lab);
+    files.push(("table.md".into(), table.clone()));
+    Ok((
+        json!({
+            "query": "w1", "events": events, "records_per_batch": per_batch,
+            "oracle_rows": expected, "final_watermark": final_watermark,
+            "peers": peers, "skipped": skipped, "lab_end_to_end": lab,
+            "python": python(),
+        }),
+        format!(
+            "W1 (10 s tumbling count + sum per key, watermark 5 s, append) over {events} generated \
+             clicks spanning a minute of event time, on real Spark (PySpark 4.3, local[2], 2 shuffle partitions, one file of \
+             {per_batch} lines per micro-batch, trigger availableNow) and real Flink (PyFlink 2.3, \
+             Table API window TVF, parallelism 1, watermark per record: auto-watermark-interval 0, \
+             bounded filesystem source), the jobs of `peers/`, beside the lab's engines end to end \
+             over the same file. Throughput includes reading and parsing JSON for all of them; \
+             a peer's run is timed from starting its query to its end (not the JVM's start). \
+             Spark's append mode never emits the windows only the end of input closes \
+             (`missing at end`); every other row must equal the oracle's.\n\n{table}"
+        ),
+    ))
+}
+
+/// Writes `bytes`' lines into files of `per_file` lines under `dir`.
+fn split_lines(bytes: &[u8], per_file: usize, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut file: Option<std::io::BufWriter<std::fs::File>> = None;
+    for (n, line) in bytes.lines().enumerate() {
+        let line = line?;
+        if n % per_file == 0 {
+            if let Some(mut f) = file.take() {
+                f.flush()?;
+            }
+            let path: PathBuf = dir.join(format!("part-{:06}.jsonl", n / per_file));
+            file = Some(std::io::BufWriter::new(std::fs::File::create(path)?));
+        }
+        if let Some(f) = file.as_mut() {
+            writeln!(f, "{line}")?;
+        }
+    }
+    if let Some(mut f) = file {
+        f.flush()?;
+    }
+    Ok(())
+}
+
+fn readme_table(
+    peers: &serde_json::Map<String, serde_json::Value>,
+    skipped: &serde_json::Map<String, serde_json::Value>,
+    lab: &serde_json::Map<String, serde_json::Value>,
+) -> String {
+    let m = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN) / 1e6;
+    let mut t = String::from(
+        "| engine | events/s end to end (median, min–max) | first result | final answer vs oracle |\n|---|---:|---:|---|\n",
+    );
+    for (name, p) in peers {
+        let tp = &p["throughput_eps"];
+        let last = p["runs"]
+            .as_array()
+            .and_then(|r| r.last())
+            .cloned()
+            .unwrap_or_default();
+        let answer =
+            if last["equals_oracle"].as_bool() == Some(true) {
+                "equal".to_string()
+            } else {
+                format!(
+                "{} of {} exact; missing {} ({} only the end of input closes), wrong {}, extra {}",
+                last["rows_exact"], last["rows_expected"], last["missing"],
+                last["missing_at_end"], last["wrong"], last["extra"]
+            )
+            };
+        t.push_str(&format!(
+            "| real {name} | {:.3}M ({:.3}–{:.3}M) | {} | {answer} |\n",
+            m(&tp["median"]),
+            m(&tp["min"]),
+            m(&tp["max"]),
+            p["first_result_s"]["median"]
+                .as_f64()
+                .map_or("none".into(), |s| format!("{s:.2} s")),
+        ));
+    }
+    for (name, why) in skipped {
+        t.push_str(&format!(
+            "| real {name} | {} | | |\n",
+            why.as_str().unwrap_or("")
+        ));
+    }
+    for (name, e) in lab {
+        let tp = &e["throughput_eps"];
+        t.push_str(&format!(
+            "| {name} | {:.3}M ({:.3}–{:.3}M) | – | checked in the tests (`harness/cli/tests`) |\n",
+            m(&tp["median"]),
+            m(&tp["min"]),
+            m(&tp["max"]),
+        ));
+    }
+    t
+}
