@@ -184,6 +184,12 @@ fn peers_run_real_spark_and_flink_or_say_they_were_skipped() {
         );
         let run = &p["runs"][0];
         assert_eq!(run["events"], 20_000, "{peer}: {run}");
+        // The job's fixed cost was measured on ten lines and is not charged to the events.
+        assert!(run["startup_s"].as_f64().unwrap() > 0.0, "{peer}: {run}");
+        assert!(
+            run["whole_job_eps"].as_f64().unwrap() > 0.0,
+            "{peer}: {run}"
+        );
         assert_eq!(run["wrong"], 0, "{peer}: {run}");
         assert_eq!(run["extra"], 0, "{peer}: {run}");
         match peer {
