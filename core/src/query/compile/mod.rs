@@ -27,12 +27,6 @@ use crate::query::sql::{self, SqlError, SqlOptions};
 use crate::semantics::row::RESERVED_COLUMNS;
 use std::path::Path;
 
-/// Whether `path` names a SQL script (by its extension, `.sql`).
-pub fn is_sql(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("sql"))
-}
-
 /// The line of `text` an error points at, with a caret under its column.
 fn snippet(text: &str, error: &SqlError) -> String {
     let Some(line) = usize::try_from(error.line)
@@ -65,7 +59,7 @@ impl Plan {
     /// [`Plan::from_sql_file`]), else TOML; errors name the file and the key.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Plan, QueryError> {
         let path = path.as_ref();
-        if is_sql(path) {
+        if sql::is_sql_file(path) {
             return Plan::from_sql_file(path, &SqlOptions::default());
         }
         let shown = path.display().to_string();

@@ -1,6 +1,7 @@
 //! SQL expressions onto the lab's: a `WHERE` becomes filters (`col op constant`, `col IN
 //! (...)`, an `OR` of equalities on one column) and at most one condition on computed
-//! values (`MOD(auction, 123) = 0`, a projection's `where`); a computed column becomes the
+//! values (`MOD(auction, 123) = 0`, a projection's `where`; `c BETWEEN a AND b` is two
+//! filters); a computed column becomes the
 //! lab's arithmetic (`price * 0.908`, see [`crate::ops::expr`]), printed as its text.
 
 use crate::ops::filter::CmpOp;
@@ -25,6 +26,35 @@ pub fn compile_where(table: &Table, expr: &Expr) -> Result<Where, SqlError> {
     let mut conjuncts = Vec::new();
     split_and(expr, &mut conjuncts);
     for c in conjuncts {
+        if let Expr::Between {
+            expr: inner,
+            negated: false,
+            low,
+            high,
+        } = c
+        {
+            // `c BETWEEN a AND b` is `c >= a AND c <= b`, both ends included.
+            let bound = |op, value: &Expr| Expr::BinaryOp {
+                left: inner.clone(),
+                op,
+                right: Box::new(value.clone()),
+            };
+            for e in [
+                bound(BinaryOperator::GtEq, low),
+                bound(BinaryOperator::LtEq, high),
+            ] {
+                match filter(table, &e)? {
+                    Some(f) => out.filters.push(f),
+                    None => {
+                        return Err(SqlError::at(
+                            c.span(),
+                            "BETWEEN compares a column with two constants",
+                        ))
+                    }
+                }
+            }
+            continue;
+        }
         if let Some(f) = filter(table, c)? {
             out.filters.push(f);
         } else if out.condition.is_none() {

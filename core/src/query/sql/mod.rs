@@ -27,7 +27,7 @@ pub use error::SqlError;
 use crate::model::duration::DurationMs;
 use crate::query::spec::Query;
 use crate::semantics::row::OutputMode;
-use sqlparser::ast::{SetExpr, Statement};
+use sqlparser::ast::Statement;
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
@@ -50,6 +50,12 @@ pub struct SqlQuery {
     /// The source table's input (`'path'`, relative to the script's folder, or a
     /// `kafka://` address), read when the run has no `--input`.
     pub input: Option<String>,
+}
+
+/// Whether `path` names a SQL script (by its extension, `.sql`).
+pub fn is_sql_file(path: &std::path::Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("sql"))
 }
 
 /// Compiles a script.
@@ -97,9 +103,6 @@ pub fn compile(text: &str, options: &SqlOptions) -> Result<SqlQuery, SqlError> {
     let Some(q) = query else {
         return Err(SqlError::whole("the script has no SELECT"));
     };
-    if !matches!(q.body.as_ref(), SetExpr::Select(_)) {
-        return Err(SqlError::whole("the query must be one SELECT"));
-    }
     let (mut out, table) = select::compile(&tables, &q)?;
     let table = &tables[table];
     let src = source::source(table)?;

@@ -241,3 +241,37 @@ fn bad_ddl_gets_its_message_line_and_column() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+#[test]
+fn between_in_and_or_become_the_filters_toml_writes() {
+    let sql = Plan::from_sql(
+        &format!("{CLICKS}SELECT `key` FROM clicks WHERE `value` BETWEEN 3 AND 7 AND (`key` = 'a' OR `key` = 'b') AND ts IN (1, 2);"),
+        &SqlOptions::default(),
+    )
+    .expect("compiles");
+    let toml = Plan::from_toml(
+        r#"
+        [[select]]
+        field = "key"
+        type = "string"
+        [[filter]]
+        field = "value"
+        op = "ge"
+        value = 3
+        [[filter]]
+        field = "value"
+        op = "le"
+        value = 7
+        [[filter]]
+        field = "key"
+        op = "in"
+        value = ["a", "b"]
+        [[filter]]
+        field = "ts"
+        op = "in"
+        value = [1, 2]
+        "#,
+    )
+    .expect("compiles");
+    assert_eq!(sql.query, toml.query);
+}

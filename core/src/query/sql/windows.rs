@@ -38,12 +38,14 @@ pub fn table_function<'t>(
     let span = f.name.span();
     let (data, rest) = match args.split_first() {
         Some((Expr::Function(t), rest)) if t.name.to_string() == TABLE_ARG => (t, rest),
-        _ => return Err(SqlError::at(
-            span,
-            format!(
+        _ => {
+            return Err(SqlError::at(
+                span,
+                format!(
                 "{name} takes `TABLE name` first: {name}(TABLE t, DESCRIPTOR(time_column), ...)"
             ),
-        )),
+            ))
+        }
     };
     let data_args = call_args(data)?;
     let idents: Vec<&Ident> = data_args
