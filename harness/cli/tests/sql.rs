@@ -138,6 +138,32 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 #[test]
+fn the_sql_regular_join_gives_nexmark_q3s_rows_from_its_own_tables() {
+    let toml = queries()
+        .join("nexmark_q3_local_item_suggestion.toml")
+        .display()
+        .to_string();
+    let sql = queries()
+        .join("sql/nexmark_q3_local_item_suggestion.sql")
+        .display()
+        .to_string();
+    for engine in ["oracle", "baseline", "record", "microbatch"] {
+        let sorted = |text: String| {
+            let mut v: Vec<String> = text.lines().map(String::from).collect();
+            v.sort();
+            v
+        };
+        let rows = sorted(ok(&["run", "--engine", engine, "--query", &toml]));
+        assert!(!rows.is_empty());
+        assert_eq!(
+            sorted(ok(&["run", "--engine", engine, "--query", &sql])),
+            rows,
+            "{engine}"
+        );
+    }
+}
+
+#[test]
 fn the_binary_runs_a_sql_file_sql_text_and_an_output_mode_as_their_toml_twins() {
     let dir = scratch("binary");
     let input = dir.join("clicks.jsonl");

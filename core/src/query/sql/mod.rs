@@ -11,13 +11,14 @@
 //! - `interval`: durations (`INTERVAL '5' SECOND`, `'10 seconds'`).
 //! - `windows`: window table functions and Spark's `window()`.
 //! - `expressions`: `WHERE` and computed columns onto the lab's filters and arithmetic.
-//! - `select`: the `SELECT` onto the query.
+//! - `select`: the `SELECT` onto the query; `joins`: a regular join of two tables.
 
 mod ddl;
 mod dialect;
 mod error;
 mod expressions;
 mod interval;
+mod joins;
 mod select;
 mod source;
 mod windows;
@@ -50,6 +51,33 @@ pub struct SqlQuery {
     /// The source table's input (`'path'`, relative to the script's folder, or a
     /// `kafka://` address), read when the run has no `--input`.
     pub input: Option<String>,
+}
+
+/// A join's query with each table's file as its input's path: the tables are read
+/// whole, as named inputs (no `--input`).
+fn joined<'t>(
+    mut out: Query,
+    tables: impl Iterator<Item = &'t ddl::Table>,
+) -> Result<SqlQuery, SqlError> {
+    for (input, table) in out.inputs.iter_mut().zip(tables) {
+        let src = source::source(table)?;
+        match src.input {
+            Some(path) if !path.contains("://") => input.path = path,
+            _ => {
+                return Err(SqlError::at(
+                    table.name.span,
+                    format!("`{}` is joined: it needs 'connector' = 'filesystem' and a 'path' (the joined tables are read as named inputs)", table.name.value),
+                ))
+            }
+        }
+        if src.format.is_some() {
+            out.format = src.format;
+        }
+    }
+    Ok(SqlQuery {
+        query: out,
+        input: None,
+    })
 }
 
 /// Whether `path` names a SQL script (by its extension, `.sql`).
@@ -103,8 +131,11 @@ pub fn compile(text: &str, options: &SqlOptions) -> Result<SqlQuery, SqlError> {
     let Some(q) = query else {
         return Err(SqlError::whole("the script has no SELECT"));
     };
-    let (mut out, table) = select::compile(&tables, &q)?;
-    let table = &tables[table];
+    let (mut out, read) = select::compile(&tables, &q)?;
+    if read.len() > 1 {
+        return joined(out, read.iter().map(|i| &tables[*i]));
+    }
+    let table = &tables[read[0]];
     let src = source::source(table)?;
     out.format = src.format;
     let declared = table.watermark.is_some() || src.watermark_ms.is_some();

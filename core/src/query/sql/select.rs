@@ -37,7 +37,7 @@ pub fn call_args(f: &Function) -> Result<Vec<Expr>, SqlError> {
 pub fn compile(
     tables: &[Table],
     query: &sqlparser::ast::Query,
-) -> Result<(Query, usize), SqlError> {
+) -> Result<(Query, Vec<usize>), SqlError> {
     let at = query.span();
     if query.with.is_some() || query.order_by.is_some() || query.limit_clause.is_some() {
         return Err(SqlError::at(
@@ -54,20 +54,16 @@ pub fn compile(
     if select.having.is_some() || select.distinct.is_some() {
         return Err(SqlError::at(at, "HAVING and SELECT DISTINCT are not supported (a second stage the plan does not have yet)"));
     }
-    let from =
-        match select.from.as_slice() {
-            [one] if one.joins.is_empty() => &one.relation,
-            [one] => return Err(SqlError::at(
-                one.joins[0].relation.span(),
-                "JOIN is not in the SQL front end yet: write the join as a TOML query ([[join]])",
-            )),
-            _ => {
-                return Err(SqlError::at(
-                    at,
-                    "SELECT reads one table (FROM t, or FROM TABLE(TUMBLE(...)))",
-                ))
-            }
-        };
+    let from = match select.from.as_slice() {
+        [one] if one.joins.is_empty() => &one.relation,
+        [one] => return crate::query::sql::joins::compile_regular(tables, select, one),
+        _ => {
+            return Err(SqlError::at(
+                at,
+                "SELECT reads one table (FROM t, or FROM TABLE(TUMBLE(...)))",
+            ))
+        }
+    };
     let (table, mut window) = match from {
         TableFactor::Table { name, .. } => {
             let ident = name
@@ -217,7 +213,7 @@ pub fn compile(
             out.select = projection(table, &select.projection)?;
         }
     }
-    Ok((out, index))
+    Ok((out, vec![index]))
 }
 
 /// A windowed query's columns: the window's and the keys (printed by the lab, checked
