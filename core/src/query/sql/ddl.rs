@@ -257,7 +257,7 @@ fn computed_column(table: &Table, expr: &Expr) -> Result<Computed, SqlError> {
         return Err(unsupported());
     };
     let name = f.name.to_string().to_uppercase();
-    let args = crate::query::sql::select::call_args(f)?;
+    let args = crate::query::sql::dialect::call_args(f)?;
     match (name.as_str(), args.as_slice()) {
         ("PROCTIME", []) => Ok(Computed::ProcessingTime),
         ("TO_TIMESTAMP_LTZ", [Expr::Identifier(column), precision]) => {

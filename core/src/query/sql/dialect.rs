@@ -2,6 +2,8 @@
 //! window table function, `TABLE clicks [PARTITION BY key]`, which sqlparser's dialects
 //! do not parse. It becomes a call `TABLE(clicks, key, ...)` the window module reads.
 
+use crate::query::sql::error::SqlError;
+use sqlparser::ast::Spanned;
 use sqlparser::ast::{
     Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident,
     ObjectName,
@@ -76,4 +78,23 @@ fn table_argument(parser: &mut Parser) -> Result<Expr, ParserError> {
         over: None,
         within_group: Vec::new(),
     }))
+}
+
+/// A call's positional arguments (`COUNT(*)` has none; a named or `DISTINCT` argument is
+/// refused by the caller that cares).
+pub fn call_args(f: &Function) -> Result<Vec<Expr>, SqlError> {
+    let FunctionArguments::List(list) = &f.args else {
+        return Ok(Vec::new());
+    };
+    list.args
+        .iter()
+        .filter_map(|a| match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(Ok(e.clone())),
+            FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => None,
+            other => Some(Err(SqlError::at(
+                f.name.span(),
+                format!("argument `{other}` of {} is not supported", f.name),
+            ))),
+        })
+        .collect()
 }

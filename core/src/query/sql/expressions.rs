@@ -7,8 +7,8 @@
 use crate::ops::filter::CmpOp;
 use crate::query::spec::{FilterQuery, FilterValue, Literal};
 use crate::query::sql::ddl::{SqlType, Table};
+use crate::query::sql::dialect::call_args;
 use crate::query::sql::error::SqlError;
-use crate::query::sql::select::call_args;
 use sqlparser::ast::{BinaryOperator, Expr, InTarget, Spanned, UnaryOperator, Value};
 
 /// A `WHERE`, split at its `AND`s.

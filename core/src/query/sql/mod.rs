@@ -11,7 +11,8 @@
 //! - `interval`: durations (`INTERVAL '5' SECOND`, `'10 seconds'`).
 //! - `windows`: window table functions and Spark's `window()`.
 //! - `expressions`: `WHERE` and computed columns onto the lab's filters and arithmetic.
-//! - `select`: the `SELECT` onto the query; `joins`: a regular join of two tables.
+//! - `select`: the `SELECT` onto the query; `joins`: a regular join of two tables;
+//!   `union`: a view that is a `UNION ALL` of tables.
 
 mod ddl;
 mod dialect;
@@ -21,6 +22,7 @@ mod interval;
 mod joins;
 mod select;
 mod source;
+mod union;
 mod windows;
 
 pub use error::SqlError;
@@ -91,6 +93,8 @@ pub fn compile(text: &str, options: &SqlOptions) -> Result<SqlQuery, SqlError> {
     let dialect = dialect::FlinkDialect::default();
     let mut parser = Parser::new(&dialect).try_with_sql(text)?;
     let mut tables: Vec<ddl::Table> = Vec::new();
+    // Views: the index of the view's table in `tables`, and of the tables it unites.
+    let mut views: Vec<(usize, Vec<usize>)> = Vec::new();
     let mut query = None;
     loop {
         while parser.consume_token(&Token::SemiColon) {}
@@ -104,7 +108,9 @@ pub fn compile(text: &str, options: &SqlOptions) -> Result<SqlQuery, SqlError> {
                 "a script has one query, after its CREATE TABLE statements",
             ));
         }
-        let is_create = matches!(&next.token, Token::Word(w) if w.keyword == Keyword::CREATE);
+        let [first, second] = parser.peek_tokens::<2>();
+        let is_keyword = |t: &Token, k: Keyword| matches!(t, Token::Word(w) if w.keyword == k);
+        let is_create = is_keyword(&first, Keyword::CREATE) && is_keyword(&second, Keyword::TABLE);
         if is_create {
             let table = ddl::parse_create_table(&mut parser)?;
             if tables.iter().any(|t| t.name.value == table.name.value) {
@@ -117,6 +123,18 @@ pub fn compile(text: &str, options: &SqlOptions) -> Result<SqlQuery, SqlError> {
             continue;
         }
         let statement = parser.parse_statement()?;
+        if let Statement::CreateView(create) = &statement {
+            let (view, members) = union::view(&tables, create)?;
+            if tables.iter().any(|t| t.name.value == view.name.value) {
+                return Err(SqlError::at(
+                    view.name.span,
+                    format!("`{}` is declared twice", view.name.value),
+                ));
+            }
+            tables.push(view);
+            views.push((tables.len() - 1, members));
+            continue;
+        }
         query = Some(match statement {
             Statement::Query(q) => q,
             Statement::Insert(insert) => match insert.source {
@@ -136,6 +154,23 @@ pub fn compile(text: &str, options: &SqlOptions) -> Result<SqlQuery, SqlError> {
         return joined(out, read.iter().map(|i| &tables[*i]));
     }
     let table = &tables[read[0]];
+    if let Some((_, members)) = views.iter().find(|(v, _)| *v == read[0]) {
+        if options.watermark.is_some() {
+            return Err(SqlError::at(
+                table.name.span,
+                "a union's tables declare their watermarks: leave out --watermark",
+            ));
+        }
+        if let Some(mode) = options.output_mode {
+            out.output_mode = mode;
+        }
+        let members: Vec<&ddl::Table> = members.iter().map(|m| &tables[*m]).collect();
+        union::inputs(&mut out, &members)?;
+        return Ok(SqlQuery {
+            query: out,
+            input: None,
+        });
+    }
     let src = source::source(table)?;
     out.format = src.format;
     let declared = table.watermark.is_some() || src.watermark_ms.is_some();

@@ -5,6 +5,7 @@
 use crate::ops::column::ColumnType;
 use crate::query::spec::{AggregateQuery, Query, SelectQuery};
 use crate::query::sql::ddl::{SqlType, Table};
+use crate::query::sql::dialect::call_args;
 use crate::query::sql::error::SqlError;
 use crate::query::sql::expressions::{arithmetic, compile_where};
 use crate::query::sql::windows::{find_table, spark_window, table_function, SqlWindow};
@@ -13,25 +14,6 @@ use sqlparser::ast::{
     DuplicateTreatment, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments,
     GroupByExpr, Ident, SelectItem, SetExpr, Spanned, TableFactor,
 };
-
-/// A call's positional arguments (`COUNT(*)` has none; a named or `DISTINCT` argument is
-/// refused by the caller that cares).
-pub fn call_args(f: &Function) -> Result<Vec<Expr>, SqlError> {
-    let FunctionArguments::List(list) = &f.args else {
-        return Ok(Vec::new());
-    };
-    list.args
-        .iter()
-        .filter_map(|a| match a {
-            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(Ok(e.clone())),
-            FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => None,
-            other => Some(Err(SqlError::at(
-                f.name.span(),
-                format!("argument `{other}` of {} is not supported", f.name),
-            ))),
-        })
-        .collect()
-}
 
 /// The query a `SELECT` compiles to, and the table it reads.
 pub fn compile(

@@ -42,6 +42,7 @@ fn every_sql_twin_compiles_to_its_toml_twins_query() {
         ("nexmark_q7_max_price", None),
         ("ysb_views_per_ad", None),
         ("nexmark_q3_local_item_suggestion", None),
+        ("likes_web_mobile", None),
     ];
     for (name, output_mode) in twins {
         let options = SqlOptions {

@@ -7,10 +7,10 @@
 use crate::model::duration::DurationMs;
 use crate::query::spec::{TimeDomain, WindowKind, WindowQuery};
 use crate::query::sql::ddl::Table;
+use crate::query::sql::dialect::call_args;
 use crate::query::sql::dialect::TABLE_ARG;
 use crate::query::sql::error::SqlError;
 use crate::query::sql::interval::interval_ms;
-use crate::query::sql::select::call_args;
 use sqlparser::ast::{Expr, Function, Ident, Spanned};
 
 /// A window a query groups by.
