@@ -238,7 +238,8 @@ pub struct IoArgs {
     /// Input events, JSON Lines: a file, `-` for stdin, `tcp://HOST:PORT` (read from a
     /// server, e.g. `nc -lk`), `dir://PATH[?idle=5s]` (files in name order, new ones as they
     /// appear), `kafka://HOST:PORT/TOPIC[?group=G&start=earliest|latest|committed]`.
-    /// Left out when the query names its inputs (`[[input]]`).
+    /// Left out when the query names its inputs (`[[input]]`) or its SQL table has a
+    /// `'path'`.
     #[arg(long, short, default_value = "")]
     pub input: String,
     /// Output rows: JSON Lines to a file or `-` (stdout), or `kafka://HOST:PORT/TOPIC`.

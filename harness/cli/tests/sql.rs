@@ -357,3 +357,17 @@ fn sql_errors_point_into_the_text_and_the_sql_options_are_refused_for_toml() {
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("Complete output mode not supported when there are no streaming aggregations"));
 }
+
+#[test]
+fn bench_takes_a_sql_query_as_its_compiled_toml() {
+    let sql = queries().join("sql/w1.sql").display().to_string();
+    let (cli, _) =
+        streamlab_cli::args::Cli::try_parse_with_matches(["streamlab", "bench", "--query", &sql])
+            .unwrap();
+    let streamlab_cli::args::Command::Bench(args) = cli.command else {
+        panic!("not bench");
+    };
+    let cfg = streamlab_cli::bench::bench_config(&args).unwrap();
+    let w1 = Plan::from_file(queries().join("w1.toml")).unwrap();
+    assert_eq!(Plan::from_toml(&cfg.query).unwrap().query, w1.query);
+}
