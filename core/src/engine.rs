@@ -25,6 +25,11 @@ pub enum Poll {
     Pending,
     /// The input has ended; nothing more will come.
     End,
+    /// The run was asked to stop (SIGINT, SIGTERM) before its input ended: nothing more
+    /// will come, but the input is not over. An engine keeps the rows that are already
+    /// final (it does not close open windows as at the end of input) and, with
+    /// checkpoints, takes a last one to resume from (Flink's stop-with-savepoint).
+    Stopped,
 }
 
 /// Where events come from. The harness owns reading and decoding; engines only pull.

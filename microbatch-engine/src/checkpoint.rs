@@ -68,6 +68,9 @@ pub struct Checkpointer {
     pub bytes: u64,
     /// Time spent writing them (snapshot, encode, fsync, rename).
     pub busy: Duration,
+    /// The batch of the newest checkpoint (written or restored): a stop right after it
+    /// has nothing new to checkpoint.
+    pub last_batch: Option<u64>,
 }
 
 impl Checkpointer {
@@ -98,6 +101,7 @@ impl Checkpointer {
             written: 0,
             bytes: 0,
             busy: Duration::ZERO,
+            last_batch: restored.as_ref().map(|s| s.batch),
         };
         Ok((ck, restored))
     }
@@ -118,6 +122,7 @@ impl Checkpointer {
             &snapshot,
         )?;
         self.written += 1;
+        self.last_batch = Some(snapshot.batch);
         self.bytes += written.bytes;
         self.busy += started.elapsed();
         self.since_events = 0;

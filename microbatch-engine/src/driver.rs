@@ -100,6 +100,17 @@ pub(crate) struct Tally {
     busy: Duration,
 }
 
+/// When [`Driver::checkpoint_after`] a batch writes a checkpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Checkpoint {
+    /// When one is due.
+    IfDue,
+    /// Always: the run was stopped, this is the one to resume from.
+    Stop,
+    /// Always: the input has ended, the run is done.
+    End,
+}
+
 struct Driver<'a, 'p, P> {
     plan: &'p Plan,
     pool: P,
@@ -121,21 +132,26 @@ struct Driver<'a, 'p, P> {
 
 impl<P: Partitions> Driver<'_, '_, P> {
     /// After a batch: a checkpoint when one is due, and always after the final batch
-    /// (the run is then done). Two-phase commit: prepare the rows, write, commit.
+    /// (`End`: the run is then done) or at a stop (`Stop`: one to resume from).
+    /// Two-phase commit: prepare the rows, write, commit.
     fn checkpoint_after(
         &mut self,
         source: &dyn Source,
         events: u64,
-        last: bool,
+        at: Checkpoint,
     ) -> Result<(), EngineError> {
         let Some(c) = self.checkpoints.as_mut() else {
             return Ok(());
         };
-        if !c.after_batch(events) && !last {
+        let last = at == Checkpoint::End;
+        if !c.after_batch(events) && at == Checkpoint::IfDue {
             return Ok(());
         }
-        let started = Instant::now();
         let batch = self.next_id - 1;
+        if at == Checkpoint::Stop && c.last_batch == Some(batch) {
+            return Ok(()); // the newest checkpoint is already where the run stopped
+        }
+        let started = Instant::now();
         self.sink.prepare(batch)?;
         let snapshot = Snapshot {
             query: String::new(),
@@ -272,6 +288,13 @@ impl<P: Partitions> Driver<'_, '_, P> {
             // Top up what was planned while the previous batch ran: the batch is what the
             // source has at trigger time, up to the bound.
             let available = planner.plan(source, &mut next, bound)?;
+            if available == Availability::Stopped {
+                // Stopped: the batch being planned is not run. Its events come after the
+                // last batch's offsets, where a checkpoint resumes, so a resumed run cuts
+                // the batches an uninterrupted one would have.
+                next.clear();
+                break;
+            }
             let batch = std::mem::replace(&mut next, std::mem::take(&mut spare));
             let rows = batch.len() as u64;
             let mut ran = true;
@@ -287,21 +310,21 @@ impl<P: Partitions> Driver<'_, '_, P> {
                         &mut nothing
                     };
                 spare = self.run_batch(BatchKind::Data, batch, started, meanwhile)?;
-                self.checkpoint_after(source, rows, false)?;
+                self.checkpoint_after(source, rows, Checkpoint::IfDue)?;
             } else if !self.complete()
                 && self.w_cur > self.w_prev
                 && available != Availability::Ended
             {
                 // At the end of input the final batch closes everything anyway.
                 spare = self.run_batch(BatchKind::NoData, batch, started, &mut nothing)?;
-                self.checkpoint_after(source, 0, false)?;
+                self.checkpoint_after(source, 0, Checkpoint::IfDue)?;
             } else {
                 spare = batch;
                 ran = false;
             }
             spare.clear();
             match available {
-                Availability::Ended => break,
+                Availability::Ended | Availability::Stopped => break,
                 Availability::Drained if clock.stops_when_drained() => break,
                 Availability::Drained
                     if !ran && clock.trigger() == Trigger::Interval(Default::default()) =>
@@ -312,12 +335,18 @@ impl<P: Partitions> Driver<'_, '_, P> {
             }
         }
         debug_assert!(next.is_empty(), "only a full batch plans ahead");
-        if !self.complete() && self.next_id > 0 {
+        if planner.stopped() {
+            // Stopped, not ended: no final batch (the open windows stay open); the rows
+            // out are the final ones, and a last checkpoint is the one to resume from.
+            if self.next_id > 0 {
+                self.checkpoint_after(source, 0, Checkpoint::Stop)?;
+            }
+        } else if !self.complete() && self.next_id > 0 {
             self.run_batch(BatchKind::Final, spare, Instant::now(), &mut nothing)?;
-            self.checkpoint_after(source, 0, true)?;
+            self.checkpoint_after(source, 0, Checkpoint::End)?;
         } else if self.next_id > 0 {
             // Complete mode has no final batch: the last one with input ends the run.
-            self.checkpoint_after(source, 0, true)?;
+            self.checkpoint_after(source, 0, Checkpoint::End)?;
         }
         Ok(())
     }

@@ -172,7 +172,9 @@ impl StreamingContext {
                 clock.wait();
             }
             batch.clear();
-            let ended = planner.ended();
+            // A stopped source ends the stream as its end would (its windows are closed by
+            // the wall clock, so what the drain emits is final).
+            let ended = planner.ended() || planner.stopped();
             if !ended {
                 // A simulated interval holds exactly its events: wait for them all.
                 while planner.plan(source.as_mut(), &mut batch, bound)? == Availability::Drained

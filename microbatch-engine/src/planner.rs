@@ -19,18 +19,27 @@ pub enum Availability {
     Drained,
     /// The source has ended: nothing more will come.
     Ended,
+    /// The run was stopped (a signal) before the input ended: nothing more will come,
+    /// and the windows still open stay open.
+    Stopped,
 }
 
 /// Pulls batches from a source.
 #[derive(Debug, Default)]
 pub struct BatchPlanner {
     ended: bool,
+    stopped: bool,
 }
 
 impl BatchPlanner {
     /// Whether the source has ended.
     pub fn ended(&self) -> bool {
         self.ended
+    }
+
+    /// Whether the source was stopped before its input ended.
+    pub fn stopped(&self) -> bool {
+        self.stopped
     }
 
     /// Appends to `batch` the events available now, at most `bound` in all.
@@ -42,6 +51,9 @@ impl BatchPlanner {
     ) -> Result<Availability, EngineError> {
         if self.ended {
             return Ok(Availability::Ended);
+        }
+        if self.stopped {
+            return Ok(Availability::Stopped);
         }
         while batch.len() < bound {
             // Ask for at most a chunk at a time, so `Once` (no bound) does not make the
@@ -55,6 +67,10 @@ impl BatchPlanner {
                 Poll::End => {
                     self.ended = true;
                     return Ok(Availability::Ended);
+                }
+                Poll::Stopped => {
+                    self.stopped = true;
+                    return Ok(Availability::Stopped);
                 }
             }
         }

@@ -17,16 +17,16 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Result<i32> {
                 .subcommand_matches("run")
                 .context("the matches of another command line than `streamlab run`")?;
             let options = args.options(given)?;
-            run_command(args.engine().as_ref(), &args.io, &options)?;
-            Ok(0)
+            let report = run_command(args.engine().as_ref(), &args.io, &options)?;
+            Ok(report.exit_status())
         }
         Command::Oracle(args) => {
-            run_command(
+            let report = run_command(
                 EngineKind::Oracle.build().as_ref(),
                 &args.io,
                 &RunOptions::default(),
             )?;
-            Ok(0)
+            Ok(report.exit_status())
         }
         Command::Compare(args) => crate::compare::compare_command(&args),
         Command::Explain(args) => {

@@ -10,6 +10,8 @@
 //! - [`explain`]: `explain`: the plan a query runs as.
 //! - [`run`]: `run` and `oracle`: an engine over a file, stdin, named inputs or a live
 //!   input, resuming a checkpointed file run where it stopped.
+//! - [`stop`]: SIGINT/SIGTERM: a graceful stop (the final rows, a last checkpoint, the
+//!   summary, exit 130/143), an immediate exit on the second signal.
 //! - [`distinct_paths`]: refusing an `--output` that is the input, the query, the
 //!   summary or the checkpoint directory.
 //! - [`compare`]: `compare`: a result file against a reference.
@@ -32,3 +34,4 @@ pub mod explain;
 pub mod gen;
 pub mod query;
 pub mod run;
+pub mod stop;

@@ -5,14 +5,16 @@
 
 use crate::args::IoArgs;
 use crate::distinct_paths::{refuse_output_among, refuse_written_inside, Named};
+use crate::stop::{signal_name, StopRequest, StoppableSink, StoppableSource, Stopped};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
-use streamlab_core::engine::{CheckedRun, RunOptions, RunSummary};
+use streamlab_core::engine::{CheckedRun, RunOptions, RunSummary, Source, VecSource};
 use streamlab_core::query::InputFormat;
 use streamlab_core::{Engine, Plan};
 use streamlab_engines::runner::run_checked;
 use streamlab_io::address::LiveInput;
-use streamlab_io::decode::{decode_inputs, DecodedInput};
+use streamlab_io::decode::decode_inputs;
+use streamlab_io::decode::DecodedInput;
 use streamlab_io::file_position::{seek_resumed, FilePosition};
 use streamlab_io::file_prefix::FilePrefix;
 use streamlab_io::json_lines::Decoder;
@@ -39,6 +41,21 @@ pub struct RunReport {
     pub input: String,
     /// Query file.
     pub query: String,
+    /// The signal that stopped the run before its input ended (`SIGINT`, `SIGTERM`);
+    /// null for a run that read its input to the end. A stopped run's rows are those
+    /// final at the stop; with a checkpoint its output file is not written (resume it).
+    pub stopped: Option<String>,
+    /// The stopping signal's number.
+    #[serde(skip)]
+    pub stop_signal: Option<i32>,
+}
+
+impl RunReport {
+    /// The process's exit status: 0, or for a stopped run 128 + the signal's number (130
+    /// for SIGINT, 143 for SIGTERM), as a shell reports a job a signal ended.
+    pub fn exit_status(&self) -> i32 {
+        self.stop_signal.map_or(0, crate::stop::exit_status)
+    }
 }
 
 /// Runs `streamlab run` (and `oracle`): the query over the input into the output.
@@ -141,7 +158,7 @@ pub fn run_command(engine: &dyn Engine, io: &IoArgs, options: &RunOptions) -> Re
             restore_time: Default::default(),
         };
         let summary = run_checked(run, input, Box::new(DiscardSink))?;
-        return finish_run(summary, None, io);
+        return finish_run(summary, None, io, None);
     }
     match (plan.inputs.is_empty(), io.input.is_empty()) {
         (false, false) => bail!(
@@ -161,16 +178,57 @@ pub fn run_command(engine: &dyn Engine, io: &IoArgs, options: &RunOptions) -> Re
                 io.input
             );
         }
-        return run_live(run, io, live);
+        return run_live(run, io, live, stop_request()?);
     }
     if plan.inputs.is_empty() {
-        return run_stream(run, io);
+        return run_stream(run, io, stop_request()?);
     }
     let input = decode_inputs(&plan, io.query.base(), io.strict, &mut std::io::stderr())?;
     let decode_ms = input.decode_time.as_secs_f64() * 1e3;
     let sink = checkpointed_sink(&plan, input.keys.clone(), io, options)?;
-    let summary = run_checked(run, input, sink)?;
-    finish_run(summary, Some(decode_ms), io)
+    let (malformed, unmatched) = (input.malformed, input.unmatched);
+    let source = VecSource::with_partitions(input.events, input.partitions);
+    let (mut summary, stopped) = run_stoppable(run, Box::new(source), sink, stop_request()?, "")?;
+    summary.malformed = malformed;
+    summary.filtered += unmatched;
+    finish_run(summary, Some(decode_ms), io, stopped)
+}
+
+/// SIGINT and SIGTERM stop the run from now on (before, they end the process).
+fn stop_request() -> Result<StopRequest> {
+    StopRequest::on_signals().context("cannot install the SIGINT/SIGTERM handlers")
+}
+
+/// Runs the checked run over `source` into `sink`, stopped by `stop`: returns the
+/// engine's summary and the signal that stopped it before its input ended, if one did.
+/// `on`: what the input is, for the error's message (empty: not said).
+fn run_stoppable(
+    run: CheckedRun<'_>,
+    source: Box<dyn Source>,
+    sink: Box<dyn streamlab_core::Sink>,
+    stop: StopRequest,
+    on: &str,
+) -> Result<(RunSummary, Option<Stopped>)> {
+    let name = run.engine().name();
+    let checkpointed = run.options().checkpoint.is_some();
+    let source = StoppableSource::new(source, stop.clone());
+    let delivered = source.delivered();
+    let sink = StoppableSink::new(sink, delivered.clone());
+    let summary = run
+        .run(Box::new(source), Box::new(sink))
+        .with_context(|| match on {
+            "" => format!("engine `{name}` failed"),
+            on => format!("engine `{name}` failed on {on}"),
+        })?;
+    let stopped = delivered
+        .load(std::sync::atomic::Ordering::SeqCst)
+        .then(|| stop.signal())
+        .flatten()
+        .map(|signal| Stopped {
+            signal,
+            checkpointed,
+        });
+    Ok((summary, stopped))
 }
 
 /// The run's arguments with the input the query names for itself (a SQL table's `'path'`,
@@ -217,7 +275,7 @@ fn resume_csv_columns(
 /// Runs over a file or stdin, decoded by the pipeline while the engine runs. With
 /// `--checkpoint` the source records its line and byte offset in every checkpoint, and a
 /// restart reads the file only from the checkpoint's line on.
-fn run_stream(run: CheckedRun<'_>, io: &IoArgs) -> Result<RunReport> {
+fn run_stream(run: CheckedRun<'_>, io: &IoArgs, stop: StopRequest) -> Result<RunReport> {
     let (plan, options) = (run.plan(), run.options());
     let reading = std::time::Instant::now();
     // stdin cannot seek: a restart reads it again from the start and the engine skips
@@ -286,13 +344,10 @@ fn run_stream(run: CheckedRun<'_>, io: &IoArgs) -> Result<RunReport> {
     }
     let (stats, keys) = (source.stats(), source.keys());
     let sink = checkpointed_sink(plan, keys, io, options)?;
-    let name = run.engine().name();
-    let mut summary = run
-        .run(Box::new(source), sink)
-        .with_context(|| format!("engine `{name}` failed"))?;
+    let (mut summary, stopped) = run_stoppable(run, Box::new(source), sink, stop, "")?;
     summary.malformed = stats.malformed.load(std::sync::atomic::Ordering::Relaxed);
     summary.filtered += stats.unmatched.load(std::sync::atomic::Ordering::Relaxed);
-    finish_run(summary, None, io)
+    finish_run(summary, None, io, stopped)
 }
 
 /// The output: with `--checkpoint` a transactional file (rows appear once, in committed
@@ -317,26 +372,40 @@ fn checkpointed_sink(
 }
 
 /// Runs over a live input: lines are decoded as they arrive, while the engine runs.
-fn run_live(run: CheckedRun<'_>, io: &IoArgs, live: LiveInput) -> Result<RunReport> {
-    let (plan, options, name) = (run.plan(), run.options(), run.engine().name());
+fn run_live(
+    run: CheckedRun<'_>,
+    io: &IoArgs,
+    live: LiveInput,
+    stop: StopRequest,
+) -> Result<RunReport> {
+    let (plan, options) = (run.plan(), run.options());
     if options.checkpoint.is_some() && matches!(live, LiveInput::Tcp { .. }) {
         bail!("--checkpoint cannot resume a tcp:// input (a socket cannot be read again): use a file, dir:// or kafka:// input");
+    }
+    #[cfg(feature = "kafka")]
+    if let (Some(c), LiveInput::Kafka(addr)) = (&options.checkpoint, &live) {
+        let on_corrupt = streamlab_checkpoint::OnCorrupt::previous_if(c.fall_back_on_corrupt);
+        streamlab_io::kafka_position::check_resume(&c.dir, on_corrupt, &addr.topic)?;
     }
     let keys = std::sync::Arc::new(streamlab_core::KeyTable::default());
     let source = live.start(plan, keys.clone(), io.strict)?;
     let stats = source.stats();
     let sink = checkpointed_sink(plan, keys, io, options)?;
-    let mut summary = run
-        .run(Box::new(source), sink)
-        .with_context(|| format!("engine `{name}` failed on {}", io.input))?;
+    let (mut summary, stopped) = run_stoppable(run, Box::new(source), sink, stop, &io.input)?;
     summary.malformed = stats.malformed.load(std::sync::atomic::Ordering::Relaxed);
     summary.filtered += stats.unmatched.load(std::sync::atomic::Ordering::Relaxed);
-    finish_run(summary, None, io)
+    finish_run(summary, None, io, stopped)
 }
 
 /// Prints the run's line and writes its summary. `decode_ms`: the time decoding took
 /// before the run, for an input decoded beforehand (`None`: decoded while it ran).
-fn finish_run(summary: RunSummary, decode_ms: Option<f64>, io: &IoArgs) -> Result<RunReport> {
+/// `stopped`: the signal that stopped the run before its input ended.
+fn finish_run(
+    summary: RunSummary,
+    decode_ms: Option<f64>,
+    io: &IoArgs,
+    stopped: Option<Stopped>,
+) -> Result<RunReport> {
     let decoding = match decode_ms {
         Some(ms) => format!("decoding {ms:.1} ms not included"),
         None => "decoded while running".to_owned(),
@@ -355,6 +424,14 @@ fn finish_run(summary: RunSummary, decode_ms: Option<f64>, io: &IoArgs) -> Resul
     for note in &summary.notes {
         eprintln!("streamlab {}: note: {note}", summary.engine);
     }
+    if let Some(stop) = &stopped {
+        eprintln!(
+            "streamlab {}: stopped by {} before the input ended: {}",
+            summary.engine,
+            signal_name(stop.signal),
+            stopped_output(io, stop.checkpointed)
+        );
+    }
     let report = RunReport {
         summary,
         decode_ms: decode_ms.unwrap_or(0.0),
@@ -364,9 +441,30 @@ fn finish_run(summary: RunSummary, decode_ms: Option<f64>, io: &IoArgs) -> Resul
             .unwrap_or_else(|| streamlab_measure::metrics::Usage::now().peak_rss_bytes),
         input: io.input.clone(),
         query: io.query.shown(),
+        stopped: stopped.as_ref().map(|s| signal_name(s.signal)),
+        stop_signal: stopped.map(|s| s.signal),
     };
     if let Some(path) = &io.summary {
         write_json(path, &report)?;
     }
     Ok(report)
+}
+
+/// What a stopped run left, for its message.
+fn stopped_output(io: &IoArgs, checkpointed: bool) -> String {
+    if checkpointed {
+        format!(
+            "{out} was not written (its rows so far are committed in {out}.parts); the last checkpoint is the one to resume from: run the same command again to go on",
+            out = io.output
+        )
+    } else {
+        let out = if io.output == "-" {
+            "the output"
+        } else {
+            &io.output
+        };
+        format!(
+            "{out} holds the rows that were final at the stop, not the answer over the whole input"
+        )
+    }
 }

@@ -20,6 +20,10 @@
 //! - The binary: [`checkpoints`], [`recovery`], [`part_checks`], [`checkpoint_lock`],
 //!   [`output_paths`], [`cluster`], [`live_inputs`], `kafka`
 //!   (cargo feature `kafka`; a broker from `STREAMLAB_KAFKA` or tansu), [`experiments`].
+//! - [`dir_resume`]: a `dir://` input resumed per file: archived and added files, a
+//!   changed one refused, malformed lines named by file and line.
+//! - [`stop_signals`]: SIGINT/SIGTERM on a run: the final rows, the summary, exit
+//!   130/143, a resumable last checkpoint; a second signal exits at once.
 //! - [`messages`]: hostile input through the binary: answers that must not wrap, messages
 //!   that must name the problem; [`limits`]: the edges of time, resource limits, deep
 //!   expressions.
@@ -33,6 +37,7 @@ mod checkpoint_lock;
 mod checkpoints;
 mod cluster;
 mod csv_input;
+mod dir_resume;
 mod engine_flags;
 mod experiments;
 mod file_input;
@@ -53,5 +58,6 @@ mod record_vs_oracle;
 mod recovery;
 mod regular_join;
 mod sql;
+mod stop_signals;
 mod union;
 mod window_join;

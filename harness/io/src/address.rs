@@ -2,7 +2,7 @@
 //! input (`tcp://`, `dir://`, `kafka://`) decoded while the engine runs. A build without
 //! the `kafka` feature refuses `kafka://` with [`without_kafka`]'s message.
 
-use crate::live::{dir_reader, spawn_live, tcp_reader, LiveSource, DEFAULT_MAX_LINE};
+use crate::live::{spawn_live, tcp_reader, LiveSource, DEFAULT_MAX_LINE};
 use anyhow::{bail, Result};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -154,15 +154,11 @@ impl LiveInput {
                 idle,
                 max_line,
             } => {
-                let name = format!("dir://{}", path.display());
-                spawn_live(
-                    plan,
-                    keys,
-                    &name,
-                    strict,
-                    1,
-                    dir_reader(path, idle, max_line),
-                )
+                let shown = path.display().to_string();
+                let name = format!("dir://{shown}");
+                let (read, rewind) =
+                    crate::dir_input::dir_input(path, shown, idle, max_line, keys.clone());
+                spawn_live(plan, keys, &name, strict, 1, read).with_rewind(Box::new(rewind))
             }
         })
     }

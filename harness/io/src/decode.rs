@@ -63,6 +63,14 @@ impl<W: Write> MalformedReport<W> {
 
     /// Notes one malformed line (1-based `line`).
     pub fn line(&mut self, line: u64, why: &Malformed) {
+        let source = std::mem::take(&mut self.source);
+        self.line_in(&source, line, why);
+        self.source = source;
+    }
+
+    /// Notes one malformed line (1-based `line`) of `file`, a part of the input (a file
+    /// of a `dir://` input), which the message names in place of the input.
+    pub fn line_in(&mut self, file: &str, line: u64, why: &Malformed) {
         self.count += 1;
         // The parser's detail (a column) differs line by line; the kind is the reason.
         let reason = match why {
@@ -78,8 +86,7 @@ impl<W: Write> MalformedReport<W> {
         if self.count <= MALFORMED_SHOWN {
             let _ = writeln!(
                 self.out,
-                "streamlab: {}:{line}: skipped malformed line: {why}",
-                self.source
+                "streamlab: {file}:{line}: skipped malformed line: {why}"
             );
         }
     }

@@ -108,6 +108,13 @@ fn base_config(brokers: &str) -> ClientConfig {
 /// The partitions of `topic`, or an error within [`CONNECT_TIMEOUT`] naming the broker or
 /// the missing topic.
 pub fn partitions(brokers: &str, topic: &str) -> Result<Vec<i32>> {
+    topic_partitions(brokers, topic)?
+        .with_context(|| format!("topic `{topic}` does not exist on {brokers}"))
+}
+
+/// The partitions of `topic` (`None`: the broker answered, the topic is not there), or
+/// an error within [`CONNECT_TIMEOUT`] naming the broker it could not reach.
+fn topic_partitions(brokers: &str, topic: &str) -> Result<Option<Vec<i32>>> {
     let consumer: BaseConsumer = base_config(brokers)
         .set("group.id", "streamlab-metadata")
         .create()
@@ -120,20 +127,19 @@ pub fn partitions(brokers: &str, topic: &str) -> Result<Vec<i32>> {
                 CONNECT_TIMEOUT.as_secs()
             )
         })?;
-    let t = md
+    Ok(md
         .topics()
         .iter()
         .find(|t| t.name() == topic)
-        .with_context(|| format!("topic `{topic}` does not exist on {brokers}"))?;
-    if t.error().is_some() || t.partitions().is_empty() {
-        bail!("topic `{topic}` does not exist on {brokers}");
-    }
-    Ok(t.partitions().iter().map(|p| p.id()).collect())
+        .filter(|t| t.error().is_none() && !t.partitions().is_empty())
+        .map(|t| t.partitions().iter().map(|p| p.id()).collect()))
 }
 
-/// Creates `topic` with `partitions` partitions if it does not exist.
+/// Creates `topic` with `partitions` partitions if it does not exist. A broker that
+/// cannot be reached is said at once (it was tried again as a topic to create, and said
+/// as "cannot create topic" only after 21 s).
 pub fn ensure_topic(brokers: &str, topic: &str, partitions: i32) -> Result<()> {
-    if let Ok(existing) = self::partitions(brokers, topic) {
+    if let Some(existing) = topic_partitions(brokers, topic)? {
         if existing.len() as i32 != partitions {
             bail!(
                 "topic `{topic}` exists on {brokers} with {} partitions, not {partitions}",
@@ -154,11 +160,16 @@ pub fn ensure_topic(brokers: &str, topic: &str, partitions: i32) -> Result<()> {
             [&new],
             &AdminOptions::new().operation_timeout(Some(CONNECT_TIMEOUT)),
         ))
-        .map_err(|e| anyhow::anyhow!("cannot create topic `{topic}` on {brokers}: {e}"))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create topic `{topic}` on {brokers} within {} s: {e} (the broker answers metadata requests: check that it lets clients create topics, and its request and metadata timeouts)",
+                CONNECT_TIMEOUT.as_secs()
+            )
+        })?;
     for r in results {
         if let Err((name, code)) = r {
             if code != rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists {
-                bail!("cannot create topic `{name}` on {brokers}: {code}");
+                bail!("cannot create topic `{name}` on {brokers}: {code} (check that the broker lets clients create topics)");
             }
         }
     }
@@ -615,6 +626,25 @@ fn tansu_binary() -> Option<std::path::PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The repro: the Kafka sink over an unreachable broker said "cannot create topic"
+    /// after 21 s (the failed metadata request was taken for a missing topic, and the
+    /// topic was then created against the same broker). Now the first failure is said.
+    #[test]
+    fn an_unreachable_broker_is_said_as_such_not_as_a_topic_to_create() {
+        // A port nothing listens on: connections are refused.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let brokers = format!("127.0.0.1:{port}");
+        let err = format!("{:#}", ensure_topic(&brokers, "rows", 1).unwrap_err());
+        assert!(
+            err.contains(&format!("cannot reach the Kafka broker at {brokers}")),
+            "{err}"
+        );
+        assert!(!err.contains("cannot create topic"), "{err}");
+    }
 
     #[test]
     fn addresses_parse_or_say_what_is_wrong() {

@@ -124,6 +124,29 @@ impl KafkaPosition {
     }
 }
 
+/// Refuses, before a run over `topic` opens it, a newest checkpoint in `dir` taken over
+/// another topic (or another kind of input), naming both. A seek would refuse it too, but
+/// a finished run's checkpoint is not sought: without this check a run reusing it with
+/// another topic would hand back the old topic's rows as its own.
+pub fn check_resume(
+    dir: &std::path::Path,
+    on_corrupt: streamlab_checkpoint::OnCorrupt,
+    topic: &str,
+) -> Result<()> {
+    let Some((id, position)) = streamlab_checkpoint::resume_position(dir, on_corrupt)? else {
+        return Ok(());
+    };
+    KafkaPosition::from_position(&SourcePosition::from_json(position), topic).with_context(
+        || {
+            format!(
+                "checkpoint {id} in {} cannot resume a run over topic `{topic}`; use a new --checkpoint directory",
+                dir.display()
+            )
+        },
+    )?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,5 +204,32 @@ mod tests {
         let err = KafkaPosition::from_position(&SourcePosition::from_json("17".into()), "logs")
             .unwrap_err();
         assert!(err.to_string().contains("not a Kafka position"), "{err}");
+    }
+
+    #[test]
+    fn a_checkpoint_of_another_topic_is_refused_before_the_run_naming_both() {
+        let dir =
+            std::env::temp_dir().join(format!("streamlab-kafka-resume-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let on_corrupt = streamlab_checkpoint::OnCorrupt::Previous;
+        check_resume(&dir, on_corrupt, "clicks").expect("no checkpoint: nothing to check");
+        let store = streamlab_checkpoint::CheckpointStore::open(&dir, 3, on_corrupt).unwrap();
+        // A finished run's checkpoint: the position where the topic ended.
+        let finished = KafkaPosition {
+            topic: "logs".into(),
+            offsets: BTreeMap::from([(0, 600)]),
+            dictionary: Dictionary::default(),
+        };
+        store
+            .write_state(0, Some(finished.to_position().as_str()), &7u32)
+            .unwrap();
+        check_resume(&dir, on_corrupt, "logs").expect("the same topic resumes");
+        let err = format!(
+            "{:#}",
+            check_resume(&dir, on_corrupt, "clicks").unwrap_err()
+        );
+        assert!(err.contains("topic `clicks`"), "{err}");
+        assert!(err.contains("reading topic `logs`, not `clicks`"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

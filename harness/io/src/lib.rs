@@ -19,6 +19,8 @@
 //!   refused.
 //! - [`address`]: `--input` addresses (file, `-`, `tcp://`, `dir://`, `kafka://`).
 //! - [`live`]: live inputs decoded as they arrive: a socket, a directory (and Kafka).
+//! - [`dir_input`]: a `dir://` input's reader and its positions, per file (name, lines,
+//!   bytes, CRC-32), so a restart neither skips nor re-reads rows when files come and go.
 //! - `kafka`, `kafka_position` (cargo feature `kafka`, default on): Kafka source, sink and
 //!   producer; the offsets behind every line, for checkpoints. Without the feature the
 //!   crate links neither rdkafka nor tokio, and a `kafka://` address is an error saying so.
@@ -30,6 +32,7 @@
 pub mod address;
 mod csv_line;
 pub mod decode;
+pub mod dir_input;
 pub mod file_position;
 pub mod file_prefix;
 pub mod json_lines;

@@ -8,10 +8,9 @@ use crate::decode::MalformedReport;
 use crate::json_lines::Decoder;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use streamlab_core::engine::{EngineError, Poll, Source, SourcePosition};
 use streamlab_core::model::event::Malformed;
 use streamlab_core::semantics::watermark::Watermark;
@@ -57,6 +56,9 @@ pub struct LineFeed {
     /// The watermark's M as the input delivers it (min over partitions of their largest
     /// event time), for `max_steps`.
     maxima: Watermark,
+    /// The file the lines come from (a `dir://` input), the `seq` of its line
+    /// `first_line + 1`: messages name the file and its line, not the input's line count.
+    file: Option<(String, u64, u64)>,
 }
 
 impl LineFeed {
@@ -121,18 +123,34 @@ impl LineFeed {
                 self.stats.unmatched.fetch_add(1, Ordering::Relaxed);
             }
             Err(why) => {
+                let (file, line) = self.place(seq);
                 if self.strict {
-                    self.fail(format!(
-                        "line {}: malformed line: {why} (stopped: --strict)",
-                        seq + 1
-                    ));
+                    let at = file.map_or_else(|| format!("line {line}"), |f| format!("{f}:{line}"));
+                    self.fail(format!("{at}: malformed line: {why} (stopped: --strict)"));
                     return false;
                 }
                 self.stats.malformed.fetch_add(1, Ordering::Relaxed);
-                self.report.line(seq + 1, &why);
+                match file.map(str::to_owned) {
+                    Some(file) => self.report.line_in(&file, line, &why),
+                    None => self.report.line(line, &why),
+                }
             }
         }
         true
+    }
+
+    /// The next lines come from file `name`, from its line `first_line + 1` on.
+    pub fn set_file(&mut self, name: String, first_line: u64) {
+        self.file = Some((name, self.seq, first_line));
+    }
+
+    /// Where line `seq` is, for a message: `FILE:LINE` within a `dir://` input's file,
+    /// else `line N` of the input.
+    fn place(&self, seq: u64) -> (Option<&str>, u64) {
+        match &self.file {
+            Some((name, from, first)) => (Some(name), first + (seq - from) + 1),
+            None => (None, seq + 1),
+        }
     }
 
     /// The `seq` the next line gets.
@@ -193,6 +211,7 @@ pub fn spawn_live(
         stats: stats.clone(),
         strict,
         maxima: Watermark::new(0, partitions),
+        file: None,
     };
     let thread = std::thread::Builder::new()
         .name(format!("input {name}"))
@@ -330,13 +349,15 @@ pub fn read_lines(
     max_line: usize,
 ) -> bool {
     let mut line = Vec::new();
+    let mut lines = 0u64;
     loop {
+        lines += 1;
         let more = match read_line(&mut reader, &mut line, max_line) {
             Ok(LineRead::Line) => feed.line(&line),
             Ok(LineRead::TooLong) => feed.too_long(max_line),
             Ok(LineRead::End) => return feed.flush(),
             Err(e) => {
-                feed.fail(format!("reading {what}: {e}"));
+                feed.fail(read_error(what, &e, lines > 1));
                 return false;
             }
         };
@@ -348,7 +369,7 @@ pub fn read_lines(
 
 /// What [`read_line`] found.
 #[derive(Debug, PartialEq, Eq)]
-enum LineRead {
+pub(crate) enum LineRead {
     /// A line, in the buffer.
     Line,
     /// A line longer than the limit, consumed but not kept.
@@ -364,6 +385,17 @@ fn read_line(
     reader: &mut impl BufRead,
     line: &mut Vec<u8>,
     max: usize,
+) -> std::io::Result<LineRead> {
+    read_line_counted(reader, line, max, &mut 0)
+}
+
+/// As [`read_line`], adding to `consumed` the bytes it took from `reader` (the line's,
+/// with its newline, also for a line too long to keep).
+pub(crate) fn read_line_counted(
+    reader: &mut impl BufRead,
+    line: &mut Vec<u8>,
+    max: usize,
+    consumed: &mut u64,
 ) -> std::io::Result<LineRead> {
     line.clear();
     let (mut any, mut too_long) = (false, false);
@@ -393,6 +425,7 @@ fn read_line(
             line.extend_from_slice(part);
         }
         reader.consume(used);
+        *consumed += used as u64;
         if ends {
             return Ok(if too_long {
                 LineRead::TooLong
@@ -428,76 +461,37 @@ pub fn tcp_reader(addr: String, max_line: usize) -> impl FnOnce(&mut LineFeed) +
                     max_line,
                 );
             }
-            Err(e) => feed.fail(format!("cannot connect to tcp://{addr} within 10 s: {e}")),
+            Err(e) => feed.fail(connect_error(&addr, &e)),
         }
     }
 }
 
-/// `dir://PATH[?idle=DURATION]`: reads every file of the directory in name order, then
-/// keeps picking up new files as they appear (Spark's file source), until no new file
-/// has arrived for `idle` (default 5 s). Files whose name starts with `.` or `_` are
-/// skipped (write them under such a name and rename when complete).
-pub fn dir_reader(
-    dir: PathBuf,
-    idle: Duration,
-    max_line: usize,
-) -> impl FnOnce(&mut LineFeed) + Send + 'static {
-    move |feed: &mut LineFeed| {
-        let mut seen = std::collections::BTreeSet::new();
-        let mut last_new = Instant::now();
-        loop {
-            let mut fresh = match list_files(&dir) {
-                Ok(files) => files,
-                Err(e) => {
-                    feed.fail(format!("cannot read directory {}: {e}", dir.display()));
-                    return;
-                }
-            };
-            fresh.retain(|f| !seen.contains(f));
-            if fresh.is_empty() {
-                if last_new.elapsed() >= idle {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-                continue;
-            }
-            for f in fresh {
-                match std::fs::File::open(&f) {
-                    Ok(file) => {
-                        if !read_lines(
-                            std::io::BufReader::new(file),
-                            feed,
-                            &f.display().to_string(),
-                            max_line,
-                        ) {
-                            return;
-                        }
-                    }
-                    Err(e) => {
-                        feed.fail(format!("cannot open {}: {e}", f.display()));
-                        return;
-                    }
-                }
-                seen.insert(f);
-            }
-            last_new = Instant::now();
-        }
+/// Why reading `what` failed. A connection reset before anything arrived is most often
+/// no peer at all: a proxy or a firewall that accepted the connection for an address
+/// that does not answer (connecting to a blackholed address here "succeeds", and the
+/// read is reset 10 s later).
+fn read_error(what: &str, e: &std::io::Error, anything_read: bool) -> String {
+    if e.kind() == std::io::ErrorKind::ConnectionReset && !anything_read {
+        return format!(
+            "{what}: the connection was reset before any line arrived: nothing seems to answer at that address (a proxy or firewall may have accepted the connection in its place): {e}"
+        );
     }
+    format!("reading {what}: {e}")
 }
 
-fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
-        .filter(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            !name.starts_with('.') && !name.starts_with('_')
-        })
-        .map(|e| e.path())
-        .collect();
-    files.sort();
-    Ok(files)
+/// Why `tcp://ADDR` could not be connected to, in words that tell a silent address (a
+/// firewall that drops the packets) from one that refuses or resets.
+fn connect_error(addr: &str, e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::TimedOut | ErrorKind::WouldBlock => format!(
+            "timed out connecting to tcp://{addr}: no answer within 10 s (is the address right, and does a firewall let it through?)"
+        ),
+        ErrorKind::ConnectionRefused => format!(
+            "cannot connect to tcp://{addr}: connection refused (is a server listening there? `nc -lk PORT`)"
+        ),
+        _ => format!("cannot connect to tcp://{addr}: {e}"),
+    }
 }
 
 #[cfg(test)]
@@ -516,6 +510,26 @@ mod tests {
             }
             out.push((read, line.clone()));
         }
+    }
+
+    #[test]
+    fn a_silent_address_is_said_to_time_out_not_to_reset() {
+        let timed_out = std::io::Error::from(std::io::ErrorKind::TimedOut);
+        assert_eq!(
+            connect_error("10.255.255.1:9", &timed_out),
+            "timed out connecting to tcp://10.255.255.1:9: no answer within 10 s (is the address right, and does a firewall let it through?)"
+        );
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(connect_error("h:1", &refused).contains("connection refused"));
+        // The repro: a blackholed address is accepted by the sandbox's proxy, and the
+        // read is reset 10 s later: "connection reset by peer" alone read as a peer.
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let said = read_error("tcp://10.255.255.1:9", &reset, false);
+        assert!(
+            said.starts_with("tcp://10.255.255.1:9: the connection was reset before any line arrived: nothing seems to answer"),
+            "{said}"
+        );
+        assert!(read_error("tcp://h:1", &reset, true).starts_with("reading tcp://h:1: "));
     }
 
     #[test]

@@ -446,6 +446,9 @@ impl Engine for Baseline {
             if status == Poll::End {
                 break;
             }
+            if status == Poll::Stopped {
+                return stop(lp, ck, sink, source.as_ref(), last_seq, resume_seq, started);
+            }
         }
         lp.finish(last_seq);
         match ck.as_mut() {
@@ -473,4 +476,39 @@ impl Engine for Baseline {
         lp.summary.emissions = lp.emit;
         Ok(lp.summary.timed(started.elapsed()))
     }
+}
+
+/// The run was stopped before its input ended: the rows already final are out; open
+/// windows stay open (complete mode, without a checkpoint, emits its table of what it
+/// has). With checkpoints a last one is taken to resume from, not marked finished.
+fn stop(
+    mut lp: Loop<'_>,
+    mut ck: Option<Checkpointer>,
+    mut sink: Box<dyn Sink>,
+    source: &dyn Source,
+    last_seq: Option<u64>,
+    resume_seq: u64,
+    started: std::time::Instant,
+) -> Result<RunSummary, EngineError> {
+    match ck.as_mut() {
+        Some(c) => {
+            let next_seq = last_seq.map_or(resume_seq, |s| s + 1);
+            c.take(&mut lp, &mut sink, source, next_seq, false, last_seq)?;
+            lp.summary.notes.push(format!(
+                "{} checkpoints written to {}; the last, at input offset {next_seq}, is the one to resume from",
+                c.written,
+                c.store.dir().display()
+            ));
+        }
+        None => {
+            if lp.keeps_everything() {
+                lp.finish(last_seq);
+            }
+            lp.summary.rows_out += lp.rows.len() as u64;
+            sink.emit(&lp.rows)?;
+        }
+    }
+    sink.finish()?;
+    lp.summary.emissions = lp.emit;
+    Ok(lp.summary.timed(started.elapsed()))
 }

@@ -154,7 +154,25 @@ impl Engine for Oracle {
         } = job;
         let started = std::time::Instant::now();
         let mut events = Vec::new();
-        while source.poll(&mut events, 1 << 16)? != Poll::End {}
+        let status = loop {
+            match source.poll(&mut events, 1 << 16)? {
+                s @ (Poll::End | Poll::Stopped) => break s,
+                Poll::Ready | Poll::Pending => {}
+            }
+        };
+        if status == Poll::Stopped {
+            // The oracle's answer is over the whole input: stopped before its end, it has
+            // no row it could call final.
+            sink.finish()?;
+            return Ok(RunSummary {
+                engine: self.name().into(),
+                events_in: events.len() as u64,
+                workers: 1,
+                notes: vec!["stopped before the input ended: the oracle answers over a whole input, so it wrote no rows".into()],
+                ..Default::default()
+            }
+            .timed(started.elapsed()));
+        }
         let (rows, filtered) = Oracle::answer(plan, &events)?;
         sink.emit(&rows)?;
         sink.finish()?;

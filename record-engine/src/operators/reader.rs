@@ -158,10 +158,15 @@ pub fn read(
         for to in 0..worker.peers() as u64 {
             inputs.control.send(Control {
                 to,
-                what: ControlKind::End { emit: finish.emit },
+                what: ControlKind::End {
+                    emit: finish.emit,
+                    stopped: finish.stopped,
+                },
             });
         }
-        if complete {
+        // A stopped run's last epoch is not a finished run's: its boundary before (taken
+        // at the stop) is the checkpoint to resume from.
+        if complete && !finish.stopped {
             deposit(finish.last);
         }
         report.source = Some(finish.stats);

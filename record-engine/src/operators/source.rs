@@ -70,6 +70,9 @@ pub enum ControlKind {
     End {
         /// The final table's emission number (larger than every earlier table's).
         emit: u64,
+        /// The run was stopped (a signal) before the input ended: windows still open
+        /// stay open (only the rows already final leave).
+        stopped: bool,
     },
 }
 
@@ -199,6 +202,8 @@ pub struct Finish {
     pub last: Option<(u64, SourcePart)>,
     /// What the source counted.
     pub stats: SourceStats,
+    /// The source was stopped before the input ended.
+    pub stopped: bool,
 }
 
 /// The one logical source the readers share: the harness's [`Source`] and the single
@@ -227,6 +232,8 @@ struct Reading {
     /// A restart's seek, done on the first turn.
     restart: Option<Restart>,
     stopped: bool,
+    /// The harness's source said [`Poll::Stopped`]: the run stops, it has not ended.
+    signalled: bool,
     stats: SourceStats,
 }
 
@@ -259,6 +266,7 @@ impl SharedSource {
                 resume: 0,
                 restart: None,
                 stopped: false,
+                signalled: false,
                 stats: SourceStats::default(),
             }),
         }
@@ -343,6 +351,7 @@ impl SharedSource {
             emit,
             last,
             stats: r.stats,
+            stopped: r.signalled,
         }
     }
 }
@@ -474,9 +483,11 @@ impl Reading {
                 }
             }
         }
+        self.signalled = status == Poll::Stopped;
         if let Some(c) = self.checkpoints.as_mut() {
             c.since_events += read as u64;
-            if c.due() && checkpoint.is_none() {
+            // Stopped: a last boundary, the checkpoint to resume from.
+            if (c.due() || self.signalled) && checkpoint.is_none() {
                 checkpoint = self.tick();
             }
         }
@@ -487,7 +498,7 @@ impl Reading {
         }
         chunk.after = self.clock.now();
         chunk.checkpoint = checkpoint;
-        Ok(status != Poll::End)
+        Ok(matches!(status, Poll::Ready | Poll::Pending))
     }
 
     /// With too many records still on their way through the window operators, the stamp

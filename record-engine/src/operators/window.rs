@@ -64,6 +64,8 @@ struct WindowWorker {
     next_boundary: u32,
     /// From the source's `End`: the final complete-mode table's number.
     final_emit: Option<u64>,
+    /// From the source's `End`: stopped before the input ended (open windows stay open).
+    stopped: bool,
 }
 
 impl WindowWorker {
@@ -127,7 +129,7 @@ impl WindowWorker {
                 self.boundaries_before(last);
                 if self.complete {
                     self.state.table(emit, &mut self.rows);
-                } else {
+                } else if !self.stopped {
                     self.state.close(MAX_WATERMARK, &mut self.rows);
                 }
                 if self.checkpoints {
@@ -179,6 +181,7 @@ impl<'scope> WindowAggregate<'scope> for StreamVec<'scope, Stamp, Event> {
                     parts: Vec::new(),
                     next_boundary: 0,
                     final_emit: None,
+                    stopped: false,
                 };
                 if let Some(r) = restored {
                     worker
@@ -201,7 +204,10 @@ impl<'scope> WindowAggregate<'scope> for StreamVec<'scope, Stamp, Event> {
                     control.for_each(|_, data| {
                         for c in data.drain(..) {
                             match c.what {
-                                ControlKind::End { emit } => worker.final_emit = Some(emit),
+                                ControlKind::End { emit, stopped } => {
+                                    worker.final_emit = Some(emit);
+                                    worker.stopped = stopped;
+                                }
                             }
                         }
                     });

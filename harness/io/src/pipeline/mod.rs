@@ -150,9 +150,12 @@ impl LineStream {
             // Line 0 names the columns: read once here, given to every thread's decoder,
             // and counted as a line (the first record is line 1, as in an editor).
             let mut line = String::new();
-            let bytes = reader
-                .read_line(&mut line)
-                .map_err(|e| anyhow!("reading the CSV header of {name}: {e}"))?;
+            let bytes = reader.read_line(&mut line).map_err(|e| match e.kind() {
+                std::io::ErrorKind::InvalidData => {
+                    anyhow!("{name}:1: bad CSV header: it is not UTF-8 text")
+                }
+                _ => anyhow!("reading the CSV header of {name}: {e}"),
+            })?;
             let text = line.strip_suffix('\n').unwrap_or(&line);
             if bytes > 0 {
                 run.set_header(text)

@@ -46,7 +46,8 @@ pub(super) fn run(
             sink.emit(&rows)?;
             rows.clear();
         }
-        if status == Poll::End {
+        // Stopped: every row of a projection is final when it is emitted.
+        if matches!(status, Poll::End | Poll::Stopped) {
             break;
         }
     }
