@@ -21,6 +21,17 @@ pub enum QueryError {
         /// The parser's message (it names the key, line and column).
         message: String,
     },
+    /// A SQL script the lab cannot run, at a line and column of its text (see
+    /// [`crate::query::sql`]).
+    #[error("bad query{}: {}{snippet}", path.as_ref().map(|p| format!(" file {p}")).unwrap_or_default(), error.located())]
+    Sql {
+        /// File, when the script came from one.
+        path: Option<String>,
+        /// Where and what.
+        error: crate::query::sql::SqlError,
+        /// The line at fault with a caret under the column (empty without a place).
+        snippet: String,
+    },
     /// Well-formed but inconsistent.
     #[error("bad query{}: `{key}`: {message}", path.as_ref().map(|p| format!(" file {p}")).unwrap_or_default())]
     Invalid {

@@ -6,6 +6,7 @@
 //! - `plan`: [`Plan`] and its own parts ([`Slot`], [`InputSpec`], [`LoadedTable`]).
 //! - `compile`: [`Plan::compile`], one module per section of the file.
 //! - `builder`: [`PlanBuilder`], the same plan from Rust.
+//! - `sql`: a SQL script compiled onto the same [`Query`] ([`Plan::from_sql`]).
 //!
 //! The modules are private and their items re-exported here: a query is one vocabulary,
 //! `query::Plan`, `query::Query`, whichever file defines it.
@@ -15,6 +16,7 @@ mod compile;
 mod error;
 mod plan;
 mod spec;
+pub mod sql;
 #[cfg(test)]
 mod tests;
 

@@ -88,6 +88,9 @@ pub struct Plan {
     /// A query without `[window]`: its columns. Engines branch on it before anything
     /// windowed; `window` is then an unused 1 ms tumbling window and `aggregates` empty.
     pub projection: Option<Projection>,
+    /// The input the query names for itself, read when a run has no `--input`: a SQL
+    /// source table's `'path'` (relative to the script's folder) or Kafka address.
+    pub default_input: Option<String>,
 }
 
 /// A loaded join table, shared by every decoder of the plan.

@@ -57,6 +57,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Send a generated workload or a file to a Kafka topic at a controlled rate.
     Produce(ProduceArgs),
+    /// Print the plan a query runs as (inputs, keys, window, watermark, output mode, columns).
+    Explain(ExplainArgs),
     /// Run a teaching experiment into a results folder (see `notebooks/` for its plots).
     Experiment(ExperimentArgs),
     /// One measured run (used by `bench`, which runs each measurement in a child process).
@@ -70,7 +72,7 @@ pub struct BenchArgs {
     /// Engines to compare, comma separated (default: every engine but the oracle).
     #[arg(long, value_delimiter = ',', value_enum)]
     pub engines: Vec<EngineKind>,
-    /// Query file (default: W1, queries/w1.toml).
+    /// Query file, TOML or `.sql` (default: W1, queries/w1.toml).
     #[arg(long, short)]
     pub query: Option<PathBuf>,
     /// Workload generated as input.
@@ -189,16 +191,55 @@ pub struct BenchRunArgs {
     pub out: PathBuf,
 }
 
+/// The query: a file (TOML, or SQL when its name ends in `.sql`) or SQL text, and what
+/// the command line adds to SQL (the output mode, a watermark).
+#[derive(Debug, Clone, Default, Args)]
+pub struct QueryArgs {
+    /// Query file: TOML, or SQL when its name ends in `.sql` (CREATE TABLE statements and
+    /// one SELECT).
+    #[arg(
+        long = "query",
+        short = 'q',
+        required_unless_present = "sql",
+        conflicts_with = "sql"
+    )]
+    pub file: Option<PathBuf>,
+    /// The query as SQL text, in place of --query (it may start with a `--` comment).
+    #[arg(long, allow_hyphen_values = true)]
+    pub sql: Option<String>,
+    /// SQL only: append, update or complete (default append; a TOML query says it in its
+    /// file). A mode the query cannot have is refused with Spark's reason.
+    #[arg(long, value_parser = parse_output_mode)]
+    pub output_mode: Option<streamlab_core::OutputMode>,
+    /// SQL only: the watermark delay (`5s`) of a table that declares none (Spark's SQL
+    /// has no clause for it).
+    #[arg(long)]
+    pub watermark: Option<DurationMs>,
+}
+
+/// `append`, `update` or `complete`.
+fn parse_output_mode(text: &str) -> Result<streamlab_core::OutputMode, String> {
+    match text {
+        "append" => Ok(streamlab_core::OutputMode::Append),
+        "update" => Ok(streamlab_core::OutputMode::Update),
+        "complete" => Ok(streamlab_core::OutputMode::Complete),
+        other => Err(format!(
+            "`{other}` is not an output mode: append, update or complete"
+        )),
+    }
+}
+
 /// Input, query and output of a run.
 #[derive(Debug, Clone, Args)]
 pub struct IoArgs {
-    /// Query file (TOML).
-    #[arg(long, short)]
-    pub query: PathBuf,
+    /// The query.
+    #[command(flatten)]
+    pub query: QueryArgs,
     /// Input events, JSON Lines: a file, `-` for stdin, `tcp://HOST:PORT` (read from a
     /// server, e.g. `nc -lk`), `dir://PATH[?idle=5s]` (files in name order, new ones as they
     /// appear), `kafka://HOST:PORT/TOPIC[?group=G&start=earliest|latest|committed]`.
-    /// Left out when the query names its inputs (`[[input]]`).
+    /// Left out when the query names its inputs (`[[input]]`) or its SQL table has a
+    /// `'path'`.
     #[arg(long, short, default_value = "")]
     pub input: String,
     /// Output rows: JSON Lines to a file or `-` (stdout), or `kafka://HOST:PORT/TOPIC`.
@@ -328,6 +369,14 @@ pub struct OracleArgs {
     pub io: IoArgs,
 }
 
+/// `streamlab explain`.
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// The query.
+    #[command(flatten)]
+    pub query: QueryArgs,
+}
+
 /// `streamlab compare`.
 #[derive(Debug, Clone, Args)]
 pub struct CompareArgs {
@@ -336,8 +385,8 @@ pub struct CompareArgs {
     /// Reference result file (usually the oracle's).
     pub expected: PathBuf,
     /// The query both answer.
-    #[arg(long, short)]
-    pub query: PathBuf,
+    #[command(flatten)]
+    pub query: QueryArgs,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,

@@ -45,7 +45,12 @@ pub fn bench_config(args: &BenchArgs) -> Result<SuiteConfig> {
                     path.display()
                 );
             }
-            std::fs::read_to_string(path)?
+            // A SQL script reaches the runs as its compiled query, in TOML.
+            if streamlab_core::query::sql::is_sql_file(path) {
+                plan.to_toml()
+            } else {
+                std::fs::read_to_string(path)?
+            }
         }
         None => W1_QUERY.to_owned(),
     };

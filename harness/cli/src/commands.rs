@@ -29,6 +29,10 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Result<i32> {
             Ok(report.exit_status())
         }
         Command::Compare(args) => crate::compare::compare_command(&args),
+        Command::Explain(args) => {
+            print!("{}", crate::explain::explain(&args.query.load()?));
+            Ok(0)
+        }
         Command::Gen(args) => crate::gen::gen_command(&args),
         Command::Demo(args) => {
             crate::demo::run_demo(&args, &mut std::io::stdout())?;

@@ -2,13 +2,12 @@
 
 use crate::args::CompareArgs;
 use anyhow::Result;
-use streamlab_core::Plan;
 use streamlab_engines::runner::read_rows;
 use streamlab_measure::accuracy::compare;
 
 /// Runs `streamlab compare`: exit code 0 when the answers agree, 1 when they differ.
 pub fn compare_command(args: &CompareArgs) -> Result<i32> {
-    let plan = Plan::from_file(&args.query)?;
+    let plan = args.query.load()?;
     let actual = read_rows(&args.actual, &plan)?;
     let expected = read_rows(&args.expected, &plan)?;
     let report = compare(&actual, &expected, &plan);

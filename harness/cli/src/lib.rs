@@ -6,6 +6,8 @@
 //! - [`args`]: every subcommand's arguments (clap; `run` flattens every engine's own
 //!   flags), the engine and options of `run`'s flags.
 //! - [`commands`]: running a parsed command line, one arm per subcommand.
+//! - [`query`]: the query a command is given (TOML, `.sql`, `--sql`), compiled.
+//! - [`explain`]: `explain`: the plan a query runs as.
 //! - [`run`]: `run` and `oracle`: an engine over a file, stdin, named inputs or a live
 //!   input, resuming a checkpointed file run where it stopped.
 //! - [`stop`]: SIGINT/SIGTERM: a graceful stop (the final rows, a last checkpoint, the
@@ -28,6 +30,8 @@ pub mod compare;
 pub mod demo;
 pub mod distinct_paths;
 pub mod experiment;
+pub mod explain;
 pub mod gen;
+pub mod query;
 pub mod run;
 pub mod stop;

@@ -21,7 +21,6 @@ use streamlab_io::json_lines::Decoder;
 use streamlab_io::pipeline::source::StreamSource;
 use streamlab_io::pipeline::LineStream;
 use streamlab_io::sink::{open_sink, DiscardSink, TransactionalFileSink};
-use streamlab_io::tables::load_plan;
 use streamlab_measure::results::write_json;
 
 /// Everything a run reports: the engine's summary plus where the numbers came from.
@@ -68,7 +67,7 @@ pub fn run_command(engine: &dyn Engine, io: &IoArgs, options: &RunOptions) -> Re
         },
         Named {
             option: "--query".into(),
-            path: &io.query,
+            path: io.query.path(),
         },
     ];
     if let Some(summary) = &io.summary {
@@ -105,8 +104,16 @@ pub fn run_command(engine: &dyn Engine, io: &IoArgs, options: &RunOptions) -> Re
             );
         }
     }
-    let mut plan = load_plan(&io.query)?;
-    let base = io.query.parent().unwrap_or(std::path::Path::new("."));
+    let mut plan = io.query.load()?;
+    let base = io.query.base();
+    let io = &with_default_input(io, &plan);
+    if plan.default_input.is_some() {
+        let named = Named {
+            option: "the table's 'path'".into(),
+            path: std::path::Path::new(&io.input),
+        };
+        refuse_output_among(&io.output, &[named])?;
+    }
     let named: Vec<(String, std::path::PathBuf)> = plan
         .inputs
         .iter()
@@ -156,10 +163,10 @@ pub fn run_command(engine: &dyn Engine, io: &IoArgs, options: &RunOptions) -> Re
     match (plan.inputs.is_empty(), io.input.is_empty()) {
         (false, false) => bail!(
             "{} names its inputs ([[input]]): leave out --input",
-            io.query.display()
+            io.query.shown()
         ),
         (true, true) => {
-            bail!("--input is required (or name the inputs in the query file with [[input]])")
+            bail!("--input is required (or name the inputs in the query file with [[input]], or a SQL table's 'path')")
         }
         _ => {}
     }
@@ -167,7 +174,7 @@ pub fn run_command(engine: &dyn Engine, io: &IoArgs, options: &RunOptions) -> Re
         if plan.query.format == Some(InputFormat::Csv) && plan.query.columns.is_none() {
             bail!(
                 "{} reads CSV from {}: a live input has no header line, declare its columns in the query (columns = [...])",
-                io.query.display(),
+                io.query.shown(),
                 io.input
             );
         }
@@ -176,12 +183,7 @@ pub fn run_command(engine: &dyn Engine, io: &IoArgs, options: &RunOptions) -> Re
     if plan.inputs.is_empty() {
         return run_stream(run, io, stop_request()?);
     }
-    let input = decode_inputs(
-        &plan,
-        io.query.parent().unwrap_or(std::path::Path::new(".")),
-        io.strict,
-        &mut std::io::stderr(),
-    )?;
+    let input = decode_inputs(&plan, io.query.base(), io.strict, &mut std::io::stderr())?;
     let decode_ms = input.decode_time.as_secs_f64() * 1e3;
     let sink = checkpointed_sink(&plan, input.keys.clone(), io, options)?;
     let (malformed, unmatched) = (input.malformed, input.unmatched);
@@ -227,6 +229,20 @@ fn run_stoppable(
             checkpointed,
         });
     Ok((summary, stopped))
+}
+
+/// The run's arguments with the input the query names for itself (a SQL table's `'path'`,
+/// relative to the script's folder, or its Kafka address) when `--input` is left out.
+fn with_default_input(io: &IoArgs, plan: &Plan) -> IoArgs {
+    let mut io = io.clone();
+    if let (true, Some(input)) = (io.input.is_empty(), &plan.default_input) {
+        io.input = if input.contains("://") {
+            input.clone()
+        } else {
+            io.query.base().join(input).display().to_string()
+        };
+    }
+    io
 }
 
 /// A restart mid-file of a CSV input whose header names its columns: the plan with the
@@ -424,7 +440,7 @@ fn finish_run(
         peak_rss_bytes: streamlab_measure::metrics::peak_rss_since_reset()
             .unwrap_or_else(|| streamlab_measure::metrics::Usage::now().peak_rss_bytes),
         input: io.input.clone(),
-        query: io.query.display().to_string(),
+        query: io.query.shown(),
         stopped: stopped.as_ref().map(|s| signal_name(s.signal)),
         stop_signal: stopped.map(|s| s.signal),
     };

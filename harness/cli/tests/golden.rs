@@ -63,7 +63,7 @@ pub fn check_case(dir: &Path, config: &Configuration) -> Result<()> {
     argv.extend(config.flags.split_whitespace().map(String::from));
     let (run, options) = parse_run(argv.iter().map(String::as_str))
         .with_context(|| format!("case {name}: bad args file"))?;
-    let plan = streamlab_io::tables::load_plan(&run.io.query)?;
+    let plan = run.io.query.load()?;
     let input = if named_inputs {
         decode_inputs(&plan, dir, run.io.strict, &mut std::io::sink())?
     } else {

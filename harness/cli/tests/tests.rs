@@ -8,6 +8,8 @@
 //! - Engines against the oracle: [`baseline_vs_oracle`], [`record_vs_oracle`],
 //!   [`microbatch_vs_oracle`], [`partitions`], [`projection`], [`union`].
 //! - Joins: [`joins`] (stream-static), [`window_join`], [`regular_join`], [`nexmark_q8`].
+//! - [`sql`]: SQL queries against their TOML twins on every configuration; the binary's
+//!   `--query FILE.sql`, `--sql`, `--output-mode`, `explain` and SQL errors.
 //! - [`golden`]: the golden cases under `tests/golden/<case>/` on every engine
 //!   configuration of the one list in [`macros`].
 //! - [`engine_flags`]: an engine's own flags, and refusing them for another engine.
@@ -55,6 +57,7 @@ mod projection;
 mod record_vs_oracle;
 mod recovery;
 mod regular_join;
+mod sql;
 mod stop_signals;
 mod union;
 mod window_join;

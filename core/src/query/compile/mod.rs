@@ -23,13 +23,45 @@ use crate::ops::joins::window::RowRule;
 use crate::query::error::{invalid, QueryError};
 use crate::query::plan::Plan;
 use crate::query::spec::Query;
+use crate::query::sql::{self, SqlError, SqlOptions};
 use crate::semantics::row::RESERVED_COLUMNS;
 use std::path::Path;
 
+/// The line of `text` an error points at, with a caret under its column.
+fn snippet(text: &str, error: &SqlError) -> String {
+    let Some(line) = usize::try_from(error.line)
+        .ok()
+        .filter(|l| *l > 0)
+        .and_then(|l| text.lines().nth(l - 1))
+    else {
+        return String::new();
+    };
+    let pad = " ".repeat(usize::try_from(error.column).unwrap_or(1).saturating_sub(1));
+    format!("\n  {line}\n  {pad}^")
+}
+
+/// An output mode the query cannot have, refused with Spark's reason.
+fn check_sql_output_mode(query: &Query) -> Result<(), SqlError> {
+    use crate::semantics::row::OutputMode;
+    match (query.window.is_some(), query.output_mode) {
+        (false, OutputMode::Complete) => Err(SqlError::whole(
+            "--output-mode complete: Complete output mode not supported when there are no streaming aggregations on streaming DataFrames/Datasets (Spark's reason); a query without a window runs in append mode",
+        )),
+        (false, OutputMode::Update) => Err(SqlError::whole(
+            "--output-mode update: a query without a window emits each row once, final when its event arrives: run it in append mode (Spark's update mode gives the same rows)",
+        )),
+        _ => Ok(()),
+    }
+}
+
 impl Plan {
-    /// Reads and compiles a query file; errors name the file and the key.
+    /// Reads and compiles a query file, SQL for a `.sql` file (with default options, see
+    /// [`Plan::from_sql_file`]), else TOML; errors name the file and the key.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Plan, QueryError> {
         let path = path.as_ref();
+        if sql::is_sql_file(path) {
+            return Plan::from_sql_file(path, &SqlOptions::default());
+        }
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|cause| QueryError::Read {
             path: shown.clone(),
@@ -47,6 +79,43 @@ impl Plan {
             },
             other => other,
         })
+    }
+
+    /// Reads and compiles a SQL script; errors name the file, line and column.
+    pub fn from_sql_file(path: impl AsRef<Path>, options: &SqlOptions) -> Result<Plan, QueryError> {
+        let path = path.as_ref();
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|cause| QueryError::Read {
+            path: shown.clone(),
+            cause,
+        })?;
+        Plan::from_sql(&text, options).map_err(|e| match e {
+            QueryError::Sql { error, snippet, .. } => QueryError::Sql {
+                path: Some(shown.clone()),
+                error,
+                snippet,
+            },
+            QueryError::Invalid { key, message, .. } => QueryError::Invalid {
+                path: Some(shown.clone()),
+                key,
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Compiles a SQL script (see [`crate::query::sql`]) onto the plan its TOML twin gets.
+    pub fn from_sql(text: &str, options: &SqlOptions) -> Result<Plan, QueryError> {
+        let located = |error: SqlError| QueryError::Sql {
+            snippet: snippet(text, &error),
+            path: None,
+            error,
+        };
+        let compiled = sql::compile(text, options).map_err(located)?;
+        check_sql_output_mode(&compiled.query).map_err(located)?;
+        let mut plan = Plan::compile(compiled.query)?;
+        plan.default_input = compiled.input;
+        Ok(plan)
     }
 
     /// Parses and compiles query text.
@@ -115,6 +184,7 @@ impl Plan {
             string_constants,
             inputs,
             table: None,
+            default_input: None,
             query,
         })
     }

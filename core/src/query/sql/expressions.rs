@@ -1,0 +1,348 @@
+//! SQL expressions onto the lab's: a `WHERE` becomes filters (`col op constant`, `col IN
+//! (...)`, an `OR` of equalities on one column) and at most one condition on computed
+//! values (`MOD(auction, 123) = 0`, a projection's `where`; `c BETWEEN a AND b` is two
+//! filters); a computed column becomes the
+//! lab's arithmetic (`price * 0.908`, see [`crate::ops::expr`]), printed as its text.
+
+use crate::ops::filter::CmpOp;
+use crate::query::spec::{FilterQuery, FilterValue, Literal};
+use crate::query::sql::ddl::{SqlType, Table};
+use crate::query::sql::dialect::call_args;
+use crate::query::sql::error::SqlError;
+use sqlparser::ast::{BinaryOperator, Expr, InTarget, Spanned, UnaryOperator, Value};
+
+/// A `WHERE`, split at its `AND`s.
+#[derive(Default)]
+pub struct Where {
+    /// `col op constant` conjuncts.
+    pub filters: Vec<FilterQuery>,
+    /// The one conjunct on computed values, as the lab's condition text.
+    pub condition: Option<String>,
+}
+
+/// Splits `expr` at its `AND`s into filters and a condition.
+pub fn compile_where(table: &Table, expr: &Expr) -> Result<Where, SqlError> {
+    let mut out = Where::default();
+    let mut conjuncts = Vec::new();
+    split_and(expr, &mut conjuncts);
+    for c in conjuncts {
+        if let Expr::Between {
+            expr: inner,
+            negated: false,
+            low,
+            high,
+        } = c
+        {
+            // `c BETWEEN a AND b` is `c >= a AND c <= b`, both ends included.
+            let bound = |op, value: &Expr| Expr::BinaryOp {
+                left: inner.clone(),
+                op,
+                right: Box::new(value.clone()),
+            };
+            for e in [
+                bound(BinaryOperator::GtEq, low),
+                bound(BinaryOperator::LtEq, high),
+            ] {
+                match filter(table, &e)? {
+                    Some(f) => out.filters.push(f),
+                    None => {
+                        return Err(SqlError::at(
+                            c.span(),
+                            "BETWEEN compares a column with two constants",
+                        ))
+                    }
+                }
+            }
+            continue;
+        }
+        if let Some(f) = filter(table, c)? {
+            out.filters.push(f);
+        } else if out.condition.is_none() {
+            out.condition = Some(condition(table, c)?);
+        } else {
+            return Err(SqlError::at(
+                c.span(),
+                "the lab's WHERE holds one condition on computed values besides its column filters (`col = constant`, `col IN (...)`)",
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn split_and<'a>(expr: &'a Expr, out: &mut Vec<&'a Expr>) {
+    match expr {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            split_and(left, out);
+            split_and(right, out);
+        }
+        Expr::Nested(e) => split_and(e, out),
+        e => out.push(e),
+    }
+}
+
+/// The comparison of a SQL operator.
+fn cmp_op(op: &BinaryOperator) -> Option<CmpOp> {
+    Some(match op {
+        BinaryOperator::Eq => CmpOp::Eq,
+        BinaryOperator::NotEq => CmpOp::Ne,
+        BinaryOperator::Lt => CmpOp::Lt,
+        BinaryOperator::LtEq => CmpOp::Le,
+        BinaryOperator::Gt => CmpOp::Gt,
+        BinaryOperator::GtEq => CmpOp::Ge,
+        _ => return None,
+    })
+}
+
+/// The comparison with its sides swapped (`5 < x` is `x > 5`).
+fn flipped(op: CmpOp) -> CmpOp {
+    match op {
+        CmpOp::Lt => CmpOp::Gt,
+        CmpOp::Le => CmpOp::Ge,
+        CmpOp::Gt => CmpOp::Lt,
+        CmpOp::Ge => CmpOp::Le,
+        other => other,
+    }
+}
+
+/// A constant, or `None` when `expr` is not one.
+fn literal(expr: &Expr) -> Result<Option<Literal>, SqlError> {
+    let bad = |what: &str| SqlError::at(expr.span(), format!("`{expr}`: {what}"));
+    Ok(Some(match expr {
+        Expr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) => Literal::Str(s.clone()),
+            Value::Boolean(b) => Literal::Bool(*b),
+            Value::Number(n, _) => number(n).ok_or_else(|| bad("not a number the lab reads"))?,
+            Value::Null => return Err(bad("the lab's values are never NULL")),
+            _ => return Ok(None),
+        },
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr: inner,
+        } => match literal(inner)? {
+            Some(Literal::Int(i)) => Literal::Int(-i),
+            Some(Literal::Float(f)) => Literal::Float(-f),
+            _ => return Ok(None),
+        },
+        _ => return Ok(None),
+    }))
+}
+
+fn number(text: &str) -> Option<Literal> {
+    if text.contains(['.', 'e', 'E']) {
+        text.parse()
+            .ok()
+            .filter(|f: &f64| f.is_finite())
+            .map(Literal::Float)
+    } else {
+        text.parse().ok().map(Literal::Int)
+    }
+}
+
+/// The column `expr` names, if it is a plain column of `table`.
+fn column<'t>(
+    table: &'t Table,
+    expr: &Expr,
+) -> Result<Option<&'t crate::query::sql::ddl::Column>, SqlError> {
+    match expr {
+        Expr::Identifier(i) => table.physical(i).map(Some),
+        Expr::Nested(e) => column(table, e),
+        _ => Ok(None),
+    }
+}
+
+/// A constant of the column's type, or an error saying what the column holds.
+fn typed(ty: SqlType, name: &str, lit: Literal, at: &Expr) -> Result<Literal, SqlError> {
+    let fits = matches!(
+        (ty, &lit),
+        (SqlType::String, Literal::Str(_))
+            | (SqlType::Bool, Literal::Bool(_))
+            | (SqlType::Integer | SqlType::Timestamp, Literal::Int(_))
+            | (SqlType::Float, Literal::Int(_) | Literal::Float(_))
+    ) || (ty == SqlType::Integer && matches!(lit, Literal::Float(_)));
+    if fits {
+        Ok(lit)
+    } else {
+        Err(SqlError::at(
+            at.span(),
+            format!(
+                "`{at}` compares column `{name}`, which holds {}, with another type",
+                ty.plural()
+            ),
+        ))
+    }
+}
+
+/// `col op constant`, `constant op col`, `col IN (...)`, or an `OR` of `col = constant`
+/// on one column, as a filter; `None` for anything else.
+fn filter(table: &Table, expr: &Expr) -> Result<Option<FilterQuery>, SqlError> {
+    match expr {
+        Expr::Nested(e) => filter(table, e),
+        Expr::BinaryOp { left, op, right } if cmp_op(op).is_some() => {
+            let op = cmp_op(op).expect("checked");
+            let (col, lit, op) = match (column(table, left)?, literal(right)?) {
+                (Some(c), Some(l)) => (c, l, op),
+                _ => match (literal(left)?, column(table, right)?) {
+                    (Some(l), Some(c)) => (c, l, flipped(op)),
+                    _ => return Ok(None),
+                },
+            };
+            let value = typed(col.ty, &col.name.value, lit, expr)?;
+            Ok(Some(FilterQuery {
+                field: col.name.value.clone(),
+                op,
+                value: FilterValue::One(value),
+            }))
+        }
+        Expr::In {
+            expr: inner,
+            target: InTarget::List(list),
+            negated: false,
+            ..
+        } => {
+            let Some(col) = column(table, inner)? else {
+                return Ok(None);
+            };
+            let mut values = Vec::new();
+            for item in list {
+                let Some(lit) = literal(item)? else {
+                    return Err(SqlError::at(
+                        item.span(),
+                        "an IN list of a filter holds constants",
+                    ));
+                };
+                values.push(typed(col.ty, &col.name.value, lit, item)?);
+            }
+            Ok(Some(FilterQuery {
+                field: col.name.value.clone(),
+                op: CmpOp::In,
+                value: FilterValue::List(values),
+            }))
+        }
+        Expr::BinaryOp {
+            op: BinaryOperator::Or,
+            ..
+        } => {
+            let mut alternatives = Vec::new();
+            split_or(expr, &mut alternatives);
+            let mut field = None;
+            let mut values = Vec::new();
+            for a in alternatives {
+                match filter(table, a)? {
+                    Some(FilterQuery {
+                        field: f,
+                        op: CmpOp::Eq,
+                        value: FilterValue::One(v),
+                    }) if field.as_ref().is_none_or(|g| *g == f) => {
+                        field = Some(f);
+                        values.push(v);
+                    }
+                    _ => {
+                        return Err(SqlError::at(
+                            a.span(),
+                            "an OR must compare one column with constants (`s = 'OR' OR s = 'ID'`, or `s IN ('OR', 'ID')`)",
+                        ))
+                    }
+                }
+            }
+            Ok(field.map(|field| FilterQuery {
+                field,
+                op: CmpOp::In,
+                value: FilterValue::List(values),
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn split_or<'a>(expr: &'a Expr, out: &mut Vec<&'a Expr>) {
+    match expr {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Or,
+            right,
+        } => {
+            split_or(left, out);
+            split_or(right, out);
+        }
+        Expr::Nested(e) => split_or(e, out),
+        e => out.push(e),
+    }
+}
+
+/// `arith op arith`, the lab's condition text.
+fn condition(table: &Table, expr: &Expr) -> Result<String, SqlError> {
+    match expr {
+        Expr::Nested(e) => condition(table, e),
+        Expr::BinaryOp { left, op, right } if cmp_op(op).is_some() => Ok(format!(
+            "{} {op} {}",
+            arithmetic(table, left)?,
+            arithmetic(table, right)?
+        )),
+        other => Err(SqlError::at(
+            other.span(),
+            format!("`{other}` is not a condition the lab evaluates: compare a column with constants, or two arithmetic expressions"),
+        )),
+    }
+}
+
+/// The lab's arithmetic text of a SQL expression over numeric columns (fully
+/// parenthesized, so that it means what the SQL does).
+pub fn arithmetic(table: &Table, expr: &Expr) -> Result<String, SqlError> {
+    let unsupported = || {
+        SqlError::at(
+            expr.span(),
+            format!("`{expr}` is not arithmetic the lab evaluates (numbers, numeric columns, + - * / %, MOD)"),
+        )
+    };
+    Ok(match expr {
+        Expr::Nested(e) => arithmetic(table, e)?,
+        Expr::Identifier(i) => {
+            let c = table.physical(i)?;
+            if !c.ty.is_number() {
+                return Err(SqlError::at(
+                    i.span,
+                    format!(
+                        "`{}` is not a number: arithmetic reads numeric columns",
+                        i.value
+                    ),
+                ));
+            }
+            c.name.value.clone()
+        }
+        Expr::Value(_) => match literal(expr)? {
+            Some(Literal::Int(i)) => i.to_string(),
+            Some(Literal::Float(f)) => format!("{f:?}"),
+            _ => return Err(unsupported()),
+        },
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr: e,
+        } => format!("-({})", arithmetic(table, e)?),
+        Expr::BinaryOp { left, op, right } => {
+            let symbol = match op {
+                BinaryOperator::Plus => "+",
+                BinaryOperator::Minus => "-",
+                BinaryOperator::Multiply => "*",
+                BinaryOperator::Divide => "/",
+                BinaryOperator::Modulo => "%",
+                _ => return Err(unsupported()),
+            };
+            format!(
+                "({} {symbol} {})",
+                arithmetic(table, left)?,
+                arithmetic(table, right)?
+            )
+        }
+        Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("MOD") => {
+            match call_args(f)?.as_slice() {
+                [a, b] => format!("({} % {})", arithmetic(table, a)?, arithmetic(table, b)?),
+                _ => return Err(SqlError::at(expr.span(), "MOD takes two arguments")),
+            }
+        }
+        _ => return Err(unsupported()),
+    })
+}
