@@ -1,9 +1,10 @@
-//! Fuzzing the query parser (issue 20): arbitrary text and mutations of valid query
-//! files (TOML, windows, filters, aggregates, `expr` expressions) must give a plan or an
-//! error, never a panic (nor a stack overflow: the parser's depth limits hold on any
+//! Fuzzing the query parsers (issue 20): arbitrary text and mutations of valid query
+//! files (TOML, windows, filters, aggregates, `expr` expressions; SQL scripts) must give a
+//! plan or an error, never a panic (nor a stack overflow: the parser's depth limits hold on any
 //! input). A fixed number of cases (a few seconds in CI); inputs are bounded.
 
 use proptest::prelude::*;
+use streamlab_core::query::sql::SqlOptions;
 use streamlab_core::Plan;
 
 /// Valid query files to mutate: the repository's own, and expressions at their edges.
@@ -36,15 +37,57 @@ const PIECES: [&str; 16] = [
     "0.",
 ];
 
+/// Valid SQL scripts to mutate (Flink's and Spark's spellings, a join, a union).
+const SQL_QUERIES: [&str; 5] = [
+    include_str!("../../queries/sql/w1.sql"),
+    include_str!("../../queries/sql/w1_spark.sql"),
+    include_str!("../../queries/sql/logs_sessions.sql"),
+    include_str!("../../queries/sql/nexmark_q3_local_item_suggestion.sql"),
+    include_str!("../../queries/sql/likes_web_mobile.sql"),
+];
+
+/// Pieces a SQL script is made of, to splice in (multi-byte text too: errors quote the
+/// line with a caret under a column).
+const SQL_PIECES: [&str; 16] = [
+    "(",
+    ")",
+    "'",
+    "`",
+    ",",
+    ";",
+    "INTERVAL '0' SECOND",
+    "TUMBLE(",
+    "HOP(TABLE t, DESCRIPTOR(et), ",
+    "window(ts, '1 second')",
+    " GROUP BY ",
+    " WHERE ",
+    "é€😀",
+    "\n",
+    " 9223372036854775807",
+    "--",
+];
+
 fn mutated() -> impl Strategy<Value = String> {
+    mutations(&QUERIES[..], &PIECES[..])
+}
+
+fn mutated_sql() -> impl Strategy<Value = String> {
+    mutations(&SQL_QUERIES[..], &SQL_PIECES[..])
+}
+
+/// `seeds` with up to ten byte edits: replace, splice a piece, truncate, remove.
+fn mutations(
+    seeds: &'static [&'static str],
+    pieces: &'static [&'static str],
+) -> impl Strategy<Value = String> {
     (
-        proptest::sample::select(&QUERIES[..]),
+        proptest::sample::select(seeds),
         proptest::collection::vec(
             (
                 0usize..4,
                 any::<usize>(),
                 any::<u8>(),
-                proptest::sample::select(&PIECES[..]),
+                proptest::sample::select(pieces),
             ),
             0..10,
         ),
@@ -74,6 +117,18 @@ fn parse(text: &str) {
     }
 }
 
+/// Compiles `text` as SQL: a plan or an error (whose text quotes the script), never a panic.
+fn parse_sql(text: &str) {
+    match Plan::from_sql(text, &SqlOptions::default()) {
+        Ok(plan) => {
+            let _ = plan.to_toml();
+        }
+        Err(e) => {
+            let _ = e.to_string();
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1500, failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -90,5 +145,15 @@ proptest! {
     #[test]
     fn expressions_of_any_shape_are_plans_or_errors(expr in "[-+*/%() a-z0-9.]{0,120}") {
         parse(&format!("event_time = \"ts\"\n[[select]]\nas = \"x\"\nexpr = \"{expr}\"\n"));
+    }
+
+    #[test]
+    fn arbitrary_text_is_a_sql_plan_or_an_error(text in "\\PC{0,200}") {
+        parse_sql(&text);
+    }
+
+    #[test]
+    fn mutated_sql_scripts_are_plans_or_errors(text in mutated_sql()) {
+        parse_sql(&text);
     }
 }
