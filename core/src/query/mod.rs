@@ -23,5 +23,5 @@ pub use error::QueryError;
 pub use plan::{InputSpec, LoadedTable, Plan, Slot};
 pub use spec::{
     AggregateQuery, FilterQuery, FilterValue, InputFormat, InputQuery, JoinKind, JoinQuery,
-    Literal, Query, SelectQuery, TimeDomain, WatermarkQuery, WindowKind, WindowQuery,
+    Literal, Query, SelectQuery, StageAggregateQuery, StageKind, StageQuery, ComputeQuery, TimeDomain, WatermarkQuery, WindowKind, WindowQuery,
 };

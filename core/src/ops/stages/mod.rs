@@ -1,0 +1,280 @@
+//! Stages after the first (docs/semantics.md, "Multi-stage queries"): a plan is a chain
+//! of stages, the first being today's query (a window aggregate, a projection or a
+//! regular join), each later one reading the stage before it as a changelog and emitting
+//! one.
+//!
+//! - [`schema`]: the columns of a stage's rows and where each lives in a row.
+//! - [`order`]: a total order on numbers, for min/max and top-N state.
+//! - [`aggregate`]: GROUP BY without a window (NEXMark Q15-Q17, Q4's two aggregates).
+//! - [`top_n`]: the first N rows per partition (Q9 winning bid, Q18 dedup, Q19).
+//!
+//! A stage's rows are [`StageRow`]s: the number columns as values (text columns that
+//! travel as interned ids too), the text columns of the first stage as its interned key,
+//! passed through unchanged. Both engines and the state here are Z-sets: every change adds
+//! or takes back one copy of a row, state counts copies (a count may go below zero for a
+//! while when a retraction overtakes its row between workers), and the rows a stage shows
+//! are a pure function of the counts. So the answer after the last change does not depend
+//! on the order changes arrived in, which is what lets the record engine's workers and
+//! the micro-batch engine's batches differ in order and still agree with the oracle.
+
+pub mod aggregate;
+pub mod order;
+pub mod schema;
+pub mod top_n;
+
+use crate::model::event::KeyId;
+use crate::model::value::{AggValue, Scalar};
+use crate::model::window::Window;
+use crate::ops::expr::Expr;
+use crate::semantics::aggregate::AggValues;
+use crate::semantics::changelog::ChangeKind;
+use crate::semantics::row::OutRow;
+use schema::Schema;
+use serde::{Deserialize, Serialize};
+
+/// One row of a stage: its number (and interned text) columns, its first-stage key, and
+/// the event time it carries (a window's end, an event's time).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StageRow {
+    /// The first stage's interned key (its text columns); 0 where no column uses it.
+    pub key: KeyId,
+    /// The value columns, in [`Schema`] value order.
+    pub values: AggValues,
+    /// Event time (Flink's `window_time` for a window's row).
+    pub time: i64,
+    /// Arrival `seq` of the event that last changed it (latency).
+    pub trigger: Option<u64>,
+}
+
+/// One row of a changelog.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// What it does to the table.
+    pub kind: ChangeKind,
+    /// The row.
+    pub row: StageRow,
+}
+
+impl Change {
+    /// The change as a plain [`OutRow`]: its kind's code first, then the values; the
+    /// window is the instant of its time. Engines move and emit it like any row.
+    pub fn into_out_row(self) -> OutRow {
+        let mut values = AggValues::with_capacity(self.row.values.len() + 1);
+        values.push(self.kind.code());
+        values.extend(self.row.values);
+        OutRow {
+            window: Window {
+                start: self.row.time,
+                end: self.row.time,
+            },
+            key: self.row.key,
+            values,
+            emit: None,
+            trigger: self.row.trigger,
+        }
+    }
+
+    /// A row made by [`Change::into_out_row`] back as a change; `None` for another row.
+    pub fn from_out_row(row: OutRow) -> Option<Change> {
+        let kind = ChangeKind::from_code(*row.values.first()?)?;
+        Some(Change {
+            kind,
+            row: StageRow {
+                key: row.key,
+                values: row.values[1..].iter().copied().collect(),
+                time: row.window.start,
+                trigger: row.trigger,
+            },
+        })
+    }
+}
+
+/// Where the first stage's rows become stage rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FirstStage {
+    /// A window aggregate: `window_start`, `window_end`, then the aggregates; its time is
+    /// the window's end.
+    Windowed,
+    /// A projection or regular join: its number values as they are; its time is the
+    /// event's.
+    Projected,
+}
+
+/// A computed column: an expression over the row's earlier value columns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Computed {
+    /// Name.
+    pub name: String,
+    /// Expression, its fields resolved to value positions.
+    pub expr: Expr,
+}
+
+/// What a later stage does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StageOp {
+    /// GROUP BY without a window.
+    Aggregate(aggregate::AggregateSpec),
+    /// The first N rows per partition.
+    TopN(top_n::TopNSpec),
+}
+
+/// One compiled later stage.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stage {
+    /// Its name.
+    pub name: String,
+    /// Computed columns, appended to the input's values in order.
+    pub computed: Vec<Computed>,
+    /// What it does.
+    pub op: StageOp,
+    /// The columns of its output rows.
+    pub output: Schema,
+}
+
+impl Stage {
+    /// The input row with the computed columns appended.
+    pub fn extend(&self, row: &StageRow) -> AggValues {
+        let mut values = row.values.clone();
+        if self.computed.is_empty() {
+            return values;
+        }
+        let mut scalars: Vec<Scalar> = values.iter().map(|v| scalar(*v)).collect();
+        for c in &self.computed {
+            let v = c.expr.eval(&scalars).to_agg();
+            scalars.push(scalar(v));
+            values.push(v);
+        }
+        values
+    }
+
+    /// The hash a changed row is routed by: equal for rows of one group or partition.
+    pub fn route(&self, row: &StageRow) -> u64 {
+        let values = self.extend(row);
+        let (cols, by_key) = match &self.op {
+            StageOp::Aggregate(a) => (&a.group, a.key_in_group),
+            StageOp::TopN(t) => (&t.partition, t.key_in_partition),
+        };
+        let mut h = rustc_hash::FxHasher::default();
+        use std::hash::{Hash, Hasher};
+        for &c in cols {
+            order::bits(values[c]).hash(&mut h);
+        }
+        if by_key {
+            row.key.hash(&mut h);
+        }
+        h.finish()
+    }
+
+    /// A fresh state for this stage.
+    pub fn state(&self) -> StageState {
+        match &self.op {
+            StageOp::Aggregate(a) => StageState::Aggregate(aggregate::AggregateState::new(a)),
+            StageOp::TopN(t) => StageState::TopN(top_n::TopNState::new(t)),
+        }
+    }
+}
+
+/// The state of one later stage in one engine worker or state store.
+#[derive(Debug)]
+pub enum StageState {
+    /// An aggregate's groups.
+    Aggregate(aggregate::AggregateState),
+    /// A top-N's partitions.
+    TopN(top_n::TopNState),
+}
+
+impl StageState {
+    /// Applies a batch of input changes; the output changes, group by group (or partition
+    /// by partition) in the order they were first touched.
+    pub fn apply(&mut self, stage: &Stage, changes: Vec<Change>) -> Vec<Change> {
+        match self {
+            StageState::Aggregate(s) => s.apply(stage, changes),
+            StageState::TopN(s) => s.apply(stage, changes),
+        }
+    }
+}
+
+/// The later stages of a plan, in order, and how the first stage's rows enter them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stages {
+    /// How the first stage's rows become stage rows.
+    pub first: FirstStage,
+    /// The first stage's columns.
+    pub input: Schema,
+    /// The later stages, each reading the one before.
+    pub stages: Vec<Stage>,
+}
+
+impl Stages {
+    /// A first-stage row as an insert.
+    pub fn first_change(&self, row: OutRow) -> Change {
+        let values = match self.first {
+            FirstStage::Windowed => {
+                let mut v = AggValues::with_capacity(row.values.len() + 2);
+                v.push(AggValue::Int(row.window.start));
+                v.push(AggValue::Int(row.window.end));
+                v.extend(row.values);
+                v
+            }
+            FirstStage::Projected => row.values,
+        };
+        let time = match self.first {
+            FirstStage::Windowed => row.window.end,
+            FirstStage::Projected => row.window.start,
+        };
+        Change {
+            kind: ChangeKind::Insert,
+            row: StageRow {
+                key: row.key,
+                values,
+                time,
+                trigger: row.trigger,
+            },
+        }
+    }
+
+    /// The columns the query prints: the last stage's.
+    pub fn output(&self) -> &Schema {
+        self.stages.last().map_or(&self.input, |s| &s.output)
+    }
+
+    /// A fresh state for every stage.
+    pub fn chain(&self) -> StageChain {
+        StageChain {
+            states: self.stages.iter().map(Stage::state).collect(),
+        }
+    }
+}
+
+/// Every later stage's state, run one after the other over a batch (the micro-batch
+/// engine's stage-by-stage execution inside a batch).
+#[derive(Debug)]
+pub struct StageChain {
+    states: Vec<StageState>,
+}
+
+impl StageChain {
+    /// The first stage's rows of one batch through every later stage: the last stage's
+    /// changes, as rows to emit.
+    pub fn apply(&mut self, stages: &Stages, rows: Vec<OutRow>) -> Vec<OutRow> {
+        let mut changes: Vec<Change> = rows.into_iter().map(|r| stages.first_change(r)).collect();
+        for (state, stage) in self.states.iter_mut().zip(&stages.stages) {
+            if changes.is_empty() {
+                break;
+            }
+            changes = state.apply(stage, changes);
+        }
+        changes.into_iter().map(Change::into_out_row).collect()
+    }
+}
+
+/// A value as an expression operand.
+pub fn scalar(v: AggValue) -> Scalar {
+    match v {
+        AggValue::Int(i) => Scalar::Int(i),
+        AggValue::Float(f) => Scalar::Float(f),
+    }
+}
+
+#[cfg(test)]
+mod tests;
