@@ -7,7 +7,7 @@
 //! whose last row was taken back. A group whose row did not change emits nothing.
 
 use super::order::{bits, Ordered};
-use super::{Change, Stage, StageRow};
+use super::change::{extend, scalar, Change, Computed, StageRow};
 use crate::model::event::KeyId;
 use crate::model::value::AggValue;
 use crate::ops::expr::Condition;
@@ -45,7 +45,7 @@ impl AggregateSpec {
     /// Whether the aggregate sees this row.
     pub fn sees(&self, agg: &StageAgg, values: &[AggValue]) -> bool {
         agg.condition.as_ref().is_none_or(|c| {
-            let scalars: Vec<_> = values.iter().map(|v| super::scalar(*v)).collect();
+            let scalars: Vec<_> = values.iter().map(|v| scalar(*v)).collect();
             c.holds(&scalars)
         })
     }
@@ -179,13 +179,10 @@ impl AggregateState {
     }
 
     /// Applies a batch of changes; each touched group's changes, in first-touch order.
-    pub fn apply(&mut self, stage: &Stage, changes: Vec<Change>) -> Vec<Change> {
-        let super::StageOp::Aggregate(spec) = &stage.op else {
-            unreachable!("an aggregate state belongs to an aggregate stage")
-        };
+    pub fn apply(&mut self, spec: &AggregateSpec, computed: &[Computed], changes: Vec<Change>) -> Vec<Change> {
         let mut touched: Vec<GroupId> = Vec::new();
         for c in changes {
-            let values = stage.extend(&c.row);
+            let values = extend(computed, &c.row);
             let key = if spec.key_in_group { c.row.key } else { 0 };
             let group: AggValues = spec.group.iter().map(|&i| values[i]).collect();
             let id: GroupId = (key, group.iter().map(|v| bits(*v)).collect());

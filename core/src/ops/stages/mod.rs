@@ -3,6 +3,7 @@
 //! regular join), each later one reading the stage before it as a changelog and emitting
 //! one.
 //!
+//! - [`change`]: a stage's rows and the changes between stages.
 //! - [`schema`]: the columns of a stage's rows and where each lives in a row.
 //! - [`order`]: a total order on numbers, for min/max and top-N state.
 //! - [`aggregate`]: GROUP BY without a window (NEXMark Q15-Q17, Q4's two aggregates).
@@ -18,76 +19,18 @@
 //! the micro-batch engine's batches differ in order and still agree with the oracle.
 
 pub mod aggregate;
+pub mod change;
 pub mod order;
 pub mod schema;
 pub mod top_n;
 
-use crate::model::event::KeyId;
-use crate::model::value::{AggValue, Scalar};
-use crate::model::window::Window;
-use crate::ops::expr::Expr;
+pub use change::{Change, Computed, StageRow};
+
+use crate::model::value::AggValue;
 use crate::semantics::aggregate::AggValues;
 use crate::semantics::changelog::ChangeKind;
 use crate::semantics::row::OutRow;
 use schema::Schema;
-use serde::{Deserialize, Serialize};
-
-/// One row of a stage: its number (and interned text) columns, its first-stage key, and
-/// the event time it carries (a window's end, an event's time).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StageRow {
-    /// The first stage's interned key (its text columns); 0 where no column uses it.
-    pub key: KeyId,
-    /// The value columns, in [`Schema`] value order.
-    pub values: AggValues,
-    /// Event time (Flink's `window_time` for a window's row).
-    pub time: i64,
-    /// Arrival `seq` of the event that last changed it (latency).
-    pub trigger: Option<u64>,
-}
-
-/// One row of a changelog.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Change {
-    /// What it does to the table.
-    pub kind: ChangeKind,
-    /// The row.
-    pub row: StageRow,
-}
-
-impl Change {
-    /// The change as a plain [`OutRow`]: its kind's code first, then the values; the
-    /// window is the instant of its time. Engines move and emit it like any row.
-    pub fn into_out_row(self) -> OutRow {
-        let mut values = AggValues::with_capacity(self.row.values.len() + 1);
-        values.push(self.kind.code());
-        values.extend(self.row.values);
-        OutRow {
-            window: Window {
-                start: self.row.time,
-                end: self.row.time,
-            },
-            key: self.row.key,
-            values,
-            emit: None,
-            trigger: self.row.trigger,
-        }
-    }
-
-    /// A row made by [`Change::into_out_row`] back as a change; `None` for another row.
-    pub fn from_out_row(row: OutRow) -> Option<Change> {
-        let kind = ChangeKind::from_code(*row.values.first()?)?;
-        Some(Change {
-            kind,
-            row: StageRow {
-                key: row.key,
-                values: row.values[1..].iter().copied().collect(),
-                time: row.window.start,
-                trigger: row.trigger,
-            },
-        })
-    }
-}
 
 /// Where the first stage's rows become stage rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,15 +41,6 @@ pub enum FirstStage {
     /// A projection or regular join: its number values as they are; its time is the
     /// event's.
     Projected,
-}
-
-/// A computed column: an expression over the row's earlier value columns.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Computed {
-    /// Name.
-    pub name: String,
-    /// Expression, its fields resolved to value positions.
-    pub expr: Expr,
 }
 
 /// What a later stage does.
@@ -134,17 +68,7 @@ pub struct Stage {
 impl Stage {
     /// The input row with the computed columns appended.
     pub fn extend(&self, row: &StageRow) -> AggValues {
-        let mut values = row.values.clone();
-        if self.computed.is_empty() {
-            return values;
-        }
-        let mut scalars: Vec<Scalar> = values.iter().map(|v| scalar(*v)).collect();
-        for c in &self.computed {
-            let v = c.expr.eval(&scalars).to_agg();
-            scalars.push(scalar(v));
-            values.push(v);
-        }
-        values
+        change::extend(&self.computed, row)
     }
 
     /// The hash a changed row is routed by: equal for rows of one group or partition.
@@ -188,8 +112,14 @@ impl StageState {
     /// by partition) in the order they were first touched.
     pub fn apply(&mut self, stage: &Stage, changes: Vec<Change>) -> Vec<Change> {
         match self {
-            StageState::Aggregate(s) => s.apply(stage, changes),
-            StageState::TopN(s) => s.apply(stage, changes),
+            StageState::Aggregate(s) => match &stage.op {
+                StageOp::Aggregate(spec) => s.apply(spec, &stage.computed, changes),
+                StageOp::TopN(_) => unreachable!("a state is made by its own stage"),
+            },
+            StageState::TopN(s) => match &stage.op {
+                StageOp::TopN(spec) => s.apply(spec, &stage.computed, changes),
+                StageOp::Aggregate(_) => unreachable!("a state is made by its own stage"),
+            },
         }
     }
 }
@@ -265,14 +195,6 @@ impl StageChain {
             changes = state.apply(stage, changes);
         }
         changes.into_iter().map(Change::into_out_row).collect()
-    }
-}
-
-/// A value as an expression operand.
-pub fn scalar(v: AggValue) -> Scalar {
-    match v {
-        AggValue::Int(i) => Scalar::Int(i),
-        AggValue::Float(f) => Scalar::Float(f),
     }
 }
 

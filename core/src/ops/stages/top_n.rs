@@ -11,7 +11,7 @@
 //! rows that left and rows that entered, paired as `-U`/`+U` while both remain.
 
 use super::order::{bits, Ordered};
-use super::{Change, Stage, StageRow};
+use super::change::{extend, Change, Computed, StageRow};
 use crate::model::event::KeyId;
 use crate::model::value::AggValue;
 use crate::semantics::changelog::ChangeKind;
@@ -98,13 +98,10 @@ impl TopNState {
     }
 
     /// Applies a batch of changes; each touched partition's changes, in first-touch order.
-    pub fn apply(&mut self, stage: &Stage, changes: Vec<Change>) -> Vec<Change> {
-        let super::StageOp::TopN(spec) = &stage.op else {
-            unreachable!("a top-N state belongs to a top-N stage")
-        };
+    pub fn apply(&mut self, spec: &TopNSpec, computed: &[Computed], changes: Vec<Change>) -> Vec<Change> {
         let mut touched: Vec<PartitionId> = Vec::new();
         for c in changes {
-            let values = stage.extend(&c.row);
+            let values = extend(computed, &c.row);
             let key = if spec.key_in_partition { c.row.key } else { 0 };
             let id: PartitionId = (key, spec.partition.iter().map(|&i| bits(values[i])).collect());
             let sort: SortKey = (
