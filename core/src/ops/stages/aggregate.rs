@@ -81,7 +81,11 @@ impl Acc {
     /// Folds `value` in `sign` times (-1: out).
     fn fold(&mut self, value: Option<AggValue>, sign: i64) {
         match self {
-            Acc::Count(n) => *n += sign,
+            Acc::Count(n) => {
+                if value.is_some() {
+                    *n += sign
+                }
+            }
             Acc::Sum { n, ints, floats, float_n } => {
                 let Some(v) = value else { return };
                 *n += sign;
