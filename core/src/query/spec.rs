@@ -336,6 +336,11 @@ pub struct StageQuery {
     /// `[[stage.compute]]`: columns computed from the input row before anything else.
     #[serde(default, rename = "compute", skip_serializing_if = "Vec::is_empty")]
     pub computed: Vec<ComputeQuery>,
+    /// Conditions (`expr op expr`, as a projection's `where`) every input row must meet
+    /// to reach the stage, after `compute`; the others are dropped (a changelog row and
+    /// its retraction alike, so they cancel).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filter: Vec<String>,
     /// Aggregate: the group columns.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub group_by: Vec<String>,

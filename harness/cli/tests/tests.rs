@@ -8,6 +8,8 @@
 //! - Engines against the oracle: [`baseline_vs_oracle`], [`record_vs_oracle`],
 //!   [`microbatch_vs_oracle`], [`partitions`], [`projection`], [`union`].
 //! - Joins: [`joins`] (stream-static), [`window_join`], [`regular_join`], [`nexmark_q8`].
+//! - [`stages`]: multi-stage queries (changelogs, aggregate and top-N stages, NEXMark
+//!   Q4, Q9, Q17-Q19) on every engine against the oracle.
 //! - [`golden`]: the golden cases under `tests/golden/<case>/` on every engine
 //!   configuration of the one list in [`macros`].
 //! - [`engine_flags`]: an engine's own flags, and refusing them for another engine.
@@ -50,5 +52,6 @@ mod projection;
 mod record_vs_oracle;
 mod recovery;
 mod regular_join;
+mod stages;
 mod union;
 mod window_join;

@@ -44,6 +44,7 @@ pub fn evaluate(stage: &Stage, input: &[StageRow]) -> Vec<StageRow> {
     let rows: Vec<(AggValues, &StageRow)> = input
         .iter()
         .map(|r| (extend(&stage.computed, r), r))
+        .filter(|(values, _)| stage.keeps(values))
         .collect();
     match &stage.op {
         StageOp::Aggregate(spec) => aggregate(spec, &rows),

@@ -18,7 +18,7 @@ pub struct StageRow {
     pub key: KeyId,
     /// The value columns, in [`Schema`] value order.
     pub values: AggValues,
-    /// Event time (Flink's `window_time` for a window's row).
+    /// Event time (a window's row: `window_end - 1`, Flink's `window_time`).
     pub time: i64,
     /// Arrival `seq` of the event that last changed it (latency).
     pub trigger: Option<u64>,

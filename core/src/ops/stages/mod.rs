@@ -27,6 +27,7 @@ pub mod top_n;
 pub use change::{Change, Computed, StageRow};
 
 use crate::model::value::AggValue;
+use crate::ops::expr::Condition;
 use crate::semantics::aggregate::AggValues;
 use crate::semantics::changelog::ChangeKind;
 use crate::semantics::row::OutRow;
@@ -36,7 +37,7 @@ use schema::Schema;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FirstStage {
     /// A window aggregate: `window_start`, `window_end`, then the aggregates; its time is
-    /// the window's end.
+    /// the window's last instant, `window_end - 1` (Flink's `window_time`).
     Windowed,
     /// A projection or regular join: its number values as they are; its time is the
     /// event's.
@@ -59,6 +60,9 @@ pub struct Stage {
     pub name: String,
     /// Computed columns, appended to the input's values in order.
     pub computed: Vec<Computed>,
+    /// Conditions over the row with its computed columns: rows failing one never reach
+    /// the stage.
+    pub filter: Vec<Condition>,
     /// What it does.
     pub op: StageOp,
     /// The columns of its output rows.
@@ -69,6 +73,15 @@ impl Stage {
     /// The input row with the computed columns appended.
     pub fn extend(&self, row: &StageRow) -> AggValues {
         change::extend(&self.computed, row)
+    }
+
+    /// Whether a row (with its computed columns) meets every condition of the filter.
+    pub fn keeps(&self, values: &[AggValue]) -> bool {
+        if self.filter.is_empty() {
+            return true;
+        }
+        let scalars: Vec<_> = values.iter().map(|v| change::scalar(*v)).collect();
+        self.filter.iter().all(|c| c.holds(&scalars))
     }
 
     /// The hash a changed row is routed by: equal for rows of one group or partition.
@@ -108,9 +121,13 @@ pub enum StageState {
 }
 
 impl StageState {
-    /// Applies a batch of input changes; the output changes, group by group (or partition
-    /// by partition) in the order they were first touched.
-    pub fn apply(&mut self, stage: &Stage, changes: Vec<Change>) -> Vec<Change> {
+    /// Applies a batch of input changes (those the stage's filter lets through); the
+    /// output changes, group by group (or partition by partition) in the order they were
+    /// first touched.
+    pub fn apply(&mut self, stage: &Stage, mut changes: Vec<Change>) -> Vec<Change> {
+        if !stage.filter.is_empty() {
+            changes.retain(|c| stage.keeps(&stage.extend(&c.row)));
+        }
         match self {
             StageState::Aggregate(s) => match &stage.op {
                 StageOp::Aggregate(spec) => s.apply(spec, &stage.computed, changes),
@@ -149,7 +166,8 @@ impl Stages {
             FirstStage::Projected => row.values,
         };
         let time = match self.first {
-            FirstStage::Windowed => row.window.end,
+            // Flink's `window_time`: the window's last instant.
+            FirstStage::Windowed => row.window.end.saturating_sub(1),
             FirstStage::Projected => row.window.start,
         };
         Change {

@@ -136,6 +136,13 @@ fn compile_stage(key: &str, name: String, s: &StageQuery, input: &Schema) -> Res
         schema.cols.push(col(&c.name, Place::Number(v)));
         computed.push(Computed { name: c.name.clone(), expr });
     }
+    let mut filter = Vec::new();
+    for (j, text) in s.filter.iter().enumerate() {
+        let k = format!("{key}.filter[{j}]");
+        let mut c = Condition::parse(text).map_err(|e| invalid(k.clone(), e))?;
+        c.resolve(&mut |f| number(&schema, &k, f))?;
+        filter.push(c);
+    }
     let refuse = |present: bool, what: &str| {
         if present {
             Err(invalid(format!("{key}.{what}"), format!("not a key of a `{}` stage", kind_name(s.kind))))
@@ -157,7 +164,7 @@ fn compile_stage(key: &str, name: String, s: &StageQuery, input: &Schema) -> Res
             top_n(key, s, &schema)?
         }
     };
-    Ok(Stage { name, computed, op, output })
+    Ok(Stage { name, computed, filter, op, output })
 }
 
 fn kind_name(kind: StageKind) -> &'static str {
