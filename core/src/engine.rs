@@ -404,7 +404,13 @@ pub trait Engine: Send + Sync {
         source: Box<dyn Source>,
         sink: Box<dyn Sink>,
     ) -> Result<RunSummary, EngineError> {
-        refusal(self.name(), self.supported_flags(), self.runs_stages(), plan, options)?;
+        refusal(
+            self.name(),
+            self.supported_flags(),
+            self.runs_stages(),
+            plan,
+            options,
+        )?;
         self.execute(Job {
             plan,
             options,
@@ -437,7 +443,13 @@ impl<'e> dyn Engine + 'e {
         plan: &'a Plan,
         options: &'a RunOptions,
     ) -> Result<CheckedRun<'a>, EngineError> {
-        refusal(self.name(), self.supported_flags(), self.runs_stages(), plan, options)?;
+        refusal(
+            self.name(),
+            self.supported_flags(),
+            self.runs_stages(),
+            plan,
+            options,
+        )?;
         Ok(CheckedRun {
             engine: self,
             plan,

@@ -205,7 +205,10 @@ impl<P: Partitions> Driver<'_, '_, P> {
         let mut maxima = PartitionMaxima::default();
         let (mut late, mut output_rows) = (0u64, 0usize);
         if let (Some(stores), Some(stages)) = (self.stages.as_mut(), &self.plan.stages) {
-            let first: Vec<_> = outputs.iter().flat_map(|o| o.rows.iter().cloned()).collect();
+            let first: Vec<_> = outputs
+                .iter()
+                .flat_map(|o| o.rows.iter().cloned())
+                .collect();
             let rows = stores.apply(stages, first);
             if !rows.is_empty() {
                 self.sink.emit(&rows)?;

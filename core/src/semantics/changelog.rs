@@ -85,7 +85,10 @@ pub fn collapse(rows: &[ResultRow]) -> Vec<ResultRow> {
                 1
             }
         };
-        let id = (row.group.clone(), row.values.iter().map(|v| bits(*v)).collect());
+        let id = (
+            row.group.clone(),
+            row.values.iter().map(|v| bits(*v)).collect(),
+        );
         let i = *index.entry(id).or_insert_with(|| {
             counts.push((row, 0));
             counts.len() - 1

@@ -28,10 +28,22 @@ fn engines() -> Vec<Configuration> {
     [
         ("record", "--engine record"),
         ("record-w2", "--engine record --workers 2"),
-        ("record-i1-w2", "--engine record --watermark-interval 1 --workers 2"),
-        ("microbatch-b1", "--engine microbatch --max-records-per-batch 1"),
-        ("microbatch-b7", "--engine microbatch --max-records-per-batch 7"),
-        ("microbatch-w2-b9", "--engine microbatch --workers 2 --max-records-per-batch 9"),
+        (
+            "record-i1-w2",
+            "--engine record --watermark-interval 1 --workers 2",
+        ),
+        (
+            "microbatch-b1",
+            "--engine microbatch --max-records-per-batch 1",
+        ),
+        (
+            "microbatch-b7",
+            "--engine microbatch --max-records-per-batch 7",
+        ),
+        (
+            "microbatch-w2-b9",
+            "--engine microbatch --workers 2 --max-records-per-batch 9",
+        ),
     ]
     .into_iter()
     .map(|(label, flags)| Configuration::parse(label, flags))
@@ -103,7 +115,10 @@ fn bids(n: usize, disorder: i64) -> impl Strategy<Value = Vec<Bid>> {
 fn text(bids: &[Bid]) -> String {
     bids.iter()
         .map(|(a, b, p, t)| {
-            format!("{{\"ts\":{t},\"auction\":{a},\"bidder\":{b},\"price\":{p},\"key\":\"k{}\"}}\n", a % 3)
+            format!(
+                "{{\"ts\":{t},\"auction\":{a},\"bidder\":{b},\"price\":{p},\"key\":\"k{}\"}}\n",
+                a % 3
+            )
         })
         .collect()
 }
@@ -139,14 +154,19 @@ proptest! {
 fn the_baseline_refuses_a_query_with_stages() {
     let plan = Plan::from_toml(&plan_text(0, 1, 10, 0)).unwrap();
     let err = default_of(EngineKind::Baseline)
-        .run_text(&plan, "{\"ts\":1,\"auction\":1,\"bidder\":1,\"price\":3,\"key\":\"k\"}\n")
+        .run_text(
+            &plan,
+            "{\"ts\":1,\"auction\":1,\"bidder\":1,\"price\":3,\"key\":\"k\"}\n",
+        )
         .unwrap_err();
     assert!(format!("{err:#}").contains("[[stage]]"), "{err:#}");
 }
 
 /// NEXMark lines of the given kinds (5 % up to 1 s out of order), and the query.
 fn nexmark(file: &str, kinds: &[NexmarkKind], events: u64) -> (Plan, Vec<u8>) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../queries").join(file);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../queries")
+        .join(file);
     let plan = Plan::from_file(&path).unwrap();
     let mut cfg = GenConfig::new(Workload::Nexmark, events, 11);
     cfg.disorder = 0.05;
@@ -167,21 +187,44 @@ fn lines(bytes: &[u8]) -> Vec<serde_json::Value> {
 fn run_generated(config: &Configuration, plan: &Plan, bytes: &[u8]) -> Vec<ResultRow> {
     let input = decode_generated(bytes, plan, false, &mut std::io::sink()).unwrap();
     let buffer = SharedBuffer::default();
-    run_decoded(config.engine().as_ref(), plan, &config.options, input, Box::new(buffer.clone()), "<memory>")
-        .unwrap_or_else(|e| panic!("{config}: {e:#}"));
+    run_decoded(
+        config.engine().as_ref(),
+        plan,
+        &config.options,
+        input,
+        Box::new(buffer.clone()),
+        "<memory>",
+    )
+    .unwrap_or_else(|e| panic!("{config}: {e:#}"));
     parse_rows(&String::from_utf8(buffer.contents()).unwrap(), plan, "out").unwrap()
 }
 
 /// The oracle's answer equals `direct`, and every engine's the oracle's.
 fn check(plan: &Plan, bytes: &[u8], direct: Vec<(Vec<FieldValue>, Vec<AggValue>)>) {
-    let exact = answer(plan, &run_generated(&default_of(EngineKind::Oracle), plan, bytes));
+    let exact = answer(
+        plan,
+        &run_generated(&default_of(EngineKind::Oracle), plan, bytes),
+    );
     assert!(!exact.is_empty());
     let mut direct = direct;
-    direct.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| format!("{:?}", a.1).cmp(&format!("{:?}", b.1))));
+    direct.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| format!("{:?}", a.1).cmp(&format!("{:?}", b.1)))
+    });
     let mut sorted = exact.clone();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| format!("{:?}", a.1).cmp(&format!("{:?}", b.1))));
-    assert_eq!(sorted.len(), direct.len(), "the oracle's rows against the direct answer's");
-    assert_eq!(sorted, direct, "the oracle differs from the direct computation");
+    sorted.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| format!("{:?}", a.1).cmp(&format!("{:?}", b.1)))
+    });
+    assert_eq!(
+        sorted.len(),
+        direct.len(),
+        "the oracle's rows against the direct answer's"
+    );
+    assert_eq!(
+        sorted, direct,
+        "the oracle differs from the direct computation"
+    );
     for config in engines() {
         let got = answer(plan, &run_generated(&config, plan, bytes));
         assert_eq!(got, exact, "{config}");
@@ -189,19 +232,22 @@ fn check(plan: &Plan, bytes: &[u8], direct: Vec<(Vec<FieldValue>, Vec<AggValue>)
 }
 
 fn int(v: &serde_json::Value, field: &str) -> i64 {
-    v[field].as_i64().unwrap_or_else(|| panic!("{field} in {v}"))
+    v[field]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{field} in {v}"))
 }
 
 fn text_of(v: &serde_json::Value, field: &str) -> FieldValue {
     FieldValue::Str(v[field].as_str().unwrap().into())
 }
 
-const OP: fn() -> FieldValue = || FieldValue::Str("+I".into());
-
 fn bid_row(b: &serde_json::Value) -> (Vec<FieldValue>, Vec<AggValue>) {
     (
-        vec![text_of(b, "channel"), text_of(b, "url"), OP()],
-        ["auction", "bidder", "price", "ts"].iter().map(|f| AggValue::Int(int(b, f))).collect(),
+        vec![text_of(b, "channel"), text_of(b, "url")],
+        ["auction", "bidder", "price", "ts"]
+            .iter()
+            .map(|f| AggValue::Int(int(b, f)))
+            .collect(),
     )
 }
 
@@ -209,9 +255,11 @@ fn bid_row(b: &serde_json::Value) -> (Vec<FieldValue>, Vec<AggValue>) {
 /// column: numbers, then the interned text, whose ids follow first appearance in the file.
 fn ranked(bids: &mut [&serde_json::Value], order: impl Fn(&serde_json::Value) -> (i64, i64)) {
     bids.sort_by(|a, b| {
-        order(a)
-            .cmp(&order(b))
-            .then_with(|| ["auction", "bidder", "price", "ts"].map(|f| int(a, f)).cmp(&["auction", "bidder", "price", "ts"].map(|f| int(b, f))))
+        order(a).cmp(&order(b)).then_with(|| {
+            ["auction", "bidder", "price", "ts"]
+                .map(|f| int(a, f))
+                .cmp(&["auction", "bidder", "price", "ts"].map(|f| int(b, f)))
+        })
     });
 }
 
@@ -221,7 +269,10 @@ fn q18_the_last_bid_per_bidder_and_auction() {
     let all = lines(&bytes);
     let mut by_pair: BTreeMap<(i64, i64), Vec<&serde_json::Value>> = BTreeMap::new();
     for b in &all {
-        by_pair.entry((int(b, "bidder"), int(b, "auction"))).or_default().push(b);
+        by_pair
+            .entry((int(b, "bidder"), int(b, "auction")))
+            .or_default()
+            .push(b);
     }
     let mut ties = 0;
     let direct = by_pair
@@ -266,19 +317,28 @@ fn q19_the_top_ten_bids_per_auction() {
 
 #[test]
 fn q17_auction_statistics_per_day() {
-    let (plan, bytes) = nexmark("nexmark_q17_auction_statistics.toml", &[NexmarkKind::Bid], 20_000);
+    let (plan, bytes) = nexmark(
+        "nexmark_q17_auction_statistics.toml",
+        &[NexmarkKind::Bid],
+        20_000,
+    );
     let mut groups: BTreeMap<(i64, i64), Vec<i64>> = BTreeMap::new();
     for b in &lines(&bytes) {
-        groups.entry((int(b, "auction"), int(b, "ts").div_euclid(86_400_000))).or_default().push(int(b, "price"));
+        groups
+            .entry((int(b, "auction"), int(b, "ts").div_euclid(86_400_000)))
+            .or_default()
+            .push(int(b, "price"));
     }
     let direct = groups
         .into_iter()
         .map(|((auction, day), prices)| {
             let n = prices.len() as i64;
-            let count = |f: &dyn Fn(i64) -> bool| AggValue::Int(prices.iter().filter(|p| f(**p)).count() as i64);
+            let count = |f: &dyn Fn(i64) -> bool| {
+                AggValue::Int(prices.iter().filter(|p| f(**p)).count() as i64)
+            };
             let sum: i64 = prices.iter().sum();
             (
-                vec![OP()],
+                vec![],
                 vec![
                     AggValue::Int(auction),
                     AggValue::Int(day),
@@ -298,8 +358,11 @@ fn q17_auction_statistics_per_day() {
 }
 
 /// Auctions and bids: each auction's bids placed while it was open.
-fn open_bids(all: &[serde_json::Value]) -> BTreeMap<i64, (&serde_json::Value, Vec<&serde_json::Value>)> {
-    let mut auctions: BTreeMap<i64, (&serde_json::Value, Vec<&serde_json::Value>)> = BTreeMap::new();
+fn open_bids(
+    all: &[serde_json::Value],
+) -> BTreeMap<i64, (&serde_json::Value, Vec<&serde_json::Value>)> {
+    let mut auctions: BTreeMap<i64, (&serde_json::Value, Vec<&serde_json::Value>)> =
+        BTreeMap::new();
     for a in all.iter().filter(|l| l["kind"] == "auction") {
         auctions.insert(int(a, "id"), (a, Vec::new()));
     }
@@ -321,14 +384,17 @@ fn q4_average_winning_price_per_category() {
     let mut per_category: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     for (a, bids) in open_bids(&all).into_values() {
         if let Some(max) = bids.iter().map(|b| int(b, "price")).max() {
-            per_category.entry(int(a, "category")).or_default().push(max);
+            per_category
+                .entry(int(a, "category"))
+                .or_default()
+                .push(max);
         }
     }
     let direct = per_category
         .into_iter()
         .map(|(category, maxima)| {
             let mean = maxima.iter().map(|m| *m as f64).sum::<f64>() / maxima.len() as f64;
-            (vec![OP()], vec![AggValue::Int(category), AggValue::Float(mean)])
+            (vec![], vec![AggValue::Int(category), AggValue::Float(mean)])
         })
         .collect();
     check(&plan, &bytes, direct);
@@ -345,11 +411,22 @@ fn q9_the_winning_bid_of_every_auction() {
             bids.sort_by_key(|b| (-int(b, "price"), int(b, "ts"), int(b, "bidder")));
             let b = bids.first()?;
             Some((
-                vec![text_of(a, "item_name"), OP()],
-                [(a, "id"), (a, "initial_bid"), (a, "reserve"), (a, "ts"), (a, "expires"), (a, "seller"), (a, "category"), (b, "bidder"), (b, "price"), (b, "ts")]
-                    .iter()
-                    .map(|(v, f)| AggValue::Int(int(v, f)))
-                    .collect(),
+                vec![text_of(a, "item_name")],
+                [
+                    (a, "id"),
+                    (a, "initial_bid"),
+                    (a, "reserve"),
+                    (a, "ts"),
+                    (a, "expires"),
+                    (a, "seller"),
+                    (a, "category"),
+                    (b, "bidder"),
+                    (b, "price"),
+                    (b, "ts"),
+                ]
+                .iter()
+                .map(|(v, f)| AggValue::Int(int(v, f)))
+                .collect(),
             ))
         })
         .collect();

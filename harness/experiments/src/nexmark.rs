@@ -246,7 +246,11 @@ fn oracle_check(
             Some(Box::new(collect.clone())),
         ) {
             Ok(_) => {
-                let acc = compare(&to_plan_rows(&collect.rows(), &input.keys, plan)?, &exact, plan);
+                let acc = compare(
+                    &to_plan_rows(&collect.rows(), &input.keys, plan)?,
+                    &exact,
+                    plan,
+                );
                 checks.insert(
                     kind.name(),
                     Check {
@@ -315,7 +319,10 @@ pub fn run(
             .iter()
             .filter(|(_, c)| !c.exact)
             .map(|(engine, c)| {
-                format!("{engine} ({} of {} rows exact)", c.rows_exact, c.rows_expected)
+                format!(
+                    "{engine} ({} of {} rows exact)",
+                    c.rows_exact, c.rows_expected
+                )
             })
             .collect();
         if !differ.is_empty() {

@@ -96,8 +96,16 @@ fn finish(func: AggFn, rows_only: bool, rows: usize, values: &[AggValue]) -> Agg
         AggFn::Count | AggFn::CountDistinct if rows_only => AggValue::Int(rows as i64),
         AggFn::Count | AggFn::CountDistinct => AggValue::Int(values.len() as i64),
         _ if values.is_empty() => none,
-        AggFn::Min => values.iter().map(|v| Ordered(*v)).min().map_or(none, |o| o.0),
-        AggFn::Max => values.iter().map(|v| Ordered(*v)).max().map_or(none, |o| o.0),
+        AggFn::Min => values
+            .iter()
+            .map(|v| Ordered(*v))
+            .min()
+            .map_or(none, |o| o.0),
+        AggFn::Max => values
+            .iter()
+            .map(|v| Ordered(*v))
+            .max()
+            .map_or(none, |o| o.0),
         AggFn::Sum | AggFn::Avg => {
             let ints: i128 = values
                 .iter()

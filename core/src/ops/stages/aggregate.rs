@@ -6,8 +6,8 @@
 //! what changed: `+I` for a new group, `-U` and `+U` for a revised one, `-D` for a group
 //! whose last row was taken back. A group whose row did not change emits nothing.
 
-use super::order::{bits, Ordered};
 use super::change::{extend, scalar, Change, Computed, StageRow};
+use super::order::{bits, Ordered};
 use crate::model::event::KeyId;
 use crate::model::value::AggValue;
 use crate::ops::expr::Condition;
@@ -64,7 +64,12 @@ pub fn present(v: AggValue) -> Option<AggValue> {
 enum Acc {
     Count(i64),
     /// Sum and avg: how many values, their integer sum exactly, their float sum.
-    Sum { n: i64, ints: i128, floats: f64, float_n: i64 },
+    Sum {
+        n: i64,
+        ints: i128,
+        floats: f64,
+        float_n: i64,
+    },
     /// Min and max: how many copies of each value.
     Extreme(BTreeMap<Ordered, i64>),
 }
@@ -73,7 +78,12 @@ impl Acc {
     fn new(func: AggFn) -> Acc {
         match func {
             AggFn::Count | AggFn::CountDistinct => Acc::Count(0),
-            AggFn::Sum | AggFn::Avg => Acc::Sum { n: 0, ints: 0, floats: 0.0, float_n: 0 },
+            AggFn::Sum | AggFn::Avg => Acc::Sum {
+                n: 0,
+                ints: 0,
+                floats: 0.0,
+                float_n: 0,
+            },
             AggFn::Min | AggFn::Max => Acc::Extreme(BTreeMap::new()),
         }
     }
@@ -86,7 +96,12 @@ impl Acc {
                     *n += sign
                 }
             }
-            Acc::Sum { n, ints, floats, float_n } => {
+            Acc::Sum {
+                n,
+                ints,
+                floats,
+                float_n,
+            } => {
                 let Some(v) = value else { return };
                 *n += sign;
                 match v {
@@ -113,20 +128,35 @@ impl Acc {
         match (self, func) {
             (Acc::Count(n), _) => AggValue::Int(*n),
             (Acc::Sum { n, .. }, _) if *n <= 0 => none,
-            (Acc::Sum { ints, floats, float_n, .. }, AggFn::Sum) => {
+            (
+                Acc::Sum {
+                    ints,
+                    floats,
+                    float_n,
+                    ..
+                },
+                AggFn::Sum,
+            ) => {
                 if *float_n > 0 {
                     AggValue::Float(*ints as f64 + floats)
                 } else {
                     i64::try_from(*ints).map_or(none, AggValue::Int)
                 }
             }
-            (Acc::Sum { n, ints, floats, .. }, _) => {
-                AggValue::Float((*ints as f64 + floats) / *n as f64)
-            }
+            (
+                Acc::Sum {
+                    n, ints, floats, ..
+                },
+                _,
+            ) => AggValue::Float((*ints as f64 + floats) / *n as f64),
             (Acc::Extreme(m), AggFn::Min) => {
                 m.iter().find(|(_, c)| **c > 0).map_or(none, |(v, _)| v.0)
             }
-            (Acc::Extreme(m), _) => m.iter().rev().find(|(_, c)| **c > 0).map_or(none, |(v, _)| v.0),
+            (Acc::Extreme(m), _) => m
+                .iter()
+                .rev()
+                .find(|(_, c)| **c > 0)
+                .map_or(none, |(v, _)| v.0),
         }
     }
 }
@@ -155,7 +185,12 @@ impl Group {
             return None;
         }
         let mut v = self.group.clone();
-        v.extend(self.accs.iter().zip(&spec.aggs).map(|(a, s)| a.finish(s.func)));
+        v.extend(
+            self.accs
+                .iter()
+                .zip(&spec.aggs)
+                .map(|(a, s)| a.finish(s.func)),
+        );
         Some(v)
     }
 }
@@ -183,7 +218,12 @@ impl AggregateState {
     }
 
     /// Applies a batch of changes; each touched group's changes, in first-touch order.
-    pub fn apply(&mut self, spec: &AggregateSpec, computed: &[Computed], changes: Vec<Change>) -> Vec<Change> {
+    pub fn apply(
+        &mut self,
+        spec: &AggregateSpec,
+        computed: &[Computed],
+        changes: Vec<Change>,
+    ) -> Vec<Change> {
         let mut touched: Vec<GroupId> = Vec::new();
         for c in changes {
             let values = extend(computed, &c.row);
@@ -191,14 +231,14 @@ impl AggregateState {
             let group: AggValues = spec.group.iter().map(|&i| values[i]).collect();
             let id: GroupId = (key, group.iter().map(|v| bits(*v)).collect());
             let g = self.groups.entry(id.clone()).or_insert_with(|| Group {
-                    key,
-                    group,
-                    rows: 0,
-                    accs: spec.aggs.iter().map(|a| Acc::new(a.func)).collect(),
-                    shown: None,
-                    time: c.row.time,
-                    trigger: None,
-                    dirty: false,
+                key,
+                group,
+                rows: 0,
+                accs: spec.aggs.iter().map(|a| Acc::new(a.func)).collect(),
+                shown: None,
+                time: c.row.time,
+                trigger: None,
+                dirty: false,
             });
             if !g.dirty {
                 g.dirty = true;
@@ -208,7 +248,11 @@ impl AggregateState {
             g.rows += sign;
             for (acc, a) in g.accs.iter_mut().zip(&spec.aggs) {
                 if spec.sees(a, &values) {
-                    acc.fold(a.input.map_or(Some(AggValue::Int(1)), |i| present(values[i])), sign);
+                    acc.fold(
+                        a.input
+                            .map_or(Some(AggValue::Int(1)), |i| present(values[i])),
+                        sign,
+                    );
                 }
             }
             g.time = g.time.max(c.row.time);
@@ -216,7 +260,9 @@ impl AggregateState {
         }
         let mut out = Vec::new();
         for id in touched {
-            let Some(g) = self.groups.get_mut(&id) else { continue };
+            let Some(g) = self.groups.get_mut(&id) else {
+                continue;
+            };
             g.dirty = false;
             let trigger = g.trigger.take();
             let now = g.row(spec);
@@ -233,12 +279,24 @@ impl AggregateState {
                 trigger,
             };
             match (g.shown.take(), now.clone()) {
-                (None, Some(new)) => out.push(Change { kind: ChangeKind::Insert, row: row(new) }),
+                (None, Some(new)) => out.push(Change {
+                    kind: ChangeKind::Insert,
+                    row: row(new),
+                }),
                 (Some(old), Some(new)) => {
-                    out.push(Change { kind: ChangeKind::UpdateBefore, row: row(old) });
-                    out.push(Change { kind: ChangeKind::UpdateAfter, row: row(new) });
+                    out.push(Change {
+                        kind: ChangeKind::UpdateBefore,
+                        row: row(old),
+                    });
+                    out.push(Change {
+                        kind: ChangeKind::UpdateAfter,
+                        row: row(new),
+                    });
                 }
-                (Some(old), None) => out.push(Change { kind: ChangeKind::Delete, row: row(old) }),
+                (Some(old), None) => out.push(Change {
+                    kind: ChangeKind::Delete,
+                    row: row(old),
+                }),
                 (None, None) => {}
             }
             g.shown = now;
@@ -255,7 +313,9 @@ impl AggregateState {
 fn same(a: Option<&AggValues>, b: Option<&AggValues>) -> bool {
     match (a, b) {
         (None, None) => true,
-        (Some(a), Some(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| bits(*x) == bits(*y)),
+        (Some(a), Some(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| bits(*x) == bits(*y))
+        }
         _ => false,
     }
 }

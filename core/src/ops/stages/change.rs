@@ -98,4 +98,3 @@ pub fn scalar(v: AggValue) -> Scalar {
         AggValue::Float(f) => Scalar::Float(f),
     }
 }
-

@@ -62,7 +62,14 @@ mod tests {
         let shown: Vec<String> = v.iter().map(|o| format!("{:?}", o.0)).collect();
         assert_eq!(
             shown,
-            ["Int(2)", "Float(2.0)", "Float(2.5)", "Int(9223372036854775806)", "Int(9223372036854775807)", "Float(NaN)"]
+            [
+                "Int(2)",
+                "Float(2.0)",
+                "Float(2.5)",
+                "Int(9223372036854775806)",
+                "Int(9223372036854775807)",
+                "Float(NaN)"
+            ]
         );
     }
 }

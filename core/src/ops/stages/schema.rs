@@ -2,11 +2,11 @@
 //! [`StageRow`](super::StageRow): a number value, an interned text value (a regular
 //! join's string columns), or a position in the first stage's key.
 
+use crate::model::value::{AggValue, FieldValue};
 use crate::ops::column::ColumnType;
+use crate::ops::joins::regular::write_text;
 use crate::semantics::changelog::ChangeKind;
 use crate::semantics::row::{json_key, write_field};
-use crate::model::value::{AggValue, FieldValue};
-use crate::ops::joins::regular::write_text;
 
 /// Where a column's value lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,7 +56,10 @@ impl Schema {
 
     /// Number of columns held in the values.
     pub fn values(&self) -> usize {
-        self.cols.iter().filter(|c| c.place.value().is_some()).count()
+        self.cols
+            .iter()
+            .filter(|c| c.place.value().is_some())
+            .count()
     }
 
     /// Whether a column lives in the first stage's key.
@@ -122,19 +125,30 @@ impl Schema {
                     Some(v @ (serde_json::Value::String(_) | serde_json::Value::Bool(_))),
                 ) => group.push(FieldValue::from_json(v).expect("a string or boolean")),
                 (Place::Key(_) | Place::Interned(..), _) => {
-                    return Err(format!("column `{}` missing or not a string or boolean", c.name))
+                    return Err(format!(
+                        "column `{}` missing or not a string or boolean",
+                        c.name
+                    ))
                 }
-                (Place::Number(_), Some(serde_json::Value::Number(n))) => values.push(match n.as_i64() {
-                    Some(i) => AggValue::Int(i),
-                    None => AggValue::Float(n.as_f64().unwrap_or(f64::NAN)),
-                }),
-                (Place::Number(_), Some(serde_json::Value::Null)) => values.push(AggValue::Float(f64::NAN)),
+                (Place::Number(_), Some(serde_json::Value::Number(n))) => {
+                    values.push(match n.as_i64() {
+                        Some(i) => AggValue::Int(i),
+                        None => AggValue::Float(n.as_f64().unwrap_or(f64::NAN)),
+                    })
+                }
+                (Place::Number(_), Some(serde_json::Value::Null)) => {
+                    values.push(AggValue::Float(f64::NAN))
+                }
                 _ => return Err(format!("column `{}` missing or not a number", c.name)),
             }
         }
         match obj.get(OP_COLUMN).and_then(|v| v.as_str()) {
             Some(op) if ChangeKind::from_op(op).is_some() => group.push(FieldValue::Str(op.into())),
-            _ => return Err(format!("`{OP_COLUMN}` missing or not one of +I, -U, +U, -D")),
+            _ => {
+                return Err(format!(
+                    "`{OP_COLUMN}` missing or not one of +I, -U, +U, -D"
+                ))
+            }
         }
         Ok(crate::semantics::row::ResultRow {
             window: crate::model::window::Window { start: 0, end: 0 },

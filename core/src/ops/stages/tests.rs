@@ -71,27 +71,42 @@ fn an_aggregate_inserts_then_revises_then_deletes_its_group() {
     let out = state.apply(stage, vec![change(Insert, &[1, 8, 20, 101])]);
     assert_eq!(
         shown(&out),
-        ops(&[("-U", &["1", "1", "5", "1"]), ("+U", &["1", "2", "20", "1"])])
+        ops(&[
+            ("-U", &["1", "1", "5", "1"]),
+            ("+U", &["1", "2", "20", "1"])
+        ])
     );
     // The input revises its own row (-U/+U): max falls back, count is unchanged.
     let out = state.apply(
         stage,
-        vec![change(UpdateBefore, &[1, 8, 20, 101]), change(UpdateAfter, &[1, 8, 3, 101])],
+        vec![
+            change(UpdateBefore, &[1, 8, 20, 101]),
+            change(UpdateAfter, &[1, 8, 3, 101]),
+        ],
     );
     assert_eq!(
         shown(&out),
-        ops(&[("-U", &["1", "2", "20", "1"]), ("+U", &["1", "2", "5", "2"])])
+        ops(&[
+            ("-U", &["1", "2", "20", "1"]),
+            ("+U", &["1", "2", "5", "2"])
+        ])
     );
     // A batch that changes nothing in the end emits nothing.
     let out = state.apply(
         stage,
-        vec![change(Insert, &[1, 9, 4, 102]), change(Delete, &[1, 9, 4, 102])],
+        vec![
+            change(Insert, &[1, 9, 4, 102]),
+            change(Delete, &[1, 9, 4, 102]),
+        ],
     );
     assert!(out.is_empty(), "{:?}", shown(&out));
     // The group's last rows taken back: the group is deleted.
     let out = state.apply(
         stage,
-        vec![change(Delete, &[1, 7, 5, 100]), change(Delete, &[1, 8, 3, 101])],
+        vec![
+            change(Delete, &[1, 7, 5, 100]),
+            change(Delete, &[1, 8, 3, 101]),
+        ],
     );
     assert_eq!(shown(&out), ops(&[("-D", &["1", "2", "5", "2"])]));
     if let StageState::Aggregate(s) = &state {
@@ -124,12 +139,22 @@ fn an_aggregate_over_an_aggregate_follows_its_inputs_revisions() {
     let bid = |auction, bidder, price| OutRow {
         window: Window { start: 0, end: 0 },
         key: 0,
-        values: smallvec![AggValue::Int(auction), AggValue::Int(bidder), AggValue::Int(price), AggValue::Int(0)],
+        values: smallvec![
+            AggValue::Int(auction),
+            AggValue::Int(bidder),
+            AggValue::Int(price),
+            AggValue::Int(0)
+        ],
         emit: None,
         trigger: None,
     };
     let decode = |rows: Vec<OutRow>| {
-        shown(&rows.into_iter().map(|r| Change::from_out_row(r).unwrap()).collect::<Vec<_>>())
+        shown(
+            &rows
+                .into_iter()
+                .map(|r| Change::from_out_row(r).unwrap())
+                .collect::<Vec<_>>(),
+        )
     };
     let out = decode(chain.apply(stages, vec![bid(1, 9, 10), bid(2, 9, 20)]));
     assert_eq!(out, ops(&[("+I", &["9", "15"])]));
@@ -145,19 +170,33 @@ fn top_n_with_rank_revises_rank_by_rank() {
     );
     let stage = &p.stages.as_ref().unwrap().stages[0];
     let mut state = stage.state();
-    let out = state.apply(stage, vec![change(Insert, &[1, 7, 5, 100]), change(Insert, &[1, 8, 9, 101])]);
+    let out = state.apply(
+        stage,
+        vec![
+            change(Insert, &[1, 7, 5, 100]),
+            change(Insert, &[1, 8, 9, 101]),
+        ],
+    );
     assert_eq!(
         shown(&out),
-        ops(&[("+I", &["1", "8", "9", "101", "1"]), ("+I", &["1", "7", "5", "100", "2"])])
+        ops(&[
+            ("+I", &["1", "8", "9", "101", "1"]),
+            ("+I", &["1", "7", "5", "100", "2"])
+        ])
     );
     // A bid between them pushes the 5 out and takes rank 2.
     let out = state.apply(stage, vec![change(Insert, &[1, 6, 7, 102])]);
     assert_eq!(
         shown(&out),
-        ops(&[("-U", &["1", "7", "5", "100", "2"]), ("+U", &["1", "6", "7", "102", "2"])])
+        ops(&[
+            ("-U", &["1", "7", "5", "100", "2"]),
+            ("+U", &["1", "6", "7", "102", "2"])
+        ])
     );
     // A bid below the top 2 changes nothing.
-    assert!(state.apply(stage, vec![change(Insert, &[1, 5, 1, 103])]).is_empty());
+    assert!(state
+        .apply(stage, vec![change(Insert, &[1, 5, 1, 103])])
+        .is_empty());
     // The top bid taken back: every rank moves up, the 5 comes back at rank 2.
     let out = state.apply(stage, vec![change(Delete, &[1, 8, 9, 101])]);
     assert_eq!(
@@ -182,16 +221,25 @@ fn dedup_keeps_the_last_row_per_key() {
     let out = state.apply(stage, vec![change(Insert, &[1, 7, 5, 100])]);
     assert_eq!(shown(&out), ops(&[("+I", &["1", "7", "5", "100"])]));
     // An older bid arriving late does not replace it; a newer one does.
-    assert!(state.apply(stage, vec![change(Insert, &[1, 7, 8, 90])]).is_empty());
+    assert!(state
+        .apply(stage, vec![change(Insert, &[1, 7, 8, 90])])
+        .is_empty());
     let out = state.apply(stage, vec![change(Insert, &[1, 7, 6, 110])]);
     assert_eq!(
         shown(&out),
-        ops(&[("-U", &["1", "7", "5", "100"]), ("+U", &["1", "7", "6", "110"])])
+        ops(&[
+            ("-U", &["1", "7", "5", "100"]),
+            ("+U", &["1", "7", "6", "110"])
+        ])
     );
     // Taking every row back deletes the partition's row.
     let out = state.apply(
         stage,
-        vec![change(Delete, &[1, 7, 6, 110]), change(Delete, &[1, 7, 5, 100]), change(Delete, &[1, 7, 8, 90])],
+        vec![
+            change(Delete, &[1, 7, 6, 110]),
+            change(Delete, &[1, 7, 5, 100]),
+            change(Delete, &[1, 7, 8, 90]),
+        ],
     );
     assert_eq!(shown(&out), ops(&[("-D", &["1", "7", "6", "110"])]));
 }
@@ -214,14 +262,25 @@ fn stage_errors_name_the_key() {
     };
     let agg = "[[stage]]\nkind = \"aggregate\"\ngroup_by = [\"a\"]\n[[stage.aggregate]]\nfn = \"count\"\nas = \"n\"\n";
     let e = err(&agg.replace("[\"a\"]", "[\"b\"]"));
-    assert!(e.contains("stage[0].group_by") && e.contains("no column `b`"), "{e}");
+    assert!(
+        e.contains("stage[0].group_by") && e.contains("no column `b`"),
+        "{e}"
+    );
     let e = err(&agg.replace("kind = \"aggregate\"", "kind = \"aggregate\"\nn = 3"));
-    assert!(e.contains("stage[0].n") && e.contains("`aggregate` stage"), "{e}");
+    assert!(
+        e.contains("stage[0].n") && e.contains("`aggregate` stage"),
+        "{e}"
+    );
     let e = err("[[stage]]\nkind = \"top_n\"\npartition_by = [\"a\"]\norder_by = [\"a\"]\n");
     assert!(e.contains("stage[0].n"), "{e}");
     let e = err("[[stage]]\nkind = \"top_n\"\npartition_by = [\"a\"]\norder_by = [\"s\"]\nn = 1\n");
-    assert!(e.contains("stage[0].order_by[0]") && e.contains("not a number"), "{e}");
-    let e = err("[[stage]]\nkind = \"top_n\"\npartition_by = [\"a\"]\norder_by = [\"a sideways\"]\nn = 1\n");
+    assert!(
+        e.contains("stage[0].order_by[0]") && e.contains("not a number"),
+        "{e}"
+    );
+    let e = err(
+        "[[stage]]\nkind = \"top_n\"\npartition_by = [\"a\"]\norder_by = [\"a sideways\"]\nn = 1\n",
+    );
     assert!(e.contains("sideways"), "{e}");
     let e = err(&format!("{agg}[[stage]]\ninput = \"first\"\nkind = \"aggregate\"\n[[stage.aggregate]]\nfn = \"count\"\nas = \"m\"\n"));
     assert!(e.contains("stage[1].input") && e.contains("chain"), "{e}");
@@ -229,10 +288,20 @@ fn stage_errors_name_the_key() {
     assert!(e.contains("stage[0].aggregate[0].field"), "{e}");
     let e = err(&agg.replace("fn = \"count\"", "fn = \"count_distinct\"\nfield = \"a\""));
     assert!(e.contains("count_distinct"), "{e}");
-    let e = err(&format!("{agg}[[stage.compute]]\nas = \"x\"\nexpr = \"s + 1\"\n"));
-    assert!(e.contains("stage[0].compute[0].expr") && e.contains("not a number"), "{e}");
-    let append = Plan::from_toml(&format!("[[select]]\nfield = \"a\"\n{agg}")).unwrap_err().to_string();
-    assert!(append.contains("`output_mode`") && append.contains("changelog"), "{append}");
+    let e = err(&format!(
+        "{agg}[[stage.compute]]\nas = \"x\"\nexpr = \"s + 1\"\n"
+    ));
+    assert!(
+        e.contains("stage[0].compute[0].expr") && e.contains("not a number"),
+        "{e}"
+    );
+    let append = Plan::from_toml(&format!("[[select]]\nfield = \"a\"\n{agg}"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        append.contains("`output_mode`") && append.contains("changelog"),
+        "{append}"
+    );
 }
 
 #[test]
@@ -240,6 +309,10 @@ fn one_stage_queries_compile_as_before_and_stages_round_trip() {
     let one = Plan::from_toml("[[select]]\nfield = \"a\"\n").unwrap();
     assert!(one.stages.is_none());
     let p = plan(AGG);
-    assert_eq!(p.mode, crate::semantics::row::OutputMode::Append, "the first stage appends");
+    assert_eq!(
+        p.mode,
+        crate::semantics::row::OutputMode::Append,
+        "the first stage appends"
+    );
     assert_eq!(Plan::from_toml(&p.to_toml()).unwrap(), p);
 }

@@ -10,8 +10,8 @@
 //! row at a rank, `+U` the new one; `+I` a rank filled, `-D` a rank emptied); without,
 //! rows that left and rows that entered, paired as `-U`/`+U` while both remain.
 
-use super::order::{bits, Ordered};
 use super::change::{extend, Change, Computed, StageRow};
+use super::order::{bits, Ordered};
 use crate::model::event::KeyId;
 use crate::model::value::AggValue;
 use crate::semantics::changelog::ChangeKind;
@@ -98,12 +98,20 @@ impl TopNState {
     }
 
     /// Applies a batch of changes; each touched partition's changes, in first-touch order.
-    pub fn apply(&mut self, spec: &TopNSpec, computed: &[Computed], changes: Vec<Change>) -> Vec<Change> {
+    pub fn apply(
+        &mut self,
+        spec: &TopNSpec,
+        computed: &[Computed],
+        changes: Vec<Change>,
+    ) -> Vec<Change> {
         let mut touched: Vec<PartitionId> = Vec::new();
         for c in changes {
             let values = extend(computed, &c.row);
             let key = if spec.key_in_partition { c.row.key } else { 0 };
-            let id: PartitionId = (key, spec.partition.iter().map(|&i| bits(values[i])).collect());
+            let id: PartitionId = (
+                key,
+                spec.partition.iter().map(|&i| bits(values[i])).collect(),
+            );
             let sort: SortKey = (
                 spec.order
                     .iter()
@@ -134,7 +142,9 @@ impl TopNState {
         }
         let mut out = Vec::new();
         for id in touched {
-            let Some(p) = self.partitions.get_mut(&id) else { continue };
+            let Some(p) = self.partitions.get_mut(&id) else {
+                continue;
+            };
             p.dirty = false;
             let trigger = p.trigger.take();
             let now = p.top(spec.n);
@@ -151,11 +161,23 @@ impl TopNState {
                     match (old.get(i), now.get(i)) {
                         (Some(a), Some(b)) if identity(a) == identity(b) => {}
                         (Some(a), Some(b)) => {
-                            out.push(Change { kind: ChangeKind::UpdateBefore, row: stamp(a.clone(), Some(i)) });
-                            out.push(Change { kind: ChangeKind::UpdateAfter, row: stamp(b.clone(), Some(i)) });
+                            out.push(Change {
+                                kind: ChangeKind::UpdateBefore,
+                                row: stamp(a.clone(), Some(i)),
+                            });
+                            out.push(Change {
+                                kind: ChangeKind::UpdateAfter,
+                                row: stamp(b.clone(), Some(i)),
+                            });
                         }
-                        (Some(a), None) => out.push(Change { kind: ChangeKind::Delete, row: stamp(a.clone(), Some(i)) }),
-                        (None, Some(b)) => out.push(Change { kind: ChangeKind::Insert, row: stamp(b.clone(), Some(i)) }),
+                        (Some(a), None) => out.push(Change {
+                            kind: ChangeKind::Delete,
+                            row: stamp(a.clone(), Some(i)),
+                        }),
+                        (None, Some(b)) => out.push(Change {
+                            kind: ChangeKind::Insert,
+                            row: stamp(b.clone(), Some(i)),
+                        }),
                         (None, None) => {}
                     }
                 }
@@ -164,11 +186,23 @@ impl TopNState {
                 for i in 0..left.len().max(entered.len()) {
                     match (left.get(i), entered.get(i)) {
                         (Some(a), Some(b)) => {
-                            out.push(Change { kind: ChangeKind::UpdateBefore, row: stamp(a.clone(), None) });
-                            out.push(Change { kind: ChangeKind::UpdateAfter, row: stamp(b.clone(), None) });
+                            out.push(Change {
+                                kind: ChangeKind::UpdateBefore,
+                                row: stamp(a.clone(), None),
+                            });
+                            out.push(Change {
+                                kind: ChangeKind::UpdateAfter,
+                                row: stamp(b.clone(), None),
+                            });
                         }
-                        (Some(a), None) => out.push(Change { kind: ChangeKind::Delete, row: stamp(a.clone(), None) }),
-                        (None, Some(b)) => out.push(Change { kind: ChangeKind::Insert, row: stamp(b.clone(), None) }),
+                        (Some(a), None) => out.push(Change {
+                            kind: ChangeKind::Delete,
+                            row: stamp(a.clone(), None),
+                        }),
+                        (None, Some(b)) => out.push(Change {
+                            kind: ChangeKind::Insert,
+                            row: stamp(b.clone(), None),
+                        }),
                         (None, None) => {}
                     }
                 }

@@ -85,7 +85,10 @@ pub(super) fn compile(
                 format!("`{name}` is empty or names an earlier stage (`{FIRST}` is the first)"),
             ));
         }
-        let before = names.last().expect("the first stage is always there").clone();
+        let before = names
+            .last()
+            .expect("the first stage is always there")
+            .clone();
         if let Some(from) = &s.input {
             if *from != before {
                 return Err(invalid(
@@ -110,31 +113,50 @@ pub(super) fn compile(
 fn number(schema: &Schema, key: &str, name: &str) -> Result<usize, QueryError> {
     match schema.find(name).map(|c| c.place) {
         Some(Place::Number(v)) => Ok(v),
-        Some(_) => Err(invalid(
+        Some(_) => Err(invalid(key, format!("column `{name}` is not a number"))),
+        None => Err(invalid(
             key,
-            format!("column `{name}` is not a number"),
+            format!(
+                "no column `{name}` in the stage's input ({})",
+                names(schema)
+            ),
         )),
-        None => Err(invalid(key, format!("no column `{name}` in the stage's input ({})", names(schema)))),
     }
 }
 
 fn names(schema: &Schema) -> String {
-    schema.cols.iter().map(|c| format!("`{}`", c.name)).collect::<Vec<_>>().join(", ")
+    schema
+        .cols
+        .iter()
+        .map(|c| format!("`{}`", c.name))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-fn compile_stage(key: &str, name: String, s: &StageQuery, input: &Schema) -> Result<Stage, QueryError> {
+fn compile_stage(
+    key: &str,
+    name: String,
+    s: &StageQuery,
+    input: &Schema,
+) -> Result<Stage, QueryError> {
     let mut schema = input.clone();
     let mut computed = Vec::new();
     for (j, c) in s.computed.iter().enumerate() {
         let k = format!("{key}.compute[{j}]");
         if c.name.is_empty() || schema.find(&c.name).is_some() || c.name == OP_COLUMN {
-            return Err(invalid(format!("{k}.as"), format!("`{}` is empty or names another column", c.name)));
+            return Err(invalid(
+                format!("{k}.as"),
+                format!("`{}` is empty or names another column", c.name),
+            ));
         }
         let mut expr = Expr::parse(&c.expr).map_err(|e| invalid(format!("{k}.expr"), e))?;
         expr.resolve(&mut |f| number(&schema, &format!("{k}.expr"), f))?;
         let v = schema.values();
         schema.cols.push(col(&c.name, Place::Number(v)));
-        computed.push(Computed { name: c.name.clone(), expr });
+        computed.push(Computed {
+            name: c.name.clone(),
+            expr,
+        });
     }
     let mut filter = Vec::new();
     for (j, text) in s.filter.iter().enumerate() {
@@ -145,7 +167,10 @@ fn compile_stage(key: &str, name: String, s: &StageQuery, input: &Schema) -> Res
     }
     let refuse = |present: bool, what: &str| {
         if present {
-            Err(invalid(format!("{key}.{what}"), format!("not a key of a `{}` stage", kind_name(s.kind))))
+            Err(invalid(
+                format!("{key}.{what}"),
+                format!("not a key of a `{}` stage", kind_name(s.kind)),
+            ))
         } else {
             Ok(())
         }
@@ -164,7 +189,13 @@ fn compile_stage(key: &str, name: String, s: &StageQuery, input: &Schema) -> Res
             top_n(key, s, &schema)?
         }
     };
-    Ok(Stage { name, computed, filter, op, output })
+    Ok(Stage {
+        name,
+        computed,
+        filter,
+        op,
+        output,
+    })
 }
 
 fn kind_name(kind: StageKind) -> &'static str {
@@ -176,19 +207,36 @@ fn kind_name(kind: StageKind) -> &'static str {
 
 /// The value positions of grouping columns, and whether they take the first stage's key
 /// (then all of its columns: the key travels whole).
-fn grouping(key: &str, cols: &[String], schema: &Schema) -> Result<(Vec<(String, Place)>, bool), QueryError> {
+fn grouping(
+    key: &str,
+    cols: &[String],
+    schema: &Schema,
+) -> Result<(Vec<(String, Place)>, bool), QueryError> {
     let mut out = Vec::new();
     for (i, name) in cols.iter().enumerate() {
         if cols[..i].contains(name) {
             return Err(invalid(key, format!("`{name}` is listed twice")));
         }
-        let c = schema
-            .find(name)
-            .ok_or_else(|| invalid(key, format!("no column `{name}` in the stage's input ({})", names(schema))))?;
+        let c = schema.find(name).ok_or_else(|| {
+            invalid(
+                key,
+                format!(
+                    "no column `{name}` in the stage's input ({})",
+                    names(schema)
+                ),
+            )
+        })?;
         out.push((name.clone(), c.place));
     }
-    let keyed: Vec<&Col> = schema.cols.iter().filter(|c| matches!(c.place, Place::Key(_))).collect();
-    let taken = out.iter().filter(|(_, p)| matches!(p, Place::Key(_))).count();
+    let keyed: Vec<&Col> = schema
+        .cols
+        .iter()
+        .filter(|c| matches!(c.place, Place::Key(_)))
+        .collect();
+    let taken = out
+        .iter()
+        .filter(|(_, p)| matches!(p, Place::Key(_)))
+        .count();
     if taken > 0 && taken < keyed.len() {
         return Err(invalid(
             key,
@@ -203,7 +251,10 @@ fn grouping(key: &str, cols: &[String], schema: &Schema) -> Result<(Vec<(String,
 
 fn aggregate(key: &str, s: &StageQuery, schema: &Schema) -> Result<(StageOp, Schema), QueryError> {
     if s.aggregates.is_empty() {
-        return Err(invalid(format!("{key}.aggregate"), "at least one [[stage.aggregate]] is required"));
+        return Err(invalid(
+            format!("{key}.aggregate"),
+            "at least one [[stage.aggregate]] is required",
+        ));
     }
     let (group, key_in_group) = grouping(&format!("{key}.group_by"), &s.group_by, schema)?;
     let mut out = Schema::default();
@@ -226,12 +277,16 @@ fn aggregate(key: &str, s: &StageQuery, schema: &Schema) -> Result<(StageOp, Sch
     for (j, a) in s.aggregates.iter().enumerate() {
         let k = format!("{key}.aggregate[{j}]");
         if a.name.is_empty() || out.find(&a.name).is_some() || a.name == OP_COLUMN {
-            return Err(invalid(format!("{k}.as"), format!("`{}` is empty or names another column", a.name)));
+            return Err(invalid(
+                format!("{k}.as"),
+                format!("`{}` is empty or names another column", a.name),
+            ));
         }
         let input = match (a.func, &a.field) {
-            (AggFn::CountDistinct, _) => {
-                return Err(invalid(format!("{k}.fn"), "count_distinct is not built for stages yet (it needs a count per value per group)"))
-            }
+            (AggFn::CountDistinct, _) => return Err(invalid(
+                format!("{k}.fn"),
+                "count_distinct is not built for stages yet (it needs a count per value per group)",
+            )),
             (AggFn::Count, None) => None,
             (_, None) => return Err(invalid(format!("{k}.field"), "required for this function")),
             (_, Some(f)) => Some(number(schema, &format!("{k}.field"), f)?),
@@ -244,11 +299,23 @@ fn aggregate(key: &str, s: &StageQuery, schema: &Schema) -> Result<(StageOp, Sch
                 Some(c)
             }
         };
-        out.cols.push(col(&a.name, Place::Number(group.iter().filter(|(_, p)| p.value().is_some()).count() + j)));
-        aggs.push(StageAgg { func: a.func, input, name: a.name.clone(), condition });
+        out.cols.push(col(
+            &a.name,
+            Place::Number(group.iter().filter(|(_, p)| p.value().is_some()).count() + j),
+        ));
+        aggs.push(StageAgg {
+            func: a.func,
+            input,
+            name: a.name.clone(),
+            condition,
+        });
     }
     Ok((
-        StageOp::Aggregate(AggregateSpec { group: positions, key_in_group, aggs }),
+        StageOp::Aggregate(AggregateSpec {
+            group: positions,
+            key_in_group,
+            aggs,
+        }),
         out,
     ))
 }
@@ -256,11 +323,20 @@ fn aggregate(key: &str, s: &StageQuery, schema: &Schema) -> Result<(StageOp, Sch
 fn top_n(key: &str, s: &StageQuery, schema: &Schema) -> Result<(StageOp, Schema), QueryError> {
     let n = match s.n {
         Some(n) if n >= 1 => n as usize,
-        _ => return Err(invalid(format!("{key}.n"), "required: how many rows each partition keeps (1 or more)")),
+        _ => {
+            return Err(invalid(
+                format!("{key}.n"),
+                "required: how many rows each partition keeps (1 or more)",
+            ))
+        }
     };
-    let (partition, key_in_partition) = grouping(&format!("{key}.partition_by"), &s.partition_by, schema)?;
+    let (partition, key_in_partition) =
+        grouping(&format!("{key}.partition_by"), &s.partition_by, schema)?;
     if s.order_by.is_empty() {
-        return Err(invalid(format!("{key}.order_by"), "required: the columns that rank a partition's rows"));
+        return Err(invalid(
+            format!("{key}.order_by"),
+            "required: the columns that rank a partition's rows",
+        ));
     }
     let mut order = Vec::new();
     for (j, o) in s.order_by.iter().enumerate() {
@@ -280,7 +356,10 @@ fn top_n(key: &str, s: &StageQuery, schema: &Schema) -> Result<(StageOp, Schema)
     let mut out = schema.clone();
     if let Some(r) = &s.rank {
         if r.is_empty() || out.find(r).is_some() || r == OP_COLUMN {
-            return Err(invalid(format!("{key}.rank"), format!("`{r}` is empty or names another column")));
+            return Err(invalid(
+                format!("{key}.rank"),
+                format!("`{r}` is empty or names another column"),
+            ));
         }
         let v = out.values();
         out.cols.push(col(r, Place::Number(v)));
