@@ -19,8 +19,9 @@
 //!   (sum, count) per category; one epoch per 1024 bids, fed by worker 0 and stepped after
 //!   every epoch; output updates counted.
 //!
-//! Run: `cargo bench -p streamlab-experiments --bench stage_aggregate`. The figures are
-//! in `streamlab_core::ops::stages`' design notes.
+//! Run: `cargo bench -p streamlab-experiments --bench stage_aggregate`. Not yet run on
+//! the project's machine: until it is, which of the two the stages keep is not decided by
+//! a measurement (they keep core's stage states, which both engines already run).
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use criterion::{BatchSize, Criterion, Throughput};
