@@ -26,7 +26,6 @@
 
 use criterion::{BatchSize, Criterion, Throughput};
 use differential_dataflow::input::Input as _;
-use differential_dataflow::operators::Reduce;
 use rand::{Rng, SeedableRng};
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
@@ -36,7 +35,6 @@ use std::time::Duration;
 use streamlab_core::model::value::AggValue;
 use streamlab_core::ops::stages::Change;
 use streamlab_core::{OutRow, Plan, Window};
-use timely::dataflow::operators::Probe;
 use timely::dataflow::ProbeHandle;
 
 const BIDS: usize = 1_000_000;
@@ -143,7 +141,7 @@ fn differential(bids: &Arc<Vec<Bid>>, workers: usize) -> (u64, FxHashMap<u32, (i
         let mut input = worker.dataflow::<u64, _, _>(|scope| {
             let (input, bids) = scope.new_collection::<(u32, (u32, i64)), isize>();
             bids.reduce(|_auction, input, output| {
-                let (category, _) = input[0].0;
+                let (category, _) = *input[0].0;
                 let max = input.iter().map(|((_, p), _)| *p).max().unwrap();
                 output.push(((category, max), 1));
             })

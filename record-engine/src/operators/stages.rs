@@ -50,7 +50,7 @@ impl<'scope> LaterStages<'scope> for StreamVec<'scope, Stamp, ToSink> {
             let route = move |item: &ToSink| match item {
                 ToSink::Row(r) => Change::from_out_row(r.clone())
                     .map_or(0, |c| route_stages.stages[index].route(&c.row)),
-                ToSink::Part(p) => p.worker as u64,
+                ToSink::Part(p) => p.worker,
                 ToSink::Done(_) => 0,
             };
             stream = stream.unary::<CapacityContainerBuilder<Vec<ToSink>>, _, _, _>(
