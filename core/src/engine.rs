@@ -389,6 +389,12 @@ pub trait Engine: Send + Sync {
         None
     }
 
+    /// Whether the engine runs a plan's later stages (`[[stage]]`, see
+    /// [`crate::ops::stages`]); [`Engine::run`] refuses such plans on the others.
+    fn runs_stages(&self) -> bool {
+        false
+    }
+
     /// Runs the job's plan over its source until it ends, emitting into its sink. The
     /// options are ones the engine supports ([`Engine::run`] has checked them): the
     /// engine's own work only.
@@ -403,7 +409,13 @@ pub trait Engine: Send + Sync {
         source: Box<dyn Source>,
         sink: Box<dyn Sink>,
     ) -> Result<RunSummary, EngineError> {
-        refusal(self.name(), self.supported_flags(), plan, options)?;
+        refusal(
+            self.name(),
+            self.supported_flags(),
+            self.runs_stages(),
+            plan,
+            options,
+        )?;
         self.execute(Job {
             plan,
             options,
@@ -436,7 +448,13 @@ impl<'e> dyn Engine + 'e {
         plan: &'a Plan,
         options: &'a RunOptions,
     ) -> Result<CheckedRun<'a>, EngineError> {
-        refusal(self.name(), self.supported_flags(), plan, options)?;
+        refusal(
+            self.name(),
+            self.supported_flags(),
+            self.runs_stages(),
+            plan,
+            options,
+        )?;
         Ok(CheckedRun {
             engine: self,
             plan,
@@ -493,6 +511,7 @@ impl<'a> CheckedRun<'a> {
 fn refusal(
     engine: &str,
     supported: &[RunFlag],
+    runs_stages: bool,
     plan: &Plan,
     options: &RunOptions,
 ) -> Result<(), EngineError> {
@@ -513,6 +532,18 @@ fn refusal(
                 RunOptions::MIN_WORKERS_LIMIT,
             )));
         }
+    }
+    if plan.stages.is_some() && !runs_stages {
+        return Err(EngineError::Unsupported {
+            engine: engine.into(),
+            flag: "a query with [[stage]]s (the record and micro-batch engines and the oracle run them)".into(),
+        });
+    }
+    if plan.stages.is_some() && options.checkpoint.is_some() {
+        return Err(EngineError::Unsupported {
+            engine: engine.into(),
+            flag: "--checkpoint with a query with [[stage]]s (the stages' state is not checkpointed yet)".into(),
+        });
     }
     if plan.projection.is_some() && options.checkpoint.is_some() {
         return Err(EngineError::Unsupported {

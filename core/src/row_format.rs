@@ -14,6 +14,8 @@ use crate::semantics::row::{json_key, write_field, OutRow, ResultRow};
 /// Prints [`OutRow`]s as JSON objects: `window_start`, `window_end`, group fields,
 /// aggregates, then `emit` for update and complete modes.
 pub struct RowFormat {
+    /// A multi-stage query prints its last stage's columns and each row's `op`.
+    stages: Option<crate::ops::stages::schema::Schema>,
     /// A projection prints its own columns.
     projection: Option<Projection>,
     prefixes_group: Vec<Vec<u8>>,
@@ -25,6 +27,7 @@ impl RowFormat {
     /// The format for a plan's rows.
     pub fn new(plan: &Plan) -> RowFormat {
         RowFormat {
+            stages: plan.stages.as_ref().map(|s| s.output().clone()),
             projection: plan.projection.clone(),
             prefixes_group: plan.group_by().iter().map(|g| json_key(g, false)).collect(),
             prefixes_agg: plan
@@ -39,6 +42,9 @@ impl RowFormat {
     /// Appends one row and a newline to `out`; `strings` are the decoder's interned
     /// strings (only the rows of a regular join refer to them).
     pub fn write(&self, row: &OutRow, key: &[FieldValue], strings: &[Box<str>], out: &mut Vec<u8>) {
+        if let Some(s) = &self.stages {
+            return s.write(&row.values, key, strings, out);
+        }
         if let Some(p) = &self.projection {
             return p.write(row, key, strings, out);
         }
@@ -65,7 +71,9 @@ impl RowFormat {
     pub fn write_all(&self, rows: &[OutRow], keys: &KeyTable, out: &mut Vec<u8>) {
         keys.read_all(|table, strings| {
             for row in rows {
-                self.write(row, &table[row.key as usize], strings, out);
+                // A later stage's row without text columns has no key of its own.
+                let key = table.get(row.key as usize).map_or(&[][..], |k| &k[..]);
+                self.write(row, key, strings, out);
             }
         })
     }
@@ -77,6 +85,9 @@ impl ResultRow {
         let v: serde_json::Value =
             serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
         let obj = v.as_object().ok_or("not a JSON object")?;
+        if let Some(s) = &plan.stages {
+            return s.output().parse_row(obj);
+        }
         if let Some(p) = &plan.projection {
             return p.parse_row(obj);
         }

@@ -128,6 +128,8 @@ struct Driver<'a, 'p, P> {
     summary: RunSummary,
     tally: Tally,
     checkpoints: Option<Checkpointer>,
+    /// A multi-stage query's later stages' state stores.
+    stages: Option<crate::stages::StageStores>,
 }
 
 impl<P: Partitions> Driver<'_, '_, P> {
@@ -218,11 +220,24 @@ impl<P: Partitions> Driver<'_, '_, P> {
         let (outputs, events) = self.pool.run_batch(params, events, meanwhile)?;
         let mut maxima = PartitionMaxima::default();
         let (mut late, mut output_rows) = (0u64, 0usize);
-        for out in &outputs {
-            if !out.rows.is_empty() {
-                self.sink.emit(&out.rows)?;
+        if let (Some(stores), Some(stages)) = (self.stages.as_mut(), &self.plan.stages) {
+            let first: Vec<_> = outputs
+                .iter()
+                .flat_map(|o| o.rows.iter().cloned())
+                .collect();
+            let rows = stores.apply(stages, first);
+            if !rows.is_empty() {
+                self.sink.emit(&rows)?;
             }
-            output_rows += out.rows.len();
+            output_rows += rows.len();
+        }
+        for out in &outputs {
+            if self.stages.is_none() {
+                if !out.rows.is_empty() {
+                    self.sink.emit(&out.rows)?;
+                }
+                output_rows += out.rows.len();
+            }
             late += out.late;
             self.summary.filtered += out.filtered;
             maxima.merge(&out.maxima);
@@ -538,6 +553,10 @@ pub(crate) fn drive<P: Partitions>(
         summary,
         tally: Tally::default(),
         checkpoints,
+        stages: plan
+            .stages
+            .as_ref()
+            .map(|s| crate::stages::StageStores::new(s, settings.workers)),
     };
     driver.run(source, &mut clock, settings.max_records_per_batch)?;
     if let Some(c) = &driver.checkpoints {

@@ -24,6 +24,8 @@
 //!   aggregation, closing).
 //! - [`projection`]: a query without windows: one row per event, per batch.
 //! - [`regular_join`]: a regular join's pairs, per partition and batch.
+//! - [`stages`]: a multi-stage query's later stages, stage by stage inside each batch,
+//!   a state store per stage and partition.
 //! - [`state_store`]: per-partition keyed state: rows that carry the batch that changed
 //!   them, sessions by key (fixed windows are core's `FixedWindows`, kept in [`exec`]).
 //! - [`output`]: which rows a batch emits in each output mode, with `emit` = batch id.
@@ -100,6 +102,7 @@ pub mod planner;
 pub mod pool;
 pub mod projection;
 pub mod regular_join;
+pub mod stages;
 pub mod state_store;
 pub mod trigger;
 
@@ -186,6 +189,10 @@ impl Engine for MicrobatchEngine {
 
     fn cluster_process(&self) -> Option<(usize, usize)> {
         self.cluster.as_ref().map(|c| (c.process, c.processes))
+    }
+
+    fn runs_stages(&self) -> bool {
+        true
     }
 
     fn execute(&self, job: Job<'_>) -> Result<RunSummary, EngineError> {

@@ -13,6 +13,7 @@ use crate::operators::project::Project;
 use crate::operators::reader::{read, Inputs, ReaderReport};
 use crate::operators::sink::{EmitRows, SharedSink, SinkState};
 use crate::operators::source::{CheckpointSchedule, Restart, SharedSource};
+use crate::operators::stages::LaterStages;
 use crate::operators::window::WindowAggregate;
 use crate::stamp::Stamp;
 use std::sync::{Arc, Mutex};
@@ -317,35 +318,27 @@ fn worker_main(
     let local_workers = settings.workers;
     worker.dataflow::<Stamp, _, _>(|scope| {
         let control = scope.input_from(&mut inputs.control);
-        if let Some(columns) = plan.projection.as_ref().and_then(|p| p.join()) {
+        let first = if let Some(columns) = plan.projection.as_ref().and_then(|p| p.join()) {
             // No window: pair the inputs' records by key as they come.
-            scope
-                .input_from(&mut inputs.events)
-                .regular_join(columns)
-                .probe_with(&probe)
-                .emit_rows(sink, local_workers);
-            return;
-        }
-        if let Some(p) = &plan.projection {
+            scope.input_from(&mut inputs.events).regular_join(columns)
+        } else if let Some(p) = &plan.projection {
             // No window, no state: map every record to its row (control is not needed).
-            scope
-                .input_from(&mut inputs.events)
-                .project(p)
-                .probe_with(&probe)
-                .emit_rows(sink, local_workers);
-            return;
-        }
-        scope
-            .input_from(&mut inputs.events)
-            .window_aggregate(
+            scope.input_from(&mut inputs.events).project(p)
+        } else {
+            scope.input_from(&mut inputs.events).window_aggregate(
                 control,
                 plan,
                 settings.checkpoint.is_some(),
                 shared.restored.clone(),
                 shared.readers,
             )
-            .probe_with(&probe)
-            .emit_rows(sink, local_workers);
+        };
+        // A multi-stage query's later stages, in the same dataflow.
+        let last = match &plan.stages {
+            Some(stages) => first.later_stages(stages),
+            None => first,
+        };
+        last.probe_with(&probe).emit_rows(sink, local_workers);
     });
 
     // Process 0's workers have the indices 0..workers.

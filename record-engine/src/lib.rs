@@ -154,6 +154,10 @@ impl Engine for RecordEngine {
             .map(|c| (c.process, c.processes))
     }
 
+    fn runs_stages(&self) -> bool {
+        true
+    }
+
     fn execute(&self, job: Job<'_>) -> Result<RunSummary, EngineError> {
         dataflow::run(&self.settings(job.options), job.plan, job.source, job.sink)
     }

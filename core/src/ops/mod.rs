@@ -7,9 +7,11 @@
 //! - [`column`](mod@column): the columns of a query without `[window]`.
 //! - [`joins`]: the static table, the window join's row rule, the regular join.
 //! - [`projection`]: one row per event, of selected and computed columns.
+//! - [`stages`]: the stages after the first (unbounded aggregate, top-N) over changelogs.
 
 pub mod column;
 pub mod expr;
 pub mod filter;
 pub mod joins;
 pub mod projection;
+pub mod stages;

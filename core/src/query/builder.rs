@@ -150,6 +150,7 @@ impl PlanBuilder {
             condition: None,
             format: None,
             columns: None,
+            stages: Vec::new(),
         })
     }
 }

@@ -24,6 +24,7 @@ pub use builder::PlanBuilder;
 pub use error::QueryError;
 pub use plan::{InputSpec, LoadedTable, Plan, Slot};
 pub use spec::{
-    AggregateQuery, FilterQuery, FilterValue, InputFormat, InputQuery, JoinKind, JoinQuery,
-    Literal, Query, SelectQuery, TimeDomain, WatermarkQuery, WindowKind, WindowQuery,
+    AggregateQuery, ComputeQuery, FilterQuery, FilterValue, InputFormat, InputQuery, JoinKind,
+    JoinQuery, Literal, Query, SelectQuery, StageAggregateQuery, StageKind, StageQuery, TimeDomain,
+    WatermarkQuery, WindowKind, WindowQuery,
 };

@@ -11,10 +11,11 @@ use crate::ops::filter::Predicate;
 use crate::ops::joins::static_table::StaticTable;
 use crate::ops::joins::window::RowRule;
 use crate::ops::projection::Projection;
+use crate::ops::stages::Stages;
 use crate::query::error::{invalid, QueryError};
 use crate::query::spec::{JoinKind, JoinQuery, Query, TimeDomain};
 use crate::semantics::aggregate::AggSpec;
-use crate::semantics::row::OutputMode;
+use crate::semantics::row::{final_rows, OutputMode, ResultRow};
 use crate::semantics::watermark::Watermark;
 use serde::{Deserialize, Serialize};
 
@@ -91,6 +92,9 @@ pub struct Plan {
     /// The input the query names for itself, read when a run has no `--input`: a SQL
     /// source table's `'path'` (relative to the script's folder) or Kafka address.
     pub default_input: Option<String>,
+    /// `[[stage]]`s after the first (the first is everything above, emitting in append
+    /// mode: `mode` is then the first stage's); `None`: a one-stage query.
+    pub stages: Option<Stages>,
 }
 
 /// A loaded join table, shared by every decoder of the plan.
@@ -148,6 +152,19 @@ impl Plan {
     /// Group-by field names.
     pub fn group_by(&self) -> &[String] {
         &self.query.group_by
+    }
+
+    /// The final answer a run's rows stand for: a multi-stage query's printed changelog
+    /// collapsed into its table (see [`crate::semantics::changelog::collapse`]), else
+    /// [`final_rows`] under the output mode. Sorted as `final_rows` sorts.
+    pub fn final_rows(&self, rows: &[ResultRow]) -> Vec<ResultRow> {
+        match &self.stages {
+            Some(_) => {
+                let table = crate::semantics::changelog::collapse(rows);
+                final_rows(&table, OutputMode::Append)
+            }
+            None => final_rows(rows, self.mode),
+        }
     }
 
     /// Event-time field name.

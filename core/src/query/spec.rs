@@ -269,6 +269,10 @@ pub struct Query {
     /// line (absent: the file's line 0 is its header).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub columns: Option<Vec<String>>,
+    /// `[[stage]]`: later stages, each reading the rows of an earlier one (see
+    /// [`crate::ops::stages`]); none: today's one-stage query.
+    #[serde(default, rename = "stage", skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageQuery>,
 }
 
 /// `format`: how an input's lines are written.
@@ -302,4 +306,88 @@ pub struct SelectQuery {
     /// Regular join only: the `[[input]]` whose event the column is read from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<String>,
+}
+
+/// What a `[[stage]]` does with the rows it reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageKind {
+    /// GROUP BY without a window: one row per group, revised as its input changes.
+    Aggregate,
+    /// The first `n` rows of each partition in an order (`ROW_NUMBER() <= n`; with
+    /// `n = 1` and a time order, dedup).
+    TopN,
+}
+
+/// `[[stage]]`: a stage after the first (the first is the query's top-level keys, named
+/// `"first"`), reading an earlier stage's rows (its changelog).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageQuery {
+    /// Name, for later stages' `input` and for messages (default `stage<i>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The stage whose rows it reads: `"first"` or an earlier stage's name (default:
+    /// the stage before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
+    /// `aggregate` or `top_n`.
+    pub kind: StageKind,
+    /// `[[stage.compute]]`: columns computed from the input row before anything else.
+    #[serde(default, rename = "compute", skip_serializing_if = "Vec::is_empty")]
+    pub computed: Vec<ComputeQuery>,
+    /// Conditions (`expr op expr`, as a projection's `where`) every input row must meet
+    /// to reach the stage, after `compute`; the others are dropped (a changelog row and
+    /// its retraction alike, so they cancel).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filter: Vec<String>,
+    /// Aggregate: the group columns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_by: Vec<String>,
+    /// Aggregate: `[[stage.aggregate]]`.
+    #[serde(default, rename = "aggregate", skip_serializing_if = "Vec::is_empty")]
+    pub aggregates: Vec<StageAggregateQuery>,
+    /// Top-N: the partition columns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partition_by: Vec<String>,
+    /// Top-N: `"column"` or `"column desc"` (or `asc`), most significant first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub order_by: Vec<String>,
+    /// Top-N: rows kept per partition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<u32>,
+    /// Top-N: the name of a column holding each row's rank (1..=n); absent: no rank
+    /// column (Flink drops an unselected `ROW_NUMBER`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank: Option<String>,
+}
+
+/// `[[stage.compute]]`: a number computed from the row (see [`crate::ops::expr`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComputeQuery {
+    /// Column name.
+    #[serde(rename = "as")]
+    pub name: String,
+    /// Arithmetic over the row's number columns.
+    pub expr: String,
+}
+
+/// `[[stage.aggregate]]`: like `[[aggregate]]`, over a stage's rows, optionally only
+/// those where `where` holds (SQL's `FILTER (WHERE ...)`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageAggregateQuery {
+    /// count | sum | min | max | avg.
+    #[serde(rename = "fn")]
+    pub func: AggFn,
+    /// Input column (not for `count`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Output column name.
+    #[serde(rename = "as")]
+    pub name: String,
+    /// Only rows where this condition holds are aggregated.
+    #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
 }

@@ -10,6 +10,8 @@
 //! - Joins: [`joins`] (stream-static), [`window_join`], [`regular_join`], [`nexmark_q8`].
 //! - [`sql`]: SQL queries against their TOML twins on every configuration; the binary's
 //!   `--query FILE.sql`, `--sql`, `--output-mode`, `explain` and SQL errors.
+//! - [`stages`]: multi-stage queries (changelogs, aggregate and top-N stages, NEXMark
+//!   Q4, Q9, Q17-Q19) on every engine against the oracle.
 //! - [`golden`]: the golden cases under `tests/golden/<case>/` on every engine
 //!   configuration of the one list in [`macros`].
 //! - [`engine_flags`]: an engine's own flags, and refusing them for another engine.
@@ -58,6 +60,7 @@ mod record_vs_oracle;
 mod recovery;
 mod regular_join;
 mod sql;
+mod stages;
 mod stop_signals;
 mod union;
 mod window_join;

@@ -97,6 +97,22 @@ pub fn to_result_rows(
     })
 }
 
+/// Rows as [`to_result_rows`] reads them, except a multi-stage query's, which are
+/// printed and read back as its output is (its last stage's columns and `op`; its rows'
+/// key is the first stage's, and may be no key at all).
+pub fn to_plan_rows(
+    rows: &[streamlab_core::OutRow],
+    keys: &streamlab_core::KeyTable,
+    plan: &Plan,
+) -> Result<Vec<ResultRow>> {
+    if plan.stages.is_none() {
+        return Ok(to_result_rows(rows, keys));
+    }
+    let mut text = Vec::new();
+    streamlab_core::row_format::RowFormat::new(plan).write_all(rows, keys, &mut text);
+    parse_rows(&String::from_utf8_lossy(&text), plan, "<rows>")
+}
+
 /// Reads result rows (JSON Lines) for `plan`; errors name the source and line.
 pub fn parse_rows(text: &str, plan: &Plan, source: &str) -> Result<Vec<ResultRow>> {
     text.lines()

@@ -21,9 +21,20 @@ use streamlab_core::{Accs, Event, KeyId, OutRow, Plan, Window, WindowSpec};
 pub struct Oracle;
 
 impl Oracle {
-    /// The exact final rows for `events` (already decoded), sorted by window then key id.
-    /// Events removed by the plan's filters are skipped; the count of those is returned.
+    /// The exact final rows for `events` (already decoded), sorted by window then key id;
+    /// for a multi-stage query, the last stage's table as inserts (each later stage
+    /// evaluated over its whole input: [`crate::stages`]). Events removed by the plan's
+    /// filters are skipped; the count of those is returned.
     pub fn answer(plan: &Plan, events: &[Event]) -> Result<(Vec<OutRow>, u64), EngineError> {
+        let (rows, filtered) = Oracle::first_stage(plan, events)?;
+        match &plan.stages {
+            Some(stages) => Ok((crate::stages::answer(stages, rows), filtered)),
+            None => Ok((rows, filtered)),
+        }
+    }
+
+    /// The first stage's exact final rows.
+    fn first_stage(plan: &Plan, events: &[Event]) -> Result<(Vec<OutRow>, u64), EngineError> {
         if let Some(join) = plan.projection.as_ref().and_then(|p| p.join()) {
             // A regular join: all of each input, grouped by key, then every pair of each
             // key (not the engines' probe-as-they-arrive state).
@@ -143,6 +154,10 @@ impl Oracle {
 impl Engine for Oracle {
     fn name(&self) -> &'static str {
         "oracle"
+    }
+
+    fn runs_stages(&self) -> bool {
+        true
     }
 
     fn execute(&self, job: Job<'_>) -> Result<RunSummary, EngineError> {

@@ -8,7 +8,8 @@
 //! 5. here: the number of inputs, `event_time`, `group_by`, that a windowed query
 //!    aggregates;
 //! 6. [`filters`], [`aggregates`], then [`select`]'s columns, each taking its fields'
-//!    event slots from one [`slots::Slots`].
+//!    event slots from one [`slots::Slots`];
+//! 7. [`stages`]: the `[[stage]]`s after the first, over the first stage's columns.
 
 mod aggregates;
 mod filters;
@@ -16,6 +17,7 @@ mod inputs;
 mod joins;
 mod select;
 mod slots;
+pub(crate) mod stages;
 mod window;
 
 use crate::model::event::Part;
@@ -129,6 +131,19 @@ impl Plan {
 
     /// Validates a query and resolves its fields.
     pub fn compile(query: Query) -> Result<Plan, QueryError> {
+        if !query.stages.is_empty() {
+            // The first stage is the query without its later stages, emitting a window's
+            // rows when it closes; the later stages read them.
+            let mut first = query.clone();
+            first.stages.clear();
+            first.output_mode = crate::semantics::row::OutputMode::Append;
+            let mut plan = Plan::compile(first)?;
+            let (kind, schema) =
+                stages::first_schema(&query, plan.projection.as_ref(), &plan.aggregates);
+            plan.stages = stages::compile(&query, kind, schema)?;
+            plan.query = query;
+            return Ok(plan);
+        }
         let projected = query.window.is_none();
         select::check_shape(&query)?;
         let (window, time) = window::compile(&query)?;
@@ -185,6 +200,7 @@ impl Plan {
             inputs,
             table: None,
             default_input: None,
+            stages: None,
             query,
         })
     }

@@ -192,6 +192,7 @@ pub fn compile_regular(
         condition: None,
         format: None,
         columns: None,
+        stages: Vec::new(),
     };
     Ok((query, sides.iter().map(|s| s.index).collect()))
 }

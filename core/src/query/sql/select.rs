@@ -159,6 +159,7 @@ pub fn compile(
         condition: None,
         format: None,
         columns: None,
+        stages: Vec::new(),
     };
     if let Some(w) = &select.selection {
         let w = compile_where(table, w)?;
