@@ -15,6 +15,7 @@ of input would close are never emitted (Spark has no end-of-input watermark).
 import argparse
 import json
 import os
+import shutil
 import time
 
 
@@ -70,6 +71,10 @@ def main():
             "total",
         )
     )
+    # A checkpoint of this run's own: a directory shared between runs would make the next
+    # run resume from the last one's offsets and state (and read nothing).
+    checkpoint = os.path.abspath(args.output) + ".spark-checkpoint"
+    shutil.rmtree(checkpoint, ignore_errors=True)
     out = open(args.output, "w")
     first = {}
     started = time.monotonic()
@@ -84,7 +89,7 @@ def main():
     query = (
         w1.writeStream.outputMode("append")
         .foreachBatch(batch)
-        .option("checkpointLocation", os.path.join(os.path.dirname(os.path.abspath(args.output)), "spark-checkpoint"))
+        .option("checkpointLocation", checkpoint)
         .trigger(availableNow=True)
         .start()
     )
