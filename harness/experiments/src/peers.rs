@@ -25,7 +25,7 @@ use crate::w1::w1_gen;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use serde_json::json;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use streamlab_core::Plan;
@@ -345,25 +345,28 @@ fn run_job(
     Ok(serde_json::from_str(&text)?)
 }
 
-/// Writes `bytes`' lines into files of `per_file` lines under `dir`.
+/// Writes `bytes`' lines into files of `per_file` lines under `dir`, each file's
+/// modification time a second after the one before: Spark's file source takes files in
+/// order of modification time (at millisecond resolution), so files written within one
+/// millisecond would be read in any order, a later batch first, and its watermark would
+/// make the earlier batches' events late (wrong and missing rows, seen here under load).
 fn split_lines(bytes: &[u8], per_file: usize, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir)?;
-    let mut file: Option<std::io::BufWriter<std::fs::File>> = None;
-    for (n, line) in bytes.lines().enumerate() {
-        let line = line?;
-        if n % per_file == 0 {
-            if let Some(mut f) = file.take() {
-                f.flush()?;
-            }
-            let path: PathBuf = dir.join(format!("part-{:06}.jsonl", n / per_file));
-            file = Some(std::io::BufWriter::new(std::fs::File::create(path)?));
+    let chunks: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
+    let files = chunks.len().div_ceil(per_file.max(1));
+    let first = std::time::SystemTime::now() - std::time::Duration::from_secs(files as u64 + 1);
+    for (i, lines) in chunks.chunks(per_file.max(1)).enumerate() {
+        let path: PathBuf = dir.join(format!("part-{i:06}.jsonl"));
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path)?);
+        for line in lines {
+            f.write_all(line)?;
         }
-        if let Some(f) = file.as_mut() {
-            writeln!(f, "{line}")?;
+        if lines.last().is_some_and(|l| !l.ends_with(b"\n")) {
+            f.write_all(b"\n")?;
         }
-    }
-    if let Some(mut f) = file {
-        f.flush()?;
+        let f = f.into_inner().map_err(|e| e.into_error())?;
+        f.set_modified(first + std::time::Duration::from_secs(i as u64))
+            .with_context(|| format!("setting the modification time of {}", path.display()))?;
     }
     Ok(())
 }
@@ -427,4 +430,33 @@ fn readme_table(
         ));
     }
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Spark reads the batch files in order of modification time: it must be the order
+    /// of the lines, whatever the clock's resolution.
+    #[test]
+    fn batch_files_are_modified_in_the_order_of_their_lines() {
+        let dir = std::env::temp_dir().join(format!("streamlab-split-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let bytes: Vec<u8> = (0..25)
+            .flat_map(|i| format!("{{\"n\":{i}}}\n").into_bytes())
+            .collect();
+        split_lines(&bytes, 10, &dir).unwrap();
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap());
+        let text: String = files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect();
+        assert_eq!(text.as_bytes(), bytes.as_slice());
+        assert_eq!(files.len(), 3);
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }
