@@ -69,7 +69,8 @@ pub fn compile_where(table: &Table, expr: &Expr) -> Result<Where, SqlError> {
     Ok(out)
 }
 
-fn split_and<'a>(expr: &'a Expr, out: &mut Vec<&'a Expr>) {
+/// The conjuncts of `a AND (b AND c)`: `[a, b, c]`.
+pub(super) fn split_and<'a>(expr: &'a Expr, out: &mut Vec<&'a Expr>) {
     match expr {
         Expr::BinaryOp {
             left,

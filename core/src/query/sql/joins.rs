@@ -3,11 +3,11 @@
 //! its `ON` column is the input's `on`, a `WHERE` conjunct on one table's columns is that
 //! input's filter, and the selected `A.c` columns are read from their input's events.
 
-use crate::ops::column::ColumnType;
-use crate::query::spec::{InputQuery, JoinKind, JoinQuery, Query, SelectQuery};
-use crate::query::sql::ddl::{SqlType, Table};
+use crate::query::spec::{InputQuery, JoinKind, JoinQuery, Query};
+use crate::query::sql::ddl::Table;
 use crate::query::sql::error::SqlError;
-use crate::query::sql::expressions::compile_where;
+use crate::query::sql::expressions::{compile_where, split_and};
+use crate::query::sql::select::selected_column;
 use crate::query::sql::windows::find_table;
 use sqlparser::ast::{
     BinaryOperator, Expr, Ident, JoinConstraint, JoinOperator, Select, SelectItem, Spanned,
@@ -145,19 +145,11 @@ pub fn compile_regular(
         let (q, c) = qualified(expr)?;
         let i = find(q)?;
         let column = sides[i].table.physical(c)?;
-        columns.push(SelectQuery {
-            field: Some(column.name.value.clone()),
-            name: alias
-                .filter(|a| a.value != column.name.value)
-                .map(|a| a.value.clone()),
-            expr: None,
-            ty: match column.ty {
-                SqlType::String => Some(ColumnType::String),
-                SqlType::Bool => Some(ColumnType::Bool),
-                _ => None,
-            },
-            input: Some(sides[i].table.name.value.clone()),
-        });
+        columns.push(selected_column(
+            column,
+            alias,
+            Some(sides[i].table.name.value.clone()),
+        ));
     }
     let inputs = sides
         .iter()
@@ -244,21 +236,6 @@ fn qualified(expr: &Expr) -> Result<(&Ident, &Ident), SqlError> {
             other.span(),
             format!("qualify `{other}` with its table: A.column"),
         )),
-    }
-}
-
-fn split_and<'a>(expr: &'a Expr, out: &mut Vec<&'a Expr>) {
-    match expr {
-        Expr::BinaryOp {
-            left,
-            op: BinaryOperator::And,
-            right,
-        } => {
-            split_and(left, out);
-            split_and(right, out);
-        }
-        Expr::Nested(e) => split_and(e, out),
-        e => out.push(e),
     }
 }
 
