@@ -4,6 +4,8 @@
 //! table (a computed column without a type, the watermark clause), so this module reads
 //! it with sqlparser's own parts (identifiers, types, expressions, string literals).
 
+use crate::ops::column::ColumnType;
+use crate::query::spec::SelectQuery;
 use crate::query::sql::error::{did_you_mean, SqlError};
 use crate::query::sql::interval::interval_ms;
 use sqlparser::ast::{BinaryOperator, Expr, Ident, Spanned};
@@ -51,6 +53,26 @@ pub struct Column {
     pub name: Ident,
     /// Type.
     pub ty: SqlType,
+}
+
+impl Column {
+    /// This column as a selected one (`AS alias` when it renames it), typed where the
+    /// row keeps text and booleans apart; `input`: the joined table it comes from.
+    pub(super) fn selected(&self, alias: Option<&Ident>, input: Option<String>) -> SelectQuery {
+        SelectQuery {
+            field: Some(self.name.value.clone()),
+            name: alias
+                .filter(|a| a.value != self.name.value)
+                .map(|a| a.value.clone()),
+            expr: None,
+            ty: match self.ty {
+                SqlType::String => Some(ColumnType::String),
+                SqlType::Bool => Some(ColumnType::Bool),
+                _ => None,
+            },
+            input,
+        }
+    }
 }
 
 /// A column computed from the others: the lab has two, an event time read from an

@@ -7,7 +7,6 @@ use crate::query::spec::{InputQuery, JoinKind, JoinQuery, Query};
 use crate::query::sql::ddl::Table;
 use crate::query::sql::error::SqlError;
 use crate::query::sql::expressions::{compile_where, split_and};
-use crate::query::sql::select::selected_column;
 use crate::query::sql::windows::find_table;
 use sqlparser::ast::{
     BinaryOperator, Expr, Ident, JoinConstraint, JoinOperator, Select, SelectItem, Spanned,
@@ -145,11 +144,7 @@ pub fn compile_regular(
         let (q, c) = qualified(expr)?;
         let i = find(q)?;
         let column = sides[i].table.physical(c)?;
-        columns.push(selected_column(
-            column,
-            alias,
-            Some(sides[i].table.name.value.clone()),
-        ));
+        columns.push(column.selected(alias, Some(sides[i].table.name.value.clone())));
     }
     let inputs = sides
         .iter()

@@ -2,9 +2,8 @@
 //! filters (`WHERE`), keys (`GROUP BY`) and columns (aggregates for a windowed query, the
 //! selected and computed columns for a query without a window).
 
-use crate::ops::column::ColumnType;
 use crate::query::spec::{AggregateQuery, Query, SelectQuery};
-use crate::query::sql::ddl::{Column, SqlType, Table};
+use crate::query::sql::ddl::Table;
 use crate::query::sql::dialect::call_args;
 use crate::query::sql::error::SqlError;
 use crate::query::sql::expressions::{arithmetic, compile_where};
@@ -367,32 +366,10 @@ fn aggregate(table: &Table, f: &Function, name: &Ident) -> Result<AggregateQuery
     })
 }
 
-/// A table's column as a selected one (`AS alias` when it renames it), typed where the
-/// row keeps text and booleans apart; `input`: the joined table it comes from.
-pub(super) fn selected_column(
-    column: &Column,
-    alias: Option<&Ident>,
-    input: Option<String>,
-) -> SelectQuery {
-    SelectQuery {
-        field: Some(column.name.value.clone()),
-        name: alias
-            .filter(|a| a.value != column.name.value)
-            .map(|a| a.value.clone()),
-        expr: None,
-        ty: match column.ty {
-            SqlType::String => Some(ColumnType::String),
-            SqlType::Bool => Some(ColumnType::Bool),
-            _ => None,
-        },
-        input,
-    }
-}
-
 /// A query without a window: its columns (`*`, columns, computed columns).
 fn projection(table: &Table, items: &[SelectItem]) -> Result<Vec<SelectQuery>, SqlError> {
     let column = |name: &Ident, alias: Option<&Ident>| -> Result<SelectQuery, SqlError> {
-        Ok(selected_column(table.physical(name)?, alias, None))
+        Ok(table.physical(name)?.selected(alias, None))
     };
     let mut out = Vec::new();
     for item in items {
