@@ -26,6 +26,8 @@
 //!   changed one refused, malformed lines named by file and line.
 //! - [`stop_signals`]: SIGINT/SIGTERM on a run: the final rows, the summary, exit
 //!   130/143, a resumable last checkpoint; a second signal exits at once.
+//! - [`peers_parity`]: the micro-batch engine against real Spark batch by batch, the
+//!   record engine against real Flink record by record (`STREAMLAB_PEERS_PYTHON`).
 //! - [`messages`]: hostile input through the binary: answers that must not wrap, messages
 //!   that must name the problem; [`limits`]: the edges of time, resource limits, deep
 //!   expressions.
@@ -53,6 +55,7 @@ mod messages;
 mod microbatch_vs_oracle;
 mod nexmark_q8;
 mod output_paths;
+mod peers_parity;
 mod part_checks;
 mod partitions;
 mod projection;
