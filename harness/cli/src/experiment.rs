@@ -24,5 +24,7 @@ pub fn experiment_command(args: &ExperimentArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| default_dir(&args.name.name()));
     run_experiment(&cfg, &out)?;
+    let page = streamlab_report::write_report(&out)?;
+    eprintln!("streamlab experiment: report in {}", page.display());
     Ok(())
 }

@@ -18,7 +18,9 @@
 //! - [`gen`]: `gen`: a workload as JSON Lines.
 //! - [`demo`]: `demo`, the main job: every engine side by side against the oracle.
 //! - [`bench`]: `bench` and its child runs (`bench-run`).
-//! - [`experiment`]: `experiment NAME`.
+//! - [`experiment`]: `experiment NAME`, then its report.
+//!
+//! `report` is [`streamlab_report::report`].
 //!
 //! `produce` is [`streamlab_workloads::produce`]; the engines registry is
 //! [`streamlab_engines::EngineKind`].
