@@ -19,7 +19,7 @@ pub fn bench_command(args: &BenchArgs) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| default_dir("bench"));
     run_suite(&cfg, &out)?;
     let page = streamlab_report::write_report(&out)?;
-    eprintln!("streamlab bench: report in {}", page.display());
+    tracing::info!("streamlab bench: report in {}", page.display());
     Ok(())
 }
 

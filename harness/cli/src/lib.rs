@@ -18,6 +18,7 @@
 //! - [`gen`]: `gen`: a workload as JSON Lines.
 //! - [`demo`]: `demo`, the main job: every engine side by side against the oracle.
 //! - [`bench`]: `bench` and its child runs (`bench-run`).
+//! - [`logs`]: diagnostics through `tracing` (`RUST_LOG`, `--quiet`, `-v`).
 //! - [`experiment`]: `experiment NAME`, then its report.
 //!
 //! `report` is [`streamlab_report::report`].
@@ -34,6 +35,7 @@ pub mod distinct_paths;
 pub mod experiment;
 pub mod explain;
 pub mod gen;
+pub mod logs;
 pub mod query;
 pub mod run;
 pub mod stop;

@@ -9,7 +9,7 @@
 //!   repetitions; [`hgrm`]: latency histograms as CDFs.
 //! - [`figures`]: each experiment's figures (one module per family); [`chart`]: one
 //!   panel drawn as SVG.
-//! - [`tables`]: the tables; [`page`]: a folder's page; [`index`]: the index page.
+//! - [`tables`]: the tables; [`text`]: the closing table on the terminal; [`page`]: a folder's page; [`index`]: the index page.
 
 pub mod chart;
 pub mod figures;
@@ -19,6 +19,7 @@ pub mod index;
 pub mod page;
 pub mod raw;
 pub mod tables;
+pub mod text;
 
 use anyhow::{Context, Result};
 use folder::{is_results_folder, Folder};
