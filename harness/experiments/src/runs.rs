@@ -91,7 +91,7 @@ pub fn duration(d: Duration) -> String {
 /// The result of a measured run in one line: throughput, latency percentiles when open
 /// loop, rows out, late drops.
 pub fn result(m: &RunMetrics) -> String {
-    let mut s = format!("{}", human::rate(m.throughput_eps));
+    let mut s = human::rate(m.throughput_eps);
     if let Some(l) = m.latency_us {
         s += &format!(
             ", p50 {}, p99 {}",

@@ -363,7 +363,7 @@ pub fn ysb(folder: &Folder) -> Result<Vec<Figure>> {
         let mut categories = Vec::new();
         let mut groups: Vec<BarGroup> = Vec::new();
         for rate in &rates {
-            categories.push(format!("{}", human::rate(number(rate).unwrap_or(0.0))));
+            categories.push(human::rate(number(rate).unwrap_or(0.0)));
         }
         for engine in raw.engines() {
             for (metric, name, dashed) in [

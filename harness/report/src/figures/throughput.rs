@@ -240,28 +240,22 @@ pub fn nexmark(folder: &Folder) -> Vec<Figure> {
                 let values: Vec<_> = queries
                     .iter()
                     .map(|q| {
-                        let mut f = vec![("query", Some(q.as_str()))];
+                        let q = Some(q.as_str());
                         // Engine-only rows have no path (or `decoded`).
-                        let s = match path {
+                        match path {
                             None => raw
-                                .spread(
-                                    &engine,
-                                    &[("query", Some(q.as_str())), ("path", None)],
-                                    metric,
-                                )
+                                .spread(&engine, &[("query", q), ("path", None)], metric)
                                 .or_else(|| {
                                     raw.spread(
                                         &engine,
-                                        &[("query", Some(q.as_str())), ("path", Some("decoded"))],
+                                        &[("query", q), ("path", Some("decoded"))],
                                         metric,
                                     )
                                 }),
                             Some(p) => {
-                                f.push(("path", Some(p)));
-                                raw.spread(&engine, &f, metric)
+                                raw.spread(&engine, &[("query", q), ("path", Some(p))], metric)
                             }
-                        };
-                        s
+                        }
                     })
                     .collect();
                 if values.iter().any(Option::is_some) {
