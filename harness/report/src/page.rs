@@ -30,22 +30,22 @@ pub const RAW_ROWS_INLINE: usize = 1500;
 pub fn page(folder: &Folder, figures: &[Figure]) -> Result<String> {
     let name = folder.name();
     let mut h = String::new();
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} — {}</title><style>{STYLE}</style></head><body>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} — {}</title><style>{STYLE}</style></head><body>",
         escape(&folder.kind),
         escape(&name)
     );
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<p class=\"meta\"><a href=\"../index.html\">all results</a></p><h1>{}: <code>{}</code></h1>\n",
+        "<p class=\"meta\"><a href=\"../index.html\">all results</a></p><h1>{}: <code>{}</code></h1>",
         escape(&folder.kind),
         escape(&name)
     );
     if let Some(command) = folder.command() {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<p>Command: <code id=\"command\">{}</code></p>\n",
+            "<p>Command: <code id=\"command\">{}</code></p>",
             escape(&command)
         );
     }
@@ -64,9 +64,9 @@ pub fn page(folder: &Folder, figures: &[Figure]) -> Result<String> {
     }
     h.push_str("</div>\n<h2 id=\"figures\">Figures</h2>\n");
     if figures.is_empty() {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<p>No figures are drawn for the kind <code>{}</code>: its numbers are in the tables below.</p>\n",
+            "<p>No figures are drawn for the kind <code>{}</code>: its numbers are in the tables below.</p>",
             escape(&folder.kind)
         );
     }
@@ -83,35 +83,35 @@ pub fn page(folder: &Folder, figures: &[Figure]) -> Result<String> {
         h.push_str("</div></figure>\n");
     }
     h.push_str("<h2 id=\"numbers\">The numbers (medians over repetitions, from raw.csv)</h2>\n");
-    let _ = write!(h, "<div class=\"scroll\">{}</div>\n", medians(&folder.raw));
+    let _ = writeln!(h, "<div class=\"scroll\">{}</div>", medians(&folder.raw));
     h.push_str("<h2 id=\"summary\">summary.json</h2>\n");
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<div class=\"scroll\" id=\"summary-table\">{}</div>\n",
+        "<div class=\"scroll\" id=\"summary-table\">{}</div>",
         json(&folder.summary)
     );
     if folder.raw.rows.len() <= RAW_ROWS_INLINE {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<h2 id=\"raw\">raw.csv</h2><details><summary>{} rows</summary><div class=\"scroll\">{}</div></details>\n",
+            "<h2 id=\"raw\">raw.csv</h2><details><summary>{} rows</summary><div class=\"scroll\">{}</div></details>",
             folder.raw.rows.len(),
             raw_rows(&folder.raw)
         );
     } else {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<h2 id=\"raw\">raw.csv</h2><p>{} rows, too many to inline: <a href=\"raw.csv\">raw.csv</a> (their medians are above).</p>\n",
+            "<h2 id=\"raw\">raw.csv</h2><p>{} rows, too many to inline: <a href=\"raw.csv\">raw.csv</a> (their medians are above).</p>",
             folder.raw.rows.len()
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<h2 id=\"config\">config.toml</h2><pre>{}</pre>\n",
+        "<h2 id=\"config\">config.toml</h2><pre>{}</pre>",
         escape(&folder.config)
     );
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<h2 id=\"machine\">Machine</h2>{}\n",
+        "<h2 id=\"machine\">Machine</h2>{}",
         json(&folder.machine)
     );
     h.push_str("<h2 id=\"files\">Files</h2><ul>");

@@ -33,7 +33,7 @@ fn every_committed_folder_gets_every_figure_its_notebook_drew() {
         folders += 1;
     }
     assert!(folders >= 10, "{folders} committed folders");
-    let written = streamlab_report::report(&[tmp.clone()]).unwrap();
+    let written = streamlab_report::report(std::slice::from_ref(&tmp)).unwrap();
     assert_eq!(written.len(), folders + 1, "{written:?}");
     let index = std::fs::read_to_string(tmp.join("index.html")).unwrap();
     for dir in streamlab_report::index::folders_under(&results()).unwrap() {
