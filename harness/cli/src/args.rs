@@ -22,6 +22,12 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Only warnings and errors on stderr (no progress); `RUST_LOG` overrides.
+    #[arg(long, global = true)]
+    pub quiet: bool,
+    /// More on stderr: `-v` debug, `-vv` trace; `RUST_LOG` overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
 }
 
 impl Cli {
@@ -61,6 +67,9 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Run a teaching experiment into a results folder (see `notebooks/` for its plots).
     Experiment(ExperimentArgs),
+    /// Write the HTML report of results folders (DIR/index.html), or of every folder
+    /// under a directory of them and its index (results/index.html).
+    Report(ReportArgs),
     /// One measured run (used by `bench`, which runs each measurement in a child process).
     #[command(hide = true)]
     BenchRun(BenchRunArgs),
@@ -178,6 +187,14 @@ pub struct ExperimentArgs {
     /// `recovery`: events between checkpoints (default 2000).
     #[arg(long)]
     pub checkpoint_every: Option<u64>,
+}
+
+/// `streamlab report`.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// Results folders, or directories of them (`results/`).
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
 }
 
 /// `streamlab bench-run`.

@@ -18,6 +18,8 @@ pub fn bench_command(args: &BenchArgs) -> Result<()> {
     let cfg = bench_config(args)?;
     let out = args.out.clone().unwrap_or_else(|| default_dir("bench"));
     run_suite(&cfg, &out)?;
+    let page = streamlab_report::write_report(&out)?;
+    tracing::info!("streamlab bench: report in {}", page.display());
     Ok(())
 }
 

@@ -50,6 +50,12 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Result<i32> {
             crate::experiment::experiment_command(&args)?;
             Ok(0)
         }
+        Command::Report(args) => {
+            for page in streamlab_report::report(&args.dirs)? {
+                println!("{}", page.display());
+            }
+            Ok(0)
+        }
         Command::BenchRun(args) => {
             crate::bench::bench_run_command(&args)?;
             Ok(0)

@@ -24,5 +24,15 @@ pub fn experiment_command(args: &ExperimentArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| default_dir(&args.name.name()));
     run_experiment(&cfg, &out)?;
+    let page = streamlab_report::write_report(&out)?;
+    let folder = streamlab_report::folder::Folder::load(&out)?;
+    if tracing::enabled!(tracing::Level::INFO) {
+        // A table, not a log line: printed as it is.
+        eprint!(
+            "\nmedians over repetitions:\n{}\n",
+            streamlab_report::text::closing_table(&folder.raw)
+        );
+    }
+    tracing::info!("streamlab experiment: report in {}", page.display());
     Ok(())
 }

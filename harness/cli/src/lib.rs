@@ -18,7 +18,10 @@
 //! - [`gen`]: `gen`: a workload as JSON Lines.
 //! - [`demo`]: `demo`, the main job: every engine side by side against the oracle.
 //! - [`bench`]: `bench` and its child runs (`bench-run`).
-//! - [`experiment`]: `experiment NAME`.
+//! - [`logs`]: diagnostics through `tracing` (`RUST_LOG`, `--quiet`, `-v`).
+//! - [`experiment`]: `experiment NAME`, then its report.
+//!
+//! `report` is [`streamlab_report::report`].
 //!
 //! `produce` is [`streamlab_workloads::produce`]; the engines registry is
 //! [`streamlab_engines::EngineKind`].
@@ -32,6 +35,7 @@ pub mod distinct_paths;
 pub mod experiment;
 pub mod explain;
 pub mod gen;
+pub mod logs;
 pub mod query;
 pub mod run;
 pub mod stop;

@@ -8,6 +8,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() {
     let (cli, matches) = streamlab_cli::args::Cli::try_parse_with_matches(std::env::args_os())
         .unwrap_or_else(|e| e.exit());
+    streamlab_cli::logs::init(cli.quiet, cli.verbose);
     match streamlab_cli::commands::run(cli, &matches) {
         Ok(code) => std::process::exit(code),
         // Stdout's reader went away (`| head`): the run stopped on it; not an error.

@@ -21,7 +21,8 @@
 //!   the JSON run's output through `streamlab run`; bad declarations and headers.
 //! - The binary: [`checkpoints`], [`recovery`], [`part_checks`], [`checkpoint_lock`],
 //!   [`output_paths`], [`cluster`], [`live_inputs`], `kafka`
-//!   (cargo feature `kafka`; a broker from `STREAMLAB_KAFKA` or tansu), [`experiments`].
+//!   (cargo feature `kafka`; a broker from `STREAMLAB_KAFKA` or tansu), [`experiments`],
+//!   [`report`] (the HTML report in headless Chromium).
 //! - [`dir_resume`]: a `dir://` input resumed per file: archived and added files, a
 //!   changed one refused, malformed lines named by file and line.
 //! - [`stop_signals`]: SIGINT/SIGTERM on a run: the final rows, the summary, exit
@@ -62,6 +63,7 @@ mod projection;
 mod record_vs_oracle;
 mod recovery;
 mod regular_join;
+mod report;
 mod sql;
 mod stages;
 mod stop_signals;

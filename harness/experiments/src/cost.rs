@@ -73,7 +73,7 @@ pub fn workers_to_match(
         for rep in 0..cfg.reps {
             for (j, &i) in open.iter().enumerate() {
                 let engine = &pending[i].0;
-                eprintln!(
+                tracing::info!(
                     "streamlab bench: COST, {engine} on {workers} worker(s), repetition {}/{}",
                     rep + 1,
                     cfg.reps

@@ -119,7 +119,7 @@ pub fn run(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
             }
             r
         });
-        eprintln!(
+        tracing::info!(
             "kafka-logs: {} reading {topic} while {events} logs are produced at {rate:.0}/s",
             kind.name()
         );
@@ -165,7 +165,7 @@ pub fn run(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
             .join()
             .map_err(|_| anyhow::anyhow!("the producer thread panicked"))??;
         let drain_s = done.saturating_duration_since(produced_at).as_secs_f64();
-        eprintln!(
+        tracing::info!(
             "kafka-logs: {} finished {drain_s:.3} s after the producer delivered its last line",
             kind.name()
         );

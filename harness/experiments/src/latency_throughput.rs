@@ -28,14 +28,13 @@ pub fn run(
     };
     let gen = w1_gen(events, cfg.seed);
     let mut points = Vec::new();
+    crate::runs::expect(
+        "latency-throughput",
+        Some((rates.len() + 1) * engines().len() * cfg.reps),
+    );
     for &rate in &rates {
         let setting = format!("rate={rate}");
         interleaved(&engines(), cfg.reps, &setting, raw, |kind, rep| {
-            eprintln!(
-                "latency-throughput: {} at {rate:.0}/s, rep {}",
-                kind.name(),
-                rep + 1
-            );
             let m = run_in_child(&spec(kind, &gen, Some(rate)))?;
             let (ok, why) = sustained(&m, rate, Duration::from_secs(1));
             if rep == 0 {

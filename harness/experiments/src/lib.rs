@@ -6,6 +6,7 @@
 //! - [`registry`]: `streamlab experiment NAME`: running one into its results folder.
 //! - [`sweep`]: the loop they share: repetitions of every engine, interleaved, each run
 //!   recorded in `raw.csv`; the engines measured; the throughput table.
+//! - [`runs`]: the runs on the terminal (run k of N, ETA, a line per finished run).
 //! - [`child`]: a measured run in a child process (`streamlab bench-run`).
 //! - [`checked`]: in-process runs whose rows are compared with the exact answer.
 //! - [`w1`]: W1's generated clicks and the W1-shaped queries the experiments vary.
@@ -29,6 +30,7 @@ pub mod output_modes;
 pub mod peers;
 pub mod recovery;
 pub mod registry;
+pub mod runs;
 pub mod scaling;
 pub mod suite;
 pub mod sweep;

@@ -227,7 +227,7 @@ fn oracle_check(
     let mut checks = BTreeMap::new();
     let mut refused = BTreeMap::new();
     for kind in engines() {
-        eprintln!(
+        tracing::info!(
             "nexmark: {} {} against the oracle ({} events)",
             query.name,
             kind.name(),
@@ -291,7 +291,7 @@ pub fn run(
         let plan = match Plan::from_toml(query.text) {
             Ok(plan) => plan,
             Err(e) => {
-                eprintln!("nexmark: {} skipped: {e:#}", query.name);
+                tracing::warn!("nexmark: {} skipped: {e:#}", query.name);
                 skipped.push(
                     json!({"query": query.name, "file": query.file, "reason": format!("{e:#}")}),
                 );
@@ -305,7 +305,7 @@ pub fn run(
         ) {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("nexmark: {} skipped: {e:#}", query.name);
+                tracing::warn!("nexmark: {} skipped: {e:#}", query.name);
                 skipped.push(
                     json!({"query": query.name, "file": query.file, "reason": format!("{e:#}")}),
                 );
@@ -313,7 +313,7 @@ pub fn run(
             }
         };
         for (engine, why) in &refused {
-            eprintln!("nexmark: {} refused by {engine}: {why}", query.name);
+            tracing::warn!("nexmark: {} refused by {engine}: {why}", query.name);
         }
         let differ: Vec<String> = checks
             .iter()

@@ -22,12 +22,12 @@ pub fn run(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
     };
     let (bytes, _) = generate_to_vec(&gen)?;
     let mut points = Vec::new();
+    crate::runs::expect("output-modes", Some(3 * engines().len() * cfg.reps));
     for mode in ["append", "update", "complete"] {
         let (_, plan) = query("kind = \"tumbling\"\nsize = \"10s\"", mode, 5_000, "event")?;
         let (input, exact) = decode_with_exact(&bytes, &plan)?;
         let setting = format!("mode={mode}");
         interleaved(&engines(), cfg.reps, &setting, raw, |kind, rep| {
-            eprintln!("output-modes: {mode}, {}", kind.name());
             let (m, acc) = run_checked(kind, &plan, &input, rate, &exact)?;
             points.push(
                 json!({"engine": kind.name(), "rep": rep, "mode": mode, "rows_out": m.rows_out,

@@ -178,7 +178,7 @@ pub fn run(
                     "SKIPPED: {} not measured: {why} ({} in the Python that STREAMLAB_PEERS_PYTHON names; peers/README.md)",
                     peer.name, peer.install
                 );
-                eprintln!("{note}");
+                tracing::warn!("{note}");
                 skipped.insert(peer.name.into(), json!(note));
                 continue;
             }
@@ -186,7 +186,7 @@ pub fn run(
             std::fs::write(&script, peer.script)?;
             let mut runs = Vec::new();
             for rep in 0..cfg.reps {
-                eprintln!(
+                tracing::info!(
                     "peers: {} W1 over {events} events, rep {}",
                     peer.name,
                     rep + 1
@@ -275,7 +275,7 @@ pub fn run(
             "query=w1;path=file",
             raw,
             |kind, rep| {
-                eprintln!("peers: {} end to end, rep {}", kind.name(), rep + 1);
+                tracing::debug!("peers: {} end to end, rep {}", kind.name(), rep + 1);
                 let mut spec = query_spec(kind, W1_QUERY, &gen, None);
                 spec.path = InputPath::File;
                 Ok(run_in_child(&spec)?.into())

@@ -224,7 +224,7 @@ pub fn run(cfg: &RecoveryConfig, raw: &mut RawCsv) -> Result<(serde_json::Value,
     let mut rng = Lcg(cfg.seed ^ 0x9e37_79b9);
     for kind in &cfg.engines {
         let engine = kind.name();
-        eprintln!(
+        tracing::info!(
             "recovery: {engine}: a clean run, then one with checkpoints, then {} kills",
             cfg.kills
         );
@@ -393,7 +393,7 @@ pub fn run(cfg: &RecoveryConfig, raw: &mut RawCsv) -> Result<(serde_json::Value,
                 raw.row(&engine, &format!("kill={i}"), 0, "restore_ms", ms);
             }
         }
-        eprintln!(
+        tracing::info!(
             "recovery: {engine}: {landed} kills landed, {lost} rows lost, {duplicated} duplicated, {} wrong",
             clean_acc.wrong
         );

@@ -100,7 +100,12 @@ pub fn run_experiment(cfg: &ExperimentConfig, out: &Path) -> Result<serde_json::
         ..cfg.clone()
     };
     write_folder(out, &readme, &written, &raw, &summary, &files)?;
-    eprintln!("streamlab experiment: results in {}", out.display());
+    let (runs, took) = crate::runs::end();
+    tracing::info!(
+        "streamlab experiment: {runs} runs in {}, results in {}",
+        crate::runs::duration(took),
+        out.display()
+    );
     Ok(summary)
 }
 

@@ -27,6 +27,11 @@ pub fn run(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
     let mut points = Vec::new();
     // Per engine, per repetition: throughput on 1 and 2 workers.
     let mut pairs: BTreeMap<String, Vec<[Option<f64>; 2]>> = BTreeMap::new();
+    let per_rep: usize = kinds
+        .iter()
+        .map(|k| if k.takes("--workers") { 2 } else { 1 })
+        .sum();
+    crate::runs::expect("scaling", Some(per_rep * cfg.reps));
     for rep in 0..cfg.reps {
         for &kind in &kinds {
             let counts: &[Option<usize>] = if kind.takes("--workers") {
@@ -36,15 +41,11 @@ pub fn run(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
             };
             for &workers in counts {
                 let n = workers.unwrap_or(1);
-                eprintln!(
-                    "scaling: {} with {n} worker(s), rep {}",
-                    kind.name(),
-                    rep + 1
-                );
                 let mut s = spec(kind, &gen, None);
                 s.flags.workers = workers;
                 let m = run_in_child(&s)?;
                 record_metrics(raw, &m, &format!("workers={n}"), rep);
+                crate::runs::finished_run(&m, &format!("workers={n}"), rep);
                 points.push(json!({"engine": kind.name(), "workers": n, "rep": rep,
                                    "throughput_eps": m.throughput_eps, "cpu_s": m.cpu_s,
                                    "events_per_core_s": m.events_per_core_s, "cores_used": m.cores_used}));

@@ -201,7 +201,7 @@ pub fn run_suite(cfg: &SuiteConfig, out: &Path) -> Result<SuiteSummary> {
     let mut summaries: BTreeMap<String, EngineSummary> = BTreeMap::new();
     if cfg.find_sustainable {
         for engine in &cfg.engines {
-            eprintln!("streamlab bench: searching the sustainable rate of {engine}");
+            tracing::info!("streamlab bench: searching the sustainable rate of {engine}");
             let (found, walked) = find_sustainable(
                 cfg.start_rate,
                 1e9,
@@ -210,11 +210,16 @@ pub fn run_suite(cfg: &SuiteConfig, out: &Path) -> Result<SuiteSummary> {
                 |rate| {
                     let m = run_in_child(&spec_for(cfg, engine, Some(rate), InputPath::Decoded)?)?;
                     record_metrics(&mut raw, &m, &format!("rate={rate}"), 0);
-                    eprintln!(
-                        "  {rate:>14.0} ev/s: p99 {:>9} µs, backlog at end {:>9}, finished {:.3} s after the last arrival",
-                        m.latency_us.map(|l| l.p99).unwrap_or(0),
-                        m.backlog_at_end,
-                        m.finish_lag_s
+                    crate::runs::finished(
+                        &format!("{engine} at {}", streamlab_measure::human::rate(rate)),
+                        &format!(
+                            "p99 {}, backlog at end {}, finished {:.3} s after the last arrival",
+                            streamlab_measure::human::micros(
+                                m.latency_us.map(|l| l.p99).unwrap_or(0) as f64
+                            ),
+                            m.backlog_at_end,
+                            m.finish_lag_s
+                        ),
                     );
                     Ok(m)
                 },
@@ -229,25 +234,28 @@ pub fn run_suite(cfg: &SuiteConfig, out: &Path) -> Result<SuiteSummary> {
         // so every ratio comes from one stretch of the machine's time.
         let paths = measured_paths(cfg);
         let mut runs: BTreeMap<(String, InputPath), Vec<RunMetrics>> = BTreeMap::new();
+        crate::runs::expect(
+            "streamlab bench",
+            Some(cfg.reps * cfg.engines.len() * paths.len()),
+        );
         for rep in 0..cfg.reps {
             for engine in &cfg.engines {
                 for &path in &paths {
-                    eprintln!(
-                        "streamlab bench: {engine}, {}, repetition {}/{}",
-                        match path {
-                            InputPath::Decoded => "engine only (input decoded beforehand)",
-                            InputPath::File => "end to end from a file",
-                            InputPath::Csv => "end to end from a CSV file",
-                        },
-                        rep + 1,
-                        cfg.reps
-                    );
                     let m = run_in_child(&spec_for(cfg, engine, cfg.rate, path)?)?;
                     let setting = match path {
                         InputPath::Decoded => setting.clone(),
                         other => format!("{setting};path={other}"),
                     };
                     record_metrics(&mut raw, &m, &setting, rep);
+                    let what = match path {
+                        InputPath::Decoded => "engine only",
+                        InputPath::File => "end to end from a file",
+                        InputPath::Csv => "end to end from a CSV file",
+                    };
+                    crate::runs::finished(
+                        &format!("{engine}, {what}, rep {}/{}", rep + 1, cfg.reps),
+                        &crate::runs::result(&m),
+                    );
                     if let Some(h) = &m.hgrm {
                         files.push((format!("{engine}-rep{rep}.hgrm"), h.clone()));
                     }
@@ -321,7 +329,12 @@ pub fn run_suite(cfg: &SuiteConfig, out: &Path) -> Result<SuiteSummary> {
         summary.notes.iter().map(|n| format!("- {n}\n")).collect::<String>()
     );
     write_folder(out, &readme, cfg, &raw, &summary, &files)?;
-    eprintln!("streamlab bench: results in {}", out.display());
+    let (runs, took) = crate::runs::end();
+    tracing::info!(
+        "streamlab bench: {runs} runs in {}, results in {}",
+        crate::runs::duration(took),
+        out.display()
+    );
     Ok(summary)
 }
 

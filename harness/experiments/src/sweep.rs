@@ -59,6 +59,7 @@ pub fn interleaved<E: Clone>(
         for engine in engines {
             let Measured { metrics, rows } = run(engine.clone(), rep)?;
             record_metrics(raw, &metrics, setting, rep);
+            crate::runs::finished_run(&metrics, setting, rep);
             for (metric, value) in rows {
                 raw.row(&metrics.engine, setting, rep, metric, value);
             }
@@ -116,7 +117,7 @@ pub fn closed_loop(
     raw: &mut RawCsv,
 ) -> Result<BTreeMap<String, Vec<RunMetrics>>> {
     interleaved(engines, reps, setting, raw, |kind, rep| {
-        eprintln!("{label}: {} closed loop, rep {}", kind.name(), rep + 1);
+        tracing::debug!("{label}: {} closed loop, rep {}", kind.name(), rep + 1);
         Ok(run_in_child(&query_spec(kind, query, gen, None))?.into())
     })
 }
@@ -134,7 +135,7 @@ pub fn closed_loop_end_to_end(
     raw: &mut RawCsv,
 ) -> Result<BTreeMap<String, Vec<RunMetrics>>> {
     interleaved(engines, reps, setting, raw, |kind, rep| {
-        eprintln!("{label}: {} end to end, rep {}", kind.name(), rep + 1);
+        tracing::debug!("{label}: {} end to end, rep {}", kind.name(), rep + 1);
         let mut spec = query_spec(kind, query, gen, None);
         spec.path = crate::child::InputPath::File;
         Ok(run_in_child(&spec)?.into())

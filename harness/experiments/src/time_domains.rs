@@ -28,6 +28,10 @@ pub fn run(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
     };
     let max_delay = 800;
     let mut points = Vec::new();
+    crate::runs::expect(
+        "time-domains",
+        Some(disorders.len() * 2 * engines().len() * cfg.reps),
+    );
     for &disorder in &disorders {
         let gen = GenConfig {
             rate,
@@ -52,10 +56,6 @@ pub fn run(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
                     false,
                     &mut std::io::sink(),
                 )?;
-                eprintln!(
-                    "time-domains: disorder {disorder}, {time} time, {}",
-                    kind.name()
-                );
                 // Align event time with the replay clock just before the replay starts:
                 // event 0 happens now, event i at its scheduled arrival.
                 let shift = streamlab_core::engine::processing_time_ms() - gen.start_ms;

@@ -26,10 +26,10 @@ pub fn run(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
     };
     let gen = w1_gen(events, cfg.seed);
     let mut points = Vec::new();
+    crate::runs::expect("trigger-sweep", Some(triggers.len() * cfg.reps));
     for trigger in &triggers {
         let setting = format!("trigger={trigger}");
         interleaved(&[kind], cfg.reps, &setting, raw, |kind, rep| {
-            eprintln!("trigger-sweep: {trigger}, rep {}", rep + 1);
             let mut s = spec(kind, &gen, Some(rate));
             s.flags.trigger = Some((*trigger).to_owned());
             let m = run_in_child(&s)?;

@@ -23,6 +23,10 @@ pub fn run(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
     };
     let rate = 1_000_000.0;
     let mut points = Vec::new();
+    crate::runs::expect(
+        "watermark-accuracy",
+        Some(disorders.len() * delays.len() * engines().len() * cfg.reps),
+    );
     for &disorder in &disorders {
         // Always 20 s of event time: two full 10 s windows whatever the event count.
         let gen = GenConfig {
@@ -43,10 +47,6 @@ pub fn run(cfg: &ExperimentConfig, raw: &mut RawCsv) -> Result<Outcome> {
             let (input, exact) = decode_with_exact(&bytes, &plan)?;
             let setting = format!("disorder={disorder};delay_ms={delay}");
             interleaved(&engines(), cfg.reps, &setting, raw, |kind, rep| {
-                eprintln!(
-                    "watermark-accuracy: disorder {disorder}, delay {delay} ms, {}",
-                    kind.name()
-                );
                 let (m, acc) = run_checked(kind, &plan, &input, rate, &exact)?;
                 points.push(
                     json!({"engine": kind.name(), "rep": rep, "disorder": disorder, "delay_ms": delay,

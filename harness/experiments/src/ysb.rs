@@ -163,7 +163,7 @@ pub fn run(
         let setting = format!("measure=latency;rate={rate}");
         let mut per_rate: BTreeMap<String, Vec<Percentiles>> = BTreeMap::new();
         interleaved(&engines, cfg.reps, &setting, raw, |kind, rep| {
-            eprintln!(
+            tracing::debug!(
                 "ysb: {} at {rate:.0} events/s for {} s, rep {}",
                 kind.name(),
                 s.seconds,

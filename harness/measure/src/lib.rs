@@ -10,10 +10,12 @@
 //! - [`sustainable`]: whether a run held its rate; the sustainable-throughput search.
 //! - [`spread`]: median, min and max over repetitions.
 //! - [`accuracy`]: comparing final answers (exact / missing / extra / wrong, relative error).
+//! - [`human`]: numbers as people read them (`247k/s`, `12.5 ms`).
 //! - [`progress`]: the progress bar of long runs (terminals only).
 //! - [`results`]: results folders (README, config, machine, raw CSV, summary, histograms).
 
 pub mod accuracy;
+pub mod human;
 pub mod measured;
 pub mod metrics;
 pub mod progress;
