@@ -11,6 +11,7 @@
 //! - [`spread`]: median, min and max over repetitions.
 //! - [`accuracy`]: comparing final answers (exact / missing / extra / wrong, relative error).
 //! - [`progress`]: the progress bar of long runs (terminals only).
+//! - [`tap`]: live taps on a run's source and sink, read by the live view (`--serve`).
 //! - [`results`]: results folders (README, config, machine, raw CSV, summary, histograms).
 
 pub mod accuracy;
@@ -21,4 +22,5 @@ pub mod replay;
 pub mod results;
 pub mod spread;
 pub mod sustainable;
+pub mod tap;
 pub mod window_latency;
