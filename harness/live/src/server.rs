@@ -35,7 +35,10 @@ pub struct Shared {
 /// JSON) and `/events` (server-sent events, one per new state).
 pub fn router(shared: Shared) -> Router {
     Router::new()
-        .route("/", get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }))
+        .route(
+            "/",
+            get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }),
+        )
         .route(
             "/app.js",
             get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }),
@@ -76,9 +79,8 @@ async fn events(
     // The current state first, then each new one.
     rx.mark_changed();
     let got_final = shared.got_final.clone();
-    let stream = futures_util::stream::unfold(
-        (rx, client, false),
-        move |(mut rx, client, sent_final)| {
+    let stream =
+        futures_util::stream::unfold((rx, client, false), move |(mut rx, client, sent_final)| {
             let got_final = got_final.clone();
             async move {
                 if sent_final || rx.changed().await.is_err() {
@@ -90,7 +92,6 @@ async fn events(
                 }
                 Some((Ok(Event::default().data(&*body)), (rx, client, last)))
             }
-        },
-    );
+        });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

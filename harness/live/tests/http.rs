@@ -19,7 +19,11 @@ fn serve(addr: &str) -> anyhow::Result<Option<LiveView>> {
 
 fn get(addr: SocketAddr, path: &str) -> String {
     let mut s = TcpStream::connect(addr).expect("connect");
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("send");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
     let mut out = String::new();
     s.read_to_string(&mut out).expect("read");
     out
@@ -33,7 +37,10 @@ fn next_state(
     let mut line = String::new();
     loop {
         line.clear();
-        assert!(events.read_line(&mut line).expect("read event") > 0, "stream ended");
+        assert!(
+            events.read_line(&mut line).expect("read event") > 0,
+            "stream ended"
+        );
         if let Some(data) = line.strip_prefix("data: ") {
             let state: serde_json::Value = serde_json::from_str(data.trim()).expect("json");
             if done(&state) {

@@ -39,8 +39,7 @@ impl Sink for TappedSink {
         self.inner.emit(rows)?;
         self.tap.emitted(rows.len() as u64);
         let now = self.tap.now_ns();
-        if now.saturating_sub(self.last_sample_ns) >= SAMPLE_EVERY_NS || self.last_sample_ns == 0
-        {
+        if now.saturating_sub(self.last_sample_ns) >= SAMPLE_EVERY_NS || self.last_sample_ns == 0 {
             self.last_sample_ns = now;
             self.tap.sample_latencies(rows, now, &mut self.sampled);
         }

@@ -24,9 +24,9 @@ impl Source for TappedSource {
         let before = buf.len();
         let poll = self.inner.poll(buf, max)?;
         if let Some(new) = buf.get(before..).filter(|new| !new.is_empty()) {
-            let (last_seq, max_time) = new.iter().fold((0, i64::MIN), |(s, t), e| {
-                (s.max(e.seq), t.max(e.time))
-            });
+            let (last_seq, max_time) = new
+                .iter()
+                .fold((0, i64::MIN), |(s, t), e| (s.max(e.seq), t.max(e.time)));
             self.tap.delivered(new.len() as u64, last_seq, max_time);
         }
         Ok(poll)
