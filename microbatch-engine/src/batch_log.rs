@@ -87,6 +87,13 @@ impl BatchLog {
             .clone()
     }
 
+    /// The batches logged after the first `from` (a reader that keeps its place, such as
+    /// the live view, copies only what is new).
+    pub fn since(&self, from: usize) -> Vec<BatchInfo> {
+        let batches = self.batches.lock().unwrap_or_else(|e| e.into_inner());
+        batches.get(from..).map(<[_]>::to_vec).unwrap_or_default()
+    }
+
     /// Appends one batch.
     pub fn push(&self, info: BatchInfo) {
         self.batches

@@ -187,6 +187,9 @@ pub struct ExperimentArgs {
     /// `recovery`: events between checkpoints (default 2000).
     #[arg(long)]
     pub checkpoint_every: Option<u64>,
+    /// The live view (`--serve`): the runs measured in this process.
+    #[command(flatten)]
+    pub live: streamlab_live::LiveArgs,
 }
 
 /// `streamlab report`.
@@ -345,6 +348,9 @@ pub struct RunArgs {
     /// A corrupt newest checkpoint: `previous` (warn, use the one before) or `fail`.
     #[arg(long, default_value = "previous", requires = "checkpoint")]
     pub on_corrupt: streamlab_checkpoint::OnCorrupt,
+    /// The live view (`--serve`).
+    #[command(flatten)]
+    pub live: streamlab_live::LiveArgs,
 }
 
 impl RunArgs {
@@ -501,4 +507,7 @@ pub struct DemoArgs {
     /// Print the table as JSON too (to this file).
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// The live view (`--serve`).
+    #[command(flatten)]
+    pub live: streamlab_live::LiveArgs,
 }

@@ -17,7 +17,10 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Result<i32> {
                 .subcommand_matches("run")
                 .context("the matches of another command line than `streamlab run`")?;
             let options = args.options(given)?;
+            // Before the engine is built: with the view on, it logs what the view shows.
+            let live = streamlab_live::LiveView::start(&args.live)?;
             let report = run_command(args.engine().as_ref(), &args.io, &options)?;
+            live.map(streamlab_live::LiveView::finish).transpose()?;
             Ok(report.exit_status())
         }
         Command::Oracle(args) => {
@@ -35,7 +38,9 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Result<i32> {
         }
         Command::Gen(args) => crate::gen::gen_command(&args),
         Command::Demo(args) => {
+            let live = streamlab_live::LiveView::start(&args.live)?;
             crate::demo::run_demo(&args, &mut std::io::stdout())?;
+            live.map(streamlab_live::LiveView::finish).transpose()?;
             Ok(0)
         }
         Command::Bench(args) => {
@@ -47,7 +52,9 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Result<i32> {
             Ok(0)
         }
         Command::Experiment(args) => {
+            let live = streamlab_live::LiveView::start(&args.live)?;
             crate::experiment::experiment_command(&args)?;
+            live.map(streamlab_live::LiveView::finish).transpose()?;
             Ok(0)
         }
         Command::Report(args) => {

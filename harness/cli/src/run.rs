@@ -211,15 +211,20 @@ fn run_stoppable(
 ) -> Result<(RunSummary, Option<Stopped>)> {
     let name = run.engine().name();
     let checkpointed = run.options().checkpoint.is_some();
-    let source = StoppableSource::new(source, stop.clone());
+    // The live view's taps (`--serve`); without it the source and sink are these.
+    let observed = streamlab_measure::tap::observe(name, run.plan().delay_ms, source, sink);
+    let source = StoppableSource::new(observed.source, stop.clone());
     let delivered = source.delivered();
-    let sink = StoppableSink::new(sink, delivered.clone());
+    let sink = StoppableSink::new(observed.sink, delivered.clone());
     let summary = run
         .run(Box::new(source), Box::new(sink))
         .with_context(|| match on {
             "" => format!("engine `{name}` failed"),
             on => format!("engine `{name}` failed on {on}"),
         })?;
+    if let Some(tap) = observed.tap {
+        tap.finish(streamlab_measure::tap::FinalNumbers::of(&summary));
+    }
     let stopped = delivered
         .load(std::sync::atomic::Ordering::SeqCst)
         .then(|| stop.signal())

@@ -32,6 +32,7 @@
 //! - [`messages`]: hostile input through the binary: answers that must not wrap, messages
 //!   that must name the problem; [`limits`]: the edges of time, resource limits, deep
 //!   expressions.
+//! - [`live_view`]: `--serve`, the live view, in a headless Chromium ([`live_browser`]).
 
 #[macro_use]
 mod macros;
@@ -51,7 +52,9 @@ mod joins;
 #[cfg(feature = "kafka")]
 mod kafka;
 mod limits;
+mod live_browser;
 mod live_inputs;
+mod live_view;
 mod messages;
 mod microbatch_vs_oracle;
 mod nexmark_q8;

@@ -9,7 +9,9 @@
 //!   engine's own flags, which the CLI flattens and refuses for the other engines.
 //! - [`runner`]: running one engine over decoded input into a sink, and reading result
 //!   rows back.
+//! - [`live`]: the micro-batch engine's batch log, fed to the live view (`--serve`).
 
+pub mod live;
 pub mod registry;
 pub mod runner;
 

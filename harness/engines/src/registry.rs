@@ -58,10 +58,20 @@ impl EngineKind {
         match self {
             EngineKind::Oracle => Box::new(streamlab_reference::Oracle),
             EngineKind::Baseline => Box::new(streamlab_reference::Baseline),
-            EngineKind::Microbatch => Box::new(
-                streamlab_microbatch_engine::MicrobatchEngine::new(configs.microbatch.clone())
-                    .with_cluster(configs.record.cluster.cluster()),
-            ),
+            EngineKind::Microbatch => {
+                let engine =
+                    streamlab_microbatch_engine::MicrobatchEngine::new(configs.microbatch.clone())
+                        .with_cluster(configs.record.cluster.cluster());
+                match streamlab_measure::tap::board() {
+                    // The live view shows the batches: the engine logs them in memory.
+                    Some(board) => {
+                        let log = streamlab_microbatch_engine::BatchLog::default();
+                        board.set_batch_feed(&self.name(), crate::live::batch_feed(log.clone()));
+                        Box::new(engine.with_batch_log(log))
+                    }
+                    None => Box::new(engine),
+                }
+            }
             EngineKind::Record => Box::new(streamlab_record_engine::RecordEngine::new(
                 configs.record.clone(),
             )),

@@ -44,9 +44,14 @@ pub fn run_checked(
     let (malformed, unmatched) = (input.malformed, input.unmatched);
     let source: Box<dyn Source> =
         Box::new(VecSource::with_partitions(input.events, input.partitions));
+    // The live view's taps (`--serve`); without it the source and sink are these.
+    let observed = streamlab_measure::tap::observe(name, run.plan().delay_ms, source, sink);
     let mut summary = run
-        .run(source, sink)
+        .run(observed.source, observed.sink)
         .with_context(|| format!("engine `{name}` failed"))?;
+    if let Some(tap) = observed.tap {
+        tap.finish(streamlab_measure::tap::FinalNumbers::of(&summary));
+    }
     summary.malformed = malformed;
     summary.filtered += unmatched;
     Ok(summary)

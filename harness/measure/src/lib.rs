@@ -12,6 +12,7 @@
 //! - [`accuracy`]: comparing final answers (exact / missing / extra / wrong, relative error).
 //! - [`human`]: numbers as people read them (`247k/s`, `12.5 ms`).
 //! - [`progress`]: the progress bar of long runs (terminals only).
+//! - [`tap`]: live taps on a run's source and sink, read by the live view (`--serve`).
 //! - [`results`]: results folders (README, config, machine, raw CSV, summary, histograms).
 
 pub mod accuracy;
@@ -23,4 +24,5 @@ pub mod replay;
 pub mod results;
 pub mod spread;
 pub mod sustainable;
+pub mod tap;
 pub mod window_latency;

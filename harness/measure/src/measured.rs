@@ -147,6 +147,7 @@ pub fn measure_observed(
             Rate::PerSecond(r) => format!("{r:.0}/s"),
         }
     );
+    let tap;
     let summary = match rate {
         Rate::Max => {
             let _progress = crate::progress::Progress::start(&label, n, taken.clone(), None);
@@ -158,7 +159,9 @@ pub fn measure_observed(
                 warm_at: warm_at.clone(),
             };
             let sink = output.unwrap_or_else(|| Box::new(CountingSink));
-            engine.run(plan, options, Box::new(source), sink)?
+            let observed = observe_run(engine, plan, &label, Box::new(source), sink);
+            tap = observed.tap;
+            engine.run(plan, options, observed.source, observed.sink)?
         }
         Rate::PerSecond(rate) => {
             let triggers = AppendTriggers::new(&events, plan.delay_ms);
@@ -193,7 +196,9 @@ pub fn measure_observed(
                 warm_at: warm_at.clone(),
             };
             let sink = MeasuringSink::new(recorder.clone(), output);
-            let summary = engine.run(plan, options, Box::new(source), Box::new(sink))?;
+            let observed = observe_run(engine, plan, &label, Box::new(source), Box::new(sink));
+            tap = observed.tap;
+            let summary = engine.run(plan, options, observed.source, observed.sink)?;
             metrics.schedule_s = replay.schedule.arrival(n.saturating_sub(1)).as_secs_f64();
             let last_due = replay.start + replay.schedule.arrival(n.saturating_sub(1));
             metrics.finish_lag_s = Instant::now()
@@ -236,7 +241,34 @@ pub fn measure_observed(
     metrics.peak_rss_bytes = crate::metrics::peak_rss_since_reset().unwrap_or(usage.peak_rss_bytes);
     metrics.rows_out = summary.rows_out;
     metrics.late_dropped = summary.late_dropped;
+    if let Some(tap) = tap {
+        // The live view ends on this run's own figures (those of raw.csv).
+        tap.finish(crate::tap::FinalNumbers {
+            events_in: summary.events_in,
+            rows_out: summary.rows_out,
+            late_dropped: summary.late_dropped,
+            elapsed_ms: metrics.elapsed_s * 1e3,
+            throughput_eps: metrics.throughput_eps,
+            latency_us: metrics.latency_us,
+        });
+    }
     Ok(metrics)
+}
+
+/// The run's source and sink, tapped for the live view when `--serve` is on, labelled
+/// with the run's rate (`record 50000/s`).
+fn observe_run(
+    engine: &dyn streamlab_core::Engine,
+    plan: &Plan,
+    label: &str,
+    source: Box<dyn streamlab_core::Source>,
+    sink: Box<dyn streamlab_core::Sink>,
+) -> crate::tap::Observed {
+    if let Some(board) = crate::tap::board() {
+        let context = label.strip_prefix(engine.name()).unwrap_or(label).trim();
+        board.set_context(context);
+    }
+    crate::tap::observe(engine.name(), plan.delay_ms, source, sink)
 }
 
 /// Mean of the last third of backlog `samples` minus mean of the first third.
