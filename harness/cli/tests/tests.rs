@@ -34,6 +34,7 @@
 mod macros;
 mod fixtures;
 
+mod async_checkpoints;
 mod baseline_vs_oracle;
 mod checkpoint_lock;
 mod checkpoints;

@@ -18,6 +18,7 @@
 //!   hand-written W1 loop.
 
 pub mod checked;
+pub mod checkpoint_interval;
 pub mod child;
 pub mod config;
 pub mod cost;
