@@ -98,12 +98,23 @@ impl CheckpointStore {
         let mut header = Vec::with_capacity(INC_HEADER_LEN);
         header.extend_from_slice(INC_MAGIC);
         header.extend_from_slice(&INCREMENT_VERSION.to_le_bytes());
-        for n in [id, parent, base, position.len() as u64, payload.len() as u64] {
+        for n in [
+            id,
+            parent,
+            base,
+            position.len() as u64,
+            payload.len() as u64,
+        ] {
             header.extend_from_slice(&n.to_le_bytes());
         }
         header.extend_from_slice(&crc.finalize().to_le_bytes());
         let tmp = self.dir.join(format!(".inc-{id:020}.tmp"));
-        self.write_file(id, &tmp, &self.increment_path(id), &[&header, position, payload])
+        self.write_file(
+            id,
+            &tmp,
+            &self.increment_path(id),
+            &[&header, position, payload],
+        )
     }
 
     /// Reads and checks increment `id`.
@@ -121,7 +132,9 @@ impl CheckpointStore {
             )));
         }
         if &bytes[..4] != INC_MAGIC {
-            return Err(corrupt("not a streamlab checkpoint increment (bad magic)".into()));
+            return Err(corrupt(
+                "not a streamlab checkpoint increment (bad magic)".into(),
+            ));
         }
         let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().expect("4 bytes"));
         let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));

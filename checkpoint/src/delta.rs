@@ -75,7 +75,10 @@ where
 }
 
 /// Applies `delta` to `map`.
-pub fn apply_map<K: Eq + Hash, V, S: BuildHasher>(map: &mut HashMap<K, V, S>, delta: MapDelta<K, V>) {
+pub fn apply_map<K: Eq + Hash, V, S: BuildHasher>(
+    map: &mut HashMap<K, V, S>,
+    delta: MapDelta<K, V>,
+) {
     for k in &delta.removed {
         map.remove(k);
     }
@@ -149,7 +152,12 @@ where
     let empty = HashMap::default();
     let changed = cur
         .iter()
-        .map(|(w, rows)| (*w, map_delta(before.get(w).copied().unwrap_or(&empty), rows)))
+        .map(|(w, rows)| {
+            (
+                *w,
+                map_delta(before.get(w).copied().unwrap_or(&empty), rows),
+            )
+        })
         .filter(|(w, d)| !d.is_empty() || !before.contains_key(w))
         .collect();
     let closed = prev

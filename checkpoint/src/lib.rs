@@ -298,7 +298,8 @@ impl CheckpointStore {
         header.extend_from_slice(&(payload.len() as u64).to_le_bytes());
         header.extend_from_slice(&crc.finalize().to_le_bytes());
         let tmp = self.dir.join(format!(".chk-{id:020}.tmp"));
-        let written = self.write_file(id, &tmp, &self.path_of(id), &[&header, position, payload])?;
+        let written =
+            self.write_file(id, &tmp, &self.path_of(id), &[&header, position, payload])?;
         self.prune()?;
         self.prune_increments(id)?;
         Ok(written)

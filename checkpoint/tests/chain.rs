@@ -87,7 +87,10 @@ fn apply_op(s: &mut State, op: &Op) {
                 start: w * 10,
                 end: w * 10 + 10,
             };
-            match s.fixed.binary_search_by_key(&(window.end, window.start), |(x, _)| (x.end, x.start)) {
+            match s
+                .fixed
+                .binary_search_by_key(&(window.end, window.start), |(x, _)| (x.end, x.start))
+            {
                 Ok(i) => *s.fixed[i].1.entry(*k).or_default() += v,
                 Err(i) => s.fixed.insert(i, (window, HashMap::from([(*k, *v)]))),
             }
@@ -206,7 +209,10 @@ fn a_corrupt_middle_increment_falls_back_to_the_one_before_it_by_name() {
         "{warning}"
     );
     // With --on-corrupt fail the run stops, naming it.
-    let err = store(&d, OnCorrupt::Fail).restore_chain::<State>().unwrap_err().to_string();
+    let err = store(&d, OnCorrupt::Fail)
+        .restore_chain::<State>()
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("inc-00000000000000000003.bin"), "{err}");
     fs::remove_dir_all(&d).unwrap();
 }
@@ -239,7 +245,11 @@ fn a_truncated_increment_is_caught_and_the_full_one_still_restores() {
     let (chain, restored) = s.restore_chain::<State>().unwrap().unwrap();
     assert_eq!(chain.head(), 1);
     assert_eq!(restored.normal(), states[0].clone().normal());
-    assert!(chain.full.skipped[0].contains("truncated"), "{:?}", chain.full.skipped);
+    assert!(
+        chain.full.skipped[0].contains("truncated"),
+        "{:?}",
+        chain.full.skipped
+    );
     fs::remove_dir_all(&d).unwrap();
 }
 
@@ -255,7 +265,10 @@ fn an_increment_is_much_smaller_than_the_state() {
     );
     let mut s = State {
         query: "q".into(),
-        fixed: vec![(Window { start: 0, end: 10 }, (0..100_000).map(|k| (k, 1)).collect())],
+        fixed: vec![(
+            Window { start: 0, end: 10 },
+            (0..100_000).map(|k| (k, 1)).collect(),
+        )],
         ..State::default()
     };
     w.submit(1, None, s.clone()).unwrap();

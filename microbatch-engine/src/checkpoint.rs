@@ -19,11 +19,11 @@ use streamlab_checkpoint::delta::{
     apply_fixed, apply_pairs, fixed_delta, pairs_delta, FixedDelta, MapDelta,
 };
 use streamlab_checkpoint::{Done, Incremental, Writer};
-use streamlab_core::KeyId;
 use streamlab_core::engine::{
     CheckpointOptions, EngineError, Poll, RunSummary, Source, SourcePosition,
 };
 use streamlab_core::semantics::watermark::Watermark;
+use streamlab_core::KeyId;
 use streamlab_core::{Event, Plan};
 
 /// Events between checkpoints when neither bound is given.
@@ -120,7 +120,8 @@ impl Incremental for Snapshot {
         self.w_cur = d.w_cur;
         self.last_ts = d.last_ts;
         self.summary = d.summary;
-        self.parts.resize_with(d.parts.len(), PartitionState::default);
+        self.parts
+            .resize_with(d.parts.len(), PartitionState::default);
         for (p, delta) in self.parts.iter_mut().zip(d.parts) {
             apply_fixed(&mut p.fixed, delta.fixed);
             apply_pairs(&mut p.sessions, delta.sessions);
@@ -196,7 +197,11 @@ impl Checkpointer {
     /// Hands `snapshot` over as checkpoint `snapshot.batch` (its rows prepared);
     /// `started`: when taking it began. Returns the batches whose checkpoints are now
     /// durable, for the sink to commit (sync: this one; async: an earlier one, if any).
-    pub fn write(&mut self, mut snapshot: Snapshot, started: Instant) -> Result<Vec<u64>, EngineError> {
+    pub fn write(
+        &mut self,
+        mut snapshot: Snapshot,
+        started: Instant,
+    ) -> Result<Vec<u64>, EngineError> {
         snapshot.query.clone_from(&self.query);
         self.last_batch = Some(snapshot.batch);
         let position = snapshot.position.as_ref().map(|p| p.as_str().to_owned());

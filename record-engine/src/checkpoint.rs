@@ -109,7 +109,8 @@ impl Incremental for Payload {
         self.epoch = d.epoch;
         self.done = d.done;
         self.source = d.source;
-        self.workers.resize_with(d.workers.len(), WindowSnapshot::default);
+        self.workers
+            .resize_with(d.workers.len(), WindowSnapshot::default);
         for (w, delta) in self.workers.iter_mut().zip(d.workers) {
             w.apply(delta);
         }
@@ -290,7 +291,11 @@ impl Coordinator {
                 source,
                 workers,
             };
-            let position = payload.source.position.as_ref().map(|p| p.as_str().to_owned());
+            let position = payload
+                .source
+                .position
+                .as_ref()
+                .map(|p| p.as_str().to_owned());
             let done = self.writer.submit(epoch, position, payload)?;
             self.commit(done, sink)?;
         }

@@ -12,11 +12,11 @@
 //! leave with the record that changed them, and windows close at every watermark step.
 
 use rustc_hash::FxHashMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use streamlab_checkpoint::delta::{
     apply_fixed, apply_pairs, fixed_delta, pairs_delta, FixedDelta, Incremental, MapDelta,
 };
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use streamlab_core::model::window::is_closed;
 use streamlab_core::ops::joins::window::RowRule;
 use streamlab_core::semantics::watermark::MIN_WATERMARK;

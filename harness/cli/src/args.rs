@@ -178,6 +178,10 @@ pub struct ExperimentArgs {
     /// `recovery`: events between checkpoints (default 2000).
     #[arg(long)]
     pub checkpoint_every: Option<u64>,
+    /// `checkpoint-interval`: the intervals, ms (default 100,1000,10000; 100,1000 with
+    /// --quick).
+    #[arg(long, value_delimiter = ',')]
+    pub intervals_ms: Vec<u64>,
 }
 
 /// `streamlab bench-run`.
@@ -356,7 +360,9 @@ impl RunArgs {
             bail!("--workers must be at least 1");
         }
         if self.full_every == Some(0) {
-            bail!("--full-every must be at least 1 (without --incremental every checkpoint is full)");
+            bail!(
+                "--full-every must be at least 1 (without --incremental every checkpoint is full)"
+            );
         }
         self.engines.validate().map_err(anyhow::Error::msg)?;
         self.engine.refuse_foreign_flags(matches)?;

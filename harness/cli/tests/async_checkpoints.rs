@@ -108,7 +108,10 @@ fn killed_inside_writes(engine: &str, extra: &[&str]) {
 
     // 1. Killed while the second checkpoint (an increment) is written, not yet durable.
     let id = kill_at_second_pause(&args, &ck, "before-rename");
-    assert!(ck.join(format!(".inc-{id:020}.tmp")).exists(), "the increment was being written");
+    assert!(
+        ck.join(format!(".inc-{id:020}.tmp")).exists(),
+        "the increment was being written"
+    );
     assert!(!inc(id).exists(), "killed before the increment was durable");
     assert!(
         !parts.join(format!("part-{id:020}.jsonl")).exists(),
@@ -128,7 +131,10 @@ fn killed_inside_writes(engine: &str, extra: &[&str]) {
     let out = streamlab().args(&args).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains(&format!("checkpoint {id}")), "resumes from {id}: {stderr}");
+    assert!(
+        stderr.contains(&format!("checkpoint {id}")),
+        "resumes from {id}: {stderr}"
+    );
     let (got, want) = (sorted_lines(&output), sorted_lines(&clean));
     assert_eq!(got.len(), want.len(), "rows lost or duplicated");
     assert_eq!(got, want, "rows differ");

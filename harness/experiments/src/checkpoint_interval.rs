@@ -47,14 +47,20 @@ pub struct IntervalConfig {
 const MODES: [(&str, &[&str]); 3] = [
     ("sync-full", &["--checkpoint-write", "sync"]),
     ("async-full", &["--checkpoint-write", "async"]),
-    ("async-incremental", &["--checkpoint-write", "async", "--incremental"]),
+    (
+        "async-incremental",
+        &["--checkpoint-write", "async", "--incremental"],
+    ),
 ];
 
 /// The checkpoint note of a run's summary: (checkpoints, increments, bytes).
 fn checkpoint_note(summary: &serde_json::Value) -> (u64, u64, u64) {
     let number_before = |text: &str, marker: &str| -> Option<u64> {
         let head = text.split(marker).next()?;
-        head.rsplit(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+        head.rsplit(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
     };
     summary["notes"]
         .as_array()
@@ -102,9 +108,12 @@ pub fn run(cfg: &IntervalConfig, raw: &mut RawCsv) -> Result<(serde_json::Value,
                 a
             };
             for &interval in &cfg.intervals_ms {
-                let setting = |mode: &str| format!("keys={keys};interval_ms={interval};mode={mode}");
+                let setting =
+                    |mode: &str| format!("keys={keys};interval_ms={interval};mode={mode}");
                 for rep in 0..cfg.reps {
-                    eprintln!("checkpoint-interval: {engine}, {keys} keys, {interval} ms, rep {rep}");
+                    eprintln!(
+                        "checkpoint-interval: {engine}, {keys} keys, {interval} ms, rep {rep}"
+                    );
                     let out = dir.join("out.jsonl");
                     let (plain, _) = run_to_end(&args(&out), &dir.join("plain.json"))?;
                     let plain_eps = plain["throughput_eps"].as_f64().unwrap_or(0.0);
@@ -121,14 +130,22 @@ pub fn run(cfg: &IntervalConfig, raw: &mut RawCsv) -> Result<(serde_json::Value,
                         let (s, _) = run_to_end(&a, &dir.join("ck.json"))?;
                         let eps = s["throughput_eps"].as_f64().unwrap_or(0.0);
                         let (count, increments, bytes) = checkpoint_note(&s);
-                        let ratio = if plain_eps > 0.0 { eps / plain_eps } else { 0.0 };
+                        let ratio = if plain_eps > 0.0 {
+                            eps / plain_eps
+                        } else {
+                            0.0
+                        };
                         let set = setting(mode);
                         raw.row(&engine, &set, rep, "throughput_eps", eps);
                         raw.row(&engine, &set, rep, "throughput_ratio", ratio);
                         raw.row(&engine, &set, rep, "checkpoints", count as f64);
                         raw.row(&engine, &set, rep, "increments", increments as f64);
                         raw.row(&engine, &set, rep, "checkpoint_bytes", bytes as f64);
-                        let per = if count > 0 { bytes as f64 / count as f64 } else { 0.0 };
+                        let per = if count > 0 {
+                            bytes as f64 / count as f64
+                        } else {
+                            0.0
+                        };
                         raw.row(&engine, &set, rep, "bytes_per_checkpoint", per);
                         modes.insert(
                             mode.into(),

@@ -66,4 +66,6 @@ pub struct ExperimentConfig {
     pub keys: Option<u64>,
     /// `recovery` only: events between checkpoints.
     pub checkpoint_every: Option<u64>,
+    /// `checkpoint-interval` only: the intervals, ms (empty: the default).
+    pub intervals_ms: Vec<u64>,
 }

@@ -20,8 +20,8 @@
 use crate::config::{Experiment, ExperimentConfig};
 use crate::sweep::{engines, Outcome};
 use crate::{
-    checkpoint_interval, latency_throughput, nexmark, output_modes, peers, recovery, scaling, time_domains,
-    trigger_sweep, watermark_accuracy, ysb,
+    checkpoint_interval, latency_throughput, nexmark, output_modes, peers, recovery, scaling,
+    time_domains, trigger_sweep, watermark_accuracy, ysb,
 };
 use anyhow::{bail, Result};
 use std::path::Path;
@@ -36,6 +36,12 @@ pub fn run_experiment(cfg: &ExperimentConfig, out: &Path) -> Result<serde_json::
         || cfg.events.is_some()
         || cfg.keys.is_some()
         || cfg.checkpoint_every.is_some();
+    if !cfg.intervals_ms.is_empty() && cfg.experiment != Experiment::CheckpointInterval {
+        bail!("--intervals-ms is an option of `experiment checkpoint-interval` only");
+    }
+    if cfg.intervals_ms.contains(&0) {
+        bail!("--intervals-ms: an interval must be at least 1 ms");
+    }
     let interval_options = cfg.kills.is_none() && cfg.checkpoint_every.is_none();
     if recovery_only
         && cfg.experiment != Experiment::Recovery
@@ -84,7 +90,9 @@ pub fn run_experiment(cfg: &ExperimentConfig, out: &Path) -> Result<serde_json::
                     None if cfg.quick => vec![1_000, 50_000],
                     None => vec![1_000, 100_000, 1_000_000],
                 },
-                intervals_ms: if cfg.quick {
+                intervals_ms: if !cfg.intervals_ms.is_empty() {
+                    cfg.intervals_ms.clone()
+                } else if cfg.quick {
                     vec![100, 1_000]
                 } else {
                     vec![100, 1_000, 10_000]
