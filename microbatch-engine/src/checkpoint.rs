@@ -131,7 +131,8 @@ impl Incremental for Snapshot {
 
 /// When checkpoints are due, and where they go.
 pub struct Checkpointer {
-    writer: Writer<Snapshot>,
+    /// Boxed: the driver's `Opened` carries a checkpointer, and a writer is large.
+    writer: Box<Writer<Snapshot>>,
     dir: std::path::PathBuf,
     query: String,
     every_events: Option<u64>,
@@ -170,7 +171,10 @@ impl Checkpointer {
             .map(|d| Duration::from_millis(d.ms().max(1) as u64));
         let ck = Checkpointer {
             dir: store.dir().to_owned(),
-            writer: Writer::new(store, streamlab_checkpoint::writer_options(options)),
+            writer: Box::new(Writer::new(
+                store,
+                streamlab_checkpoint::writer_options(options),
+            )),
             query,
             every_events: options
                 .every_events
