@@ -24,7 +24,7 @@ mkdir -p "$out"
 jupyter=${JUPYTER:-jupyter}
 command -v "$jupyter" >/dev/null || { echo "$0: '$jupyter' not found (pip install -r notebooks/requirements.txt)" >&2; exit 2; }
 
-experiments=(latency-throughput trigger-sweep watermark-accuracy output-modes time-domains scaling recovery ysb nexmark)
+experiments=(latency-throughput trigger-sweep watermark-accuracy output-modes time-domains scaling recovery checkpoint-interval ysb nexmark)
 # Optional: a bench folder, kafka-logs (needs a Kafka broker, so CI may not have it) and
 # peers (needs pyspark and apache-flink).
 for optional in bench kafka-logs peers; do

@@ -20,17 +20,28 @@
 //!
 //! # Layout
 //! - this module: [`CheckpointStore`] (open, write, latest) with its error type;
+//! - [`chain`]: incremental checkpoints (increment files, restoring a chain);
+//! - [`delta`]: what changed between two snapshots ([`Incremental`]);
+//! - [`writer`]: taking checkpoints synchronously or on a background thread;
+//! - [`test_hook`]: a pause inside a write, for tests that kill a run there;
 //! - [`lock`]: one run at a time on a directory (an OS lock held for the run's life).
 //! - [`run`]: the engines' side: open the store a run's options name and read the
 //!   checkpoint it resumes from;
 //! - [`sized`]: deserializers that read large state collections in one allocation.
 
+pub mod chain;
+pub mod delta;
 pub mod lock;
 pub mod run;
 pub mod sized;
+pub mod test_hook;
+pub mod writer;
 
+pub use chain::{Chain, Increment};
+pub use delta::Incremental;
 pub use lock::{lock_dir, DirLock};
-pub use run::open_run;
+pub use run::{open_run, writer_options};
+pub use writer::{Done, WriteMode, Writer, WriterOptions};
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -115,14 +126,19 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ {
     }
 }
 
-/// Ids of the checkpoint files in `dir`, unordered.
+/// Ids of the full checkpoint files in `dir`, unordered.
 fn ids_in(dir: &Path) -> Result<Vec<u64>, CheckpointError> {
+    ids_with(dir, "chk-")
+}
+
+/// Ids of the files `<prefix><id>.bin` in `dir`, unordered.
+pub(crate) fn ids_with(dir: &Path, prefix: &str) -> Result<Vec<u64>, CheckpointError> {
     Ok(fs::read_dir(dir)
         .map_err(io(dir))?
         .filter_map(|e| e.ok())
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().to_string();
-            name.strip_prefix("chk-")?
+            name.strip_prefix(prefix)?
                 .strip_suffix(".bin")?
                 .parse()
                 .ok()
@@ -130,10 +146,12 @@ fn ids_in(dir: &Path) -> Result<Vec<u64>, CheckpointError> {
         .collect())
 }
 
-/// The newest checkpoint id in `dir`, read from outside the process that writes them
-/// (no directory is created; none, or an unreadable one, gives `None`).
+/// The newest checkpoint id in `dir` (full or increment), read from outside the process
+/// that writes them (no directory is created; none, or an unreadable one, gives `None`).
 pub fn newest_id(dir: &Path) -> Option<u64> {
-    ids_in(dir).ok()?.into_iter().max()
+    let fulls = ids_in(dir).ok()?;
+    let increments = ids_with(dir, "inc-").ok()?;
+    fulls.into_iter().chain(increments).max()
 }
 
 /// The source position of the newest good checkpoint in `dir` (the one a restarted
@@ -147,11 +165,12 @@ pub fn resume_position(
         return Ok(None);
     }
     let store = CheckpointStore::open(dir, usize::MAX, on_corrupt)?;
-    let Some(loaded) = store.latest()? else {
+    let Some(chain) = store.latest_chain()? else {
         return Ok(None);
     };
+    let found = chain.position().cloned().map(|p| (chain.head(), p));
+    let loaded = chain.full;
     let path = store.path_of(loaded.id);
-    let found = loaded.position.clone().map(|p| (loaded.id, p));
     if let Some(stamp) = FileStamp::of(&path) {
         *PRELOADED.lock().unwrap_or_else(|e| e.into_inner()) = Some(Preloaded {
             path,
@@ -260,16 +279,13 @@ impl CheckpointStore {
     }
 
     /// Writes checkpoint `id` (the source's `position`, the engine's `payload`) durably
-    /// and atomically, then prunes old ones.
+    /// and atomically, then prunes old ones (and the increments before it).
     pub fn write(
         &self,
         id: u64,
         position: Option<&str>,
         payload: &[u8],
     ) -> Result<Written, CheckpointError> {
-        let started = Instant::now();
-        let path = self.path_of(id);
-        let tmp = self.dir.join(format!(".chk-{id:020}.tmp"));
         let position = position.map_or(&[][..], |p| p.as_bytes());
         let mut crc = crc32fast::Hasher::new();
         crc.update(position);
@@ -281,22 +297,41 @@ impl CheckpointStore {
         header.extend_from_slice(&(position.len() as u64).to_le_bytes());
         header.extend_from_slice(&(payload.len() as u64).to_le_bytes());
         header.extend_from_slice(&crc.finalize().to_le_bytes());
+        let tmp = self.dir.join(format!(".chk-{id:020}.tmp"));
+        let written =
+            self.write_file(id, &tmp, &self.path_of(id), &[&header, position, payload])?;
+        self.prune()?;
+        self.prune_increments(id)?;
+        Ok(written)
+    }
+
+    /// Writes `parts` to `tmp`, fsyncs it, renames it to `path` and fsyncs the directory:
+    /// a crash leaves the old set of files or the new one. (The test hook may pause here.)
+    fn write_file(
+        &self,
+        id: u64,
+        tmp: &Path,
+        path: &Path,
+        parts: &[&[u8]],
+    ) -> Result<Written, CheckpointError> {
+        let started = Instant::now();
         {
             let mut f =
-                std::io::BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(io(&tmp))?);
-            f.write_all(&header).map_err(io(&tmp))?;
-            f.write_all(position).map_err(io(&tmp))?;
-            f.write_all(payload).map_err(io(&tmp))?;
-            let f = f.into_inner().map_err(|e| io(&tmp)(e.into_error()))?;
-            f.sync_all().map_err(io(&tmp))?;
+                std::io::BufWriter::with_capacity(1 << 20, File::create(tmp).map_err(io(tmp))?);
+            for part in parts {
+                f.write_all(part).map_err(io(tmp))?;
+            }
+            let f = f.into_inner().map_err(|e| io(tmp)(e.into_error()))?;
+            f.sync_all().map_err(io(tmp))?;
         }
-        fs::rename(&tmp, &path).map_err(io(&path))?;
+        test_hook::pause(test_hook::Point::BeforeRename, &self.dir, id);
+        fs::rename(tmp, path).map_err(io(path))?;
         File::open(&self.dir)
             .and_then(|d| d.sync_all())
             .map_err(io(&self.dir))?;
-        self.prune()?;
+        test_hook::pause(test_hook::Point::AfterRename, &self.dir, id);
         Ok(Written {
-            bytes: (HEADER_LEN + position.len() + payload.len()) as u64,
+            bytes: parts.iter().map(|p| p.len() as u64).sum(),
             duration: started.elapsed(),
         })
     }
@@ -418,33 +453,26 @@ impl CheckpointStore {
     /// `engine`: a payload that does not decode, or one taken for another query
     /// (`query_of` reads it from the state), is an error naming the file; corrupt newer
     /// files skipped on the way are warned about on stderr.
-    pub fn latest_state<T: serde::de::DeserializeOwned>(
+    pub fn latest_state<T: serde::de::DeserializeOwned + Incremental>(
         &self,
         engine: &str,
         query: &str,
         query_of: impl Fn(&T) -> &str,
     ) -> Result<Option<(T, Option<Position>)>, CheckpointError> {
-        let Some(loaded) = self.latest()? else {
+        let Some((chain, state)) = self.restore_chain::<T>()? else {
             return Ok(None);
         };
-        let state: T =
-            bincode::deserialize(&loaded.payload).map_err(|e| CheckpointError::Corrupt {
-                path: self.path_of(loaded.id),
-                reason: format!("cannot decode the engine's state: {e}"),
-            })?;
         if query_of(&state) != query {
             return Err(CheckpointError::Corrupt {
                 path: self.dir.clone(),
                 reason: "holds checkpoints of another query".into(),
             });
         }
-        for skipped in &loaded.skipped {
-            eprintln!(
-                "streamlab {engine}: warning: {skipped}; using checkpoint {}",
-                loaded.id
-            );
+        let head = chain.head();
+        for skipped in &chain.full.skipped {
+            eprintln!("streamlab {engine}: warning: {skipped}; using checkpoint {head}");
         }
-        Ok(Some((state, loaded.position)))
+        Ok(Some((state, chain.position().cloned())))
     }
 
     fn prune(&self) -> Result<(), CheckpointError> {
@@ -467,10 +495,20 @@ mod tests {
         CheckpointStore::open(dir, 3, on_corrupt).unwrap()
     }
 
-    #[derive(serde::Serialize, serde::Deserialize)]
+    #[derive(Clone, serde::Serialize, serde::Deserialize)]
     struct Payload {
         query: String,
         n: u64,
+    }
+
+    impl Incremental for Payload {
+        type Delta = u64;
+        fn delta(_: &Self, cur: &Self) -> u64 {
+            cur.n
+        }
+        fn apply(&mut self, n: u64) {
+            self.n = n;
+        }
     }
 
     #[test]

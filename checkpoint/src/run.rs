@@ -5,6 +5,18 @@
 use crate::{CheckpointError, CheckpointStore, OnCorrupt};
 use streamlab_core::engine::{CheckpointOptions, EngineError, SourcePosition};
 
+/// How `options` say checkpoints are written.
+pub fn writer_options(options: &CheckpointOptions) -> crate::WriterOptions {
+    crate::WriterOptions {
+        mode: if options.sync_writes {
+            crate::WriteMode::Sync
+        } else {
+            crate::WriteMode::Async
+        },
+        full_every: options.full_every,
+    }
+}
+
 /// A checkpoint that cannot be written or read stops the run, saying why.
 impl From<CheckpointError> for EngineError {
     fn from(e: CheckpointError) -> Self {
@@ -27,7 +39,7 @@ pub const ENGINE_FILE: &str = "ENGINE";
 /// query a checkpoint was taken for; another query's is refused, and so is a directory
 /// of another engine's checkpoints ([`ENGINE_FILE`]; a directory without one, from an
 /// earlier streamlab, is taken as this engine's).
-pub fn open_run<T: serde::de::DeserializeOwned>(
+pub fn open_run<T: serde::de::DeserializeOwned + crate::Incremental>(
     options: &CheckpointOptions,
     engine: &str,
     query: &str,

@@ -248,6 +248,13 @@ pub struct CheckpointOptions {
     pub retain: usize,
     /// Fall back to the previous good checkpoint when the newest is corrupt (else fail).
     pub fall_back_on_corrupt: bool,
+    /// Write checkpoints on the engine's thread, stopping the stream for the whole write
+    /// (`--checkpoint-write sync`); else on a background thread, the stream stopping
+    /// only to capture the state (asynchronous snapshots, the default).
+    pub sync_writes: bool,
+    /// Incremental checkpoints (`--incremental`): `Some(K)`, a full checkpoint after
+    /// every K increments (`--full-every K`); `None`, every checkpoint is full.
+    pub full_every: Option<u32>,
 }
 
 impl RunOptions {
@@ -609,6 +616,8 @@ mod tests {
                 interval: None,
                 retain: 3,
                 fall_back_on_corrupt: true,
+                sync_writes: false,
+                full_every: None,
             }),
             ..Default::default()
         };

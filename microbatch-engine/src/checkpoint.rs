@@ -13,12 +13,17 @@
 //! backlog are cut at the same `--max-records-per-batch` bound).
 
 use crate::exec::PartitionState;
+use crate::state_store::{Entry, KeySessions};
 use std::time::{Duration, Instant};
-use streamlab_checkpoint::CheckpointStore;
+use streamlab_checkpoint::delta::{
+    apply_fixed, apply_pairs, fixed_delta, pairs_delta, FixedDelta, MapDelta,
+};
+use streamlab_checkpoint::{Done, Incremental, Writer};
 use streamlab_core::engine::{
     CheckpointOptions, EngineError, Poll, RunSummary, Source, SourcePosition,
 };
 use streamlab_core::semantics::watermark::Watermark;
+use streamlab_core::KeyId;
 use streamlab_core::{Event, Plan};
 
 /// Events between checkpoints when neither bound is given.
@@ -54,9 +59,81 @@ pub struct Snapshot {
     pub parts: Vec<PartitionState>,
 }
 
+/// What changed between two checkpoints (an incremental checkpoint's payload): the
+/// driver's small state whole, the state stores' changed rows.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct SnapshotDelta {
+    batch: u64,
+    next_seq: u64,
+    done: bool,
+    watermark: Watermark,
+    w_prev: i64,
+    w_cur: i64,
+    last_ts: i64,
+    summary: RunSummary,
+    parts: Vec<PartitionDelta>,
+}
+
+/// What changed in one partition's state store.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct PartitionDelta {
+    fixed: FixedDelta<KeyId, Entry>,
+    sessions: MapDelta<KeyId, KeySessions>,
+}
+
+impl Incremental for Snapshot {
+    type Delta = SnapshotDelta;
+
+    fn delta(prev: &Self, cur: &Self) -> SnapshotDelta {
+        let empty = PartitionState::default();
+        let parts = cur
+            .parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let before = prev.parts.get(i).unwrap_or(&empty);
+                PartitionDelta {
+                    fixed: fixed_delta(&before.fixed, &p.fixed),
+                    sessions: pairs_delta(&before.sessions, &p.sessions),
+                }
+            })
+            .collect();
+        SnapshotDelta {
+            batch: cur.batch,
+            next_seq: cur.next_seq,
+            done: cur.done,
+            watermark: cur.watermark.clone(),
+            w_prev: cur.w_prev,
+            w_cur: cur.w_cur,
+            last_ts: cur.last_ts,
+            summary: cur.summary.clone(),
+            parts,
+        }
+    }
+
+    fn apply(&mut self, d: SnapshotDelta) {
+        self.batch = d.batch;
+        self.next_seq = d.next_seq;
+        self.done = d.done;
+        self.watermark = d.watermark;
+        self.w_prev = d.w_prev;
+        self.w_cur = d.w_cur;
+        self.last_ts = d.last_ts;
+        self.summary = d.summary;
+        self.parts
+            .resize_with(d.parts.len(), PartitionState::default);
+        for (p, delta) in self.parts.iter_mut().zip(d.parts) {
+            apply_fixed(&mut p.fixed, delta.fixed);
+            apply_pairs(&mut p.sessions, delta.sessions);
+        }
+    }
+}
+
 /// When checkpoints are due, and where they go.
 pub struct Checkpointer {
-    store: CheckpointStore,
+    /// Boxed: the driver's `Opened` carries a checkpointer, and a writer is large.
+    writer: Box<Writer<Snapshot>>,
+    dir: std::path::PathBuf,
     query: String,
     every_events: Option<u64>,
     interval: Option<Duration>,
@@ -66,8 +143,11 @@ pub struct Checkpointer {
     pub written: u64,
     /// Their bytes.
     pub bytes: u64,
-    /// Time spent writing them (snapshot, encode, fsync, rename).
+    /// Time the stream stopped for them: capturing the state, and with synchronous
+    /// writes encoding and writing it too.
     pub busy: Duration,
+    /// Increments among them.
+    pub increments: u64,
     /// The batch of the newest checkpoint (written or restored): a stop right after it
     /// has nothing new to checkpoint.
     pub last_batch: Option<u64>,
@@ -90,7 +170,11 @@ impl Checkpointer {
             .interval
             .map(|d| Duration::from_millis(d.ms().max(1) as u64));
         let ck = Checkpointer {
-            store,
+            dir: store.dir().to_owned(),
+            writer: Box::new(Writer::new(
+                store,
+                streamlab_checkpoint::writer_options(options),
+            )),
             query,
             every_events: options
                 .every_events
@@ -101,6 +185,7 @@ impl Checkpointer {
             written: 0,
             bytes: 0,
             busy: Duration::ZERO,
+            increments: 0,
             last_batch: restored.as_ref().map(|s| s.batch),
         };
         Ok((ck, restored))
@@ -113,31 +198,58 @@ impl Checkpointer {
             || self.interval.is_some_and(|d| self.since.elapsed() >= d)
     }
 
-    /// Writes `snapshot` as checkpoint `snapshot.batch`; `started`: when taking it began.
-    pub fn write(&mut self, mut snapshot: Snapshot, started: Instant) -> Result<(), EngineError> {
+    /// Hands `snapshot` over as checkpoint `snapshot.batch` (its rows prepared);
+    /// `started`: when taking it began. Returns the batches whose checkpoints are now
+    /// durable, for the sink to commit (sync: this one; async: an earlier one, if any).
+    pub fn write(
+        &mut self,
+        mut snapshot: Snapshot,
+        started: Instant,
+    ) -> Result<Vec<u64>, EngineError> {
         snapshot.query.clone_from(&self.query);
-        let written = self.store.write_state(
-            snapshot.batch,
-            snapshot.position.as_ref().map(|p| p.as_str()),
-            &snapshot,
-        )?;
-        self.written += 1;
         self.last_batch = Some(snapshot.batch);
-        self.bytes += written.bytes;
+        let position = snapshot.position.as_ref().map(|p| p.as_str().to_owned());
+        let done = self.writer.submit(snapshot.batch, position, snapshot)?;
         self.busy += started.elapsed();
         self.since_events = 0;
         self.since = Instant::now();
-        Ok(())
+        Ok(self.count(done))
+    }
+
+    /// The batches whose checkpoints became durable since the last call, without waiting.
+    pub fn poll(&mut self) -> Result<Vec<u64>, EngineError> {
+        let done = self.writer.poll()?;
+        Ok(self.count(done))
+    }
+
+    /// Waits for the checkpoint being written: its batch, to commit.
+    pub fn wait(&mut self) -> Result<Vec<u64>, EngineError> {
+        let done = self.writer.wait()?;
+        Ok(self.count(done))
+    }
+
+    fn count(&mut self, done: Vec<Done>) -> Vec<u64> {
+        done.into_iter()
+            .map(|d| {
+                self.written += 1;
+                self.increments += u64::from(d.increment);
+                self.bytes += d.bytes;
+                d.id
+            })
+            .collect()
     }
 
     /// A line for the run summary.
     pub fn describe(&self) -> String {
         format!(
-            "{} checkpoints written to {} ({} bytes in all, {:.1} ms writing)",
+            "{} checkpoints written to {} ({} of them increments; {} bytes in all; the stream stopped {:.1} ms for them, {:.1} ms of it waiting {} times for a previous write)",
             self.written,
-            self.store.dir().display(),
+            self.dir.display(),
+            self.increments,
             self.bytes,
-            self.busy.as_secs_f64() * 1e3
+            self.busy.as_secs_f64() * 1e3,
+            self.writer.waited.as_secs_f64() * 1e3,
+            self.writer.stalls
         )
     }
 }

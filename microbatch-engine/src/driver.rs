@@ -145,13 +145,22 @@ impl<P: Partitions> Driver<'_, '_, P> {
         let Some(c) = self.checkpoints.as_mut() else {
             return Ok(());
         };
+        // Batches whose checkpoints the background writer has made durable meanwhile.
+        for b in c.poll()? {
+            self.sink.commit(b)?;
+        }
         let last = at == Checkpoint::End;
         if !c.after_batch(events) && at == Checkpoint::IfDue {
             return Ok(());
         }
         let batch = self.next_id - 1;
         if at == Checkpoint::Stop && c.last_batch == Some(batch) {
-            return Ok(()); // the newest checkpoint is already where the run stopped
+            // The newest checkpoint is already where the run stopped: it only has to be
+            // durable, and its batch committed.
+            for b in c.wait()? {
+                self.sink.commit(b)?;
+            }
+            return Ok(());
         }
         let started = Instant::now();
         self.sink.prepare(batch)?;
@@ -175,8 +184,16 @@ impl<P: Partitions> Driver<'_, '_, P> {
             summary: self.summary.clone(),
             parts: self.pool.snapshot()?,
         };
-        c.write(snapshot, started)?;
-        self.sink.commit(batch)
+        let c = self.checkpoints.as_mut().expect("checked above");
+        let mut durable = c.write(snapshot, started)?;
+        if at != Checkpoint::IfDue {
+            // The run ends here: the last checkpoint must be durable and its rows visible.
+            durable.extend(c.wait()?);
+        }
+        for b in durable {
+            self.sink.commit(b)?;
+        }
+        Ok(())
     }
 
     fn complete(&self) -> bool {

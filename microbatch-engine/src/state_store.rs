@@ -58,7 +58,7 @@ impl Entry {
 }
 
 /// The sessions of one key.
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KeySessions {
     /// Open sessions with their rows.
     pub set: SessionSet<Entry>,

@@ -23,7 +23,7 @@
 use crate::operators::watermark::ClockState;
 use crate::state::WindowSnapshot;
 use std::collections::BTreeMap;
-use streamlab_checkpoint::CheckpointStore;
+use streamlab_checkpoint::{Done, Incremental, Writer};
 use streamlab_core::engine::{CheckpointOptions, EngineError, RunSummary, Sink};
 use streamlab_core::{OutRow, Plan};
 
@@ -78,6 +78,45 @@ pub struct Payload {
     pub workers: Vec<WindowSnapshot>,
 }
 
+/// What changed between two checkpoints of a run (an incremental checkpoint's payload).
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct PayloadDelta {
+    epoch: u64,
+    done: bool,
+    source: SourcePart,
+    workers: Vec<<WindowSnapshot as Incremental>::Delta>,
+}
+
+impl Incremental for Payload {
+    type Delta = PayloadDelta;
+
+    fn delta(prev: &Self, cur: &Self) -> PayloadDelta {
+        let empty = WindowSnapshot::default();
+        PayloadDelta {
+            epoch: cur.epoch,
+            done: cur.done,
+            source: cur.source.clone(),
+            workers: cur
+                .workers
+                .iter()
+                .enumerate()
+                .map(|(i, w)| WindowSnapshot::delta(prev.workers.get(i).unwrap_or(&empty), w))
+                .collect(),
+        }
+    }
+
+    fn apply(&mut self, d: PayloadDelta) {
+        self.epoch = d.epoch;
+        self.done = d.done;
+        self.source = d.source;
+        self.workers
+            .resize_with(d.workers.len(), WindowSnapshot::default);
+        for (w, delta) in self.workers.iter_mut().zip(d.workers) {
+            w.apply(delta);
+        }
+    }
+}
+
 /// A checkpoint a run resumes from.
 pub struct Restored {
     /// Its epoch.
@@ -127,7 +166,8 @@ struct Pending {
 
 /// Collects the parts of each epoch and writes complete checkpoints, in epoch order.
 pub struct Coordinator {
-    store: CheckpointStore,
+    writer: Writer<Payload>,
+    dir: std::path::PathBuf,
     query: String,
     peers: usize,
     pending: BTreeMap<u64, Pending>,
@@ -137,6 +177,8 @@ pub struct Coordinator {
     pub bytes: u64,
     /// The longest write (encode, fsync, rename).
     pub slowest_ms: f64,
+    /// Increments among the checkpoints written.
+    pub increments: u64,
 }
 
 impl Coordinator {
@@ -164,13 +206,15 @@ impl Coordinator {
             }
         });
         let coordinator = Coordinator {
-            store,
+            dir: store.dir().to_owned(),
+            writer: Writer::new(store, streamlab_checkpoint::writer_options(options)),
             query,
             peers,
             pending: BTreeMap::new(),
             written: 0,
             bytes: 0,
             slowest_ms: 0.0,
+            increments: 0,
         };
         Ok((coordinator, restored))
     }
@@ -186,6 +230,31 @@ impl Coordinator {
         self.write_ready(sink)
     }
 
+    /// Commits the epochs whose checkpoints the background writer has made durable
+    /// since the last call.
+    pub fn poll(&mut self, sink: &mut dyn Sink) -> Result<(), EngineError> {
+        let done = self.writer.poll()?;
+        self.commit(done, sink)
+    }
+
+    /// At the end of the run: waits for the checkpoint being written and commits its epoch.
+    pub fn finish(&mut self, sink: &mut dyn Sink) -> Result<(), EngineError> {
+        let done = self.writer.wait()?;
+        self.commit(done, sink)
+    }
+
+    /// Phase 2 of the two-phase commit, for checkpoints now durable.
+    fn commit(&mut self, done: Vec<Done>, sink: &mut dyn Sink) -> Result<(), EngineError> {
+        for d in done {
+            sink.commit(d.id)?;
+            self.written += 1;
+            self.increments += u64::from(d.increment);
+            self.bytes += d.bytes;
+            self.slowest_ms = self.slowest_ms.max(d.duration.as_secs_f64() * 1e3);
+        }
+        Ok(())
+    }
+
     /// A worker's share; returns the rows handed to the sink.
     pub fn worker_part(
         &mut self,
@@ -197,7 +266,8 @@ impl Coordinator {
         self.write_ready(sink)
     }
 
-    /// Writes every complete epoch at the front: rows, prepare, checkpoint, commit.
+    /// Writes every complete epoch at the front: rows, prepare, hand the snapshot to the
+    /// writer; an epoch is committed once its checkpoint is durable.
     fn write_ready(&mut self, sink: &mut dyn Sink) -> Result<u64, EngineError> {
         let mut rows_out = 0;
         while let Some(entry) = self.pending.first_entry() {
@@ -221,27 +291,29 @@ impl Coordinator {
                 source,
                 workers,
             };
-            let written = self.store.write_state(
-                epoch,
-                payload.source.position.as_ref().map(|p| p.as_str()),
-                &payload,
-            )?;
-            sink.commit(epoch)?;
-            self.written += 1;
-            self.bytes += written.bytes;
-            self.slowest_ms = self.slowest_ms.max(written.duration.as_secs_f64() * 1e3);
+            let position = payload
+                .source
+                .position
+                .as_ref()
+                .map(|p| p.as_str().to_owned());
+            let done = self.writer.submit(epoch, position, payload)?;
+            self.commit(done, sink)?;
         }
+        self.poll(sink)?;
         Ok(rows_out)
     }
 
     /// Notes for the run summary.
     pub fn describe(&self, summary: &mut RunSummary) {
         summary.notes.push(format!(
-            "{} checkpoints written to {} ({} bytes in all, slowest write {:.1} ms)",
+            "{} checkpoints written to {} ({} of them increments; {} bytes in all, slowest write {:.1} ms; the stream waited {:.1} ms for a previous write {} times)",
             self.written,
-            self.store.dir().display(),
+            self.dir.display(),
+            self.increments,
             self.bytes,
-            self.slowest_ms
+            self.slowest_ms,
+            self.writer.waited.as_secs_f64() * 1e3,
+            self.writer.stalls
         ));
     }
 }

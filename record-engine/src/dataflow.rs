@@ -288,6 +288,7 @@ pub fn run(
     if let Some(e) = state.error.take().or(first_error) {
         return Err(e);
     }
+    state.finish_checkpoints()?;
     if let Some(mut sink) = state.sink.take() {
         sink.finish()?;
     }

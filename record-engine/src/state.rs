@@ -14,6 +14,9 @@
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use streamlab_checkpoint::delta::{
+    apply_fixed, apply_pairs, fixed_delta, pairs_delta, FixedDelta, Incremental, MapDelta,
+};
 use streamlab_core::model::window::is_closed;
 use streamlab_core::ops::joins::window::RowRule;
 use streamlab_core::semantics::watermark::MIN_WATERMARK;
@@ -39,6 +42,38 @@ pub struct WindowSnapshot {
     closed: i64,
     last_seq: Option<u64>,
     stats: WorkerStats,
+}
+
+/// What changed in one worker's state between two checkpoints (an incremental one).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WindowDelta {
+    fixed: FixedDelta<KeyId, Accs>,
+    sessions: MapDelta<KeyId, SessionSet<Accs>>,
+    closed: i64,
+    last_seq: Option<u64>,
+    stats: WorkerStats,
+}
+
+impl Incremental for WindowSnapshot {
+    type Delta = WindowDelta;
+
+    fn delta(prev: &Self, cur: &Self) -> WindowDelta {
+        WindowDelta {
+            fixed: fixed_delta(&prev.fixed, &cur.fixed),
+            sessions: pairs_delta(&prev.sessions, &cur.sessions),
+            closed: cur.closed,
+            last_seq: cur.last_seq,
+            stats: cur.stats,
+        }
+    }
+
+    fn apply(&mut self, d: WindowDelta) {
+        apply_fixed(&mut self.fixed, d.fixed);
+        apply_pairs(&mut self.sessions, d.sessions);
+        self.closed = d.closed;
+        self.last_seq = d.last_seq;
+        self.stats = d.stats;
+    }
 }
 
 /// The window state of the keys one worker owns.

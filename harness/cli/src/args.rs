@@ -190,6 +190,10 @@ pub struct ExperimentArgs {
     /// The live view (`--serve`): the runs measured in this process.
     #[command(flatten)]
     pub live: streamlab_live::LiveArgs,
+    /// `checkpoint-interval`: the intervals, ms (default 100,1000,10000; 100,1000 with
+    /// --quick).
+    #[arg(long, value_delimiter = ',')]
+    pub intervals_ms: Vec<u64>,
 }
 
 /// `streamlab report`.
@@ -351,7 +355,24 @@ pub struct RunArgs {
     /// The live view (`--serve`).
     #[command(flatten)]
     pub live: streamlab_live::LiveArgs,
+    /// Where checkpoints are written: `async` (a background thread; the stream stops only
+    /// to capture the state, as Flink's asynchronous snapshots) or `sync` (the stream
+    /// stops for the whole write).
+    #[arg(long, default_value = "async", requires = "checkpoint")]
+    pub checkpoint_write: streamlab_checkpoint::WriteMode,
+    /// Incremental checkpoints: write only what changed since the previous checkpoint
+    /// (Flink's `state.backend.incremental`, Spark's changelog checkpointing), with a full
+    /// one every `--full-every` checkpoints.
+    #[arg(long, requires = "checkpoint")]
+    pub incremental: bool,
+    /// With `--incremental`: a full checkpoint after this many increments (default 10, as
+    /// Spark's `minDeltasForSnapshot`).
+    #[arg(long, requires = "incremental")]
+    pub full_every: Option<u32>,
 }
+
+/// Increments between full checkpoints when `--full-every` is not given.
+pub const DEFAULT_FULL_EVERY: u32 = 10;
 
 impl RunArgs {
     /// The run options the user gave, once every value is checked and a flag of an engine
@@ -360,6 +381,11 @@ impl RunArgs {
     pub fn options(&self, matches: &ArgMatches) -> Result<RunOptions> {
         if self.workers == Some(0) {
             bail!("--workers must be at least 1");
+        }
+        if self.full_every == Some(0) {
+            bail!(
+                "--full-every must be at least 1 (without --incremental every checkpoint is full)"
+            );
         }
         self.engines.validate().map_err(anyhow::Error::msg)?;
         self.engine.refuse_foreign_flags(matches)?;
@@ -373,6 +399,10 @@ impl RunArgs {
                     retain: self.retain,
                     fall_back_on_corrupt: self.on_corrupt
                         == streamlab_checkpoint::OnCorrupt::Previous,
+                    sync_writes: self.checkpoint_write == streamlab_checkpoint::WriteMode::Sync,
+                    full_every: self
+                        .incremental
+                        .then(|| self.full_every.unwrap_or(DEFAULT_FULL_EVERY)),
                 }
             }),
         })

@@ -18,6 +18,7 @@ pub fn experiment_command(args: &ExperimentArgs) -> Result<()> {
         events: args.events,
         keys: args.keys,
         checkpoint_every: args.checkpoint_every,
+        intervals_ms: args.intervals_ms.clone(),
     };
     let out = args
         .out

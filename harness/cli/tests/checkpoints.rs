@@ -86,6 +86,8 @@ fn checkpointed(options: &RunOptions, dir: &Path) -> RunOptions {
             interval: None,
             retain: 3,
             fall_back_on_corrupt: true,
+            sync_writes: false,
+            full_every: None,
         }),
         ..options.clone()
     }

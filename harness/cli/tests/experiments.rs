@@ -278,3 +278,57 @@ fn bench_on_w1_has_a_hand_row_and_each_engines_cost() {
     ));
     std::fs::remove_dir_all(&out).ok();
 }
+
+/// `experiment checkpoint-interval` on one engine, small: every mode measured against
+/// the interleaved run without checkpoints; only the incremental mode writes increments
+/// (that they are smaller than the state: `checkpoint/tests/chain.rs`).
+#[test]
+fn checkpoint_interval_compares_every_mode_with_a_run_without_checkpoints() {
+    let out = std::env::temp_dir().join(format!("streamlab-ck-interval-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let status = Command::new(env!("CARGO_BIN_EXE_streamlab"))
+        .args(["experiment", "checkpoint-interval", "--reps", "1"])
+        .args([
+            "--engine",
+            "microbatch",
+            "--events",
+            "200000",
+            "--keys",
+            "20000",
+        ])
+        .args(["--intervals-ms", "20", "--out"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let s = summary(&out);
+    let point = &s["points"][0];
+    assert_eq!(point["engine"], "microbatch");
+    for mode in ["sync-full", "async-full", "async-incremental"] {
+        let set = format!("keys=20000;interval_ms=20;mode={mode}");
+        assert!(
+            raw_has(&out, "microbatch", &set, "throughput_ratio"),
+            "{mode}"
+        );
+        let m = &point["modes"][mode];
+        assert!(m["checkpoints"].as_u64().unwrap() > 1, "{mode}: {m}");
+        let increments = m["increments"].as_u64().unwrap();
+        assert_eq!(increments > 0, mode == "async-incremental", "{mode}: {m}");
+    }
+    let per = |mode: &str| {
+        point["modes"][mode]["bytes_per_checkpoint"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        per("async-incremental") > 0.0 && per("async-full") > 0.0,
+        "{point}"
+    );
+    assert!(raw_has(
+        &out,
+        "microbatch",
+        "keys=20000;interval_ms=20;mode=none",
+        "throughput_eps"
+    ));
+    let _ = std::fs::remove_dir_all(&out);
+}

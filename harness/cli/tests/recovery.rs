@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn streamlab() -> Command {
+pub(crate) fn streamlab() -> Command {
     Command::new(env!("CARGO_BIN_EXE_streamlab"))
 }
 
@@ -19,14 +19,14 @@ fn w1() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../queries/w1.toml")
 }
 
-fn workdir(name: &str) -> PathBuf {
+pub(crate) fn workdir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("streamlab-recovery-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
 }
 
-fn generate(dir: &Path, events: u64) -> PathBuf {
+pub(crate) fn generate(dir: &Path, events: u64) -> PathBuf {
     let path = dir.join("events.jsonl");
     let out = streamlab()
         .args([
@@ -62,7 +62,7 @@ fn generate(dir: &Path, events: u64) -> PathBuf {
     path
 }
 
-fn sorted_lines(path: &Path) -> Vec<String> {
+pub(crate) fn sorted_lines(path: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_to_string(path)
         .unwrap()
         .lines()
@@ -73,7 +73,7 @@ fn sorted_lines(path: &Path) -> Vec<String> {
 }
 
 /// W1 in update mode: a row for every event, so every epoch has rows to lose or duplicate.
-fn w1_update(dir: &Path) -> PathBuf {
+pub(crate) fn w1_update(dir: &Path) -> PathBuf {
     let text = std::fs::read_to_string(w1())
         .unwrap()
         .replace("output_mode = \"append\"", "output_mode = \"update\"");
@@ -83,7 +83,7 @@ fn w1_update(dir: &Path) -> PathBuf {
     path
 }
 
-fn run_args(
+pub(crate) fn run_args(
     engine: &str,
     query: &Path,
     events: &Path,

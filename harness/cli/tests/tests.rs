@@ -38,6 +38,7 @@
 mod macros;
 mod fixtures;
 
+mod async_checkpoints;
 mod baseline_vs_oracle;
 mod checkpoint_lock;
 mod checkpoints;

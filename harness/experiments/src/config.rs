@@ -24,6 +24,8 @@ pub enum Experiment {
     KafkaLogs,
     /// Processes killed and restarted from their checkpoints.
     Recovery,
+    /// Checkpoint interval and state size against throughput, bytes and recovery time.
+    CheckpointInterval,
     /// The Yahoo Streaming Benchmark: throughput and window-end-to-result latency.
     Ysb,
     /// NEXMark queries: throughput beside the published nexmark-flink figures.
@@ -54,14 +56,16 @@ pub struct ExperimentConfig {
     pub reps: usize,
     /// The exact command line.
     pub command: String,
-    /// `recovery` only: engines to kill (default: every one that checkpoints).
+    /// `recovery` and `checkpoint-interval` only: engines (default: every one that checkpoints).
     pub engines: Vec<EngineKind>,
     /// `recovery` only: kills per engine.
     pub kills: Option<usize>,
-    /// `recovery` only: events in the stream.
+    /// `recovery` and `checkpoint-interval` only: events in the stream.
     pub events: Option<u64>,
-    /// `recovery` only: distinct keys.
+    /// `recovery` and `checkpoint-interval` only: distinct keys.
     pub keys: Option<u64>,
     /// `recovery` only: events between checkpoints.
     pub checkpoint_every: Option<u64>,
+    /// `checkpoint-interval` only: the intervals, ms (empty: the default).
+    pub intervals_ms: Vec<u64>,
 }

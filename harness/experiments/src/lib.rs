@@ -19,6 +19,7 @@
 //!   hand-written W1 loop.
 
 pub mod checked;
+pub mod checkpoint_interval;
 pub mod child;
 pub mod config;
 pub mod cost;

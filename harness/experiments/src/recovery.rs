@@ -66,7 +66,7 @@ pub fn checkpointing(requested: &[EngineKind]) -> Result<Vec<EngineKind>> {
     Ok(ok)
 }
 
-fn streamlab() -> Command {
+pub(crate) fn streamlab() -> Command {
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("streamlab"));
     let mut c = Command::new(exe);
     c.stdout(Stdio::null()).stderr(Stdio::null());
@@ -103,10 +103,10 @@ fn checkpoints_written(summary: &serde_json::Value) -> u64 {
 }
 
 /// A small deterministic generator for the kill points.
-struct Lcg(u64);
+pub(crate) struct Lcg(pub(crate) u64);
 
 impl Lcg {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6_364_136_223_846_793_005)
@@ -116,7 +116,7 @@ impl Lcg {
 }
 
 /// Runs a command to completion; its summary JSON.
-fn run_to_end(args: &[String], summary: &Path) -> Result<(serde_json::Value, Duration)> {
+pub(crate) fn run_to_end(args: &[String], summary: &Path) -> Result<(serde_json::Value, Duration)> {
     let started = Instant::now();
     let status = streamlab()
         .args(args)
@@ -130,6 +130,51 @@ fn run_to_end(args: &[String], summary: &Path) -> Result<(serde_json::Value, Dur
     let text = std::fs::read_to_string(summary)
         .with_context(|| format!("reading {}", summary.display()))?;
     Ok((serde_json::from_str(&text)?, started.elapsed()))
+}
+
+/// Waits until `child` has made `n` more checkpoints durable in `ck`, then `wait` more,
+/// and SIGKILLs it; returns whether it was still running, and the time from its last
+/// durable checkpoint to the kill, ms (the work a restart replays).
+pub(crate) fn kill_point(
+    child: &mut std::process::Child,
+    ck: &Path,
+    n: usize,
+    wait: Duration,
+) -> Result<(bool, Option<f64>)> {
+    let mut seen = Vec::new();
+    let mut last_change = None;
+    let mut until = None;
+    loop {
+        let newest = streamlab_checkpoint::newest_id(ck);
+        if newest.is_some() && seen.last() != Some(&newest) {
+            seen.push(newest);
+            last_change = Some(Instant::now());
+        }
+        if until.is_none() && seen.len() >= n {
+            until = Some(Instant::now() + wait);
+        }
+        if until.is_some_and(|u| Instant::now() >= u) {
+            break;
+        }
+        if child.try_wait()?.is_some() {
+            return Ok((false, None));
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    let landed = child.try_wait()?.is_none();
+    let lost = last_change.map(|t| t.elapsed().as_secs_f64() * 1e3);
+    let _ = child.kill(); // SIGKILL
+    let _ = child.wait();
+    Ok((landed, lost))
+}
+
+/// The time from `started` to a child's `resumed from checkpoint` line on `stderr`, ms.
+pub(crate) fn watch_resumed(
+    stderr: std::process::ChildStderr,
+    started: Instant,
+) -> std::thread::JoinHandle<Option<f64>> {
+    let watcher = watch_stderr(stderr, started);
+    std::thread::spawn(move || watcher.join().ok().and_then(|r| r.resumed_ms))
 }
 
 /// What a restarted child said on stderr about its restart, and when.

@@ -12,6 +12,7 @@
 //! | `scaling` | 1 and 2 workers: throughput and events per core-second | ([`crate::scaling`])
 //! | `kafka-logs` | web logs produced to Kafka at a fixed rate, errors per service per 10 s window, end-to-end latency through the broker | (`kafka_logs`, cargo feature `kafka`)
 //! | `recovery` | SIGKILL at random points, restart from checkpoints: rows lost / duplicated / wrong, time to first new output, checkpoint cost ([`crate::recovery`]) |
+//! | `checkpoint-interval` | checkpoint interval and state size against throughput (sync, async, incremental), checkpoint bytes and recovery time after a kill ([`crate::checkpoint_interval`]) |
 //! | `ysb` | the Yahoo Streaming Benchmark: closed-loop throughput and window-end-to-result latency, checked against the oracle ([`crate::ysb`]) |
 //! | `nexmark` | the NEXMark queries the query model expresses: closed-loop throughput beside nexmark-flink's published table, checked against the oracle ([`crate::nexmark`]) |
 //! | `peers` | W1 on real Spark (PySpark 4.3) and real Flink (PyFlink 2.3), the jobs of `peers/`, beside the lab's engines end to end: throughput, first result, answer against the oracle ([`crate::peers`]) |
@@ -19,8 +20,8 @@
 use crate::config::{Experiment, ExperimentConfig};
 use crate::sweep::{engines, Outcome};
 use crate::{
-    latency_throughput, nexmark, output_modes, peers, recovery, scaling, time_domains,
-    trigger_sweep, watermark_accuracy, ysb,
+    checkpoint_interval, latency_throughput, nexmark, output_modes, peers, recovery, scaling,
+    time_domains, trigger_sweep, watermark_accuracy, ysb,
 };
 use anyhow::{bail, Result};
 use std::path::Path;
@@ -35,11 +36,23 @@ pub fn run_experiment(cfg: &ExperimentConfig, out: &Path) -> Result<serde_json::
         || cfg.events.is_some()
         || cfg.keys.is_some()
         || cfg.checkpoint_every.is_some();
-    if recovery_only && cfg.experiment != Experiment::Recovery {
-        bail!("--engine, --kills, --events, --keys and --checkpoint-every are options of `experiment recovery` only");
+    if !cfg.intervals_ms.is_empty() && cfg.experiment != Experiment::CheckpointInterval {
+        bail!("--intervals-ms is an option of `experiment checkpoint-interval` only");
+    }
+    if cfg.intervals_ms.contains(&0) {
+        bail!("--intervals-ms: an interval must be at least 1 ms");
+    }
+    let interval_options = cfg.kills.is_none() && cfg.checkpoint_every.is_none();
+    if recovery_only
+        && cfg.experiment != Experiment::Recovery
+        && !(cfg.experiment == Experiment::CheckpointInterval && interval_options)
+    {
+        bail!("--engine, --kills, --events, --keys and --checkpoint-every are options of `experiment recovery` only (`checkpoint-interval` takes --engine, --events and --keys)");
     }
     let measured = match cfg.experiment {
-        Experiment::Recovery => recovery::checkpointing(&cfg.engines)?,
+        Experiment::Recovery | Experiment::CheckpointInterval => {
+            recovery::checkpointing(&cfg.engines)?
+        }
         _ => engines(),
     };
     let (summary, what) = match cfg.experiment {
@@ -63,6 +76,29 @@ pub fn run_experiment(cfg: &ExperimentConfig, out: &Path) -> Result<serde_json::
                 seed: cfg.seed,
                 keys: cfg.keys.unwrap_or(1_000),
                 checkpoint_every: cfg.checkpoint_every.unwrap_or(2_000),
+            },
+            &mut raw,
+        )?,
+        Experiment::CheckpointInterval => checkpoint_interval::run(
+            &checkpoint_interval::IntervalConfig {
+                engines: measured.clone(),
+                events: cfg
+                    .events
+                    .unwrap_or(if cfg.quick { 150_000 } else { 2_000_000 }),
+                keys: match cfg.keys {
+                    Some(k) => vec![k],
+                    None if cfg.quick => vec![1_000, 50_000],
+                    None => vec![1_000, 100_000, 1_000_000],
+                },
+                intervals_ms: if !cfg.intervals_ms.is_empty() {
+                    cfg.intervals_ms.clone()
+                } else if cfg.quick {
+                    vec![100, 1_000]
+                } else {
+                    vec![100, 1_000, 10_000]
+                },
+                reps: cfg.reps,
+                seed: cfg.seed,
             },
             &mut raw,
         )?,

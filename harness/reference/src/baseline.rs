@@ -19,7 +19,10 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use streamlab_checkpoint::CheckpointStore;
+use streamlab_checkpoint::delta::{
+    apply_fixed, apply_pairs, fixed_delta, pairs_delta, FixedDelta, Incremental, MapDelta,
+};
+use streamlab_checkpoint::Writer;
 use streamlab_core::engine::{
     processing_time_ms, Engine, EngineError, Job, Poll, RunSummary, Sink, Source, SourcePosition,
 };
@@ -60,6 +63,50 @@ struct Snapshot {
     next_session_end: i64,
     emit: u64,
     summary: RunSummary,
+}
+
+/// What changed between two checkpoints (an incremental checkpoint's payload).
+#[derive(Serialize, Deserialize)]
+struct SnapshotDelta {
+    epoch: u64,
+    next_seq: u64,
+    done: bool,
+    watermark: Watermark,
+    fixed: FixedDelta<KeyId, Accs>,
+    sessions: MapDelta<KeyId, SessionSet<Accs>>,
+    next_session_end: i64,
+    emit: u64,
+    summary: RunSummary,
+}
+
+impl Incremental for Snapshot {
+    type Delta = SnapshotDelta;
+
+    fn delta(prev: &Self, cur: &Self) -> SnapshotDelta {
+        SnapshotDelta {
+            epoch: cur.epoch,
+            next_seq: cur.next_seq,
+            done: cur.done,
+            watermark: cur.watermark.clone(),
+            fixed: fixed_delta(&prev.fixed, &cur.fixed),
+            sessions: pairs_delta(&prev.sessions, &cur.sessions),
+            next_session_end: cur.next_session_end,
+            emit: cur.emit,
+            summary: cur.summary.clone(),
+        }
+    }
+
+    fn apply(&mut self, d: SnapshotDelta) {
+        self.epoch = d.epoch;
+        self.next_seq = d.next_seq;
+        self.done = d.done;
+        self.watermark = d.watermark;
+        apply_fixed(&mut self.fixed, d.fixed);
+        apply_pairs(&mut self.sessions, d.sessions);
+        self.next_session_end = d.next_session_end;
+        self.emit = d.emit;
+        self.summary = d.summary;
+    }
 }
 
 /// The loop's state: the watermark, core's window state, the rows not yet handed to the
@@ -282,13 +329,17 @@ impl Loop<'_> {
 
 /// Checkpointing state of a run.
 struct Checkpointer {
-    store: CheckpointStore,
+    writer: Writer<Snapshot>,
+    dir: std::path::PathBuf,
     every_events: Option<u64>,
     interval: Option<std::time::Duration>,
     epoch: u64,
     since_events: u64,
     since: std::time::Instant,
     written: u64,
+    /// Increments among the checkpoints made durable, and their bytes.
+    increments: u64,
+    bytes: u64,
 }
 
 impl Checkpointer {
@@ -297,7 +348,47 @@ impl Checkpointer {
             || self.interval.is_some_and(|d| self.since.elapsed() >= d)
     }
 
-    /// Emits pending rows, prepares them, writes the checkpoint, commits the rows.
+    /// Commits the epochs whose checkpoints have become durable.
+    fn poll(&mut self, sink: &mut Box<dyn Sink>) -> Result<(), EngineError> {
+        let done = self.writer.poll()?;
+        self.commit(done, sink)
+    }
+
+    /// Phase 2 for checkpoints now durable.
+    fn commit(
+        &mut self,
+        done: Vec<streamlab_checkpoint::Done>,
+        sink: &mut Box<dyn Sink>,
+    ) -> Result<(), EngineError> {
+        for d in done {
+            sink.commit(d.id)?;
+            self.increments += u64::from(d.increment);
+            self.bytes += d.bytes;
+        }
+        Ok(())
+    }
+
+    /// The summary's line about them.
+    fn describe(&self) -> String {
+        format!(
+            "{} checkpoints written to {} ({} of them increments; {} bytes in all; the stream waited {:.1} ms for a previous write {} times)",
+            self.written,
+            self.dir.display(),
+            self.increments,
+            self.bytes,
+            self.writer.waited.as_secs_f64() * 1e3,
+            self.writer.stalls
+        )
+    }
+
+    /// Waits for the checkpoint being written and commits its epoch (the run ends).
+    fn settle(&mut self, sink: &mut Box<dyn Sink>) -> Result<(), EngineError> {
+        let done = self.writer.wait()?;
+        self.commit(done, sink)
+    }
+
+    /// Emits pending rows, prepares them, hands the checkpoint to the writer; the rows
+    /// are committed once it is durable.
     fn take(
         &mut self,
         lp: &mut Loop<'_>,
@@ -319,12 +410,9 @@ impl Checkpointer {
         lp.rows.clear();
         sink.prepare(self.epoch)?;
         let snapshot = lp.snapshot(self.epoch, next_seq, position, done);
-        self.store.write_state(
-            self.epoch,
-            snapshot.position.as_ref().map(|p| p.as_str()),
-            &snapshot,
-        )?;
-        sink.commit(self.epoch)?;
+        let position = snapshot.position.as_ref().map(|p| p.as_str().to_owned());
+        let done = self.writer.submit(self.epoch, position, snapshot)?;
+        self.commit(done, sink)?;
         self.epoch += 1;
         self.since_events = 0;
         self.since = std::time::Instant::now();
@@ -383,7 +471,8 @@ impl Engine for Baseline {
                     streamlab_checkpoint::open_run(c, "baseline", &query, |s: &Snapshot| &s.query)?;
                 loaded = latest;
                 Some(Checkpointer {
-                    store,
+                    dir: store.dir().to_owned(),
+                    writer: Writer::new(store, streamlab_checkpoint::writer_options(c)),
                     every_events: c
                         .every_events
                         .or(c.interval.is_none().then_some(DEFAULT_CHECKPOINT_EVERY)),
@@ -394,6 +483,8 @@ impl Engine for Baseline {
                     since_events: 0,
                     since: std::time::Instant::now(),
                     written: 0,
+                    increments: 0,
+                    bytes: 0,
                 })
             }
         };
@@ -458,6 +549,9 @@ impl Engine for Baseline {
                 sink.emit(&lp.rows)?;
                 lp.rows.clear();
             }
+            if let Some(c) = ck.as_mut() {
+                c.poll(&mut sink)?;
+            }
             if status == Poll::End {
                 break;
             }
@@ -476,11 +570,8 @@ impl Engine for Baseline {
                     true,
                     last_seq,
                 )?;
-                lp.summary.notes.push(format!(
-                    "{} checkpoints written to {}",
-                    c.written,
-                    c.store.dir().display()
-                ));
+                c.settle(&mut sink)?;
+                lp.summary.notes.push(c.describe());
             }
             None => {
                 lp.summary.rows_out += lp.rows.len() as u64;
@@ -509,10 +600,10 @@ fn stop(
         Some(c) => {
             let next_seq = last_seq.map_or(resume_seq, |s| s + 1);
             c.take(&mut lp, &mut sink, source, next_seq, false, last_seq)?;
+            c.settle(&mut sink)?;
             lp.summary.notes.push(format!(
-                "{} checkpoints written to {}; the last, at input offset {next_seq}, is the one to resume from",
-                c.written,
-                c.store.dir().display()
+                "{}; the last, at input offset {next_seq}, is the one to resume from",
+                c.describe()
             ));
         }
         None => {

@@ -57,6 +57,17 @@ impl SinkState {
         self.coordinate(|c, sink| c.worker_part(part, sink));
     }
 
+    /// Commits the epochs whose checkpoints have become durable on the writer's thread.
+    fn poll_checkpoints(&mut self) {
+        self.coordinate(|c, sink| c.poll(sink).map(|()| 0));
+    }
+
+    /// At the end of the run: waits for the checkpoint in flight and commits its epoch.
+    pub fn finish_checkpoints(&mut self) -> Result<(), EngineError> {
+        self.coordinate(|c, sink| c.finish(sink).map(|()| 0));
+        self.error.take().map_or(Ok(()), Err)
+    }
+
     /// Runs `step` on the coordinator with the sink, counting the rows it wrote; the first
     /// failure is kept for the run to report.
     fn coordinate(
@@ -111,6 +122,13 @@ impl EmitRows for StreamVec<'_, Stamp, ToSink> {
                 }
             });
             if rows.is_empty() && parts.is_empty() && done == 0 {
+                // A checkpoint may have become durable meanwhile: commit its epoch now,
+                // not only when the next epoch's parts arrive (a busy lock: next time).
+                if let Ok(mut shared) = sink.try_lock() {
+                    if shared.checkpoints.is_some() {
+                        shared.poll_checkpoints();
+                    }
+                }
                 return;
             }
             let mut shared = sink.lock().unwrap_or_else(|e| e.into_inner());
