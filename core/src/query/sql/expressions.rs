@@ -42,21 +42,15 @@ pub fn compile_where(table: &Table, expr: &Expr) -> Result<Where, SqlError> {
                 op,
                 right: Box::new(value.clone()),
             };
-            for e in [
-                bound(BinaryOperator::GtEq, low),
-                bound(BinaryOperator::LtEq, high),
-            ] {
-                match filter(table, &e)? {
-                    Some(f) => out.filters.push(f),
-                    None => {
-                        return Err(SqlError::at(
-                            c.span(),
-                            "BETWEEN compares a column with two constants",
-                        ))
-                    }
-                }
+            let bounds = [
+                filter(table, &bound(BinaryOperator::GtEq, low))?,
+                filter(table, &bound(BinaryOperator::LtEq, high))?,
+            ];
+            // A column between two constants is two filters; anything else a test.
+            if let [Some(a), Some(b)] = bounds {
+                out.filters.extend([a, b]);
+                continue;
             }
-            continue;
         }
         if let Some(f) = filter(table, c)? {
             out.filters.push(f);
