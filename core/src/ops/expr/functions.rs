@@ -146,8 +146,8 @@ fn abs(args: &[Num]) -> Num {
 fn sign(args: &[Num]) -> Num {
     match args[0] {
         Num::Int(i) => Num::Int(i.signum()),
-        Num::Float(f) if f == 0.0 => Num::Float(0.0),
-        Num::Float(f) => Num::Float(f.signum()),
+        // SQL's SIGN(0.0) is 0.0 (Rust's signum is 1.0).
+        Num::Float(f) => Num::Float(if f == 0.0 { 0.0 } else { f.signum() }),
         Num::Null => Num::Null,
     }
 }

@@ -81,12 +81,12 @@ impl ExprError {
 
 /// Parses an expression computing a number.
 pub fn expression(text: &str) -> Result<Expr, String> {
-    parse_with(text, |e| compile(e))
+    parse_with(text, compile)
 }
 
 /// Parses a condition (a test: comparisons, `AND`, `OR`, `NOT`, ...).
 pub fn condition(text: &str) -> Result<Test, String> {
-    parse_with(text, |e| compile_test(e))
+    parse_with(text, compile_test)
 }
 
 /// Texts longer than this are parsed on a thread with [`BIG_STACK`] bytes of stack.
@@ -233,13 +233,15 @@ fn check_nesting(tokens: &[TokenWithSpan]) -> Result<(), ExprError> {
                 open.pop();
                 operand_done(&mut open);
             }
-            Token::Minus if prev.is_none_or(|p| !ends_operand(p)) => {
-                if !matches!(
-                    significant.get(i + 1).map(|n| &n.token),
-                    Some(Token::Number(..))
-                ) {
-                    open.push(false);
-                }
+            // A unary minus (a minus right before a number is part of it).
+            Token::Minus
+                if prev.is_none_or(|p| !ends_operand(p))
+                    && !matches!(
+                        significant.get(i + 1).map(|n| &n.token),
+                        Some(Token::Number(..))
+                    ) =>
+            {
+                open.push(false)
             }
             Token::Number(..) | Token::Word(_) => operand_done(&mut open),
             _ => {}
