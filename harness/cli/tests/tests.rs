@@ -7,7 +7,8 @@
 //! - [`macros`] (first: the modules below use them), [`fixtures`]: what the suites share.
 //! - Engines against the oracle: [`baseline_vs_oracle`], [`record_vs_oracle`],
 //!   [`microbatch_vs_oracle`], [`partitions`], [`projection`], [`union`].
-//! - Joins: [`joins`] (stream-static), [`window_join`], [`regular_join`], [`nexmark_q8`].
+//! - Joins: [`joins`] (stream-static), [`window_join`], [`regular_join`], [`nexmark_q8`];
+//!   [`nexmark_queries`]: NEXMark Q11 and Q20 against answers computed from the lines.
 //! - [`sql`]: SQL queries against their TOML twins on every configuration; the binary's
 //!   `--query FILE.sql`, `--sql`, `--output-mode`, `explain` and SQL errors.
 //! - [`stages`]: multi-stage queries (changelogs, aggregate and top-N stages, NEXMark
@@ -59,6 +60,7 @@ mod live_view;
 mod messages;
 mod microbatch_vs_oracle;
 mod nexmark_q8;
+mod nexmark_queries;
 mod output_paths;
 mod peers_parity;
 mod part_checks;

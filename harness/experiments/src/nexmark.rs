@@ -76,6 +76,18 @@ pub const QUERIES: &[NexmarkQuery] = &[
     ),
     nexmark_query!("q5", "nexmark_q5_hot_items.toml", &[NexmarkKind::Bid], 1),
     nexmark_query!("q7", "nexmark_q7_max_price.toml", &[NexmarkKind::Bid], 1),
+    nexmark_query!(
+        "q11",
+        "nexmark_q11_user_sessions.toml",
+        &[NexmarkKind::Bid],
+        1
+    ),
+    nexmark_query!(
+        "q20",
+        "nexmark_q20_expand_bid_with_auction.toml",
+        &[NexmarkKind::Auction, NexmarkKind::Bid],
+        1
+    ),
     // Multi-stage queries ([[stage]]): their output is a changelog, compared with the
     // oracle as its collapsed table; the baseline refuses them.
     nexmark_query!(

@@ -91,28 +91,31 @@ fn syntax_errors_say_where_and_what() {
     let err = |text: &str| Expr::parse(text).unwrap_err();
     assert_eq!(
         err("price *"),
-        "at column 8: expected a number, a field or `(`, found the end"
+        "at column 8: expected an expression, found the end"
     );
-    assert_eq!(
-        err("(price + 1"),
-        "at column 11: expected `)`, found the end"
-    );
+    assert_eq!(err("(price + 1"), "at column 11: expected ), found the end");
     assert_eq!(
         err("price 2"),
         "at column 7: expected an operator or the end, found `2`"
     );
-    assert!(
-        err("price # 2").contains("unexpected `#`"),
-        "{}",
-        err("price # 2")
+    assert_eq!(
+        err("price # 2"),
+        "at column 7: expected an operator or the end, found `#`"
     );
     assert!(err("9223372036854775808").contains("64-bit"));
     assert!(err("999999999999999999999999999999999999999999").contains("64-bit"));
-    assert!(err("1.2.3").contains("not a finite number"));
-    assert!(err("2x").contains("`2x` is not a number"));
+    assert!(err("1.2.3").starts_with("at column 4:"), "{}", err("1.2.3"));
+    assert!(err("2x").starts_with("at column 2:"), "{}", err("2x"));
     assert!(err("a = 1").contains("found comparison"));
+    assert!(err("").contains("expected an expression, found the end"));
+    assert!(
+        err("a +\n  * 2").starts_with("at line 2, column 3: "),
+        "{}",
+        err("a +\n  * 2")
+    );
     let c = Condition::parse("a + 1").unwrap_err();
-    assert!(c.contains("expected a comparison"), "{c}");
+    assert!(c.starts_with("at column 1: expected a comparison"), "{c}");
+    assert!(err("-- a").contains("comment"), "{}", err("-- a"));
 }
 
 /// `-(` x 10 000, a 100 000-term sum and unary minus x 20 000 used to overflow the stack
@@ -143,7 +146,7 @@ fn deep_expressions_are_refused_at_the_depth_limits() {
     assert!(c.expect_err("too deep").contains(deep));
     assert_eq!(
         Expr::parse(&vec!["1"; 300].join("+")).expect_err("too deep"),
-        "at column 516: more than 256 operators deep (each operator of a chain like \
+        "at column 1: more than 256 operators deep (each operator of a chain like \
          `a + b + c` and each unary minus counts one): split the expression"
     );
 
@@ -230,6 +233,7 @@ fn direct(e: &Expr, fields: &[Scalar]) -> Num {
                 }
             }
         },
+        _ => unreachable!("the random trees are arithmetic"),
     }
 }
 

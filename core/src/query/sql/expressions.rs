@@ -1,15 +1,17 @@
 //! SQL expressions onto the lab's: a `WHERE` becomes filters (`col op constant`, `col IN
-//! (...)`, an `OR` of equalities on one column) and at most one condition on computed
-//! values (`MOD(auction, 123) = 0`, a projection's `where`; `c BETWEEN a AND b` is two
-//! filters); a computed column becomes the
-//! lab's arithmetic (`price * 0.908`, see [`crate::ops::expr`]), printed as its text.
+//! (...)`, an `OR` of equalities on one column; `c BETWEEN a AND b` is two filters) and
+//! one condition on computed values, the `AND` of the other conjuncts (`MOD(auction, 123)
+//! = 0 AND HOUR(ts) < 6`, a projection's `where`); a computed column becomes the lab's
+//! expression (`price * 0.908`, `CASE WHEN ... END`: [`crate::ops::expr`], compiled from
+//! the parsed SQL by the same code that compiles a TOML `expr`), printed as its text.
 
+use crate::ops::expr::parse::{compile, compile_test, ExprError};
+use crate::ops::expr::Test;
 use crate::ops::filter::CmpOp;
 use crate::query::spec::{FilterQuery, FilterValue, Literal};
 use crate::query::sql::ddl::{SqlType, Table};
-use crate::query::sql::dialect::call_args;
 use crate::query::sql::error::SqlError;
-use sqlparser::ast::{BinaryOperator, Expr, InTarget, Spanned, UnaryOperator, Value};
+use sqlparser::ast::{BinaryOperator, Expr, Ident, InTarget, Spanned, UnaryOperator, Value};
 
 /// A `WHERE`, split at its `AND`s.
 #[derive(Default)]
@@ -23,6 +25,7 @@ pub struct Where {
 /// Splits `expr` at its `AND`s into filters and a condition.
 pub fn compile_where(table: &Table, expr: &Expr) -> Result<Where, SqlError> {
     let mut out = Where::default();
+    let mut tests: Vec<Test> = Vec::new();
     let mut conjuncts = Vec::new();
     split_and(expr, &mut conjuncts);
     for c in conjuncts {
@@ -39,33 +42,26 @@ pub fn compile_where(table: &Table, expr: &Expr) -> Result<Where, SqlError> {
                 op,
                 right: Box::new(value.clone()),
             };
-            for e in [
-                bound(BinaryOperator::GtEq, low),
-                bound(BinaryOperator::LtEq, high),
-            ] {
-                match filter(table, &e)? {
-                    Some(f) => out.filters.push(f),
-                    None => {
-                        return Err(SqlError::at(
-                            c.span(),
-                            "BETWEEN compares a column with two constants",
-                        ))
-                    }
-                }
+            let bounds = [
+                filter(table, &bound(BinaryOperator::GtEq, low))?,
+                filter(table, &bound(BinaryOperator::LtEq, high))?,
+            ];
+            // A column between two constants is two filters; anything else a test.
+            if let [Some(a), Some(b)] = bounds {
+                out.filters.extend([a, b]);
+                continue;
             }
-            continue;
         }
         if let Some(f) = filter(table, c)? {
             out.filters.push(f);
-        } else if out.condition.is_none() {
-            out.condition = Some(condition(table, c)?);
         } else {
-            return Err(SqlError::at(
-                c.span(),
-                "the lab's WHERE holds one condition on computed values besides its column filters (`col = constant`, `col IN (...)`)",
-            ));
+            tests.push(condition(table, c)?);
         }
     }
+    out.condition = tests
+        .into_iter()
+        .reduce(|a, b| Test::And(Box::new(a), Box::new(b)))
+        .map(|t| t.to_string());
     Ok(out)
 }
 
@@ -274,76 +270,65 @@ fn split_or<'a>(expr: &'a Expr, out: &mut Vec<&'a Expr>) {
     }
 }
 
-/// `arith op arith`, the lab's condition text.
-fn condition(table: &Table, expr: &Expr) -> Result<String, SqlError> {
-    match expr {
-        Expr::Nested(e) => condition(table, e),
-        Expr::BinaryOp { left, op, right } if cmp_op(op).is_some() => Ok(format!(
-            "{} {op} {}",
-            arithmetic(table, left)?,
-            arithmetic(table, right)?
-        )),
-        other => Err(SqlError::at(
-            other.span(),
-            format!("`{other}` is not a condition the lab evaluates: compare a column with constants, or two arithmetic expressions"),
-        )),
-    }
+/// A conjunct on computed values, as the lab's test (its fields checked against the
+/// table).
+fn condition(table: &Table, expr: &Expr) -> Result<Test, SqlError> {
+    let mut t = compile_test(expr).map_err(located)?;
+    t.visit_fields(&mut |name, _| numeric_column(table, expr, name))?;
+    Ok(t)
 }
 
-/// The lab's arithmetic text of a SQL expression over numeric columns (fully
+/// The lab's expression text of a SQL expression over numeric columns (fully
 /// parenthesized, so that it means what the SQL does).
 pub fn arithmetic(table: &Table, expr: &Expr) -> Result<String, SqlError> {
-    let unsupported = || {
-        SqlError::at(
-            expr.span(),
-            format!("`{expr}` is not arithmetic the lab evaluates (numbers, numeric columns, + - * / %, MOD)"),
-        )
-    };
-    Ok(match expr {
-        Expr::Nested(e) => arithmetic(table, e)?,
-        Expr::Identifier(i) => {
-            let c = table.physical(i)?;
-            if !c.ty.is_number() {
-                return Err(SqlError::at(
-                    i.span,
-                    format!(
-                        "`{}` is not a number: arithmetic reads numeric columns",
-                        i.value
-                    ),
-                ));
+    let mut e = compile(expr).map_err(located)?;
+    e.visit_fields(&mut |name, _| numeric_column(table, expr, name))?;
+    Ok(e.to_string())
+}
+
+fn located(e: ExprError) -> SqlError {
+    SqlError::at_location(e.at, e.message)
+}
+
+/// Renames `name` to its column's name in `table`, which must hold numbers.
+fn numeric_column(table: &Table, expr: &Expr, name: &mut String) -> Result<(), SqlError> {
+    let at = find_ident(expr, name).unwrap_or_else(|| expr.span());
+    let c = table.physical(&Ident::with_span(at, name.as_str()))?;
+    if !c.ty.is_number() {
+        return Err(SqlError::at(
+            at,
+            format!("`{name}` is not a number: expressions read numeric columns"),
+        ));
+    }
+    *name = c.name.value.clone();
+    Ok(())
+}
+
+/// Where `expr` names the column `name` (for errors).
+fn find_ident(expr: &Expr, name: &str) -> Option<sqlparser::tokenizer::Span> {
+    let mut found = None;
+    let mut stack = vec![expr];
+    while let Some(e) = stack.pop() {
+        match e {
+            Expr::Identifier(i) if i.value == name => {
+                found = Some(i.span);
+                break;
             }
-            c.name.value.clone()
-        }
-        Expr::Value(_) => match literal(expr)? {
-            Some(Literal::Int(i)) => i.to_string(),
-            Some(Literal::Float(f)) => format!("{f:?}"),
-            _ => return Err(unsupported()),
-        },
-        Expr::UnaryOp {
-            op: UnaryOperator::Minus,
-            expr: e,
-        } => format!("-({})", arithmetic(table, e)?),
-        Expr::BinaryOp { left, op, right } => {
-            let symbol = match op {
-                BinaryOperator::Plus => "+",
-                BinaryOperator::Minus => "-",
-                BinaryOperator::Multiply => "*",
-                BinaryOperator::Divide => "/",
-                BinaryOperator::Modulo => "%",
-                _ => return Err(unsupported()),
-            };
-            format!(
-                "({} {symbol} {})",
-                arithmetic(table, left)?,
-                arithmetic(table, right)?
-            )
-        }
-        Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("MOD") => {
-            match call_args(f)?.as_slice() {
-                [a, b] => format!("({} % {})", arithmetic(table, a)?, arithmetic(table, b)?),
-                _ => return Err(SqlError::at(expr.span(), "MOD takes two arguments")),
+            Expr::BinaryOp { left, right, .. } => {
+                stack.push(right);
+                stack.push(left);
             }
+            Expr::UnaryOp { expr, .. } | Expr::Nested(expr) | Expr::Cast { expr, .. } => {
+                stack.push(expr)
+            }
+            Expr::IsNull(expr) | Expr::IsNotNull(expr) => stack.push(expr),
+            Expr::Between {
+                expr, low, high, ..
+            } => {
+                stack.extend([high.as_ref(), low.as_ref(), expr.as_ref()]);
+            }
+            _ => {}
         }
-        _ => return Err(unsupported()),
-    })
+    }
+    found
 }

@@ -10,7 +10,8 @@
 //! - `source`: a table's `WITH` options onto the lab's input.
 //! - `interval`: durations (`INTERVAL '5' SECOND`, `'10 seconds'`).
 //! - `windows`: window table functions and Spark's `window()`.
-//! - `expressions`: `WHERE` and computed columns onto the lab's filters and arithmetic.
+//! - `expressions`: `WHERE` and computed columns onto the lab's filters and its expression
+//!   language (compiled by `crate::ops::expr::parse`, as a TOML `expr`).
 //! - `select`: the `SELECT` onto the query; `joins`: a regular join of two tables;
 //!   `union`: a view that is a `UNION ALL` of tables.
 

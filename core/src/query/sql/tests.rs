@@ -43,6 +43,8 @@ fn every_sql_twin_compiles_to_its_toml_twins_query() {
         ("ysb_views_per_ad", None),
         ("nexmark_q3_local_item_suggestion", None),
         ("likes_web_mobile", None),
+        ("nexmark_q11_user_sessions", None),
+        ("nexmark_q20_expand_bid_with_auction", None),
     ];
     for (name, output_mode) in twins {
         let options = SqlOptions {
@@ -72,6 +74,78 @@ fn every_sql_twin_compiles_to_its_toml_twins_query() {
         assert_eq!(sql.slots, toml.slots, "{name}");
         assert_eq!(sql.default_input, None, "{name} reads --input");
     }
+}
+
+/// SQL expressions go through the compiler of TOML's `expr` and `where`: the plan holds
+/// the trees their TOML spelling gives, and their errors point into the SQL.
+#[test]
+fn sql_expressions_compile_as_the_toml_expression_language() {
+    let options = SqlOptions {
+        output_mode: None,
+        watermark: None,
+    };
+    let sql = "CREATE TABLE bid (auction BIGINT, price BIGINT, ts BIGINT);\n\
+        SELECT auction, CASE WHEN price < 10000 THEN 1 WHEN price < 1000000 THEN 2 ELSE 3 END AS band,\n\
+        HOUR(ts) AS h, CAST(price AS DOUBLE) / 100 AS dollars\n\
+        FROM bid WHERE HOUR(ts) BETWEEN 8 AND 18 AND price IS NOT NULL AND MOD(auction, 2) = 0 AND price > 5;";
+    let plan = Plan::from_sql(sql, &options).unwrap_or_else(|e| panic!("{e}"));
+    let (q, exprs, condition) = normalized(plan.query.clone());
+    let expected = [
+        None,
+        Some("CASE WHEN price < 10000 THEN 1 WHEN price < 1000000 THEN 2 ELSE 3 END"),
+        Some("HOUR(ts)"),
+        Some("CAST(price AS DOUBLE) / 100"),
+    ];
+    assert_eq!(
+        exprs,
+        expected
+            .iter()
+            .map(|e| e.map(|t| Expr::parse(t).unwrap()))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        condition,
+        Some(
+            Condition::parse(
+                "(HOUR(ts) BETWEEN 8 AND 18 AND price IS NOT NULL) AND auction % 2 = 0"
+            )
+            .unwrap()
+        )
+    );
+    assert_eq!(
+        q.filters.len(),
+        1,
+        "`price > 5` stays a filter: {:?}",
+        q.filters
+    );
+    let err = |text: &str| {
+        Plan::from_sql(
+            &format!("CREATE TABLE bid (auction BIGINT, price BIGINT, url STRING);\nSELECT auction, {text} AS x FROM bid;"),
+            &options,
+        )
+        .unwrap_err()
+        .to_string()
+    };
+    let e = err("HOUR(price, 1)");
+    assert!(
+        e.contains("line 2, column 17: HOUR takes 1 argument, not 2"),
+        "{e}"
+    );
+    let e = err("UPPER(url)");
+    assert!(
+        e.contains("line 2, column 17: UPPER computes on strings"),
+        "{e}"
+    );
+    let e = err("price + url");
+    assert!(
+        e.contains("line 2, column 25: `url` is not a number"),
+        "{e}"
+    );
+    let e = err("price + vlaue");
+    assert!(
+        e.contains("line 2, column 25:") && e.contains("vlaue"),
+        "{e}"
+    );
 }
 
 #[test]
