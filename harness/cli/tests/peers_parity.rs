@@ -135,7 +135,9 @@ fn lab(engine: &str, query: &Path, input: &Path, output: &Path, extra: &[&str]) 
 }
 
 fn peers_script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../peers").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../peers")
+        .join(name)
 }
 
 fn run_peer(python: &str, script: &str, cases: &Path) {
@@ -165,7 +167,12 @@ fn lab_batches(stderr: &str, output: &Path) -> (BTreeMap<u64, BTreeSet<String>>,
             continue;
         };
         let id: u64 = rest.split(' ').next().unwrap().parse().unwrap();
-        let n: usize = rest[out_at + 8..].split(' ').next().unwrap().parse().unwrap();
+        let n: usize = rest[out_at + 8..]
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
         let set: BTreeSet<String> = rows[at..at + n].iter().cloned().map(canonical).collect();
         batches.insert(id, set);
         at += n;
@@ -200,7 +207,8 @@ fn the_engines_reproduce_real_spark_batch_by_batch_and_real_flink_record_by_reco
         let path = batches_dir.join(format!("{i:05}.jsonl"));
         std::fs::write(&path, chunk.join("\n") + "\n").unwrap();
         let file = std::fs::File::options().write(true).open(&path).unwrap();
-        file.set_modified(base + Duration::from_secs(i as u64)).unwrap();
+        file.set_modified(base + Duration::from_secs(i as u64))
+            .unwrap();
     }
     let data_batches = lines.len().div_ceil(BATCH) as u64;
 
