@@ -20,7 +20,10 @@
 //! the increments before it are removed.
 
 use crate::delta::Incremental;
-use crate::{io, CheckpointError, CheckpointStore, Loaded, OnCorrupt, Position, Written};
+use crate::{
+    check_file, io, CheckpointError, CheckpointStore, FileKind, Loaded, OnCorrupt, Position,
+    Written,
+};
 use std::fs;
 use std::path::PathBuf;
 
@@ -28,6 +31,15 @@ const INC_MAGIC: &[u8; 4] = b"SLCI";
 /// The increment format version written; another is refused by name.
 pub const INCREMENT_VERSION: u32 = 1;
 const INC_HEADER_LEN: usize = 4 + 4 + 8 + 8 + 8 + 8 + 8 + 4;
+/// An increment's layout: its id, its parent's and its base's.
+const INCREMENT_FILE: FileKind = FileKind {
+    magic: INC_MAGIC,
+    version: INCREMENT_VERSION,
+    ids: 3,
+    kind: "checkpoint increment",
+    version_word: "increment format version",
+    holds: "increment",
+};
 
 /// An increment read back and checked (not yet decoded).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,49 +137,12 @@ impl CheckpointStore {
             reason,
         };
         let bytes = fs::read(&path).map_err(io(&path))?;
-        if bytes.len() < INC_HEADER_LEN {
-            return Err(corrupt(format!(
-                "truncated: {} bytes, shorter than the {INC_HEADER_LEN}-byte header",
-                bytes.len()
-            )));
-        }
-        if &bytes[..4] != INC_MAGIC {
-            return Err(corrupt(
-                "not a streamlab checkpoint increment (bad magic)".into(),
-            ));
-        }
-        let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().expect("4 bytes"));
-        let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
-        let version = u32_at(4);
-        if version != INCREMENT_VERSION {
-            return Err(corrupt(format!(
-                "increment format version {version}, this streamlab reads version {INCREMENT_VERSION}"
-            )));
-        }
-        if u64_at(8) != id {
-            return Err(corrupt(format!("holds increment {}, not {id}", u64_at(8))));
-        }
-        let (parent, base) = (u64_at(16), u64_at(24));
-        let (position_len, payload_len) = (u64_at(32), u64_at(40));
-        let body = &bytes[INC_HEADER_LEN..];
-        if position_len.checked_add(payload_len) != Some(body.len() as u64) {
-            return Err(corrupt(format!(
-                "truncated: {} bytes after the header, header says {position_len} + {payload_len}",
-                body.len()
-            )));
-        }
-        if crc32fast::hash(body) != u32_at(48) {
-            return Err(corrupt("checksum mismatch".into()));
-        }
-        let (position, payload) = body.split_at(position_len as usize);
-        let position = if position.is_empty() {
-            None
-        } else {
-            Some(
-                String::from_utf8(position.to_vec())
-                    .map_err(|e| corrupt(format!("the source position is not text: {e}")))?,
-            )
+        let header = check_file(&bytes, &INCREMENT_FILE, id, corrupt)?;
+        let [parent, base] = header.more_ids[..] else {
+            unreachable!("an increment's header has two more ids")
         };
+        let position = header.position;
+        let payload = &bytes[header.payload_at..];
         Ok(Increment {
             id,
             parent,

@@ -119,6 +119,105 @@ pub enum CheckpointError {
     },
 }
 
+/// The layout of a checkpoint file's header: magic, version, then `ids` ids (the file's
+/// own first), the position's and the payload's lengths, the body's CRC-32. Full
+/// checkpoints and increments differ only in these, so one reader checks both.
+pub(crate) struct FileKind {
+    pub magic: &'static [u8; 4],
+    pub version: u32,
+    pub ids: usize,
+    /// How messages name the file: bad magic ("checkpoint increment"), its version
+    /// ("increment format version"), the id it holds ("increment").
+    pub kind: &'static str,
+    pub version_word: &'static str,
+    pub holds: &'static str,
+}
+
+/// A full checkpoint's layout.
+const FULL_FILE: FileKind = FileKind {
+    magic: MAGIC,
+    version: FORMAT_VERSION,
+    ids: 1,
+    kind: "checkpoint",
+    version_word: "format version",
+    holds: "checkpoint",
+};
+
+/// What a checked header says.
+pub(crate) struct Header {
+    /// The ids after the file's own (an increment's parent and base).
+    pub more_ids: Vec<u64>,
+    pub position: Option<String>,
+    /// Where the payload starts in the file.
+    pub payload_at: usize,
+}
+
+/// Checks file `id`'s header against `kind` (magic, version, id, lengths, checksum) and
+/// reads its position; every failure is `corrupt(reason)`.
+pub(crate) fn check_file(
+    bytes: &[u8],
+    kind: &FileKind,
+    id: u64,
+    corrupt: impl Fn(String) -> CheckpointError,
+) -> Result<Header, CheckpointError> {
+    let header_len = 4 + 4 + 8 * kind.ids + 8 + 8 + 4;
+    if bytes.len() < header_len {
+        return Err(corrupt(format!(
+            "truncated: {} bytes, shorter than the {header_len}-byte header",
+            bytes.len()
+        )));
+    }
+    if &bytes[..4] != kind.magic {
+        return Err(corrupt(format!(
+            "not a streamlab {} (bad magic)",
+            kind.kind
+        )));
+    }
+    let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().expect("4 bytes"));
+    let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+    let version = u32_at(4);
+    if version != kind.version {
+        return Err(corrupt(format!(
+            "{} {version}, this streamlab reads version {}",
+            kind.version_word, kind.version
+        )));
+    }
+    if u64_at(8) != id {
+        return Err(corrupt(format!(
+            "holds {} {}, not {id}",
+            kind.holds,
+            u64_at(8)
+        )));
+    }
+    let more_ids = (1..kind.ids).map(|i| u64_at(8 + 8 * i)).collect();
+    let lengths_at = 8 + 8 * kind.ids;
+    let (position_len, payload_len) = (u64_at(lengths_at), u64_at(lengths_at + 8));
+    let body = &bytes[header_len..];
+    if position_len.checked_add(payload_len) != Some(body.len() as u64) {
+        return Err(corrupt(format!(
+            "truncated: {} bytes after the header, header says {position_len} + {payload_len}",
+            body.len()
+        )));
+    }
+    if crc32fast::hash(body) != u32_at(lengths_at + 16) {
+        return Err(corrupt("checksum mismatch".into()));
+    }
+    let position = &body[..position_len as usize];
+    let position = if position.is_empty() {
+        None
+    } else {
+        Some(
+            String::from_utf8(position.to_vec())
+                .map_err(|e| corrupt(format!("the source position is not text: {e}")))?,
+        )
+    };
+    Ok(Header {
+        more_ids,
+        position,
+        payload_at: header_len + position_len as usize,
+    })
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ {
     move |cause| CheckpointError::Io {
         path: path.to_owned(),
@@ -369,49 +468,10 @@ impl CheckpointStore {
         };
         // One allocation of the file's size: checkpoints of large state are tens of MB.
         let mut bytes = fs::read(&path).map_err(io(&path))?;
-        if bytes.len() < HEADER_LEN {
-            return Err(corrupt(format!(
-                "truncated: {} bytes, shorter than the {HEADER_LEN}-byte header",
-                bytes.len()
-            )));
-        }
-        if &bytes[..4] != MAGIC {
-            return Err(corrupt("not a streamlab checkpoint (bad magic)".into()));
-        }
-        let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().expect("4 bytes"));
-        let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
-        let version = u32_at(4);
-        if version != FORMAT_VERSION {
-            return Err(corrupt(format!(
-                "format version {version}, this streamlab reads version {FORMAT_VERSION}"
-            )));
-        }
-        if u64_at(8) != id {
-            return Err(corrupt(format!("holds checkpoint {}, not {id}", u64_at(8))));
-        }
-        let (position_len, payload_len) = (u64_at(16), u64_at(24));
-        let body = &bytes[HEADER_LEN..];
-        if position_len.checked_add(payload_len) != Some(body.len() as u64) {
-            return Err(corrupt(format!(
-                "truncated: {} bytes after the header, header says {position_len} + {payload_len}",
-                body.len()
-            )));
-        }
-        if crc32fast::hash(body) != u32_at(32) {
-            return Err(corrupt("checksum mismatch".into()));
-        }
-        let position = &body[..position_len as usize];
-        let position = if position.is_empty() {
-            None
-        } else {
-            Some(
-                String::from_utf8(position.to_vec())
-                    .map_err(|e| corrupt(format!("the source position is not text: {e}")))?,
-            )
-        };
+        let header = check_file(&bytes, &FULL_FILE, id, corrupt)?;
         // The payload stays in the buffer it was read into (tens of MB are not copied).
-        bytes.drain(..HEADER_LEN + position_len as usize);
-        Ok((position, bytes))
+        bytes.drain(..header.payload_at);
+        Ok((header.position, bytes))
     }
 
     /// The newest good checkpoint, if any. A corrupt one is an error with
