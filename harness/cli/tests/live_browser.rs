@@ -152,6 +152,13 @@ impl Drop for Browser {
     }
 }
 
+/// Whether a float the page shows is the one a JSON file holds. serde_json (built without
+/// `float_roundtrip`, which would change how the decoder values long numbers) may read a
+/// float one ulp off its digits, so the two agree to 12 significant digits.
+pub fn same_float(shown: f64, file: f64) -> bool {
+    (shown - file).abs() <= 1e-12 * file.abs()
+}
+
 /// A number the page shows (a `data-value`), as f64.
 pub fn number(shown: &serde_json::Value, engine: &str, field: &str) -> f64 {
     shown["runs"][engine][field]
