@@ -22,7 +22,7 @@ use crate::output::Emission;
 use crate::state_store::{Entry, KeySessions, SessionStore};
 use streamlab_core::model::key_hash::partition_of;
 use streamlab_core::semantics::watermark::PartitionMaxima;
-use streamlab_core::semantics::window_state::{FixedSnapshot, FixedWindows};
+use streamlab_core::semantics::window_state::{ClosedSessions, FixedSnapshot, FixedWindows};
 use streamlab_core::{Event, KeyId, OutRow, OutputMode, Plan, Window, WindowSpec};
 
 /// The watermarks one batch runs under (serializable: in a cluster they travel with the
@@ -249,8 +249,8 @@ impl<'p> Partition<'p> {
 
     /// Folds `e` into its key's sessions, as [`Self::fold_fixed`] does into windows; update
     /// mode notes each key whose sessions the batch changes, once. Whether `e` was late:
-    /// its own session ends at or below `W_(k-1)` and joins no open session, or it would
-    /// merge into a session already closed (core's rule).
+    /// its own session ends at or below `W_(k-1)` and joins no open session, or (update
+    /// mode) it would merge into a session already closed (core's rule).
     #[inline]
     fn fold_session(
         &mut self,
@@ -262,7 +262,10 @@ impl<'p> Partition<'p> {
     ) -> bool {
         let aggs = &self.plan.accumulators[..];
         let ks: &mut KeySessions = self.sessions.keys.entry(e.key).or_default();
-        if ks.set.is_late(e.time, gap, late_bound) {
+        if ks
+            .set
+            .is_late(e.time, gap, late_bound, ClosedSessions::of(self.plan.mode))
+        {
             return true;
         }
         let own = Window {
@@ -305,15 +308,17 @@ impl<'p> Partition<'p> {
                     }
                 }
                 self.fixed.evict(close_at);
-                self.sessions.close(close_at, |_, _, _| ());
+                self.sessions
+                    .close(close_at, ClosedSessions::Remember, |_, _, _| ());
             }
             OutputMode::Append => {
                 self.fixed.close(close_at, |w, key, en| {
                     rows.extend(emission.closed(w, key, en))
                 });
-                self.sessions.close(close_at, |w, key, en| {
-                    rows.extend(emission.closed(w, key, &en))
-                });
+                self.sessions
+                    .close(close_at, ClosedSessions::Forget, |w, key, en| {
+                        rows.extend(emission.closed(w, key, &en))
+                    });
             }
             OutputMode::Complete => {
                 rows.reserve(self.fixed.rows());

@@ -14,7 +14,7 @@
 use rustc_hash::FxHashMap;
 use streamlab_core::model::window::is_closed;
 use streamlab_core::semantics::aggregate::AggSpec;
-use streamlab_core::semantics::window_state::SessionSet;
+use streamlab_core::semantics::window_state::{ClosedSessions, SessionSet};
 use streamlab_core::{Accs, Event, KeyId, Window};
 
 /// The state of one (window, key) row.
@@ -91,18 +91,25 @@ impl SessionStore {
         self.min_end = self.min_end.min(end);
     }
 
-    /// Removes every session with `end <= watermark`, calling `f` with each.
-    pub fn close(&mut self, watermark: i64, mut f: impl FnMut(Window, KeyId, Entry)) {
+    /// Removes every session with `end <= watermark`, calling `f` with each; `closed`
+    /// says whether keys remember where closed sessions ended (update mode: for good,
+    /// core's `SessionSet::is_late`) or forget them, and then a key with no open session
+    /// is dropped.
+    pub fn close(
+        &mut self,
+        watermark: i64,
+        closed: ClosedSessions,
+        mut f: impl FnMut(Window, KeyId, Entry),
+    ) {
         if !is_closed(self.min_end, watermark) {
             return;
         }
         let mut min_end = i64::MAX;
-        // A key's set stays after its sessions close: it remembers where the last closed
-        // session ended, which decides lateness for good (core's `SessionSet::is_late`).
-        for (&key, ks) in self.keys.iter_mut() {
-            ks.set.close(watermark, |w, e| f(w, key, e));
+        self.keys.retain(|&key, ks| {
+            ks.set.close(watermark, closed, |w, e| f(w, key, e));
             min_end = min_end.min(ks.set.min_end().unwrap_or(i64::MAX));
-        }
+            !ks.set.is_forgettable()
+        });
         self.min_end = min_end;
     }
 

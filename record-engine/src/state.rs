@@ -2,8 +2,8 @@
 //! worker owns, updated one record at a time, closed and evicted as the watermark passes.
 //!
 //! Fixed windows (tumbling, sliding) are kept in core's [`FixedWindows`] (sorted by end,
-//! closed as a prefix), sessions per key in core's [`SessionSet`] (which merges them and
-//! remembers where closed sessions ended); a min-heap of session ends says which keys can
+//! closed as a prefix), sessions per key in core's [`SessionSet`] (which merges them and,
+//! in update mode, remembers where closed sessions ended); a min-heap of session ends says which keys can
 //! have a session to close, so a watermark step costs only the sessions it closes (the
 //! micro-batch engine, closing once per batch, scans its keys instead). Lateness, closing
 //! and window assignment are core's, and so is which (window, key)s make a row (the plan's
@@ -20,7 +20,9 @@ use streamlab_checkpoint::delta::{
 use streamlab_core::model::window::is_closed;
 use streamlab_core::ops::joins::window::RowRule;
 use streamlab_core::semantics::watermark::MIN_WATERMARK;
-use streamlab_core::semantics::window_state::{FixedSnapshot, FixedWindows, SessionSet};
+use streamlab_core::semantics::window_state::{
+    ClosedSessions, FixedSnapshot, FixedWindows, SessionSet,
+};
 use streamlab_core::{Accs, Event, KeyId, OutRow, OutputMode, Plan, Window, WindowSpec};
 
 /// What one worker counted.
@@ -238,7 +240,7 @@ impl WindowState {
         out: &mut Vec<OutRow>,
     ) -> bool {
         let set = self.sessions.entry(e.key).or_default();
-        if set.is_late(e.time, gap, bound) {
+        if set.is_late(e.time, gap, bound, ClosedSessions::of(self.mode)) {
             return true;
         }
         let r = set.insert(e.time, gap, Accs::of(&self.aggregates, e), |a, b| {
@@ -279,13 +281,16 @@ impl WindowState {
             }
             self.session_ends.pop();
             if let Some(set) = self.sessions.get_mut(&key) {
-                // Sets stay after their sessions close: they remember where the last
-                // closed session ended (see SessionSet::is_late).
-                set.close(watermark, |window, accs| {
+                set.close(watermark, ClosedSessions::of(self.mode), |window, accs| {
                     if append {
                         closed_sessions.extend(final_row(&self.rule, window, key, &accs));
                     }
                 });
+                // A set that remembers where its closed sessions ended stays (update
+                // mode); an empty one that does not holds nothing (SessionSet).
+                if set.is_forgettable() {
+                    self.sessions.remove(&key);
+                }
             }
         }
         closed_sessions.sort_unstable_by_key(|r| (r.window, r.key));

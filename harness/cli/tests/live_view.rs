@@ -147,6 +147,9 @@ fn a_browser_sees_a_paced_run_move_and_end_on_its_summary() {
         .unwrap();
     let lines = stderr_lines(&mut child.0);
     let url = url(&lines);
+    // The page is open before the first line is written: on a loaded machine the browser
+    // may take longer to start than the run lasts.
+    browser.open(&url);
     // The input arrives over about six seconds, in 40 slices of whole lines.
     let mut stdin = child.0.stdin.take().unwrap();
     let writer = std::thread::spawn(move || {
@@ -160,7 +163,6 @@ fn a_browser_sees_a_paced_run_move_and_end_on_its_summary() {
             std::thread::sleep(Duration::from_millis(150));
         }
     });
-    browser.open(&url);
     let running = |s: &serde_json::Value| s["runs"]["record"]["state"] == "running";
     let first = browser.wait_for(30, "the record engine running with latencies", |s| {
         running(s)

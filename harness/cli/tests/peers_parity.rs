@@ -12,8 +12,8 @@
 //!   subset of the lab's.
 //! - Flink (`peers/parity_flink.py`): the bounded filesystem source at parallelism 1 with a
 //!   watermark after every record; the record engine with `--watermark-interval 1`. The
-//!   rows must be equal, which needs the same records judged late one by one (tumbling
-//!   and sliding windows; sessions differ, see below the Spark loop).
+//!   rows must be equal, which needs the same records judged late one by one (tumbling,
+//!   sliding and session windows).
 //!
 //! Needs PySpark and PyFlink in the Python that `STREAMLAB_PEERS_PYTHON` names (`.ci/run`
 //! installs them); without them the test prints `SKIPPED:` and checks nothing.
@@ -292,13 +292,9 @@ fn the_engines_reproduce_real_spark_batch_by_batch_and_real_flink_record_by_reco
                 "{name} {mode}: no batch emitted before the end"
             );
         }
-        // Record engine against Flink: the same rows. Sessions are not compared yet: Flink
-        // forgets a session once it is emitted, so a late event before its end whose own
-        // session is still open starts a second, overlapping one; the lab drops it as late
-        // (docs/semantics.md, late data; peers/README.md).
-        if name == "session" {
-            continue;
-        }
+        // Record engine against Flink: the same rows, sessions included (in append mode a
+        // closed session is forgotten, as Flink does: docs/semantics.md, "Watermarks
+        // and late data").
         let q = dir.join(format!("{name}-append.toml"));
         let out = dir.join(format!("record-{name}.jsonl"));
         let log = lab("record", &q, &input, &out, &["--watermark-interval", "1"]);

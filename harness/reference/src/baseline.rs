@@ -29,7 +29,9 @@ use streamlab_core::engine::{
 use streamlab_core::model::window::is_closed;
 use streamlab_core::query::TimeDomain;
 use streamlab_core::semantics::watermark::{Watermark, MAX_WATERMARK};
-use streamlab_core::semantics::window_state::{FixedSnapshot, FixedWindows, SessionSet};
+use streamlab_core::semantics::window_state::{
+    ClosedSessions, FixedSnapshot, FixedWindows, SessionSet,
+};
 use streamlab_core::{Accs, Event, KeyId, OutRow, OutputMode, Plan, Window, WindowSpec};
 
 /// The single-threaded hand-written loop.
@@ -152,7 +154,7 @@ impl Loop<'_> {
         match plan.window {
             WindowSpec::Session { gap } => {
                 let set = self.sessions.entry(e.key).or_default();
-                if set.is_late(e.time, gap, bound) {
+                if set.is_late(e.time, gap, bound, ClosedSessions::of(plan.mode)) {
                     late = true;
                 } else {
                     let r = set.insert(e.time, gap, Accs::of(&plan.accumulators, e), |a, b| {
@@ -201,10 +203,13 @@ impl Loop<'_> {
                 break;
             }
             self.session_ends.pop();
-            // Sets stay after their sessions close: they remember where the last closed
-            // session ended (see SessionSet::is_late).
             if let Some(set) = self.sessions.get_mut(&key) {
-                set.close(w, |window, accs| closed.push((window, key, accs)));
+                let rule = ClosedSessions::of(self.plan.mode);
+                set.close(w, rule, |window, accs| closed.push((window, key, accs)));
+                // Update mode's sets remember where closed sessions ended and stay.
+                if set.is_forgettable() {
+                    self.sessions.remove(&key);
+                }
             }
         }
         if append {

@@ -6,10 +6,11 @@
 //!
 //! - [`fixed`]: fixed windows (tumbling, sliding), sorted by end, each with its rows by
 //!   key: assignment, lateness, closing, tables, and the form a checkpoint holds.
-//! - [`sessions`]: the open sessions of one key, merged as events bridge gaps.
+//! - [`sessions`]: the open sessions of one key, merged as events bridge gaps, and what a
+//!   key keeps of the sessions it closed.
 
 pub mod fixed;
 pub mod sessions;
 
 pub use fixed::{FixedSnapshot, FixedWindows, WindowRows};
-pub use sessions::{SessionInsert, SessionSet};
+pub use sessions::{ClosedSessions, SessionInsert, SessionSet};

@@ -1,20 +1,47 @@
 //! The open sessions of one key (session windows): merged as events bridge gaps, closed
-//! by the watermark, remembering where closed ones ended so that none is reopened.
-//! Every engine, and the baseline, keeps a key's sessions in one [`SessionSet`]; the
-//! oracle alone finds sessions by sorting, so that a bug in merging shows as a difference.
+//! by the watermark, and, in update mode only, remembering where closed ones ended so that
+//! none is grown around. Every engine, and the baseline, keeps a key's sessions in one
+//! [`SessionSet`]; the oracle alone finds sessions by sorting, so that a bug in merging
+//! shows as a difference.
 
 use crate::model::window::{is_late, Window};
+use crate::semantics::row::OutputMode;
 use serde::{Deserialize, Serialize};
+
+/// What a key's set keeps of the sessions it has closed (docs/semantics.md, "Watermarks
+/// and late data").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClosedSessions {
+    /// Nothing, as Spark and Flink: a late event before a closed session's end whose own
+    /// session is still open, or joins an open one, starts or grows a session that may
+    /// overlap the one already emitted. Append and complete mode.
+    Forget,
+    /// Where the last one ended: an event before it would merge into a closed session and
+    /// is late, so no session grows around an emitted one. Update mode, the lab's own
+    /// (Spark refuses update mode for sessions; Flink emits sessions once): its rows cannot
+    /// say that a session closed, so a row inside a later, larger row of its key must mean
+    /// a session merged into it.
+    Remember,
+}
+
+impl ClosedSessions {
+    /// The rule of an output mode.
+    pub fn of(mode: OutputMode) -> Self {
+        match mode {
+            OutputMode::Update => ClosedSessions::Remember,
+            OutputMode::Append | OutputMode::Complete => ClosedSessions::Forget,
+        }
+    }
+}
 
 /// The open sessions of one key, sorted by start and never overlapping, each with a value
 /// (its aggregates). Inserting an event merges every session it touches.
 ///
-/// It also remembers where the last closed session ended: an event that would have merged
-/// into a session already closed (emitted and evicted) belongs to a closed window and is
-/// late (see [`SessionSet::is_late`]), so a session is never reopened as a second,
-/// overlapping one. Keep a key's set for as long as the key can appear: an open session
-/// can grow backwards (an event whose own session closed may still join an open session it
-/// touches), so no watermark makes that end safe to forget. It is one integer per key.
+/// Under [`ClosedSessions::Remember`] it also keeps where the last closed session ended:
+/// an event that would have merged into a session already closed is late (see
+/// [`SessionSet::is_late`]). Such a set is kept for as long as the key can appear: an open
+/// session can grow backwards, so no watermark makes that end safe to forget. Under
+/// [`ClosedSessions::Forget`] an empty set holds nothing and its key can be dropped.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SessionSet<A> {
     sessions: Vec<(Window, A)>,
@@ -47,11 +74,18 @@ impl<A> SessionSet<A> {
     }
 
     /// Whether an event at `t` is late under watermark `w`: its own session `[t, t + gap)`
-    /// has closed (and touches no open session), or it would merge into a session that
-    /// has already closed (`t` lies before the end of the last closed session).
-    pub fn is_late(&self, t: i64, gap: i64, w: i64) -> bool {
+    /// has closed and touches no open session (the merged window would be late, as
+    /// Flink's rule), or, remembering closed sessions, it would merge into one (`t` lies
+    /// before the end of the last closed session).
+    pub fn is_late(&self, t: i64, gap: i64, w: i64, closed: ClosedSessions) -> bool {
         let own_closed = is_late(t.saturating_add(gap), w) && !self.touches(t, gap);
-        own_closed || t < self.closed_until
+        own_closed || (closed == ClosedSessions::Remember && t < self.closed_until)
+    }
+
+    /// Whether the set holds nothing a later event depends on: no open session, and no
+    /// remembered end (a key's empty set can then be dropped).
+    pub fn is_forgettable(&self) -> bool {
+        self.sessions.is_empty() && self.closed_until == i64::MIN
     }
 
     /// Sessions in start order.
@@ -149,15 +183,18 @@ impl<A> SessionSet<A> {
         }
     }
 
-    /// Removes and yields, in start order, every session with `end <= watermark`.
-    pub fn close(&mut self, watermark: i64, mut f: impl FnMut(Window, A)) {
+    /// Removes and yields, in start order, every session with `end <= watermark`;
+    /// remembers where they ended if `closed` says so.
+    pub fn close(&mut self, watermark: i64, closed: ClosedSessions, mut f: impl FnMut(Window, A)) {
         if self.sessions.iter().all(|(s, _)| s.end > watermark) {
             return;
         }
         let mut kept = Vec::with_capacity(self.sessions.len());
         for (s, v) in self.sessions.drain(..) {
             if s.end <= watermark {
-                self.closed_until = self.closed_until.max(s.end);
+                if closed == ClosedSessions::Remember {
+                    self.closed_until = self.closed_until.max(s.end);
+                }
                 f(s, v);
             } else {
                 kept.push((s, v));
@@ -191,12 +228,13 @@ mod tests {
     }
 
     #[test]
-    fn an_event_that_would_reopen_a_closed_session_is_late() {
+    fn remembering_closed_sessions_an_event_that_would_merge_into_one_is_late() {
+        use ClosedSessions::Remember;
         let mut set = SessionSet::new();
         set.insert(-215, 7, (), |_, _| ());
         set.insert(-210, 7, (), |_, _| ()); // session [-215, -203)
         let mut closed = vec![];
-        set.close(-203, |w, _| closed.push(w));
+        set.close(-203, Remember, |w, _| closed.push(w));
         assert_eq!(
             closed,
             vec![Window {
@@ -204,23 +242,53 @@ mod tests {
                 end: -203
             }]
         );
+        assert!(!set.is_forgettable(), "it remembers -203");
         // Its own session [-209, -202) is still open under W = -203, but it would have
         // merged into the closed [-215, -203): late.
-        assert!(set.is_late(-209, 7, -203));
+        assert!(set.is_late(-209, 7, -203, Remember));
         // After the last closed session: not late.
-        assert!(!set.is_late(-203, 7, -203));
+        assert!(!set.is_late(-203, 7, -203, Remember));
         // An open session reached backwards by a chain of events touching it: an event
         // before the closed end is still late, however far the watermark has moved.
         set.insert(-196, 7, (), |_, _| ());
         assert!(
-            !set.is_late(-199, 7, -190),
+            !set.is_late(-199, 7, -190, Remember),
             "touches the open session: joins it"
         );
         set.insert(-199, 7, (), |_, _| ());
         assert!(
-            set.is_late(-204, 7, -190),
+            set.is_late(-204, 7, -190, Remember),
             "would bridge into the closed session"
         );
+    }
+
+    #[test]
+    fn forgetting_closed_sessions_a_late_event_may_start_one_overlapping_them() {
+        use ClosedSessions::Forget;
+        // Spark's and Flink's reading (peers/README.md's hand case, gap 1000): f@44000
+        // closes as [44000,45000) under W = 45000; f@44800's own session [44800,45800)
+        // is still open: a new session, overlapping the emitted one.
+        let mut set = SessionSet::new();
+        set.insert(44_000, 1_000, 1, |a, b| *a += b);
+        let mut closed = vec![];
+        set.close(45_000, Forget, |w, n| closed.push((w, n)));
+        assert_eq!(
+            closed,
+            vec![(
+                Window {
+                    start: 44_000,
+                    end: 45_000
+                },
+                1
+            )]
+        );
+        assert!(set.is_forgettable(), "an empty set remembers nothing");
+        assert!(!set.is_late(44_800, 1_000, 45_000, Forget));
+        set.insert(44_800, 1_000, 1, |a, b| *a += b);
+        // An event whose own session closed joins the open one it touches.
+        assert!(!set.is_late(43_900, 1_000, 45_000, Forget));
+        // One that touches nothing open is late.
+        assert!(set.is_late(43_000, 1_000, 45_000, Forget));
     }
 
     #[test]
@@ -229,7 +297,7 @@ mod tests {
         set.insert(0, 10, (), |_, _| ());
         set.insert(100, 10, (), |_, _| ());
         let mut closed = vec![];
-        set.close(10, |w, _| closed.push(w));
+        set.close(10, ClosedSessions::Forget, |w, _| closed.push(w));
         assert_eq!(closed, vec![Window { start: 0, end: 10 }]);
         assert_eq!(set.len(), 1);
     }
