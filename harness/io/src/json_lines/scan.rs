@@ -211,6 +211,7 @@ impl<'l> Cursor<'l> {
 
     /// The rest of a string whose opening quote is read, up to its closing quote (eaten);
     /// `None` on an escape or a control character.
+    #[inline(always)]
     fn string_body(&mut self) -> Option<&'l str> {
         let start = self.at;
         let len = plain_run(self.bytes.get(start..)?)?;
@@ -245,30 +246,31 @@ impl<'l> Cursor<'l> {
 
     /// Digits, each appended to `v`: `(how many, v)` (wrapping past 19 digits; the value
     /// is only used up to 18). Eight at a time while eight follow (a W1 time has 13).
+    #[inline(always)]
     fn digits(&mut self, mut v: u64) -> (usize, u64) {
-        let start = self.at;
-        while let Some(word) = self.word() {
-            let Some(eight) = eight_digits(word) else {
+        let (bytes, start) = (self.bytes, self.at);
+        let mut at = start;
+        while let Some(word) = bytes.get(at..at + 8) {
+            match eight_digits(u64::from_le_bytes(word.try_into().expect("eight bytes"))) {
+                Some(eight) => v = v.wrapping_mul(100_000_000).wrapping_add(eight),
+                None => break,
+            }
+            at += 8;
+        }
+        while let Some(&b) = bytes.get(at) {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
                 break;
-            };
-            v = v.wrapping_mul(100_000_000).wrapping_add(eight);
-            self.at += 8;
+            }
+            v = v.wrapping_mul(10).wrapping_add(u64::from(d));
+            at += 1;
         }
-        while let Some(d @ b'0'..=b'9') = self.peek() {
-            v = v.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
-            self.at += 1;
-        }
-        (self.at - start, v)
-    }
-
-    /// The next eight bytes as one little-endian word, if there are eight.
-    #[inline]
-    fn word(&self) -> Option<u64> {
-        let b = self.bytes.get(self.at..self.at + 8)?;
-        Some(u64::from_le_bytes(b.try_into().expect("eight bytes")))
+        self.at = at;
+        (at - start, v)
     }
 
     /// An integer part (after an optional `-`): one digit at least, no leading zero.
+    #[inline(always)]
     fn integer(&mut self) -> Option<(usize, u64)> {
         let (n, v) = self.digits(0);
         (n == 1 || (n > 1 && self.bytes[self.at - n] != b'0')).then_some((n, v))
