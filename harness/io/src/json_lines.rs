@@ -6,7 +6,8 @@
 //! produces.
 //!
 //! - `line`: reading a line's needed fields as borrowed raw values (serde_json's reader,
-//!   the rule); `scan`: the fast path of it for the usual flat lines.
+//!   the rule); `scan`: the fast path of it for the usual flat lines (first by the last
+//!   line's shape, `scan::shape`, then by the grammar).
 //! - `layout`: which fields each input reads and what each is used as.
 //! - `key_value`: a group key's value borrowed from the line, and the bytes keys are
 //!   interned by.

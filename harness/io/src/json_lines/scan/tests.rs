@@ -86,7 +86,7 @@ fn lines_of_the_last_shape_are_read_by_it() {
         w1("1700000000001", "k1858", "99"),
         w1("-3", "", "0.25"),
         w1("1e3", "é", "18446744073709551616"),
-        format!(r#"{{"ts":1,"key":"a","value":{{"x":[1]}},"kind":null,"user":"u1"}}"#),
+        r#"{"ts":1,"key":"a","value":{"x":[1]},"kind":null,"user":"u1"}"#.to_string(),
     ] {
         assert!(
             check_shape(&first, &second),
@@ -98,10 +98,10 @@ fn lines_of_the_last_shape_are_read_by_it() {
         w1("01", "a", "1"),
         w1("1 ", "a", "1"),
         format!("{} ", w1("1", "a", "1")),
-        format!(r#"{{"ts":1,"kee":"a","value":1,"kind":"click","user":"u1"}}"#),
-        format!(r#"{{"ts":1,"key":"a","value":1,"kind":"click"}}"#),
-        format!(r#"{{"ts":1,"key":"a","value":1,"kind":"click","user":"u1","x":2}}"#),
-        format!(r#"{{"ts":1,"key":"a","value":1,"kind":"click","user":"u1}}"#),
+        r#"{"ts":1,"kee":"a","value":1,"kind":"click","user":"u1"}"#.to_string(),
+        r#"{"ts":1,"key":"a","value":1,"kind":"click"}"#.to_string(),
+        r#"{"ts":1,"key":"a","value":1,"kind":"click","user":"u1","x":2}"#.to_string(),
+        r#"{"ts":1,"key":"a","value":1,"kind":"click","user":"u1}"#.to_string(),
         w1("1", "a", "1")[..20].to_string(),
         String::new(),
     ] {
