@@ -6,7 +6,8 @@
 //! produces.
 //!
 //! - `line`: reading a line's needed fields as borrowed raw values (serde_json's reader,
-//!   the rule); `scan`: the fast path of it for the usual flat lines.
+//!   the rule); `scan`: the fast path of it for the usual flat lines (first by the last
+//!   line's shape, `scan::shape`, then by the grammar).
 //! - `layout`: which fields each input reads and what each is used as.
 //! - `key_value`: a group key's value borrowed from the line, and the bytes keys are
 //!   interned by.
@@ -72,6 +73,8 @@ pub struct Decoder {
     group_buf: Vec<Option<FieldValue>>,
     /// Whether lines go through the fast scanner first (else serde_json reads them all).
     scanner: bool,
+    /// Per layout, the shape of the last line the scanner read (`scan::Shape`).
+    shapes: Vec<scan::Shape>,
     /// How lines are written.
     format: Format,
     /// The windows event times are checked against (a query with `[window]`): an event
@@ -130,9 +133,13 @@ impl Decoder {
             key_buf: Vec::new(),
             group_buf: Vec::new(),
             scanner: true,
+            shapes: Vec::new(),
             format: Format::Json,
             window: plan.query.window.is_some().then_some(plan.window),
         };
+        decoder
+            .shapes
+            .resize_with(decoder.layouts.len(), Default::default);
         if plan.query.format == Some(InputFormat::Csv) {
             // A declared list was checked when the query was compiled.
             let columns = plan
@@ -230,7 +237,8 @@ impl Decoder {
     /// Decodes a line of the plan's input number `input` (its own event-time field); the
     /// event's [`Event::part`] is `input`, so each input keeps its own watermark.
     pub fn decode_input(&mut self, input: Part, line: &str, seq: u64) -> Result<Event, Malformed> {
-        if line.trim().is_empty() {
+        // (A line opening its object is not blank: no Unicode trim on the usual line.)
+        if !line.starts_with('{') && line.trim().is_empty() {
             return Err(Malformed::Empty);
         }
         let layout = usize::from(input).min(self.layouts.len() - 1);
@@ -280,14 +288,17 @@ impl Decoder {
 
     /// The fields of `line` that layout `layout`'s names list, or why it is not an object.
     fn parse<'l>(
-        &self,
+        &mut self,
         layout: usize,
         line: &'l str,
         found: &mut Found<'l>,
     ) -> Result<(), Malformed> {
         let names = &self.layouts[layout].names;
         match &self.format {
-            Format::Json => line::read_fields(names, line, self.scanner, found),
+            Format::Json => {
+                let shape = self.scanner.then(|| &mut self.shapes[layout]);
+                line::read_fields(names, line, shape, found)
+            }
             Format::Csv(Some(columns)) => columns.read_fields(names.len(), line, found),
             Format::Csv(None) => Err(Malformed::NotCsv("no header line was read".into())),
         }

@@ -141,18 +141,20 @@ impl<'de> Visitor<'de> for LineSeed<'_, 'de> {
 pub(crate) type Found<'l> = SmallVec<[Option<Raw<'l>>; 8]>;
 
 /// Reads into `found` the fields of `line` that `names` lists (in that order; `None`
-/// where absent), or says why the line is not a JSON object; with `scanner`, the fast
-/// path first. `found` is the caller's, so that no value is moved on the way back.
+/// where absent), or says why the line is not a JSON object; with `scanner` (the last
+/// line's shape), the fast path first. `found` is the caller's, so that no value is moved on the way back.
 pub(super) fn read_fields<'l>(
     names: &[Box<str>],
     line: &'l str,
-    scanner: bool,
+    scanner: Option<&mut super::scan::Shape>,
     found: &mut Found<'l>,
 ) -> Result<(), Malformed> {
     found.clear();
     found.extend((0..names.len()).map(|_| None));
-    if scanner && super::scan::read_fields(names, line, found).is_some() {
-        return Ok(());
+    if let Some(shape) = scanner {
+        if super::scan::read_fields(names, line, found, shape).is_some() {
+            return Ok(());
+        }
     }
     found.iter_mut().for_each(|f| *f = None);
     *found = read_fields_serde(names, line, std::mem::take(found))?;

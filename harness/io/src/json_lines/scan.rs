@@ -12,11 +12,19 @@
 //! nesting deeper than [`MAX_DEPTH`], and any syntax error (so that the error message is
 //! serde_json's). Whitespace is JSON's four bytes, as serde_json's.
 //!
+//! A line of the last read line's shape (the same names, order and spacing) is read by
+//! [`Shape`] first, comparing the bytes between values whole; strings and digits are
+//! scanned eight bytes at a time (SWAR) where eight follow.
+//!
 //! Measured with `cargo bench -p streamlab-io --no-default-features --bench decode`
-//! (figures in the bench's doc comment).
+//! (figures in the bench's doc comment) and in instructions a line with callgrind
+//! (docs/measurement.md, "Measuring the decoder").
 
 use super::line::Raw;
+pub(super) use shape::Shape;
 use std::borrow::Cow;
+
+mod shape;
 
 /// Deeper nesting is left to the serde reader (its limit is 128).
 const MAX_DEPTH: usize = 64;
@@ -29,16 +37,41 @@ const POW10: [f64; 16] = [
 
 /// Reads the fields of `line` that `names` lists into `found` (each `None` on entry), or
 /// `None` when the line needs the serde reader (`found` may then hold some values).
+/// `shape` is the last read line's: a line of the same shape is read by it, and a line
+/// read otherwise becomes the new shape.
 pub(super) fn read_fields<'l>(
     names: &[Box<str>],
     line: &'l str,
     found: &mut [Option<Raw<'l>>],
+    shape: &mut Shape,
+) -> Option<()> {
+    if shape.read(line, found).is_some() {
+        return Some(());
+    }
+    found.iter_mut().for_each(|f| *f = None);
+    shape.clear();
+    let read = read_and_learn(names, line, found, shape);
+    if read.is_none() {
+        shape.clear();
+    }
+    read
+}
+
+/// [`read_fields`] by the grammar, noting the line's shape into `shape` (complete only
+/// when the line is read).
+fn read_and_learn<'l>(
+    names: &[Box<str>],
+    line: &'l str,
+    found: &mut [Option<Raw<'l>>],
+    shape: &mut Shape,
 ) -> Option<()> {
     let mut c = Cursor {
         text: line,
         bytes: line.as_bytes(),
         at: 0,
     };
+    // Where the run of bytes before the next value (or the line's end) starts.
+    let mut run = 0;
     c.ws();
     c.eat(b'{')?;
     c.ws();
@@ -51,13 +84,15 @@ pub(super) fn read_fields<'l>(
             c.ws();
             c.eat(b':')?;
             c.ws();
-            match names
+            let name = names
                 .iter()
-                .position(|n| same_bytes(n.as_bytes(), key.as_bytes()))
-            {
+                .position(|n| same_bytes(n.as_bytes(), key.as_bytes()));
+            shape.value(&c.bytes[run..c.at], name);
+            match name {
                 Some(i) => found[i] = Some(c.value()?),
                 None => c.skip_value(1)?,
             }
+            run = c.at;
             c.ws();
             match c.next()? {
                 b',' => c.ws(),
@@ -67,6 +102,7 @@ pub(super) fn read_fields<'l>(
         }
     }
     c.ws();
+    shape.end(&c.bytes[run..c.at]);
     (c.at == c.bytes.len()).then_some(())
 }
 
@@ -90,6 +126,52 @@ static STRING_STOP: [bool; 256] = {
     t[b'\\' as usize] = true;
     t
 };
+
+/// A word of eight copies of byte `b`.
+const fn splat(b: u8) -> u64 {
+    u64::from_ne_bytes([b; 8])
+}
+
+/// The length of the plain run (no [`STRING_STOP`] byte) that `bytes` starts with, or
+/// `None` when no stop byte ends it. Eight bytes at a time (SWAR): a W1 string is one
+/// word, where a byte loop with a table look-up cost a fifth of reading the line.
+#[inline]
+fn plain_run(bytes: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    while let Some(b) = bytes.get(at..at + 8) {
+        let w = u64::from_le_bytes(b.try_into().expect("eight bytes"));
+        // Each term flags its bytes exactly up to its first hit (a borrow can only flag
+        // bytes above one), so the lowest flag of the union is the first stop byte.
+        let zero = |x: u64| x.wrapping_sub(splat(1)) & !x & splat(0x80);
+        let stops = zero(w ^ splat(b'"'))
+            | zero(w ^ splat(b'\\'))
+            | (w.wrapping_sub(splat(0x20)) & !w & splat(0x80));
+        if stops != 0 {
+            return Some(at + (stops.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let tail = bytes.get(at..)?;
+    tail.iter()
+        .position(|&b| STRING_STOP[usize::from(b)])
+        .map(|p| at + p)
+}
+
+/// The value of the eight ASCII digits of `word` (little-endian: the first digit in the
+/// lowest byte), or `None` when one byte is not a digit (simdjson's SWAR test and sum).
+#[inline]
+fn eight_digits(word: u64) -> Option<u64> {
+    let high = word & splat(0xF0);
+    let over = word.wrapping_add(splat(0x06)) & splat(0xF0);
+    if high != splat(0x30) || over != splat(0x30) {
+        return None;
+    }
+    let v = word - splat(b'0');
+    let v = v.wrapping_mul(10).wrapping_add(v >> 8);
+    let low = (v & 0x0000_00FF_0000_00FF).wrapping_mul(100 + (1_000_000 << 32));
+    let high = ((v >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(1 + (10_000 << 32));
+    Some(low.wrapping_add(high) >> 32)
+}
 
 /// The value of `text` if it is exactly one JSON number (as serde_json values it), for
 /// the CSV reader's unquoted columns.
@@ -134,12 +216,11 @@ impl<'l> Cursor<'l> {
 
     /// The rest of a string whose opening quote is read, up to its closing quote (eaten);
     /// `None` on an escape or a control character.
+    #[inline(always)]
     fn string_body(&mut self) -> Option<&'l str> {
         let start = self.at;
-        // One table look-up a byte, not three comparisons.
-        let rest = self.bytes.get(start..)?;
-        let len = rest.iter().position(|&b| STRING_STOP[usize::from(b)])?;
-        if rest[len] != b'"' {
+        let len = plain_run(self.bytes.get(start..)?)?;
+        if self.bytes[start + len] != b'"' {
             return None;
         }
         self.at = start + len + 1;
@@ -169,17 +250,32 @@ impl<'l> Cursor<'l> {
     }
 
     /// Digits, each appended to `v`: `(how many, v)` (wrapping past 19 digits; the value
-    /// is only used up to 18).
+    /// is only used up to 18). Eight at a time while eight follow (a W1 time has 13).
+    #[inline(always)]
     fn digits(&mut self, mut v: u64) -> (usize, u64) {
-        let start = self.at;
-        while let Some(d @ b'0'..=b'9') = self.peek() {
-            v = v.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
-            self.at += 1;
+        let (bytes, start) = (self.bytes, self.at);
+        let mut at = start;
+        while let Some(word) = bytes.get(at..at + 8) {
+            match eight_digits(u64::from_le_bytes(word.try_into().expect("eight bytes"))) {
+                Some(eight) => v = v.wrapping_mul(100_000_000).wrapping_add(eight),
+                None => break,
+            }
+            at += 8;
         }
-        (self.at - start, v)
+        while let Some(&b) = bytes.get(at) {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            v = v.wrapping_mul(10).wrapping_add(u64::from(d));
+            at += 1;
+        }
+        self.at = at;
+        (at - start, v)
     }
 
     /// An integer part (after an optional `-`): one digit at least, no leading zero.
+    #[inline(always)]
     fn integer(&mut self) -> Option<(usize, u64)> {
         let (n, v) = self.digits(0);
         (n == 1 || (n > 1 && self.bytes[self.at - n] != b'0')).then_some((n, v))

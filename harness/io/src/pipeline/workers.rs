@@ -83,6 +83,9 @@ fn decode_chunk(decoder: &mut Decoder, chunk: &Chunk, track_lines: bool) -> Deco
     let mut events = Vec::with_capacity(bytes.len() / 48);
     let mut skipped = Vec::new();
     let mut line_starts = track_lines.then(Vec::new);
+    // UTF-8 checked once for the chunk (a `\n` never splits a character): then each line
+    // is a slice of it, and only a chunk holding a bad line checks its lines one by one.
+    let whole = std::str::from_utf8(bytes).ok();
     let mut start = 0;
     let mut line = 0u64;
     while start < bytes.len() {
@@ -92,7 +95,11 @@ fn decode_chunk(decoder: &mut Decoder, chunk: &Chunk, track_lines: bool) -> Deco
         }
         let text = &bytes[start..end];
         let text = text.strip_suffix(b"\r").unwrap_or(text);
-        let decoded = match std::str::from_utf8(text) {
+        let text = match whole {
+            Some(whole) => Ok(&whole[start..start + text.len()]),
+            None => std::str::from_utf8(text),
+        };
+        let decoded = match text {
             Ok(text) => decoder.decode(text, line),
             Err(e) => Err(decoder.not_utf8(e)),
         };

@@ -6,6 +6,7 @@
 
 use super::super::line::{read_fields_serde, Raw};
 use super::super::Decoder;
+use super::Shape;
 use proptest::prelude::*;
 use smallvec::SmallVec;
 use streamlab_core::query::Plan;
@@ -37,7 +38,7 @@ fn same(a: &Option<Raw<'_>>, b: &Option<Raw<'_>>) -> bool {
 fn check(line: &str) -> bool {
     let names = names();
     let mut fast: SmallVec<[Option<Raw<'_>>; 8]> = (0..names.len()).map(|_| None).collect();
-    let read = super::read_fields(&names, line, &mut fast).is_some();
+    let read = super::read_fields(&names, line, &mut fast, &mut Shape::default()).is_some();
     let slow = read_fields_serde(&names, line, (0..names.len()).map(|_| None).collect());
     if read {
         let slow = slow.unwrap_or_else(|e| panic!("scanner read {line:?}, serde_json: {e}"));
@@ -46,6 +47,66 @@ fn check(line: &str) -> bool {
         }
     }
     read
+}
+
+/// Reads `second` by the shape learnt from `first`; wherever the shape reads it,
+/// serde_json must read the same values. Returns whether the shape read it.
+fn check_shape(first: &str, second: &str) -> bool {
+    let names = names();
+    let fresh = || -> SmallVec<[Option<Raw<'_>>; 8]> { (0..names.len()).map(|_| None).collect() };
+    let mut shape = Shape::default();
+    let learnt = super::read_fields(&names, first, &mut fresh(), &mut shape).is_some();
+    let mut fast = fresh();
+    let read = shape.read(second, &mut fast).is_some();
+    assert!(
+        learnt || !read,
+        "a shape from the unread line {first:?} read {second:?}"
+    );
+    if read {
+        let slow = read_fields_serde(&names, second, fresh())
+            .unwrap_or_else(|e| panic!("shape of {first:?} read {second:?}, serde_json: {e}"));
+        for (i, (f, s)) in fast.iter().zip(&slow).enumerate() {
+            assert!(
+                same(f, s),
+                "{second:?} (shape of {first:?}): `{}` {f:?} vs {s:?}",
+                NAMES[i]
+            );
+        }
+    }
+    read
+}
+
+#[test]
+fn lines_of_the_last_shape_are_read_by_it() {
+    let w1 = |ts: &str, key: &str, value: &str| {
+        format!(r#"{{"ts":{ts},"key":"{key}","value":{value},"kind":"click","user":"u1"}}"#)
+    };
+    let first = w1("1700000000000", "k1", "50");
+    for second in [
+        w1("1700000000001", "k1858", "99"),
+        w1("-3", "", "0.25"),
+        w1("1e3", "é", "18446744073709551616"),
+        r#"{"ts":1,"key":"a","value":{"x":[1]},"kind":null,"user":"u1"}"#.to_string(),
+    ] {
+        assert!(
+            check_shape(&first, &second),
+            "not read by the shape: {second}"
+        );
+    }
+    for second in [
+        w1("1", "a\\b", "1"),
+        w1("01", "a", "1"),
+        w1("1 ", "a", "1"),
+        format!("{} ", w1("1", "a", "1")),
+        r#"{"ts":1,"kee":"a","value":1,"kind":"click","user":"u1"}"#.to_string(),
+        r#"{"ts":1,"key":"a","value":1,"kind":"click"}"#.to_string(),
+        r#"{"ts":1,"key":"a","value":1,"kind":"click","user":"u1","x":2}"#.to_string(),
+        r#"{"ts":1,"key":"a","value":1,"kind":"click","user":"u1}"#.to_string(),
+        w1("1", "a", "1")[..20].to_string(),
+        String::new(),
+    ] {
+        assert!(!check_shape(&first, &second), "read by the shape: {second}");
+    }
 }
 
 /// The decoder with and without the scanner over `lines`: same results, same keys.
@@ -173,6 +234,28 @@ fn value() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Two lines of the same field names, order and spacing, with other values.
+fn same_shape_lines() -> impl Strategy<Value = (String, String)> {
+    let key = prop_oneof![Just("ts"), Just("key"), Just("value"), Just("x")];
+    let ws = "[ \t]{0,1}";
+    (
+        prop::collection::vec((ws, key, ws, ws, value(), value(), ws), 1..6),
+        ws,
+    )
+        .prop_map(|(fields, lead)| {
+            let line = |second: bool| {
+                let body: Vec<String> = fields
+                    .iter()
+                    .map(|(a, k, b, c, v, w, d)| {
+                        format!("{a}\"{k}\"{b}:{c}{}{d}", if second { w } else { v })
+                    })
+                    .collect();
+                format!("{lead}{{{}}}", body.join(","))
+            };
+            (line(false), line(true))
+        })
+}
+
 fn line() -> impl Strategy<Value = String> {
     let key = prop_oneof![
         Just("ts"),
@@ -212,7 +295,42 @@ proptest! {
     }
 
     #[test]
+    fn a_learnt_shape_reads_what_serde_json_reads((first, second) in same_shape_lines(), other in line()) {
+        check_shape(&first, &second);
+        check_shape(&first, &other);
+        check_shape(&other, &first);
+        check_decoder(&[first, second, other]);
+    }
+
+    #[test]
     fn generated_lines_decode_the_same_either_way(lines in prop::collection::vec(line(), 1..20)) {
         check_decoder(&lines);
+    }
+}
+
+#[test]
+fn eight_digits_are_valued_as_digit_by_digit() {
+    let word = |s: &[u8]| u64::from_le_bytes(s.try_into().expect("eight bytes"));
+    for s in ["00000000", "12345678", "99999999", "17000000", "00000001"] {
+        let v = super::eight_digits(word(s.as_bytes()));
+        assert_eq!(v, Some(s.parse().expect("digits")), "{s}");
+    }
+    for s in [
+        "1234567a",
+        "/2345678",
+        ":2345678",
+        "1234 678",
+        "1234567\u{7f}",
+    ] {
+        assert_eq!(super::eight_digits(word(s.as_bytes())), None, "{s}");
+    }
+}
+
+proptest! {
+    #[test]
+    fn eight_digits_agree_with_a_byte_loop(bytes in prop::array::uniform8(prop_oneof![b'0'..=b'9', any::<u8>()])) {
+        let digits = bytes.iter().all(u8::is_ascii_digit);
+        let expected = digits.then(|| bytes.iter().fold(0u64, |v, d| v * 10 + u64::from(d - b'0')));
+        prop_assert_eq!(super::eight_digits(u64::from_le_bytes(bytes)), expected);
     }
 }
