@@ -65,6 +65,11 @@ impl TextExpr {
         Ok(needs_text(&ast, types))
     }
 
+    /// [`TextExpr::is_text`] of a parsed SQL expression.
+    pub fn is_text_sql(e: &ast::Expr, types: &mut FieldTypes<'_>) -> bool {
+        needs_text(e, types)
+    }
+
     /// The fields read, by input position, with whether each is read as text.
     pub fn inputs(&self) -> &[(String, bool)] {
         &self.inputs
@@ -96,6 +101,19 @@ impl TextCondition {
             inputs: Vec::new(),
         };
         let test = c.test(&ast, 0).map_err(|e| render(&e, text))?;
+        Ok(TextCondition {
+            test,
+            inputs: c.inputs,
+        })
+    }
+
+    /// Compiles a parsed SQL condition (the SQL front end's entry).
+    pub fn compile(e: &ast::Expr, types: &mut FieldTypes<'_>) -> Result<TextCondition, ExprError> {
+        let mut c = Compiler {
+            types,
+            inputs: Vec::new(),
+        };
+        let test = c.test(e, 0)?;
         Ok(TextCondition {
             test,
             inputs: c.inputs,

@@ -204,11 +204,17 @@ impl Compiler<'_, '_> {
                         ))
                     }
                 };
-                Ok(Node::Arith(
-                    op,
-                    Box::new(self.value(left, false, d)?),
-                    Box::new(self.value(right, false, d)?),
-                ))
+                let mut side = |x: &ast::Expr| -> Result<Box<Node>, ExprError> {
+                    let n = self.value(x, false, d)?;
+                    if n.is_string() {
+                        return Err(ExprError::of(
+                            x,
+                            format!("`{x}` is not a number: arithmetic (+ - * / %) takes numbers"),
+                        ));
+                    }
+                    Ok(Box::new(n))
+                };
+                Ok(Node::Arith(op, side(left)?, side(right)?))
             }
             ast::Expr::Cast {
                 kind: CastKind::Cast,
@@ -244,7 +250,7 @@ impl Compiler<'_, '_> {
                 for w in conditions {
                     let test = match operand {
                         // `CASE x WHEN v`: `x = v`.
-                        Some(x) => self.compare(e, x, CmpOp::Eq, &w.condition, d)?,
+                        Some(x) => self.compare(x, CmpOp::Eq, &w.condition, d)?,
                         None => self.test(&w.condition, d)?,
                     };
                     branches.push((test, self.value(&w.result, text, d)?));
@@ -360,13 +366,11 @@ impl Compiler<'_, '_> {
 
     fn compare(
         &mut self,
-        e: &ast::Expr,
         a: &ast::Expr,
         op: CmpOp,
         b: &ast::Expr,
         d: usize,
     ) -> Result<Cond, ExprError> {
-        let _ = e;
         let text = needs_text(a, self.types) || needs_text(b, self.types);
         Ok(Cond::Cmp(
             Box::new(self.value(a, text, d)?),
@@ -397,7 +401,7 @@ impl Compiler<'_, '_> {
                     Box::new(self.test(right, d)?),
                 )),
                 op => match comparison(op) {
-                    Some(op) => self.compare(e, left, op, right, d),
+                    Some(op) => self.compare(left, op, right, d),
                     None => Err(ExprError::of(
                         e,
                         format!("expected a condition, found `{e}`"),
@@ -420,7 +424,7 @@ impl Compiler<'_, '_> {
             } => {
                 let mut any: Option<Cond> = None;
                 for v in list {
-                    let eq = self.compare(e, expr, CmpOp::Eq, v, d)?;
+                    let eq = self.compare(expr, CmpOp::Eq, v, d)?;
                     any = Some(match any {
                         None => eq,
                         Some(a) => Cond::Or(Box::new(a), Box::new(eq)),
@@ -440,8 +444,8 @@ impl Compiler<'_, '_> {
                 high,
             } => {
                 let both = Cond::And(
-                    Box::new(self.compare(e, expr, CmpOp::Ge, low, d)?),
-                    Box::new(self.compare(e, expr, CmpOp::Le, high, d)?),
+                    Box::new(self.compare(expr, CmpOp::Ge, low, d)?),
+                    Box::new(self.compare(expr, CmpOp::Le, high, d)?),
                 );
                 Ok(if *negated {
                     Cond::Not(Box::new(both))
