@@ -256,7 +256,10 @@ mod tests {
         let e = err("where = \"a +\"\n[[select]]\nfield = \"a\"\n");
         assert!(e.contains("`where`"), "{e}");
         let e = err("[[select]]\nfield = \"a\"\ntype = \"string\"\n[[select]]\nas = \"b\"\nexpr = \"a * 2\"\n");
-        assert!(e.contains("`select`") && e.contains("field `a`"), "{e}");
+        assert!(
+            e.contains("select[1].expr") && e.contains("`a` is not a number"),
+            "{e}"
+        );
     }
 
     #[test]

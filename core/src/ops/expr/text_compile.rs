@@ -372,11 +372,15 @@ impl Compiler<'_, '_> {
         d: usize,
     ) -> Result<Cond, ExprError> {
         let text = needs_text(a, self.types) || needs_text(b, self.types);
-        Ok(Cond::Cmp(
-            Box::new(self.value(a, text, d)?),
-            op,
-            Box::new(self.value(b, text, d)?),
-        ))
+        let (x, y) = (self.value(a, text, d)?, self.value(b, text, d)?);
+        let number = |n: &Node| matches!(n, Node::Num(_) | Node::Arith(..) | Node::ToNum(..));
+        if (x.is_string() && number(&y)) || (number(&x) && y.is_string()) {
+            return Err(ExprError::of(
+                a,
+                format!("`{a}` and `{b}`: a string compared with a number (CAST one of them)"),
+            ));
+        }
+        Ok(Cond::Cmp(Box::new(x), op, Box::new(y)))
     }
 
     pub(super) fn test(&mut self, e: &ast::Expr, depth: usize) -> Result<Cond, ExprError> {

@@ -121,4 +121,6 @@ fn errors_name_the_problem() {
     assert!(err("SPLIT_INDEX(url, '/')").contains("SPLIT_INDEX takes 3 arguments, not 2"));
     assert!(err("CONCAT(LOWER(x), HOUR(x))").contains("read both as a string and as a number"));
     assert!(err("CAST(x AS DATE)").contains("CAST to DATE"));
+    let e = TextCondition::parse("price = 'x'", &mut |f| Some(f != "price")).unwrap_err();
+    assert!(e.contains("a string compared with a number"), "{e}");
 }

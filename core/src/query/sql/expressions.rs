@@ -56,6 +56,18 @@ pub fn compile_where(table: &Table, expr: &Expr) -> Result<Where, SqlError> {
         }
         match filter(table, c) {
             Ok(Some(f)) => out.filters.push(f),
+            // (Only an OR over several columns is no filter but may be a string test.)
+            Err(e)
+                if !matches!(
+                    c,
+                    Expr::BinaryOp {
+                        op: BinaryOperator::Or,
+                        ..
+                    }
+                ) =>
+            {
+                return Err(e)
+            }
             // A conjunct over strings (`LOWER(channel) = 'apple'`): a string condition.
             _ if TextExpr::is_text_sql(c, &mut |n| text_column(table, n)) => {
                 let t =
