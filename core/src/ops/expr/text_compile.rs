@@ -48,16 +48,10 @@ pub(super) fn needs_text(e: &ast::Expr, types: &mut FieldTypes<'_>) -> bool {
     let mut stack = vec![e];
     while let Some(e) = stack.pop() {
         match e {
-            ast::Expr::Value(v) => {
-                if matches!(v.value, SqlValue::SingleQuotedString(_)) {
-                    return true;
-                }
+            ast::Expr::Value(v) if matches!(v.value, SqlValue::SingleQuotedString(_)) => {
+                return true
             }
-            ast::Expr::Identifier(i) => {
-                if types(&i.value) == Some(true) {
-                    return true;
-                }
-            }
+            ast::Expr::Identifier(i) if types(&i.value) == Some(true) => return true,
             ast::Expr::Function(f) => {
                 if is_text_function(&f.name.to_string()) {
                     return true;
