@@ -75,6 +75,11 @@ pub enum Malformed {
         /// The input's name.
         input: String,
     },
+    /// A line whose row a string `where` excludes (decided where the text is, when its key
+    /// is interned: [`crate::ops::computed_text`]). Not broken: dropped and counted with
+    /// the filtered ones, like `Unmatched`.
+    #[error("the query's `where` excludes it")]
+    Excluded,
     /// The event time puts the event in a window that does not fit in 64-bit
     /// milliseconds ([`WindowSpec::check_time`](crate::model::window::WindowSpec::check_time)).
     #[error("field `{field}`: {why}")]
@@ -101,6 +106,17 @@ pub enum Malformed {
         /// What the line has.
         found: &'static str,
     },
+}
+
+impl Malformed {
+    /// Whether the line is dropped as filtered (a valid line the query does not keep),
+    /// not as malformed.
+    pub fn is_filtered(&self) -> bool {
+        matches!(
+            self,
+            Malformed::Unmatched { .. } | Malformed::OtherInput { .. } | Malformed::Excluded
+        )
+    }
 }
 
 /// The group keys seen so far, shared between the decoder (writer) and sinks (readers),

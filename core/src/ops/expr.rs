@@ -16,8 +16,12 @@
 //! - Tests (a condition, a `CASE WHEN`): comparisons `= == != <> < <= > >=`, `AND`, `OR`,
 //!   `NOT`, `x [NOT] BETWEEN a AND b`, `x [NOT] IN (a, b, ...)`, `x IS [NOT] NULL`.
 //!
-//! Strings, booleans and `NULL` literals are not values of this language: its fields are
-//! numbers (string functions such as `UPPER` or `REGEXP_EXTRACT` are refused by name).
+//! Strings are values of [`text`]'s expressions (string literals, `CASE` yielding
+//! strings, `CAST(x AS STRING)`, `||`, `CONCAT`, `LOWER`, `UPPER`, `CHAR_LENGTH`,
+//! `SPLIT_INDEX`, `REGEXP_EXTRACT`, `DATE_FORMAT`, string functions registered in Rust:
+//! [`text_fns`]), which a projection evaluates once per distinct key, where the text is
+//! (see [`text`]); the tree here computes numbers over numeric fields, and a string
+//! function in it is refused by name.
 //!
 //! # Values
 //! - Integer op integer is an integer (`/` truncates toward zero, `%` takes the sign of
@@ -43,6 +47,13 @@ mod num;
 pub mod parse;
 #[cfg(test)]
 mod tests;
+pub mod text;
+mod text_compile;
+pub mod text_fns;
+#[cfg(test)]
+mod text_tests;
+mod text_tree;
+mod text_value;
 mod tree;
 
 pub use functions::Function;

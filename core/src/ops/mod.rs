@@ -6,10 +6,12 @@
 //! - [`expr`]: the arithmetic of computed columns and `where` conditions.
 //! - [`column`](mod@column): the columns of a query without `[window]`.
 //! - [`joins`]: the static table, the window join's row rule, the regular join.
-//! - [`projection`]: one row per event, of selected and computed columns.
+//! - [`projection`]: one row per event, of selected and computed columns;
+//!   [`computed_text`]: its string-valued columns and `where`, computed from its key.
 //! - [`stages`]: the stages after the first (unbounded aggregate, top-N) over changelogs.
 
 pub mod column;
+pub mod computed_text;
 pub mod expr;
 pub mod filter;
 pub mod joins;

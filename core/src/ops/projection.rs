@@ -43,6 +43,7 @@ use crate::model::event::{Event, SlotType};
 use crate::model::value::{AggValue, FieldValue, Scalar};
 use crate::model::window::Window;
 use crate::ops::column::{Column, ColumnSource};
+use crate::ops::computed_text::ComputedText;
 use crate::ops::expr::{Condition, Num};
 use crate::ops::filter::Predicate;
 use crate::ops::joins::regular::{write_text, JoinColumns};
@@ -56,8 +57,11 @@ pub struct Projection {
     pub columns: Vec<Column>,
     /// `where`, when given.
     pub condition: Option<Condition>,
-    /// The string and boolean fields, in key order, with their slot type.
+    /// The string and boolean fields, in key order, with their slot type (and the
+    /// fields string expressions read, a number as [`SlotType::Number`]).
     pub text: Vec<(String, SlotType)>,
+    /// The string-valued columns and `where`, computed from the key by the decoder.
+    pub computed: ComputedText,
     /// The number columns in value order (the [`ColumnSource::Field`] and
     /// [`ColumnSource::Computed`] ones), for building rows without a match per column.
     numbers: Vec<ColumnSource>,
@@ -74,6 +78,7 @@ impl Projection {
         columns: Vec<Column>,
         condition: Option<Condition>,
         text: Vec<(String, SlotType)>,
+        computed: ComputedText,
         joined: bool,
     ) -> Projection {
         let numbers = columns
@@ -91,6 +96,7 @@ impl Projection {
             columns,
             condition,
             text,
+            computed,
             numbers,
             prefixes,
             join,
@@ -178,6 +184,10 @@ impl Projection {
                     ColumnSource::Text(_) | ColumnSource::TextSlot(..),
                     Some(v @ (serde_json::Value::String(_) | serde_json::Value::Bool(_))),
                 ) => group.push(FieldValue::from_json(v).expect("a string or boolean")),
+                // A computed string column's NULL.
+                (ColumnSource::Text(_), Some(serde_json::Value::Null)) => {
+                    group.push(FieldValue::Float(f64::NAN))
+                }
                 (ColumnSource::Text(_) | ColumnSource::TextSlot(..), _) => {
                     return Err(format!(
                         "column `{}` missing or not a string or boolean",
@@ -246,7 +256,10 @@ mod tests {
         let e = err("where = \"a +\"\n[[select]]\nfield = \"a\"\n");
         assert!(e.contains("`where`"), "{e}");
         let e = err("[[select]]\nfield = \"a\"\ntype = \"string\"\n[[select]]\nas = \"b\"\nexpr = \"a * 2\"\n");
-        assert!(e.contains("`select`") && e.contains("field `a`"), "{e}");
+        assert!(
+            e.contains("select[1].expr") && e.contains("`a` is not a number"),
+            "{e}"
+        );
     }
 
     #[test]

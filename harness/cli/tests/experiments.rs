@@ -111,7 +111,9 @@ fn nexmark_measures_every_query_on_every_engine_and_every_engine_is_exact() {
         .iter()
         .map(|q| q["query"].as_str().unwrap())
         .collect();
-    for q in ["q0", "q1", "q2", "q3", "q5", "q7", "q11", "q20"] {
+    for q in [
+        "q0", "q1", "q2", "q3", "q5", "q7", "q11", "q20", "q21", "q22",
+    ] {
         assert!(names.contains(&q), "{q} missing: {names:?}");
     }
     let csv = std::fs::read_to_string(dir.join("throughput.csv")).unwrap();

@@ -4,7 +4,10 @@
 //! record at 1 and 2+ workers) equals the oracle.
 //! - Q11 (`queries/nexmark_q11_user_sessions.toml`): bids per bidder in 10 s sessions;
 //! - Q20 (`queries/nexmark_q20_expand_bid_with_auction.toml`): bids joined to their
-//!   category-10 auction.
+//!   category-10 auction;
+//! - Q21 (`queries/nexmark_q21_add_channel_id.toml`): string `where` and `CASE` over the
+//!   channel and `REGEXP_EXTRACT` of the URL;
+//! - Q22 (`queries/nexmark_q22_get_url_directories.toml`): `SPLIT_INDEX` of the URL.
 
 use crate::fixtures::{beside_the_oracle, default_of, Configuration};
 use std::collections::BTreeMap;
@@ -189,4 +192,91 @@ fn q20_bids_joined_to_their_category_10_auction() {
         })
         .collect();
     check(&plan, &bytes, direct);
+}
+
+/// A generated bid's numbers as Q21 and Q22 select them.
+fn bid_numbers(b: &serde_json::Value) -> Vec<AggValue> {
+    ["auction", "bidder", "price"]
+        .iter()
+        .map(|f| AggValue::Int(int(b, f)))
+        .collect()
+}
+
+#[test]
+fn q22_url_directories_are_the_pieces_of_the_lines_urls() {
+    let (plan, bytes) = nexmark(
+        "nexmark_q22_get_url_directories.toml",
+        &[NexmarkKind::Bid],
+        20_000,
+        None,
+    );
+    let direct = lines(&bytes)
+        .iter()
+        .map(|b| {
+            let url = b["url"].as_str().unwrap();
+            let pieces: Vec<&str> = url.split('/').collect();
+            let mut group = vec![text(b, "channel")];
+            // SPLIT_INDEX is null past the last piece (none here: every URL has seven).
+            group.extend((3..6).map(|i| match pieces.get(i) {
+                Some(p) => FieldValue::Str((*p).into()),
+                None => FieldValue::Float(f64::NAN),
+            }));
+            ((0, 0), group, bid_numbers(b))
+        })
+        .collect();
+    check(&plan, &bytes, direct);
+}
+
+#[test]
+fn q21_channel_ids_follow_the_lines_channels_and_urls() {
+    let (plan, bytes) = nexmark(
+        "nexmark_q21_add_channel_id.toml",
+        &[NexmarkKind::Bid],
+        20_000,
+        None,
+    );
+    let (mut hot, mut by_url, mut dropped) = (0, 0, 0);
+    let direct: Vec<Row> = lines(&bytes)
+        .iter()
+        .filter_map(|b| {
+            let channel = b["channel"].as_str().unwrap();
+            let url = b["url"].as_str().unwrap();
+            // `(&|^)channel_id=([^&]*)`, group 2, by hand.
+            let from_url = url
+                .split(['?', '&'])
+                .skip(1)
+                .find_map(|p| p.strip_prefix("channel_id="))
+                .filter(|_| url.contains("&channel_id=") || url.starts_with("channel_id="));
+            let hot_id = ["apple", "google", "facebook", "baidu"]
+                .iter()
+                .position(|h| *h == channel.to_lowercase());
+            let id = match (hot_id, from_url) {
+                (Some(i), _) => {
+                    hot += 1;
+                    i.to_string()
+                }
+                (None, Some(id)) => {
+                    by_url += 1;
+                    id.to_string()
+                }
+                (None, None) => {
+                    dropped += 1;
+                    return None;
+                }
+            };
+            Some((
+                (0, 0),
+                vec![text(b, "channel"), FieldValue::Str(id.into())],
+                bid_numbers(b),
+            ))
+        })
+        .collect();
+    assert!(
+        hot > 100 && by_url > 100 && dropped > 10,
+        "every branch is taken: {hot} hot, {by_url} by URL, {dropped} dropped"
+    );
+    check(&plan, &bytes, direct);
+    // The dropped bids are counted as filtered, on every engine as on the oracle.
+    let (summary, _) = run(&default_of(EngineKind::Oracle), &plan, &bytes);
+    assert_eq!(summary.filtered, dropped as u64);
 }

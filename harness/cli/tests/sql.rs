@@ -20,7 +20,7 @@ fn queries() -> PathBuf {
 /// SQL twin is given (its TOML twin says it in its file). `likes_processing_time` is
 /// left out: its answer depends on the wall clock (core's tests show its plan is its
 /// twin's).
-const TWINS: [(&str, Workload, Option<OutputMode>); 13] = [
+const TWINS: [(&str, Workload, Option<OutputMode>); 15] = [
     ("w1", Workload::Clicks, None),
     ("w1_update", Workload::Clicks, Some(OutputMode::Update)),
     (
@@ -37,6 +37,8 @@ const TWINS: [(&str, Workload, Option<OutputMode>); 13] = [
     ("nexmark_q5_hot_items", Workload::Nexmark, None),
     ("nexmark_q7_max_price", Workload::Nexmark, None),
     ("nexmark_q11_user_sessions", Workload::Nexmark, None),
+    ("nexmark_q21_add_channel_id", Workload::Nexmark, None),
+    ("nexmark_q22_get_url_directories", Workload::Nexmark, None),
     ("ysb_views_per_ad", Workload::Ysb, None),
 ];
 

@@ -110,6 +110,18 @@ pub const QUERIES: &[NexmarkQuery] = &[
     ),
     nexmark_query!("q18", "nexmark_q18_last_bid.toml", &[NexmarkKind::Bid], 1),
     nexmark_query!("q19", "nexmark_q19_top_bids.toml", &[NexmarkKind::Bid], 1),
+    nexmark_query!(
+        "q21",
+        "nexmark_q21_add_channel_id.toml",
+        &[NexmarkKind::Bid],
+        1
+    ),
+    nexmark_query!(
+        "q22",
+        "nexmark_q22_get_url_directories.toml",
+        &[NexmarkKind::Bid],
+        1
+    ),
 ];
 
 /// A figure nexmark-flink published for one query.

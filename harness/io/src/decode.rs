@@ -174,7 +174,7 @@ pub fn decode_with(
             for s in chunk.skipped {
                 let line = first_line + s.line + 1;
                 match s.why {
-                    Malformed::Unmatched { .. } | Malformed::OtherInput { .. } => unmatched += 1,
+                    why if why.is_filtered() => unmatched += 1,
                     why if strict => {
                         bail!("{source_name}:{line}: malformed line: {why} (stopped: --strict)")
                     }
@@ -332,7 +332,7 @@ fn merge_inputs(
             };
             match decoded {
                 Ok(e) => events.push(e),
-                Err(Malformed::Unmatched { .. } | Malformed::OtherInput { .. }) => unmatched += 1,
+                Err(why) if why.is_filtered() => unmatched += 1,
                 Err(why) if strict => bail!(
                     "{name}:{}: malformed line: {why} (stopped: --strict)",
                     taken[i]

@@ -40,6 +40,7 @@ use streamlab_core::model::event::{
     Dictionary, Event, Fields, KeyId, KeyTable, Malformed, Part, SlotType,
 };
 use streamlab_core::model::value::{FieldValue, Scalar, StrId};
+use streamlab_core::ops::computed_text::ComputedText;
 use streamlab_core::ops::joins::static_table::StaticTable;
 use streamlab_core::query::{InputFormat, Plan};
 use streamlab_core::WindowSpec;
@@ -77,6 +78,10 @@ pub struct Decoder {
     shapes: Vec<scan::Shape>,
     /// How lines are written.
     format: Format,
+    /// A projection's string columns and `where`, computed once per new key (`None`
+    /// without any), and the keys that `where` excludes.
+    computed: Option<Arc<ComputedText>>,
+    excluded: rustc_hash::FxHashSet<KeyId>,
     /// The windows event times are checked against (a query with `[window]`): an event
     /// whose windows would not fit in `i64` is malformed (`WindowSpec::check_time`).
     window: Option<WindowSpec>,
@@ -134,6 +139,12 @@ impl Decoder {
             group_buf: Vec::new(),
             scanner: true,
             shapes: Vec::new(),
+            computed: plan
+                .projection
+                .as_ref()
+                .filter(|p| !p.computed.is_empty())
+                .map(|p| Arc::new(p.computed.clone())),
+            excluded: Default::default(),
             format: Format::Json,
             window: plan.query.window.is_some().then_some(plan.window),
         };
@@ -213,7 +224,15 @@ impl Decoder {
         self.keys = FxHashMap::with_capacity_and_hasher(dictionary.keys.len(), Default::default());
         for (id, values) in dictionary.keys.iter().enumerate() {
             self.key_buf.clear();
-            encode_values(values, &mut self.key_buf);
+            match &self.computed {
+                Some(c) => {
+                    encode_values(c.read_values(values), &mut self.key_buf);
+                    if !c.keeps(values) {
+                        self.excluded.insert(id as KeyId);
+                    }
+                }
+                None => encode_values(values, &mut self.key_buf),
+            }
             self.keys
                 .insert(self.key_buf.as_slice().into(), id as KeyId);
         }
@@ -408,6 +427,13 @@ impl Decoder {
                         group[g] = Some(match (ty, raw) {
                             (SlotType::String, Raw::Str(s)) => KeyValue::Str(s),
                             (SlotType::Bool, Raw::Bool(b)) => KeyValue::Bool(*b),
+                            // A number a string expression reads (`ComputedText`).
+                            (SlotType::Number, Raw::Int(v)) => KeyValue::Int(*v),
+                            (SlotType::Number, Raw::Float(v)) => KeyValue::Float(*v),
+                            (SlotType::Number, Raw::BigUint(v)) => KeyValue::Float(*v as f64),
+                            (SlotType::Number, other) => {
+                                return Err(wrong(name, "a number", other))
+                            }
                             (SlotType::Bool, other) => return Err(wrong(name, "a boolean", other)),
                             (_, other) => return Err(wrong(name, "a string", other)),
                         })
@@ -417,6 +443,9 @@ impl Decoder {
             }
         }
         let key = self.intern_key(&group);
+        if !self.excluded.is_empty() && self.excluded.contains(&key) {
+            return Err(Malformed::Excluded);
+        }
         Ok(Event {
             seq,
             time,
@@ -444,8 +473,19 @@ impl Decoder {
             encode_key(&self.group_buf, &mut b);
             b == self.key_buf
         });
-        let values: Box<[FieldValue]> = self.group_buf.iter().flatten().cloned().collect();
-        let id = self.key_table.push(values);
+        let mut values: Vec<FieldValue> = self.group_buf.iter().flatten().cloned().collect();
+        let keep = match &self.computed {
+            Some(c) => {
+                let keep = c.keeps(&values);
+                c.complete(&mut values);
+                keep
+            }
+            None => true,
+        };
+        let id = self.key_table.push(values.into());
+        if !keep {
+            self.excluded.insert(id);
+        }
         self.keys.insert(self.key_buf.as_slice().into(), id);
         id
     }

@@ -246,7 +246,7 @@ pub fn lookup(name: &str, args: usize) -> Result<Function, String> {
             f.arity
         )),
         None if STRING_FUNCTIONS.contains(&upper.as_str()) => Err(format!(
-            "{upper} computes on strings: the lab's expressions compute numbers over numeric fields"
+            "{upper} computes on strings: string expressions are a projection's columns and `where` (CONCAT, LOWER, UPPER, CHAR_LENGTH, SPLIT_INDEX, REGEXP_EXTRACT, DATE_FORMAT; see streamlab_core::ops::expr::text), not numbers"
         )),
         None => Err(format!(
             "no function `{name}` (built in: MOD, {}; others are registered in Rust, see streamlab_core::ops::expr::functions)",
@@ -255,8 +255,8 @@ pub fn lookup(name: &str, args: usize) -> Result<Function, String> {
     }
 }
 
-/// Flink's string and date functions NEXMark calls, refused by name (see the module doc
-/// of [`super`]).
+/// Flink's string and date functions, refused by name where a number is computed (the
+/// supported ones are [`super::text`]'s).
 const STRING_FUNCTIONS: [&str; 13] = [
     "REGEXP_EXTRACT",
     "SPLIT_INDEX",

@@ -159,7 +159,7 @@ fn errors_name_the_function_and_the_place() {
     assert!(err("frob(a)").starts_with("at column 1: no function `frob`"));
     assert_eq!(
         err("a + UPPER(b)"),
-        "at column 5: UPPER computes on strings: the lab's expressions compute numbers over numeric fields"
+        "at column 5: UPPER computes on strings: string expressions are a projection's columns and `where` (CONCAT, LOWER, UPPER, CHAR_LENGTH, SPLIT_INDEX, REGEXP_EXTRACT, DATE_FORMAT; see streamlab_core::ops::expr::text), not numbers"
     );
     assert!(err("REGEXP_EXTRACT(a, 'x', 1)").contains("REGEXP_EXTRACT computes on strings"));
     assert!(

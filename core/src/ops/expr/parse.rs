@@ -62,7 +62,7 @@ impl ExprError {
         }
     }
 
-    fn of(e: &ast::Expr, message: impl Into<String>) -> ExprError {
+    pub(super) fn of(e: &ast::Expr, message: impl Into<String>) -> ExprError {
         ExprError::at(e.span().start, message)
     }
 
@@ -93,7 +93,7 @@ pub fn condition(text: &str) -> Result<Test, String> {
 const LONG_TEXT: usize = 512;
 const BIG_STACK: usize = 256 << 20;
 
-fn parse_with<T: Send>(
+pub(super) fn parse_with<T: Send>(
     text: &str,
     compile: impl Fn(&ast::Expr) -> Result<T, ExprError> + Send + Sync,
 ) -> Result<T, String> {
@@ -296,7 +296,7 @@ fn deeper(e: &ast::Expr, depth: usize) -> Result<usize, ExprError> {
     }
 }
 
-fn comparison(op: &BinaryOperator) -> Option<CmpOp> {
+pub(super) fn comparison(op: &BinaryOperator) -> Option<CmpOp> {
     Some(match op {
         BinaryOperator::Eq => CmpOp::Eq,
         BinaryOperator::NotEq => CmpOp::Ne,

@@ -4,6 +4,8 @@
 
 use crate::model::event::{Part, SlotType};
 use crate::ops::column::{Column, ColumnSource, ColumnType};
+use crate::ops::computed_text::ComputedText;
+use crate::ops::expr::text::{TextCondition, TextExpr};
 use crate::ops::expr::{Condition, Expr};
 use crate::ops::projection::Projection;
 use crate::query::compile::slots::Slots;
@@ -113,6 +115,15 @@ fn columns(
 ) -> Result<Projection, QueryError> {
     let mut columns: Vec<Column> = Vec::new();
     let mut text = Vec::new();
+    // String expressions' columns (by column index), placed after the read text values.
+    let mut computed: Vec<(usize, TextExpr)> = Vec::new();
+    // A field's type, where the query declares it (`type` of a selected field).
+    let declared = |name: &str| {
+        select
+            .iter()
+            .find(|s| s.field.as_deref() == Some(name))
+            .map(|s| s.ty.unwrap_or_default() != ColumnType::Number)
+    };
     for (i, s) in select.iter().enumerate() {
         let key = format!("select[{i}]");
         let input =
@@ -182,20 +193,36 @@ fn columns(
                 };
                 (s.name.clone().unwrap_or_else(|| field.clone()), source)
             }
-            (None, Some(text)) => {
+            (None, Some(expr)) => {
                 if s.ty.is_some() {
                     return Err(invalid(
                         format!("{key}.type"),
-                        "a computed column is always a number",
+                        "a computed column's type follows from its expression",
                     ));
                 }
                 let name = s.name.clone().ok_or_else(|| {
                     invalid(format!("{key}.as"), "a computed column needs a name")
                 })?;
                 let ekey = format!("{key}.expr");
-                let mut e = Expr::parse(text).map_err(|m| invalid(&ekey, m))?;
-                e.resolve(&mut |f| slots.slot_for(f, SlotType::Number, &ekey, input))?;
-                (name, ColumnSource::Computed(e))
+                if TextExpr::is_text(expr, &mut |f| declared(f)).map_err(|m| invalid(&ekey, m))? {
+                    if input.is_some() {
+                        return Err(invalid(
+                            &ekey,
+                            "string expressions are not supported in a regular join's columns",
+                        ));
+                    }
+                    let mut e = TextExpr::parse(expr, &mut |f| declared(f))
+                        .map_err(|m| invalid(&ekey, m))?;
+                    let to = place_inputs(e.inputs(), &mut text, &ekey)?;
+                    e.place(&to);
+                    computed.push((columns.len(), e));
+                    // (Its key position is set once all read text values are known.)
+                    (name, ColumnSource::Text(usize::MAX))
+                } else {
+                    let mut e = Expr::parse(expr).map_err(|m| invalid(&ekey, m))?;
+                    e.resolve(&mut |f| slots.slot_for(f, SlotType::Number, &ekey, input))?;
+                    (name, ColumnSource::Computed(e))
+                }
             }
         };
         if name.is_empty() {
@@ -213,6 +240,7 @@ fn columns(
             input,
         });
     }
+    let mut text_condition = None;
     let condition = match condition {
         None => None,
         Some(_) if !joined.is_empty() => {
@@ -221,16 +249,68 @@ fn columns(
                 "a regular join filters each input with its [[input.filter]]s; a `where` over both is not supported",
             ))
         }
-        Some(text) => {
-            let mut c = Condition::parse(text).map_err(|m| invalid("where", m))?;
+        Some(cond) if TextExpr::is_text(cond, &mut |f| declared(f)).map_err(|m| invalid("where", m))? => {
+            let mut c = TextCondition::parse(cond, &mut |f| declared(f))
+                .map_err(|m| invalid("where", m))?;
+            let to = place_inputs(c.inputs(), &mut text, "where")?;
+            c.place(&to);
+            text_condition = Some(c);
+            None
+        }
+        Some(cond) => {
+            let mut c = Condition::parse(cond).map_err(|m| invalid("where", m))?;
             c.resolve(&mut |f| slots.slot_for(f, SlotType::Number, "where", None))?;
             Some(c)
         }
+    };
+    let read = text.len();
+    for (i, (column, _)) in computed.iter().enumerate() {
+        columns[*column].source = ColumnSource::Text(read + i);
+    }
+    let computed = ComputedText {
+        read,
+        columns: computed.into_iter().map(|(_, e)| e).collect(),
+        condition: text_condition,
     };
     Ok(Projection::new(
         columns,
         condition,
         text,
+        computed,
         !joined.is_empty(),
     ))
+}
+
+/// The key positions of a string expression's inputs: a field already among the key's
+/// read values keeps its place (read the same way), a new one is added.
+fn place_inputs(
+    inputs: &[(String, bool)],
+    text: &mut Vec<(String, SlotType)>,
+    key: &str,
+) -> Result<Vec<usize>, QueryError> {
+    inputs
+        .iter()
+        .map(|(name, is_text)| {
+            let ty = if *is_text {
+                SlotType::String
+            } else {
+                SlotType::Number
+            };
+            match text.iter().position(|(f, _)| f == name) {
+                Some(i) if text[i].1 == ty => Ok(i),
+                Some(i) => Err(invalid(
+                    key,
+                    format!(
+                        "field `{name}` is read as {:?} here and as {:?} elsewhere",
+                        ty, text[i].1
+                    )
+                    .to_lowercase(),
+                )),
+                None => {
+                    text.push((name.clone(), ty));
+                    Ok(text.len() - 1)
+                }
+            }
+        })
+        .collect()
 }

@@ -6,6 +6,7 @@
 //! the parsed SQL by the same code that compiles a TOML `expr`), printed as its text.
 
 use crate::ops::expr::parse::{compile, compile_test, ExprError};
+use crate::ops::expr::text::{TextCondition, TextExpr};
 use crate::ops::expr::Test;
 use crate::ops::filter::CmpOp;
 use crate::query::spec::{FilterQuery, FilterValue, Literal};
@@ -26,6 +27,7 @@ pub struct Where {
 pub fn compile_where(table: &Table, expr: &Expr) -> Result<Where, SqlError> {
     let mut out = Where::default();
     let mut tests: Vec<Test> = Vec::new();
+    let mut text_tests: Vec<String> = Vec::new();
     let mut conjuncts = Vec::new();
     split_and(expr, &mut conjuncts);
     for c in conjuncts {
@@ -52,16 +54,35 @@ pub fn compile_where(table: &Table, expr: &Expr) -> Result<Where, SqlError> {
                 continue;
             }
         }
-        if let Some(f) = filter(table, c)? {
-            out.filters.push(f);
-        } else {
-            tests.push(condition(table, c)?);
+        match filter(table, c) {
+            Ok(Some(f)) => out.filters.push(f),
+            // (Only an OR over several columns is no filter but may be a string test.)
+            Err(e)
+                if !matches!(
+                    c,
+                    Expr::BinaryOp {
+                        op: BinaryOperator::Or,
+                        ..
+                    }
+                ) =>
+            {
+                return Err(e)
+            }
+            // A conjunct over strings (`LOWER(channel) = 'apple'`): a string condition.
+            _ if TextExpr::is_text_sql(c, &mut |n| text_column(table, n)) => {
+                let t =
+                    TextCondition::compile(c, &mut |n| text_column(table, n)).map_err(located)?;
+                check_columns(table, c, t.inputs())?;
+                text_tests.push(t.to_string());
+            }
+            Ok(None) => tests.push(condition(table, c)?),
+            Err(e) => return Err(e),
         }
     }
-    out.condition = tests
-        .into_iter()
-        .reduce(|a, b| Test::And(Box::new(a), Box::new(b)))
-        .map(|t| t.to_string());
+    // With a string conjunct the whole condition is one string condition (its numeric
+    // parts print as they parse).
+    let tests = tests.into_iter().map(|t| t.to_string()).chain(text_tests);
+    out.condition = tests.reduce(|a, b| format!("({a} AND {b})"));
     Ok(out)
 }
 
@@ -276,6 +297,31 @@ fn condition(table: &Table, expr: &Expr) -> Result<Test, SqlError> {
     let mut t = compile_test(expr).map_err(located)?;
     t.visit_fields(&mut |name, _| numeric_column(table, expr, name))?;
     Ok(t)
+}
+
+/// Whether column `name` of `table` holds text (`None`: no such column).
+fn text_column(table: &Table, name: &str) -> Option<bool> {
+    table.column(name).map(|c| !c.ty.is_number())
+}
+
+/// Every field a string expression reads is a column of `table`.
+fn check_columns(table: &Table, expr: &Expr, inputs: &[(String, bool)]) -> Result<(), SqlError> {
+    for (name, _) in inputs {
+        let at = find_ident(expr, name).unwrap_or_else(|| expr.span());
+        table.physical(&Ident::with_span(at, name.as_str()))?;
+    }
+    Ok(())
+}
+
+/// A computed column's text in the lab's language, and whether it is a string
+/// expression ([`TextExpr`]) rather than arithmetic.
+pub fn computed(table: &Table, expr: &Expr) -> Result<String, SqlError> {
+    if !TextExpr::is_text_sql(expr, &mut |n| text_column(table, n)) {
+        return arithmetic(table, expr);
+    }
+    let e = TextExpr::compile(expr, &mut |n| text_column(table, n)).map_err(located)?;
+    check_columns(table, expr, e.inputs())?;
+    Ok(e.to_string())
 }
 
 /// The lab's expression text of a SQL expression over numeric columns (fully

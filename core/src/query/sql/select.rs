@@ -6,7 +6,7 @@ use crate::query::spec::{AggregateQuery, Query, SelectQuery};
 use crate::query::sql::ddl::Table;
 use crate::query::sql::dialect::call_args;
 use crate::query::sql::error::SqlError;
-use crate::query::sql::expressions::{arithmetic, compile_where};
+use crate::query::sql::expressions::{compile_where, computed};
 use crate::query::sql::windows::{find_table, spark_window, table_function, SqlWindow};
 use crate::semantics::aggregate::AggFn;
 use sqlparser::ast::{
@@ -387,7 +387,7 @@ fn projection(table: &Table, items: &[SelectItem]) -> Result<Vec<SelectQuery>, S
             SelectItem::ExprWithAlias { expr, alias } => out.push(SelectQuery {
                 field: None,
                 name: Some(alias.value.clone()),
-                expr: Some(arithmetic(table, expr)?),
+                expr: Some(computed(table, expr)?),
                 ty: None,
                 input: None,
             }),

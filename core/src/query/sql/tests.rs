@@ -131,9 +131,9 @@ fn sql_expressions_compile_as_the_toml_expression_language() {
         e.contains("line 2, column 17: HOUR takes 1 argument, not 2"),
         "{e}"
     );
-    let e = err("UPPER(url)");
+    let e = err("UPPER(url) || REPLACE(url, 'a', 'b')");
     assert!(
-        e.contains("line 2, column 17: UPPER computes on strings"),
+        e.contains("line 2, column 31: `REPLACE(url, 'a', 'b')` is not supported on strings"),
         "{e}"
     );
     let e = err("price + url");

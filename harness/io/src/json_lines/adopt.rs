@@ -13,7 +13,11 @@ impl Decoder {
     /// The id of the key `values` (as a key table holds them), interning it if it is new.
     pub fn adopt_key(&mut self, values: &[FieldValue]) -> KeyId {
         self.key_buf.clear();
-        encode_values(values, &mut self.key_buf);
+        // A projection's computed text follows from the read values (`ComputedText`).
+        match &self.computed {
+            Some(c) => encode_values(c.read_values(values), &mut self.key_buf),
+            None => encode_values(values, &mut self.key_buf),
+        }
         if let Some(&id) = self.keys.get(self.key_buf.as_slice()) {
             return id;
         }

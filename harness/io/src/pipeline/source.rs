@@ -19,7 +19,6 @@ use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use streamlab_core::engine::{Poll, Source, SourcePosition};
-use streamlab_core::model::event::Malformed;
 use streamlab_core::{EngineError, Event, KeyTable};
 
 /// A pipeline-decoded input as a [`Source`].
@@ -121,7 +120,7 @@ impl StreamSource {
         for s in chunk.skipped {
             let line = first_line + s.line;
             match s.why {
-                Malformed::Unmatched { .. } | Malformed::OtherInput { .. } => {
+                why if why.is_filtered() => {
                     self.stats.unmatched.fetch_add(1, Ordering::Relaxed);
                     marks.unmatched.push(line);
                 }

@@ -14,7 +14,7 @@ use streamlab_core::{Event, Plan};
 pub struct Skipped {
     /// 0-based line index inside the chunk.
     pub line: u64,
-    /// Why (`Unmatched` and `OtherInput` are filtered, not broken).
+    /// Why (`Malformed::is_filtered` ones are filtered, not broken).
     pub why: Malformed,
 }
 
