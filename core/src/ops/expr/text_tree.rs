@@ -4,7 +4,7 @@
 use super::num::{compare_known, BinOp, Num};
 use super::text_fns::TextFn;
 use super::text_value::Value;
-use super::tree::{Expr, NumType, Test};
+use super::tree::{write_case, Expr, NumType, Test};
 use crate::model::value::{FieldValue, Scalar};
 use crate::ops::filter::CmpOp;
 use smallvec::SmallVec;
@@ -226,16 +226,7 @@ impl fmt::Display for Node {
             Node::Arith(op, a, b) => write!(f, "({a} {} {b})", op.symbol()),
             Node::ToNum(a, NumType::Int) => write!(f, "CAST({a} AS BIGINT)"),
             Node::ToNum(a, NumType::Float) => write!(f, "CAST({a} AS DOUBLE)"),
-            Node::Case(branches, otherwise) => {
-                f.write_str("CASE")?;
-                for (t, e) in branches {
-                    write!(f, " WHEN {t} THEN {e}")?;
-                }
-                if let Some(e) = otherwise {
-                    write!(f, " ELSE {e}")?;
-                }
-                f.write_str(" END")
-            }
+            Node::Case(branches, otherwise) => write_case(f, branches, otherwise.as_deref()),
         }
     }
 }

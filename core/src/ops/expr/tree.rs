@@ -236,18 +236,25 @@ impl fmt::Display for Expr {
                 f.write_str(")")
             }
             Expr::Cast(e, ty) => write!(f, "CAST({e} AS {})", ty.sql()),
-            Expr::Case(branches, otherwise) => {
-                f.write_str("CASE")?;
-                for (t, e) in branches {
-                    write!(f, " WHEN {t} THEN {e}")?;
-                }
-                if let Some(e) = otherwise {
-                    write!(f, " ELSE {e}")?;
-                }
-                f.write_str(" END")
-            }
+            Expr::Case(branches, otherwise) => write_case(f, branches, otherwise.as_deref()),
         }
     }
+}
+
+/// Prints `CASE WHEN t THEN e ... [ELSE e] END`, for numeric and text expressions alike.
+pub(super) fn write_case<T: fmt::Display, E: fmt::Display>(
+    f: &mut fmt::Formatter<'_>,
+    branches: &[(T, E)],
+    otherwise: Option<&E>,
+) -> fmt::Result {
+    f.write_str("CASE")?;
+    for (t, e) in branches {
+        write!(f, " WHEN {t} THEN {e}")?;
+    }
+    if let Some(e) = otherwise {
+        write!(f, " ELSE {e}")?;
+    }
+    f.write_str(" END")
 }
 
 impl fmt::Display for Test {
